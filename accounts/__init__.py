@@ -1,0 +1,1 @@
+"""Accounts: registration, login, passwords, roles and editor API tokens."""

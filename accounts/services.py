@@ -1,0 +1,245 @@
+"""Account rules. Services take a Session, may flush, never commit."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from errors import Conflict, DomainError, Invalid, NotFound
+from models import ApiToken, Role, User, utcnow
+from moderation.audit import record_action
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
+EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+TOKEN_PREFIX = "trb_"
+
+
+def username_key(username: str) -> str:
+    """The case-folded form that makes usernames unique."""
+    return username.strip().casefold()
+
+
+def hash_password(password: str, method: str) -> str:
+    """Hash with the configured algorithm (scrypt in production)."""
+    return generate_password_hash(password, method=method)
+
+
+@lru_cache(maxsize=4)
+def _dummy_hash(method: str) -> str:
+    return generate_password_hash(secrets.token_hex(8), method=method)
+
+
+def validate_password(password: str) -> None:
+    """Refuse passwords that are too short or absurdly long."""
+    if len(password) < PASSWORD_MIN:
+        raise Invalid(
+            "password_too_short",
+            f"Kies een wachtwoord van minstens {PASSWORD_MIN} tekens.",
+            details={"field": "password"},
+        )
+    if len(password) > PASSWORD_MAX:
+        raise Invalid(
+            "password_too_long", "Dat wachtwoord is te lang.", details={"field": "password"}
+        )
+
+
+@dataclass(frozen=True)
+class Registration:
+    username: str
+    email: str
+    password: str
+
+
+def register_user(
+    session: Session,
+    registration: Registration,
+    password_method: str,
+    role: Role = Role.FAN,
+    username_check: object = None,
+) -> User:
+    """Create an account after checking the name, e-mail and password."""
+    username = registration.username.strip()
+    email = registration.email.strip().lower()
+    if not USERNAME_RE.match(username):
+        raise Invalid(
+            "invalid_username",
+            "Een gebruikersnaam heeft 3 tot 32 tekens: letters, cijfers, punt, streep of _.",
+            details={"field": "username"},
+        )
+    if callable(username_check):
+        username_check(username)
+    if not EMAIL_RE.match(email) or len(email) > 254:
+        raise Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
+    validate_password(registration.password)
+    taken = session.scalar(
+        select(User.id).where(or_(User.username_key == username_key(username), User.email == email))
+    )
+    if taken is not None:
+        # One message for both cases, so the form does not tell which e-mails have an account.
+        raise Conflict(
+            "account_exists",
+            "Die gebruikersnaam of dat e-mailadres is al in gebruik.",
+            details={"field": "username"},
+        )
+    user = User(
+        username=username,
+        username_key=username_key(username),
+        email=email,
+        password_hash=hash_password(registration.password, password_method),
+        role=role,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, login: str, password: str, password_method: str) -> User | None:
+    """The active user with this name or e-mail and password, else None (same cost either way)."""
+    login = login.strip()
+    user = session.scalar(
+        select(User).where(
+            or_(User.username_key == username_key(login), User.email == login.lower())
+        )
+    )
+    if user is None:
+        check_password_hash(_dummy_hash(password_method), password)
+        return None
+    if not check_password_hash(user.password_hash, password) or not user.is_active:
+        return None
+    user.last_login_at = utcnow()
+    return user
+
+
+def change_password(
+    session: Session, user: User, current: str, new: str, password_method: str
+) -> None:
+    """Replace the password and end the user's other sessions."""
+    if not check_password_hash(user.password_hash, current):
+        raise Invalid(
+            "wrong_password", "Je huidige wachtwoord klopt niet.", details={"field": "current"}
+        )
+    validate_password(new)
+    user.password_hash = hash_password(new, password_method)
+    user.session_version += 1
+    session.flush()
+
+
+def load_user(session: Session, user_key: str) -> User | None:
+    """Flask-Login's loader: "<id>:<session version>" → the active user, or None."""
+    user_id, _, version = user_key.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
+        return None
+    user = session.get(User, int(user_id))
+    if user is None or not user.is_active or user.session_version != int(version):
+        return None
+    return user
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    """A new editor API token; the plain token is returned once and never stored."""
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise Invalid("invalid_name", "Geef de sleutel een naam (1 tot 80 tekens).")
+    if user.role not in (Role.EDITOR, Role.ADMIN):
+        raise DomainError("forbidden", "Alleen redacteurs maken API-sleutels aan.", 403)
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(user=user, name=name, token_hash=_token_digest(plain), prefix=plain[:10])
+    session.add(token)
+    session.flush()
+    record_action(session, user, "api_token", token.id, "create_token", note=name)
+    return token, plain
+
+
+def revoke_api_token(session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one of the user's own tokens (admins may revoke any)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and user.role is not Role.ADMIN):
+        raise NotFound("token_not_found", "Die sleutel bestaat niet.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record_action(session, user, "api_token", token.id, "revoke_token", note=token.name)
+    return token
+
+
+def user_for_token(session: Session, plain: str) -> User | None:
+    """The active editor behind a valid, unrevoked token."""
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(plain)))
+    if token is None or token.revoked_at is not None:
+        return None
+    user = session.get(User, token.user_id)
+    if user is None or not user.is_active or user.role not in (Role.EDITOR, Role.ADMIN):
+        return None
+    token.last_used_at = utcnow()
+    return user
+
+
+def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
+    """An admin changes someone's role (not their own: an admin cannot lock themselves out)."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    if user.id == admin.id:
+        raise Conflict("own_account", "Je kan je eigen rol niet wijzigen.")
+    if user.role is not role:
+        record_action(session, admin, "user", user.id, "set_role", user.role.value, role.value)
+        user.role = role
+    return user
+
+
+def set_active(session: Session, admin: User, user_id: int, active: bool) -> User:
+    """An admin deactivates or reactivates an account; a deactivated one cannot log in."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    if user.id == admin.id:
+        raise Conflict("own_account", "Je kan je eigen account niet deactiveren.")
+    if user.is_active != active:
+        record_action(
+            session,
+            admin,
+            "user",
+            user.id,
+            "activate" if active else "deactivate",
+            "inactive" if active else "active",
+            "active" if active else "inactive",
+        )
+        user.is_active = active
+        user.session_version += 1  # end their sessions
+    return user
+
+
+def search_users(
+    session: Session, query: str = "", role: Role | None = None, page: int = 1, per_page: int = 50
+) -> tuple[list[User], int]:
+    """Users matching a name/e-mail fragment and role, newest first, with the total."""
+    stmt = select(User)
+    if query.strip():
+        needle = query.strip().casefold()
+        stmt = stmt.where(
+            or_(
+                User.username_key.contains(needle, autoescape=True),
+                User.email.contains(needle, autoescape=True),
+            )
+        )
+    if role is not None:
+        stmt = stmt.where(User.role == role)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.order_by(User.created_at.desc(), User.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total

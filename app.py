@@ -1,0 +1,66 @@
+"""Tribune's application factory: `flask --app app run` finds create_app by itself."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+import db
+from config import load_settings
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app; `config` overrides every other source (used by tests)."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_mapping(load_settings(Path(app.instance_path), config))
+    proxies = int(app.config["TRIBUNE_TRUSTED_PROXIES"])
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+    register_extensions(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_commands(app)
+    register_template_helpers(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from extensions import csrf, limiter, login_manager
+    from views.auth import configure_login
+
+    db.init_app(app)
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    app.config.setdefault("RATELIMIT_ENABLED", app.config["TRIBUNE_RATELIMIT_ENABLED"])
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", "tribune-rl")
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    configure_login(login_manager)
+
+
+def register_blueprints(app: Flask) -> None:
+    from views import register_blueprints as register
+
+    register(app)
+
+
+def register_error_handlers(app: Flask) -> None:
+    from errors import register_error_handlers as register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from cli import bp as cli_bp
+
+    app.register_blueprint(cli_bp)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from views.templating import register
+
+    register(app)

@@ -1,0 +1,1 @@
+"""Articles: registered by the CMS (or the demo seed), never created implicitly."""

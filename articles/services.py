@@ -1,0 +1,79 @@
+"""Register and look up articles by the CMS's id."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from errors import Invalid, NotFound
+from models import ARTICLE_ID_PATTERN, Article, CommentMode, User
+from moderation.audit import record_action
+
+_ARTICLE_ID_RE = re.compile(ARTICLE_ID_PATTERN)
+
+
+def validate_article_id(article_id: str) -> str:
+    """The CMS id format: 1–64 of A–Z, a–z, 0–9, _ and - (no commas: tallies use them)."""
+    if not _ARTICLE_ID_RE.match(article_id):
+        raise Invalid(
+            "invalid_article_id",
+            "Een artikel-id heeft 1 tot 64 tekens: letters, cijfers, _ of -.",
+            details={"article_id": article_id[:80]},
+        )
+    return article_id
+
+
+@dataclass(frozen=True)
+class ArticleFields:
+    title: str
+    url: str | None = None
+    teaser: str | None = None
+    body: str | None = None
+    published_at: datetime | None = None
+    comment_mode: CommentMode | None = None
+
+
+def get_article(session: Session, article_id: str) -> Article:
+    """The article with this CMS id, or 404."""
+    article = session.scalar(select(Article).where(Article.cms_id == article_id))
+    if article is None:
+        raise NotFound("article_not_found", "Dit artikel bestaat niet.")
+    return article
+
+
+def register_article(
+    session: Session, article_id: str, fields: ArticleFields, actor: User | None
+) -> tuple[Article, bool]:
+    """Create or update an article; returns it and whether it is new."""
+    validate_article_id(article_id)
+    article = session.scalar(select(Article).where(Article.cms_id == article_id))
+    created = article is None
+    if article is None:
+        article = Article(cms_id=article_id, title=fields.title)
+        session.add(article)
+    old_mode = None if created else article.comment_mode
+    article.title = fields.title
+    article.url = fields.url
+    article.teaser = fields.teaser
+    if fields.body is not None:
+        article.body = fields.body
+    article.published_at = fields.published_at
+    if fields.comment_mode is not None:
+        article.comment_mode = fields.comment_mode
+    elif created:
+        article.comment_mode = CommentMode.OPEN
+    session.flush()
+    record_action(
+        session,
+        actor,
+        "article",
+        article_id,
+        "register_article" if created else "update_article",
+        old_mode.value if old_mode else None,
+        article.comment_mode.value,
+    )
+    return article, created

@@ -1,0 +1,87 @@
+"""`flask --app app tribune …`: migrate, create-user, seed-demo, recount."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Blueprint, current_app
+
+from accounts.services import Registration, register_user
+from db import session_scope, upgrade_database
+from errors import DomainError
+from models import Role
+
+bp = Blueprint("tribune", __name__, cli_group="tribune")
+
+
+@bp.cli.command("migrate")
+@click.option("--revision", default="head", show_default=True)
+def migrate_command(revision: str) -> None:
+    """Apply Alembic migrations to the configured database."""
+    upgrade_database(current_app.config["DATABASE_URL"], revision)
+    click.echo(f"Database at revision {revision}.")
+
+
+def _read_password() -> str:
+    """Prompt on a terminal (twice); read one line from a pipe."""
+    if sys.stdin.isatty():
+        return click.prompt("Wachtwoord", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline()
+    return line.rstrip("\r\n")
+
+
+@bp.cli.command("create-user")
+@click.argument("username")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.FAN.value, show_default=True
+)
+@click.option("--email", default=None, help="Defaults to USERNAME@tribune.local")
+def create_user_command(username: str, role: str, email: str | None) -> None:
+    """Create an account; the password comes from a prompt or from stdin."""
+    password = _read_password()
+    try:
+        with session_scope(current_app) as session:
+            user = register_user(
+                session,
+                Registration(username, email or f"{username.lower()}@tribune.local", password),
+                current_app.config["TRIBUNE_PASSWORD_METHOD"],
+                Role(role),
+            )
+            click.echo(f"Account {user.username} ({user.role.value}) aangemaakt.")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+
+
+@bp.cli.command("seed-demo")
+def seed_demo_command() -> None:
+    """Fill the database with the demo (idempotent); prints new demo passwords once."""
+    from demo.seed import seed_demo
+
+    with session_scope(current_app) as session:
+        report = seed_demo(session, current_app.config["TRIBUNE_PASSWORD_METHOD"])
+    click.echo(
+        f"Demo: {report.articles_created} artikels, {report.comments_created} reacties, "
+        f"{report.ballots_created} stemmen aangemaakt."
+    )
+    if report.created_accounts:
+        click.echo("Demo-accounts (de wachtwoorden worden maar één keer getoond):")
+        for username, role, password in report.created_accounts:
+            click.echo(f"  {username:<10} {role:<10} {password}")
+    else:
+        click.echo("Demo-accounts bestonden al; hun wachtwoorden blijven ongewijzigd.")
+
+
+@bp.cli.command("recount")
+def recount_command() -> None:
+    """Rebuild every counter from the rows and report the drift that was fixed."""
+    from tallies.recount import recount
+
+    with session_scope(current_app) as session:
+        drifts = recount(session)
+    if not drifts:
+        click.echo("Alle tellers kloppen.")
+        return
+    for drift in drifts:
+        click.echo(f"{drift.counter} [{drift.key}]: {drift.stored} -> {drift.actual}")
+    click.echo(f"{len(drifts)} tellers hersteld.")

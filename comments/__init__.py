@@ -1,0 +1,1 @@
+"""Comments: posting, replies, edits, deletion, reports and thread listing."""

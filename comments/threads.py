@@ -1,0 +1,78 @@
+"""Reading threads: a page of top-level comments with their replies, in two queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Article, Comment, CommentState, User
+
+# Replies of deleted comments stay visible; the deleted one shows as "verwijderd".
+VISIBLE_STATES = (CommentState.PUBLISHED, CommentState.DELETED)
+
+
+@dataclass
+class ThreadNode:
+    comment: Comment
+    author_name: str
+    replies: list[ThreadNode] = field(default_factory=list)
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.comment.state is CommentState.DELETED
+
+
+@dataclass
+class ThreadPage:
+    threads: list[ThreadNode]
+    page: int
+    per_page: int
+    total_threads: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total_threads // self.per_page))
+
+
+def published_threads(
+    session: Session, article: Article, page: int = 1, per_page: int = 20, newest_first: bool = True
+) -> ThreadPage:
+    """One page of top-level threads, each with its visible replies nested under their parent."""
+    page = max(1, page)
+    roots_stmt = select(Comment).where(
+        Comment.article_id == article.id,
+        Comment.parent_id.is_(None),
+        Comment.state.in_(VISIBLE_STATES),
+    )
+    total = session.scalar(select(func.count()).select_from(roots_stmt.subquery())) or 0
+    order = Comment.created_at.desc() if newest_first else Comment.created_at.asc()
+    roots = list(
+        session.scalars(
+            roots_stmt.order_by(order, Comment.id).limit(per_page).offset((page - 1) * per_page)
+        )
+    )
+    replies: list[Comment] = []
+    if roots:
+        replies = list(
+            session.scalars(
+                select(Comment)
+                .where(
+                    Comment.root_id.in_([root.id for root in roots]),
+                    Comment.state.in_(VISIBLE_STATES),
+                )
+                .order_by(Comment.created_at, Comment.id)
+            )
+        )
+    author_ids = {c.author_id for c in roots} | {c.author_id for c in replies}
+    names: dict[int, str] = {}
+    if author_ids:
+        rows = session.execute(select(User.id, User.username).where(User.id.in_(author_ids)))
+        names = {user_id: name for user_id, name in rows}
+    nodes = {c.id: ThreadNode(c, names.get(c.author_id, "?")) for c in [*roots, *replies]}
+    for reply in replies:
+        parent = nodes.get(reply.parent_id) if reply.parent_id else None
+        # A reply whose parent is hidden (held, removed) hangs under the thread's root.
+        (parent or nodes[reply.root_id]).replies.append(nodes[reply.id])  # type: ignore[index]
+    return ThreadPage([nodes[r.id] for r in roots], page, per_page, total)

@@ -1,0 +1,113 @@
+"""Engine and sessions: one engine per app, one Session per request (on g), closed at teardown."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from flask import Flask, current_app, g, request
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+# Connection option that asks SQLite for BEGIN IMMEDIATE: a write transaction takes the write
+# lock up front, so two workers never both read-then-upgrade and fail with "database is locked".
+WRITE_OPTION = "tribune_write"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def make_engine(url: str, echo: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # Let SQLAlchemy (not the driver) emit BEGIN, so we can choose IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        immediate = connection.get_execution_options().get(WRITE_OPTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write transaction (BEGIN IMMEDIATE on SQLite)."""
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE_OPTION: True})
+
+
+def init_app(app: Flask) -> None:
+    """Bind an engine and session factory to the app and close sessions after each request."""
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("TRIBUNE_SQL_ECHO", False))
+    app.extensions["tribune.engine"] = engine
+    app.extensions["tribune.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    app.teardown_appcontext(_close_session)
+
+
+def get_session() -> Session:
+    """The request's session; writes (non-GET requests) start with a write transaction."""
+    if "db_session" not in g:
+        session = current_app.extensions["tribune.sessionmaker"]()
+        g.db_session = session
+        try:
+            is_write = request.method not in SAFE_METHODS
+        except RuntimeError:  # no request: CLI commands write
+            is_write = True
+        if is_write:
+            begin_write(session)
+    return g.db_session
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.close()
+
+
+@contextmanager
+def session_scope(app: Flask, write: bool = True) -> Iterator[Session]:
+    """A session outside a request (CLI, scripts): commit on success, roll back on error."""
+    session: Session = app.extensions["tribune.sessionmaker"]()
+    try:
+        if write:
+            begin_write(session)
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str):  # type: ignore[no-untyped-def]
+    """An Alembic Config for this project's migrations against `url`."""
+    from pathlib import Path
+
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent
+    cfg = Config(str(root / "alembic.ini"))
+    cfg.set_main_option("script_location", str(root / "alembic"))
+    cfg.attributes["database_url"] = url
+    cfg.attributes["configure_logger"] = False
+    return cfg
+
+
+def upgrade_database(url: str, revision: str = "head") -> None:
+    """Bring the schema at `url` to `revision` (Alembic owns the schema)."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)

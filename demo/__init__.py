@@ -1,0 +1,1 @@
+"""Demo data from the seed page: the Defour article, its poll, 25 headlines, demo accounts."""

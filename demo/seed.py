@@ -1,0 +1,187 @@
+"""Fill an empty database with the demo; running it again changes nothing."""
+
+from __future__ import annotations
+
+import csv
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accounts.services import Registration, register_user, username_key
+from models import (
+    Article,
+    Ballot,
+    BallotChoice,
+    Comment,
+    CommentMode,
+    CommentState,
+    Poll,
+    PollOption,
+    Role,
+    User,
+    utcnow,
+)
+from tallies.recount import recount
+
+DATA = Path(__file__).resolve().parent / "data"
+DEFOUR_ID = "defour-volgend-jaar-nog-bij-kv-mechelen"
+POLL_QUESTION = "Moet KVM verder doen met Defour?"
+POLL_OPTIONS = ("Ja", "Nee", "Weet niet")
+# Demo ballots per option, so the tallies show real rows.
+DEMO_BALLOTS = (58, 21, 9)
+DEMO_ACCOUNTS = (
+    ("fan", Role.FAN),
+    ("moderator", Role.MODERATOR),
+    ("redacteur", Role.EDITOR),
+    ("beheerder", Role.ADMIN),
+)
+COMMENTERS = ("Maneblusser", "GeelRood04", "Sinjoor_Jef", "Brugse_Pieter", "Limburg_Lies")
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    created_accounts: list[tuple[str, str, str]]  # (username, role, password)
+    articles_created: int
+    comments_created: int
+    ballots_created: int
+
+
+def slugify(text: str, max_length: int = 64) -> str:
+    """A CMS-style id from a headline: lowercase ASCII words joined by dashes."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_length].rstrip("-") or "artikel"
+
+
+def read_headlines() -> list[dict[str, str]]:
+    """The 25 Meest recent headlines with teasers, in page order."""
+    with (DATA / "meest-recent.tsv").open(encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def read_defour() -> tuple[str, str]:
+    """Title and body of the seed article (the byline lines dropped)."""
+    lines = (DATA / "defour-article.txt").read_text(encoding="utf-8").splitlines()
+    title = lines[0].strip()
+    body_lines = [line for line in lines[1:] if line.strip() not in ("door", title)]
+    body = "\n".join(body_lines).strip()
+    return title, re.sub(r"\n{3,}", "\n\n", body)
+
+
+def _account(
+    session: Session, name: str, role: Role, method: str, report: list[tuple[str, str, str]]
+) -> User:
+    user = session.scalar(select(User).where(User.username_key == username_key(name)))
+    if user is not None:
+        return user
+    password = secrets.token_urlsafe(9)
+    user = register_user(
+        session, Registration(name, f"{name.lower()}@demo.tribune.test", password), method, role
+    )
+    report.append((name, role.value, password))
+    return user
+
+
+def _article(session: Session, cms_id: str, **fields: object) -> tuple[Article, bool]:
+    article = session.scalar(select(Article).where(Article.cms_id == cms_id))
+    if article is not None:
+        return article, False
+    article = Article(cms_id=cms_id, comment_mode=CommentMode.OPEN, **fields)
+    session.add(article)
+    session.flush()
+    return article, True
+
+
+def seed_demo(session: Session, password_method: str, now: datetime | None = None) -> SeedReport:
+    """Create whatever part of the demo is missing; flush, do not commit."""
+    now = now or utcnow()
+    created: list[tuple[str, str, str]] = []
+    accounts = {
+        name: _account(session, name, role, password_method, created)
+        for name, role in DEMO_ACCOUNTS
+    }
+    commenters = [_account(session, name, Role.FAN, password_method, []) for name in COMMENTERS]
+    del accounts
+
+    articles_created = 0
+    for position, row in enumerate(read_headlines()):
+        _, new = _article(
+            session,
+            slugify(row["headline"]),
+            title=row["headline"].strip(),
+            teaser=row["teaser"].strip(),
+            url=None,
+            published_at=now - timedelta(minutes=12 + 23 * position),
+        )
+        articles_created += new
+
+    title, body = read_defour()
+    defour, new = _article(
+        session,
+        DEFOUR_ID,
+        title=title,
+        body=body,
+        teaser=body.split("\n")[0][:280],
+        published_at=now - timedelta(hours=14),
+    )
+    articles_created += new
+
+    poll = session.scalar(select(Poll).where(Poll.article_id == defour.id))
+    if poll is None:
+        poll = Poll(
+            article_id=defour.id, question=POLL_QUESTION, opens_at=now - timedelta(hours=14)
+        )
+        poll.options = [PollOption(position=i, label=label) for i, label in enumerate(POLL_OPTIONS)]
+        session.add(poll)
+        session.flush()
+
+    ballots_created = 0
+    if not session.scalar(select(func.count()).where(Ballot.poll_id == poll.id)):
+        number = 0
+        for option, count in zip(poll.options, DEMO_BALLOTS, strict=True):
+            for _ in range(count):
+                number += 1
+                ballot = Ballot(
+                    poll_id=poll.id,
+                    voter_key=f"demo:{number}",
+                    created_at=now - timedelta(minutes=3 * number),
+                )
+                ballot.choices = [BallotChoice(option_id=option.id)]
+                session.add(ballot)
+        ballots_created = number
+
+    comments_created = 0
+    if not session.scalar(select(func.count()).where(Comment.article_id == defour.id)):
+        by_name = {user.username: user for user in commenters}
+        by_line: dict[int, Comment] = {}
+        lines = [
+            line.split("\t")
+            for line in (DATA / "comments.tsv").read_text(encoding="utf-8").splitlines()
+            if line and not line.startswith("#")
+        ]
+        for number, (author, reply_to, text) in enumerate(lines, start=1):
+            parent = by_line.get(int(reply_to))
+            comment = Comment(
+                article_id=defour.id,
+                author_id=by_name[author].id,
+                parent_id=parent.id if parent else None,
+                root_id=(parent.root_id or parent.id) if parent else None,
+                depth=parent.depth + 1 if parent else 0,
+                body=text,
+                state=CommentState.PUBLISHED,
+                created_at=now - timedelta(hours=13) + timedelta(minutes=17 * number),
+            )
+            session.add(comment)
+            session.flush()
+            by_line[number] = comment
+            comments_created += 1
+
+    # Demo rows were inserted directly: bring every counter in line with them.
+    recount(session)
+    return SeedReport(created, articles_created, comments_created, ballots_created)

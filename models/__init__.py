@@ -1,0 +1,40 @@
+"""Persistence only: every table Tribune has, importable from one place."""
+
+from models.article import ARTICLE_ID_PATTERN, Article, CommentMode
+from models.base import Base, utcnow
+from models.comment import (
+    Comment,
+    CommentState,
+    Flag,
+    ReasonCode,
+    Report,
+    ReportOutcome,
+)
+from models.moderation import ModerationAction
+from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
+from models.user import ApiToken, Role, User, UserNote
+
+__all__ = [
+    "ARTICLE_ID_PATTERN",
+    "ApiToken",
+    "Article",
+    "Ballot",
+    "BallotChoice",
+    "Base",
+    "Comment",
+    "CommentMode",
+    "CommentState",
+    "Flag",
+    "ModerationAction",
+    "Poll",
+    "PollOption",
+    "ReasonCode",
+    "Report",
+    "ReportOutcome",
+    "ResultsVisibility",
+    "Role",
+    "User",
+    "UserNote",
+    "VoterScope",
+    "utcnow",
+]

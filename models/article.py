@@ -1,0 +1,40 @@
+"""Articles registered by the CMS; each carries its always-true tallies."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, UTCDateTime, str_enum, utcnow
+
+ARTICLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class CommentMode(enum.Enum):
+    OPEN = "open"
+    PREMODERATED = "premoderated"
+    CLOSED = "closed"
+
+
+class Article(Base):
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The CMS's own id: the public `article_id` of the API.
+    cms_id: Mapped[str] = mapped_column(String(64), unique=True)
+    title: Mapped[str] = mapped_column(String(300))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    teaser: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    comment_mode: Mapped[CommentMode] = mapped_column(
+        str_enum(CommentMode), default=CommentMode.OPEN
+    )
+    # Tallies: published comments (replies included) and ballots not in quarantine.
+    comment_count: Mapped[int] = mapped_column(default=0)
+    vote_count: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -1,0 +1,129 @@
+"""Comments, the screening flags stored with them, and readers' reports."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, UTCDateTime, str_enum, utcnow
+
+
+class CommentState(enum.Enum):
+    PUBLISHED = "published"
+    HELD = "held"
+    REJECTED = "rejected"
+    REMOVED = "removed"
+    DELETED = "deleted"
+
+
+class ReasonCode(enum.Enum):
+    """One list for reports, flags and rejections (DESIGN.md)."""
+
+    BELEDIGEND = "beledigend"
+    RACISME = "racisme"
+    BEDREIGING = "bedreiging"
+    SPAM = "spam"
+    PERSOONSGEGEVENS = "persoonsgegevens"
+    OFF_TOPIC = "off-topic"
+    ILLEGAAL = "illegaal"
+    ANDERE = "andere"
+
+    @property
+    def label_nl(self) -> str:
+        return REASON_LABELS_NL[self]
+
+
+REASON_LABELS_NL = {
+    ReasonCode.BELEDIGEND: "Beledigend",
+    ReasonCode.RACISME: "Racisme of haat",
+    ReasonCode.BEDREIGING: "Bedreiging",
+    ReasonCode.SPAM: "Spam of reclame",
+    ReasonCode.PERSOONSGEGEVENS: "Persoonsgegevens",
+    ReasonCode.OFF_TOPIC: "Niet ter zake",
+    ReasonCode.ILLEGAAL: "Illegale inhoud",
+    ReasonCode.ANDERE: "Andere reden",
+}
+
+
+class ReportOutcome(enum.Enum):
+    PENDING = "pending"
+    UPHELD = "upheld"
+    DISMISSED = "dismissed"
+
+
+class Comment(Base):
+    __tablename__ = "comments"
+    __table_args__ = (
+        # Thread listing: an article's comments in one state, by time.
+        Index("ix_comments_article_id_state_created_at", "article_id", "state", "created_at"),
+        # Moderation queue: one state, oldest entry first.
+        Index("ix_comments_state_queued_at", "state", "queued_at"),
+        Index("ix_comments_author_id_created_at", "author_id", "created_at"),
+        Index("ix_comments_root_id", "root_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    # Top-level ancestor, so a page of threads loads its replies with one query.
+    root_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id", ondelete="SET NULL"))
+    depth: Mapped[int] = mapped_column(SmallInteger, default=0)
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[CommentState] = mapped_column(str_enum(CommentState))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Queue columns, kept by the state machine.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    report_score: Mapped[float] = mapped_column(Float, default=0.0)
+    report_count: Mapped[int] = mapped_column(default=0)
+    top_severity: Mapped[int] = mapped_column(SmallInteger, default=0)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why it was rejected or removed (a reason code), shown to its author.
+    decision_reason: Mapped[ReasonCode | None] = mapped_column(str_enum(ReasonCode))
+    decision_note: Mapped[str | None] = mapped_column(String(1000))
+
+    flags: Mapped[list[Flag]] = relationship(
+        back_populates="comment", cascade="all, delete-orphan", order_by="Flag.id"
+    )
+
+
+class Flag(Base):
+    __tablename__ = "flags"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(
+        ForeignKey("comments.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[ReasonCode] = mapped_column(str_enum(ReasonCode))
+    severity: Mapped[int] = mapped_column(SmallInteger)
+    # The matched list word or rule detail; never the personal data itself (its span is kept).
+    detail: Mapped[str | None] = mapped_column(String(200))
+    span_start: Mapped[int | None] = mapped_column()
+    span_end: Mapped[int | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    comment: Mapped[Comment] = relationship(back_populates="flags")
+
+
+class Report(Base):
+    __tablename__ = "reports"
+    # One report per reader per comment, guaranteed by the database.
+    __table_args__ = (UniqueConstraint("comment_id", "reporter_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(ForeignKey("comments.id", ondelete="CASCADE"))
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    reason: Mapped[ReasonCode] = mapped_column(str_enum(ReasonCode))
+    note: Mapped[str | None] = mapped_column(String(500))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    outcome: Mapped[ReportOutcome] = mapped_column(
+        str_enum(ReportOutcome), default=ReportOutcome.PENDING
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Polls: creation, scheduling, voting, results."""

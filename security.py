@@ -1,0 +1,95 @@
+"""Request-level protection: client IPs, keyed IP hashes, JSON write checks, role guards."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import ipaddress
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_login import current_user
+
+from errors import DomainError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def client_ip() -> str:
+    """The client's address; ProxyFix has already applied the trusted proxy count."""
+    return request.remote_addr or "0.0.0.0"
+
+
+def ip_network_key(address: str) -> str:
+    """IPv6 clients are grouped by /64 (one household or phone); IPv4 by address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return str(ip)
+
+
+def hash_ip(address: str, key: str) -> str:
+    """Keyed hash of an IP (by network): lets us count per address without storing it."""
+    return hmac.new(key.encode(), ip_network_key(address).encode(), hashlib.sha256).hexdigest()
+
+
+def current_ip_hash() -> str:
+    """The keyed hash of the current request's client IP."""
+    return hash_ip(client_ip(), current_app.config["TRIBUNE_IP_HASH_KEY"])
+
+
+def same_origin(origin: str, host_url: str) -> bool:
+    """True when an Origin header names exactly this site (scheme, host and port)."""
+    wanted = urlsplit(host_url)
+    given = urlsplit(origin)
+    return (given.scheme, given.netloc) == (wanted.scheme, wanted.netloc)
+
+
+def check_json_write() -> None:
+    """Cookie-authenticated JSON writes need a JSON body and this site's Origin (DESIGN.md)."""
+    if not request.mimetype == "application/json":
+        raise DomainError(
+            "unsupported_media_type", "Stuur JSON met Content-Type: application/json.", 415
+        )
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    if not origin or not same_origin(origin, request.host_url):
+        raise DomainError(
+            "origin_mismatch", "Dit verzoek komt niet van deze site en werd geweigerd.", 403
+        )
+
+
+def role_required(*roles: Any) -> Callable[[F], F]:
+    """Only logged-in users with one of these roles may call the view.
+
+    Anonymous users go to the login page (pages) or get 401 (API); others get 403.
+    The roles are kept on the view so tests can build the permission matrix from the URL map.
+    """
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                from extensions import login_manager
+
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                raise DomainError("forbidden", "Je hebt geen toegang tot deze pagina.", 403)
+            return view(*args, **kwargs)
+
+        wrapper.required_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+def login_required_any(view: F) -> F:
+    """Any logged-in user (every role) may call the view."""
+    from models import Role
+
+    return role_required(*Role)(view)

@@ -1,0 +1,1 @@
+"""Per-article tallies: counters kept with the rows, batched reads, caching."""

@@ -1,0 +1,95 @@
+"""Rebuild every counter from the rows it counts, and report the drift that was fixed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import (
+    Article,
+    Ballot,
+    BallotChoice,
+    Comment,
+    CommentState,
+    Poll,
+    PollOption,
+    User,
+)
+
+
+@dataclass(frozen=True)
+class Drift:
+    counter: str  # e.g. "articles.comment_count"
+    key: str  # the row's id
+    stored: int
+    actual: int
+
+
+def _fix(drifts: list[Drift], counter: str, rows: list, actual_by_id: dict, attribute: str) -> None:
+    for row in rows:
+        actual = int(actual_by_id.get(row.id, 0))
+        stored = getattr(row, attribute)
+        if stored != actual:
+            drifts.append(Drift(counter, str(getattr(row, "cms_id", row.id)), stored, actual))
+            setattr(row, attribute, actual)
+
+
+def _grouped(session: Session, stmt) -> dict:  # type: ignore[no-untyped-def]
+    return {key: value for key, value in session.execute(stmt)}
+
+
+def recount(session: Session) -> list[Drift]:
+    """Recompute article, poll, option and author counters; flush the fixes."""
+    drifts: list[Drift] = []
+    counted = Ballot.quarantined_at.is_(None)
+
+    comments = _grouped(
+        session,
+        select(Comment.article_id, func.count())
+        .where(Comment.state == CommentState.PUBLISHED)
+        .group_by(Comment.article_id),
+    )
+    votes = _grouped(
+        session,
+        select(Poll.article_id, func.count(Ballot.id))
+        .join(Ballot, Ballot.poll_id == Poll.id)
+        .where(counted)
+        .group_by(Poll.article_id),
+    )
+    articles = list(session.scalars(select(Article).order_by(Article.id)))
+    _fix(drifts, "articles.comment_count", articles, comments, "comment_count")
+    _fix(drifts, "articles.vote_count", articles, votes, "vote_count")
+
+    polls = list(session.scalars(select(Poll).order_by(Poll.id)))
+    ballots = _grouped(
+        session, select(Ballot.poll_id, func.count()).where(counted).group_by(Ballot.poll_id)
+    )
+    _fix(drifts, "polls.ballot_count", polls, ballots, "ballot_count")
+
+    options = list(session.scalars(select(PollOption).order_by(PollOption.id)))
+    choices = _grouped(
+        session,
+        select(BallotChoice.option_id, func.count())
+        .join(Ballot, Ballot.id == BallotChoice.ballot_id)
+        .where(counted)
+        .group_by(BallotChoice.option_id),
+    )
+    _fix(drifts, "poll_options.vote_count", options, choices, "vote_count")
+
+    users = list(session.scalars(select(User).order_by(User.id)))
+    for state, attribute in (
+        (CommentState.PUBLISHED, "published_count"),
+        (CommentState.HELD, "held_count"),
+        (CommentState.REJECTED, "rejected_count"),
+    ):
+        per_author = _grouped(
+            session,
+            select(Comment.author_id, func.count())
+            .where(Comment.state == state)
+            .group_by(Comment.author_id),
+        )
+        _fix(drifts, f"users.{attribute}", users, per_author, attribute)
+    session.flush()
+    return drifts

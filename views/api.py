@@ -1,0 +1,135 @@
+"""The JSON API under /api/v1: token or session auth, one error shape, an OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from flask import Blueprint, g, jsonify, request
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+
+from accounts import services as accounts
+from articles import services as articles
+from db import get_session
+from errors import DomainError
+from extensions import csrf
+from models import Article, CommentMode, Role
+from security import check_json_write, role_required
+from views.openapi import openapi_document
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# The API has its own write protection (token, or JSON + Origin); form CSRF tokens do not apply.
+csrf.exempt(bp)
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@bp.before_request
+def _authenticate() -> None:
+    """A Bearer token authenticates the request; cookie writes need JSON and our Origin."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise DomainError("invalid_token", "Gebruik 'Authorization: Bearer <sleutel>'.", 401)
+        user = accounts.user_for_token(get_session(), token.strip())
+        if user is None:
+            raise DomainError("invalid_token", "Deze API-sleutel is ongeldig of ingetrokken.", 401)
+        # Flask-Login reads the request's user from here; nothing is written to the session.
+        g._login_user = user
+        g.token_auth = True
+        return
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        check_json_write()
+
+
+def parse_body(model: type[ModelT]) -> ModelT:
+    """Parse and validate a JSON body: 415 for other types, 400 for broken JSON, 422 per field."""
+    if request.mimetype != "application/json":
+        raise DomainError(
+            "unsupported_media_type", "Stuur JSON met Content-Type: application/json.", 415
+        )
+    data = request.get_json(silent=True)
+    if data is None:
+        raise DomainError("invalid_json", "De body is geen geldige JSON.", 400)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        fields = {
+            ".".join(str(part) for part in error["loc"]) or "body": error["msg"]
+            for error in exc.errors()
+        }
+        raise DomainError(
+            "validation_failed", "Niet alle velden zijn geldig.", 422, {"fields": fields}
+        ) from None
+
+
+class ArticleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    title: str = Field(min_length=1, max_length=300)
+    url: HttpUrl | None = None
+    teaser: str | None = Field(default=None, max_length=2000)
+    body: str | None = Field(default=None, max_length=100_000)
+    published_at: datetime | None = None
+    comment_mode: Literal["open", "premoderated", "closed"] | None = None
+
+
+def article_json(article: Article) -> dict[str, Any]:
+    """The public view of an article."""
+    return {
+        "id": article.cms_id,
+        "title": article.title,
+        "url": article.url,
+        "teaser": article.teaser,
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+        "comment_mode": article.comment_mode.value,
+        "comments": article.comment_count,
+        "votes": article.vote_count,
+    }
+
+
+@bp.get("/articles/<article_id>")
+def get_article(article_id: str):  # type: ignore[no-untyped-def]
+    """One article with its tallies."""
+    articles.validate_article_id(article_id)
+    return jsonify(article_json(articles.get_article(get_session(), article_id)))
+
+
+@bp.put("/articles/<article_id>")
+@role_required(Role.EDITOR, Role.ADMIN)
+def put_article(article_id: str):  # type: ignore[no-untyped-def]
+    """Register or update an article (the CMS, with an editor token)."""
+    from flask_login import current_user
+
+    articles.validate_article_id(article_id)
+    payload = parse_body(ArticleIn)
+    if payload.published_at is not None and payload.published_at.tzinfo is None:
+        raise DomainError(
+            "validation_failed",
+            "Niet alle velden zijn geldig.",
+            422,
+            {"fields": {"published_at": "needs a time zone offset, e.g. 2026-05-01T18:00:00Z"}},
+        )
+    session = get_session()
+    article, created = articles.register_article(
+        session,
+        article_id,
+        articles.ArticleFields(
+            title=payload.title,
+            url=str(payload.url) if payload.url else None,
+            teaser=payload.teaser,
+            body=payload.body,
+            published_at=payload.published_at,
+            comment_mode=CommentMode(payload.comment_mode) if payload.comment_mode else None,
+        ),
+        current_user,
+    )
+    session.commit()
+    return jsonify(article_json(article)), 201 if created else 200
+
+
+@bp.get("/openapi.json")
+def openapi():  # type: ignore[no-untyped-def]
+    """The OpenAPI 3 document of every /api/v1 route."""
+    return jsonify(openapi_document(request.host_url.rstrip("/")))

@@ -1,0 +1,63 @@
+"""Public pages: Meest recent and the article page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+from sqlalchemy import select
+
+from articles import services as articles
+from comments.threads import published_threads
+from db import get_session
+from errors import NotFound
+from models import Article
+from polls.queries import article_polls
+
+bp = Blueprint("pages", __name__)
+HEADLINES = 25
+
+
+@bp.get("/")
+def index():  # type: ignore[no-untyped-def]
+    """Meest recent: the latest headlines with their tallies."""
+    session = get_session()
+    latest = (
+        select(Article)
+        .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        .limit(HEADLINES)
+    )
+    # "Meest besproken": the most commented of the latest 200 (bounded, uses the date index).
+    recent_ids = (
+        select(Article.id)
+        .order_by(Article.published_at.desc().nulls_last())
+        .limit(200)
+        .scalar_subquery()
+    )
+    discussed = session.scalars(
+        select(Article)
+        .where(Article.id.in_(recent_ids), Article.comment_count > 0)
+        .order_by(Article.comment_count.desc(), Article.id)
+        .limit(3)
+    )
+    return render_template(
+        "pages/index.html", headlines=list(session.scalars(latest)), discussed=list(discussed)
+    )
+
+
+@bp.get("/artikels/<article_id>")
+def article(article_id: str):  # type: ignore[no-untyped-def]
+    """An article with its polls and comments."""
+    session = get_session()
+    try:
+        articles.validate_article_id(article_id)
+    except Exception:
+        raise NotFound("article_not_found", "Dit artikel bestaat niet.") from None
+    item = articles.get_article(session, article_id)
+    newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
+    page = request.args.get("pagina", 1, type=int) or 1
+    return render_template(
+        "pages/article.html",
+        article=item,
+        polls=article_polls(session, item),
+        thread_page=published_threads(session, item, page=page, newest_first=newest_first),
+        newest_first=newest_first,
+    )
