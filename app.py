@@ -10,6 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import db
+import wiring
 from config import load_settings
 
 
@@ -33,6 +34,7 @@ def register_extensions(app: Flask) -> None:
     from views.auth import configure_login
 
     db.init_app(app)
+    wiring.init_app(app)
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_ENABLED", app.config["TRIBUNE_RATELIMIT_ENABLED"])

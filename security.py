@@ -53,7 +53,8 @@ def same_origin(origin: str, host_url: str) -> bool:
 
 def check_json_write() -> None:
     """Cookie-authenticated JSON writes need a JSON body and this site's Origin (DESIGN.md)."""
-    if not request.mimetype == "application/json":
+    bodyless = request.method == "DELETE" and not request.content_length
+    if not bodyless and request.mimetype != "application/json":
         raise DomainError(
             "unsupported_media_type", "Stuur JSON met Content-Type: application/json.", 415
         )

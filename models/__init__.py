@@ -12,6 +12,7 @@ from models.comment import (
 )
 from models.moderation import ModerationAction
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
+from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import ApiToken, Role, User, UserNote
 
 __all__ = [
@@ -25,6 +26,10 @@ __all__ = [
     "CommentMode",
     "CommentState",
     "Flag",
+    "LexiconAction",
+    "LexiconEntry",
+    "QueueCounter",
+    "SiteSetting",
     "ModerationAction",
     "Poll",
     "PollOption",

@@ -15,8 +15,10 @@ from models import (
     CommentState,
     Poll,
     PollOption,
+    QueueCounter,
     User,
 )
+from moderation.queue import REPORTED
 
 
 @dataclass(frozen=True)
@@ -91,5 +93,35 @@ def recount(session: Session) -> list[Drift]:
             .group_by(Comment.author_id),
         )
         _fix(drifts, f"users.{attribute}", users, per_author, attribute)
+    _recount_queues(session, drifts)
     session.flush()
     return drifts
+
+
+def _recount_queues(session: Session, drifts: list[Drift]) -> None:
+    """Queue counters: comments per state, and published comments with open reports."""
+    actual = {
+        state.value: count
+        for state, count in session.execute(
+            select(Comment.state, func.count()).group_by(Comment.state)
+        )
+    }
+    actual[REPORTED] = (
+        session.scalar(
+            select(func.count()).where(
+                Comment.state == CommentState.PUBLISHED, Comment.report_count > 0
+            )
+        )
+        or 0
+    )
+    stored = {row.name: row for row in session.scalars(select(QueueCounter))}
+    for name in sorted(set(actual) | set(stored) | {s.value for s in CommentState}):
+        value = actual.get(name, 0)
+        row = stored.get(name)
+        if row is None:
+            if value:
+                drifts.append(Drift("queue_counters.count", name, 0, value))
+            session.add(QueueCounter(name=name, count=value))
+        elif row.count != value:
+            drifts.append(Drift("queue_counters.count", name, row.count, value))
+            row.count = value

@@ -5,9 +5,9 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
-    from views import admin, api, auth, pages
+    from views import admin, api, api_comments, auth, comments, pages  # noqa: F401
     from views.headers import register_headers
 
-    for module in (pages, auth, admin, api):
+    for module in (pages, comments, auth, admin, api):
         app.register_blueprint(module.bp)
     register_headers(app)

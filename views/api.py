@@ -64,6 +64,18 @@ def parse_body(model: type[ModelT]) -> ModelT:
         ) from None
 
 
+def json_object() -> dict[str, Any]:
+    """A JSON object body: 415 for other types, 400 for broken JSON or a non-object."""
+    if request.mimetype != "application/json":
+        raise DomainError(
+            "unsupported_media_type", "Stuur JSON met Content-Type: application/json.", 415
+        )
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise DomainError("invalid_json", "De body is geen geldig JSON-object.", 400)
+    return data
+
+
 class ArticleIn(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

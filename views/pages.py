@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_login import current_user
 from sqlalchemy import select
 
 from articles import services as articles
 from comments.threads import published_threads
 from db import get_session
 from errors import NotFound
-from models import Article
+from models import Article, Comment, CommentState, ReasonCode, utcnow
 from polls.queries import article_polls
+from wiring import posting_policy
 
 bp = Blueprint("pages", __name__)
 HEADLINES = 25
@@ -52,6 +54,22 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
     except Exception:
         raise NotFound("article_not_found", "Dit artikel bestaat niet.") from None
     item = articles.get_article(session, article_id)
+    own_pending: list[Comment] = []
+    if current_user.is_authenticated:
+        own_pending = list(
+            session.scalars(
+                select(Comment)
+                .where(
+                    Comment.article_id == item.id,
+                    Comment.author_id == current_user.id,
+                    Comment.state.in_(
+                        (CommentState.HELD, CommentState.REJECTED, CommentState.REMOVED)
+                    ),
+                )
+                .order_by(Comment.created_at.desc())
+                .limit(20)
+            )
+        )
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = request.args.get("pagina", 1, type=int) or 1
     return render_template(
@@ -60,4 +78,8 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
         polls=article_polls(session, item),
         thread_page=published_threads(session, item, page=page, newest_first=newest_first),
         newest_first=newest_first,
+        own_pending=own_pending,
+        reasons=list(ReasonCode),
+        edit_window=posting_policy().edit_window_seconds,
+        now=utcnow(),
     )

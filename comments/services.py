@@ -1,0 +1,367 @@
+"""Posting, editing, deleting and reporting comments. Services take a Session; views commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from articles.services import get_article
+from comments.activity import ActivityStore, clock
+from errors import Conflict, DomainError, Invalid, NotFound
+from models import (
+    Comment,
+    CommentState,
+    Flag,
+    ReasonCode,
+    Report,
+    ReportOutcome,
+    User,
+    utcnow,
+)
+from moderation import rules
+from moderation.flags import Screening
+from moderation.queue import mark_reported, transition
+from moderation.rules import ContextFlag, PostingPolicy
+
+BODY_MIN = 2
+BODY_MAX = 2000
+MAX_DEPTH = 6
+Screener = Callable[[str], Screening]
+
+
+@dataclass
+class StoredFlag:
+    """A flag as stored and shown: screening and context flags alike."""
+
+    code: str
+    reason: str
+    severity: int
+    label_nl: str
+    detail: str | None = None
+    span_start: int | None = None
+    span_end: int | None = None
+
+
+@dataclass
+class PostResult:
+    comment: Comment
+    flags: list[StoredFlag] = field(default_factory=list)
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(dict.fromkeys(f.reason for f in sorted(self.flags, key=lambda f: -f.severity)))
+
+
+def clean_body(body: object) -> str:
+    """Trim and check a comment body: 2–2,000 characters of plain text."""
+    if not isinstance(body, str):
+        raise Invalid("invalid_body", "Een reactie is tekst.", details={"field": "body"})
+    text = body.replace("\r\n", "\n").replace("\x00", "").strip()
+    if len(text) < BODY_MIN:
+        raise Invalid(
+            "body_too_short", "Een reactie heeft minstens 2 tekens.", details={"field": "body"}
+        )
+    if len(text) > BODY_MAX:
+        raise Invalid(
+            "body_too_long",
+            f"Een reactie heeft hoogstens {BODY_MAX} tekens (nu {len(text)}).",
+            details={"field": "body", "length": len(text)},
+        )
+    return text
+
+
+def _screening_flags(screening: Screening) -> list[StoredFlag]:
+    return [
+        StoredFlag(
+            code=flag.code.code,
+            reason=flag.reason,
+            severity=int(flag.severity),
+            label_nl=flag.label_nl,
+            detail=flag.detail[:200] if flag.detail else None,
+            span_start=flag.start,
+            span_end=flag.end,
+        )
+        for flag in screening.flags
+    ]
+
+
+def _context_flag(flag: ContextFlag, detail: str | None = None) -> StoredFlag:
+    return StoredFlag(flag.code, flag.reason, int(flag.severity), flag.label_nl, detail)
+
+
+def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
+    comment.flags = [
+        Flag(
+            code=f.code,
+            reason=ReasonCode(f.reason),
+            severity=f.severity,
+            detail=f.detail,
+            span_start=f.span_start,
+            span_end=f.span_end,
+        )
+        for f in flags
+    ]
+    comment.top_severity = max((f.severity for f in flags), default=0)
+
+
+def check_can_post(author: User, now: datetime) -> None:
+    """Banned or suspended authors cannot post (403 with the end date)."""
+    if author.is_banned(now):
+        until = author.banned_until
+        permanent = until is not None and until.year >= 9999
+        raise DomainError(
+            "banned",
+            "Je account is permanent verbannen."
+            if permanent
+            else f"Je account is geschorst tot {until:%d-%m-%Y %H:%M} (UTC).",
+            403,
+            details={
+                "banned_until": None if permanent else until.isoformat(),  # type: ignore[union-attr]
+                "reason": author.ban_reason,
+            },
+        )
+
+
+def _parent(session: Session, article_id: int, parent_id: object) -> Comment | None:
+    if parent_id is None:
+        return None
+    if not isinstance(parent_id, int) or isinstance(parent_id, bool):
+        raise Invalid("invalid_parent", "parent_id is een getal of null.")
+    parent = session.get(Comment, parent_id)
+    if parent is None or parent.article_id != article_id:
+        raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")
+    if parent.state is not CommentState.PUBLISHED:
+        raise Conflict("parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden.")
+    return parent
+
+
+def post_comment(
+    session: Session,
+    article_cms_id: str,
+    author: User,
+    body: object,
+    parent_id: object,
+    screener: Screener,
+    policy: PostingPolicy,
+    activity: ActivityStore,
+    now: datetime | None = None,
+) -> PostResult:
+    """Screen a new comment, apply the context rules and store it as published, held or rejected."""
+    now = now or utcnow()
+    article = get_article(session, article_cms_id)
+    if rules.comments_closed(article):
+        raise Conflict("comments_closed", "Reageren op dit artikel is gesloten.")
+    check_can_post(author, now)
+    text = clean_body(body)
+    parent = _parent(session, article.id, parent_id)
+
+    moment = clock()
+    if activity.count_recent(author.id, policy.flood_window_seconds, moment) >= policy.flood_limit:
+        raise DomainError(
+            "too_fast",
+            "Je reageert te snel. Wacht even voor je opnieuw reageert.",
+            429,
+            details={"retry_after": int(policy.flood_window_seconds)},
+        )
+
+    screening = screener(text)
+    flags = _screening_flags(screening)
+    decision = screening.decision
+    if decision != "reject":
+        if rules.is_premoderated(article):
+            flags.append(_context_flag(ContextFlag.PREMODERATED))
+        if flags and rules.is_new_account(session, author, policy):
+            flags.append(_context_flag(ContextFlag.NEW_ACCOUNT))
+        rate = rules.recent_rejection_rate(session, author, policy, now)
+        if rate is not None and rate > policy.rejection_rate:
+            flags.append(_context_flag(ContextFlag.RECENT_HISTORY, f"{rate:.0%}"))
+        fingerprint = rules.fingerprint(text)
+        previous = activity.recent_fingerprints(author.id, policy.duplicate_window_seconds, moment)
+        duplicate = rules.duplicate_flag(fingerprint, previous, policy)
+        if duplicate is not None:
+            flags.append(_context_flag(duplicate))
+        if decision == "publish" and any(
+            f.severity >= int(ContextFlag.PREMODERATED.severity) for f in flags
+        ):
+            decision = "hold"
+    else:
+        fingerprint = rules.fingerprint(text)
+
+    comment = Comment(
+        article_id=article.id,
+        author_id=author.id,
+        parent_id=parent.id if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else None,
+        depth=min(parent.depth + 1, MAX_DEPTH) if parent else 0,
+        body=text,
+        created_at=now,
+        updated_at=now,
+    )
+    _store_flags(comment, flags)
+    to_state = {
+        "publish": CommentState.PUBLISHED,
+        "hold": CommentState.HELD,
+        "reject": CommentState.REJECTED,
+    }[decision]
+    reason = None
+    if decision == "reject":
+        reason = ReasonCode(max(flags, key=lambda f: f.severity).reason)
+    transition(session, comment, to_state, "post", None, reason=reason, now=now)
+    activity.record_post(author.id, fingerprint, moment)
+    return PostResult(comment, flags)
+
+
+def _own_comment(session: Session, comment_id: int, author: User) -> Comment:
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.state is CommentState.DELETED:
+        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    if comment.author_id != author.id:
+        raise DomainError("forbidden", "Je kan enkel je eigen reacties aanpassen.", 403)
+    return comment
+
+
+def edit_comment(
+    session: Session,
+    comment_id: int,
+    author: User,
+    body: object,
+    screener: Screener,
+    policy: PostingPolicy,
+    now: datetime | None = None,
+) -> PostResult:
+    """Change one's own comment within the edit window; the new text is screened again.
+
+    An edit that screens to reject is refused and the old text stays; one that screens to hold
+    takes a published comment off the page until a moderator approves it.
+    """
+    now = now or utcnow()
+    comment = _own_comment(session, comment_id, author)
+    if comment.state not in (CommentState.PUBLISHED, CommentState.HELD):
+        raise Conflict("not_editable", "Deze reactie kan je niet meer bewerken.")
+    if now - comment.created_at > timedelta(seconds=policy.edit_window_seconds):
+        raise Conflict(
+            "edit_window_closed",
+            f"Je kan een reactie maar {policy.edit_window_seconds // 60} minuten lang bewerken.",
+        )
+    text = clean_body(body)
+    screening = screener(text)
+    flags = _screening_flags(screening)
+    if screening.decision == "reject":
+        raise DomainError(
+            "edit_rejected",
+            "Deze aanpassing kunnen we niet plaatsen; je reactie bleef ongewijzigd.",
+            422,
+            details={"comment_id": comment.id, "reasons": [f.reason for f in flags]},
+        )
+    comment.body = text
+    comment.edited_at = now
+    _store_flags(comment, flags)
+    if screening.decision == "hold" and comment.state is CommentState.PUBLISHED:
+        transition(session, comment, CommentState.HELD, "edit", author, now=now)
+    return PostResult(comment, flags)
+
+
+def delete_comment(session: Session, comment_id: int, author: User) -> Comment:
+    """Soft-delete one's own comment; its replies stay and it shows as "verwijderd"."""
+    comment = _own_comment(session, comment_id, author)
+    transition(session, comment, CommentState.DELETED, "delete", author)
+    return comment
+
+
+def reporter_weight(
+    session: Session, reporter: User, policy: PostingPolicy, now: datetime
+) -> float:
+    """How much one reader's report counts: new accounts less, a good track record more."""
+    weight = 0.5 if now - reporter.created_at < timedelta(days=policy.new_reporter_days) else 1.0
+    rows = session.execute(
+        select(Report.outcome, func.count())
+        .where(
+            Report.reporter_id == reporter.id,
+            Report.outcome.in_((ReportOutcome.UPHELD, ReportOutcome.DISMISSED)),
+        )
+        .group_by(Report.outcome)
+    )
+    outcomes = {outcome: count for outcome, count in rows}
+    upheld = outcomes.get(ReportOutcome.UPHELD, 0)
+    dismissed = outcomes.get(ReportOutcome.DISMISSED, 0)
+    weight += 0.25 * min(upheld, 6) - 0.25 * min(dismissed, 3)
+    return max(0.25, min(weight, 2.5))
+
+
+def report_comment(
+    session: Session,
+    comment_id: int,
+    reporter: User,
+    reason: object,
+    note: object,
+    policy: PostingPolicy,
+    now: datetime | None = None,
+) -> tuple[Report, bool]:
+    """Report a comment (once per reader); returns the report and whether it is new."""
+    now = now or utcnow()
+    try:
+        reason_code = ReasonCode(reason)
+    except ValueError:
+        raise Invalid(
+            "invalid_reason",
+            "Kies een geldige reden.",
+            details={"allowed": [code.value for code in ReasonCode]},
+        ) from None
+    if note is not None and (not isinstance(note, str) or len(note) > 500):
+        raise Invalid("invalid_note", "Een toelichting heeft hoogstens 500 tekens.")
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.state is not CommentState.PUBLISHED:
+        raise NotFound("comment_not_found", "Deze reactie bestaat niet (meer).")
+    if comment.author_id == reporter.id:
+        raise Conflict("own_comment", "Je kan je eigen reactie niet melden.")
+    weight = reporter_weight(session, reporter, policy, now)
+    table = Report.__table__
+    values = dict(
+        comment_id=comment.id,
+        reporter_id=reporter.id,
+        reason=reason_code.value,
+        note=(note or None) and note.strip()[:500],  # type: ignore[union-attr]
+        weight=weight,
+        outcome=ReportOutcome.PENDING.value,
+        created_at=now,
+    )
+    # Insert-or-nothing: the unique constraint decides, not a read-then-write race.
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(**values)
+    inserted = session.execute(
+        insert.on_conflict_do_nothing(index_elements=["comment_id", "reporter_id"]).returning(
+            table.c.id
+        )
+    ).scalar()
+    if inserted is None:
+        existing = session.scalar(
+            select(Report).where(Report.comment_id == comment.id, Report.reporter_id == reporter.id)
+        )
+        return existing, False  # type: ignore[return-value]
+    report = session.get(Report, inserted)
+    # Atomic increments: concurrent reports on one comment must all count.
+    session.execute(
+        update(Comment)
+        .where(Comment.id == comment.id)
+        .values(report_count=Comment.report_count + 1, report_score=Comment.report_score + weight)
+    )
+    session.refresh(comment, ["report_count", "report_score", "queued_at"])
+    first_open = comment.report_count == 1
+    if first_open:
+        mark_reported(session, comment, now)
+    if comment.report_score >= policy.report_threshold:
+        transition(
+            session,
+            comment,
+            CommentState.HELD,
+            "report_threshold",
+            None,
+            note=f"meldscore {comment.report_score:.2f}",
+            now=now,
+        )
+    return report, True  # type: ignore[return-value]

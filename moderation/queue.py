@@ -1,0 +1,211 @@
+"""The comment state machine: the one place a comment's state changes.
+
+Each transition is checked against the table below (an illegal one is a 409), writes an audit
+row, and moves the counters that depend on the state (article tally, author track record,
+queue counters) in the same transaction. Counter rows are updated last and always in the same
+order (queue counters by name, then the author, then the article) so concurrent transactions
+cannot deadlock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from errors import Conflict
+from models import (
+    Article,
+    Comment,
+    CommentState,
+    QueueCounter,
+    ReasonCode,
+    Report,
+    ReportOutcome,
+    User,
+    utcnow,
+)
+from moderation.audit import record_action
+
+NEW = "new"  # a comment being posted has no state yet
+
+# (from, to) → the actions that may make that move.
+TRANSITIONS: dict[tuple[str, CommentState], frozenset[str]] = {
+    (NEW, CommentState.PUBLISHED): frozenset({"post"}),
+    (NEW, CommentState.HELD): frozenset({"post"}),
+    (NEW, CommentState.REJECTED): frozenset({"post"}),
+    (CommentState.HELD.value, CommentState.PUBLISHED): frozenset({"approve"}),
+    (CommentState.HELD.value, CommentState.REJECTED): frozenset({"reject"}),
+    (CommentState.PUBLISHED.value, CommentState.HELD): frozenset({"report_threshold", "edit"}),
+    (CommentState.PUBLISHED.value, CommentState.REMOVED): frozenset({"remove"}),
+    (CommentState.PUBLISHED.value, CommentState.DELETED): frozenset({"delete"}),
+    (CommentState.HELD.value, CommentState.DELETED): frozenset({"delete"}),
+    (CommentState.REJECTED.value, CommentState.PUBLISHED): frozenset({"restore", "appeal_upheld"}),
+    (CommentState.REMOVED.value, CommentState.PUBLISHED): frozenset({"restore", "appeal_upheld"}),
+}
+
+# Queue counters by name. "reported" = published comments with open reports (the Gemeld tab).
+REPORTED = "reported"
+AUTHOR_COUNTERS = {
+    CommentState.PUBLISHED: "published_count",
+    CommentState.HELD: "held_count",
+    CommentState.REJECTED: "rejected_count",
+}
+
+
+def allowed_actions(from_state: str, to_state: CommentState) -> frozenset[str]:
+    """The actions that may move a comment between these states."""
+    return TRANSITIONS.get((from_state, to_state), frozenset())
+
+
+@dataclass
+class CounterDelta:
+    """Counter changes collected during one transaction, applied last in a fixed order."""
+
+    queues: Counter[str]
+    article_comments: Counter[int]
+    author_states: dict[tuple[int, str], int]
+
+    @classmethod
+    def empty(cls) -> CounterDelta:
+        return cls(Counter(), Counter(), {})
+
+
+def _state_delta(delta: CounterDelta, comment: Comment, state: str, sign: int) -> None:
+    if state == NEW:
+        return
+    delta.queues[state] += sign
+    counter = AUTHOR_COUNTERS.get(CommentState(state))
+    if counter:
+        key = (comment.author_id, counter)
+        delta.author_states[key] = delta.author_states.get(key, 0) + sign
+    if state == CommentState.PUBLISHED.value:
+        delta.article_comments[comment.article_id] += sign
+
+
+def apply_counters(session: Session, delta: CounterDelta) -> None:
+    """Write the collected counter changes: queues by name, then authors, then articles."""
+    session.flush()
+    for name in sorted(delta.queues):
+        change = delta.queues[name]
+        if not change:
+            continue
+        updated = session.execute(
+            update(QueueCounter)
+            .where(QueueCounter.name == name)
+            .values(count=QueueCounter.count + change)
+        )
+        if updated.rowcount == 0:  # type: ignore[attr-defined]
+            session.add(QueueCounter(name=name, count=change))
+            session.flush()
+    for author_id, column in sorted(delta.author_states):
+        change = delta.author_states[(author_id, column)]
+        if change:
+            session.execute(
+                update(User)
+                .where(User.id == author_id)
+                .values({column: getattr(User, column) + change})
+            )
+    for article_id in sorted(delta.article_comments):
+        change = delta.article_comments[article_id]
+        if change:
+            session.execute(
+                update(Article)
+                .where(Article.id == article_id)
+                .values(comment_count=Article.comment_count + change)
+            )
+
+
+# Moderator decisions settle the open reports: upheld when it goes, dismissed when it stays.
+MODERATOR_DECISIONS = frozenset({"approve", "reject", "remove", "restore", "appeal_upheld"})
+
+
+def _resolve_reports(session: Session, comment: Comment, upheld: bool, now: datetime) -> None:
+    if comment.id is None or comment.report_count == 0:
+        return
+    session.execute(
+        update(Report)
+        .where(Report.comment_id == comment.id, Report.outcome == ReportOutcome.PENDING)
+        .values(
+            outcome=ReportOutcome.UPHELD if upheld else ReportOutcome.DISMISSED, resolved_at=now
+        )
+    )
+    comment.report_count = 0
+    comment.report_score = 0.0
+
+
+def transition(
+    session: Session,
+    comment: Comment,
+    to_state: CommentState,
+    action: str,
+    actor: User | None,
+    reason: ReasonCode | None = None,
+    note: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Move a comment to `to_state` by `action`, or raise 409 if that move is not allowed."""
+    now = now or utcnow()
+    from_state = NEW if comment.state is None else comment.state.value
+    if action not in allowed_actions(from_state, to_state):
+        raise Conflict(
+            "illegal_transition",
+            f"Een reactie in toestand '{from_state}' kan niet '{action}' naar '{to_state.value}'.",
+            details={"from": from_state, "to": to_state.value, "action": action},
+        )
+    delta = CounterDelta.empty()
+    _state_delta(delta, comment, from_state, -1)
+    _state_delta(delta, comment, to_state.value, +1)
+    was_reported = from_state == CommentState.PUBLISHED.value and comment.report_count > 0
+    comment.state = to_state
+    if to_state is CommentState.HELD:
+        comment.queued_at = now
+    elif to_state is CommentState.PUBLISHED and from_state == NEW:
+        comment.queued_at = None
+    if to_state in (CommentState.REJECTED, CommentState.REMOVED):
+        comment.decision_reason = reason
+        comment.decision_note = note
+    elif to_state is CommentState.PUBLISHED:
+        comment.decision_reason = None
+        comment.decision_note = None
+    if action in MODERATOR_DECISIONS:
+        comment.reviewed_at = now
+        _resolve_reports(session, comment, upheld=action in ("reject", "remove"), now=now)
+    if was_reported:
+        # A reported comment leaves the Gemeld tab when it is no longer published.
+        delta.queues[REPORTED] -= 1
+    if comment.id is None:
+        session.add(comment)
+        session.flush()
+    record_action(
+        session,
+        actor,
+        "comment",
+        comment.id,
+        action,
+        from_state,
+        to_state.value,
+        reason.value if reason else None,
+        note,
+    )
+    apply_counters(session, delta)
+
+
+def mark_reported(session: Session, comment: Comment, now: datetime | None = None) -> None:
+    """A published comment got its first open report: it enters the Gemeld tab."""
+    delta = CounterDelta.empty()
+    delta.queues[REPORTED] += 1
+    if comment.queued_at is None:
+        comment.queued_at = now or utcnow()
+    apply_counters(session, delta)
+
+
+def queue_counts(session: Session) -> dict[str, int]:
+    """Every queue counter by name."""
+    return {
+        name: count
+        for name, count in session.execute(select(QueueCounter.name, QueueCounter.count))
+    }

@@ -1,0 +1,132 @@
+"""Context rules around screening: who posts, where, how often, and what they posted before."""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Article, Comment, CommentMode, CommentState, User
+from moderation.flags import Severity
+
+
+class ContextFlag(enum.Enum):
+    """Hold reasons that come from context, not from the text (stored like screening flags)."""
+
+    PREMODERATED = ("premoderated", "andere", "Artikel wordt voorafgaand gemodereerd")
+    NEW_ACCOUNT = ("new_account", "andere", "Nieuw account met een signaal")
+    RECENT_HISTORY = ("recent_history", "andere", "Veel afgewezen reacties de laatste tijd")
+    DUPLICATE = ("duplicate", "spam", "Dezelfde reactie opnieuw geplaatst")
+    NEAR_DUPLICATE = ("near_duplicate", "spam", "Bijna dezelfde reactie opnieuw geplaatst")
+    REPORTED = ("reported", "andere", "Door lezers gemeld")
+
+    def __init__(self, code: str, reason: str, label_nl: str) -> None:
+        self.code = code
+        self.reason = reason
+        self.label_nl = label_nl
+        self.severity = Severity.HOLD
+
+
+@dataclass(frozen=True)
+class PostingPolicy:
+    """The thresholds of the context rules (TRIBUNE_* settings)."""
+
+    new_account_comments: int = 2
+    rejection_rate: float = 0.3
+    rejection_min_decided: int = 3
+    rejection_window_days: int = 30
+    flood_limit: int = 3
+    flood_window_seconds: float = 30.0
+    duplicate_window_seconds: float = 3600.0
+    near_duplicate_similarity: float = 0.85
+    report_threshold: float = 3.0
+    edit_window_seconds: int = 600
+    new_reporter_days: int = 7
+
+    @classmethod
+    def from_config(cls, config: dict) -> PostingPolicy:  # type: ignore[type-arg]
+        """Read the TRIBUNE_* settings that override the defaults."""
+        values = {}
+        for field in cls.__dataclass_fields__:
+            key = f"TRIBUNE_{field.upper()}"
+            if key in config:
+                values[field] = type(getattr(cls, field))(config[key])
+        return cls(**values)
+
+
+def comments_closed(article: Article) -> bool:
+    """Whether the article takes no comments."""
+    return article.comment_mode is CommentMode.CLOSED
+
+
+def is_premoderated(article: Article) -> bool:
+    """Whether every comment on the article waits for a moderator."""
+    return article.comment_mode is CommentMode.PREMODERATED
+
+
+def is_new_account(session: Session, author: User, policy: PostingPolicy) -> bool:
+    """The author's first N comments count as a new account's."""
+    written = author.published_count + author.held_count + author.rejected_count
+    return written < policy.new_account_comments
+
+
+def recent_rejection_rate(
+    session: Session, author: User, policy: PostingPolicy, now: datetime
+) -> float | None:
+    """Share of the author's decided comments in the window that were rejected or removed."""
+    since = now - timedelta(days=policy.rejection_window_days)
+    rows = session.execute(
+        select(Comment.state, func.count())
+        .where(
+            Comment.author_id == author.id,
+            Comment.created_at >= since,
+            Comment.state.in_(
+                (CommentState.PUBLISHED, CommentState.REJECTED, CommentState.REMOVED)
+            ),
+        )
+        .group_by(Comment.state)
+    )
+    counts = {state: count for state, count in rows}
+    decided = sum(counts.values())
+    if decided < policy.rejection_min_decided:
+        return None
+    bad = counts.get(CommentState.REJECTED, 0) + counts.get(CommentState.REMOVED, 0)
+    return bad / decided
+
+
+_FINGERPRINT_DROP = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def fingerprint(text: str) -> str:
+    """Text reduced for duplicate checks: case-folded, accents and punctuation dropped."""
+    folded = unicodedata.normalize("NFKD", text.casefold())
+    folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return " ".join(_FINGERPRINT_DROP.sub(" ", folded).split())[:500]
+
+
+def _shingles(text: str) -> set[str]:
+    return {text[i : i + 4] for i in range(max(1, len(text) - 3))}
+
+
+def similarity(a: str, b: str) -> float:
+    """Jaccard similarity of character 4-grams (cheap, order-tolerant)."""
+    left, right = _shingles(a), _shingles(b)
+    return len(left & right) / len(left | right) if left or right else 1.0
+
+
+def duplicate_flag(current: str, previous: list[str], policy: PostingPolicy) -> ContextFlag | None:
+    """DUPLICATE for the same text, NEAR_DUPLICATE for nearly the same, else None."""
+    if len(current) < 8:  # "Goal!", "Haha" are allowed twice
+        return None
+    for earlier in previous:
+        if earlier == current:
+            return ContextFlag.DUPLICATE
+    for earlier in previous:
+        if similarity(earlier, current) >= policy.near_duplicate_similarity:
+            return ContextFlag.NEAR_DUPLICATE
+    return None

@@ -1,0 +1,197 @@
+"""Comment routes of the JSON API (registered on the api blueprint)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from articles import services as articles
+from comments import services as comments
+from comments.threads import ThreadNode, published_threads
+from db import get_session
+from errors import Invalid
+from models import Article, Comment, CommentState
+from security import login_required_any
+from views.api import bp
+from wiring import activity_store, posting_policy, screen_text
+
+PER_PAGE_MAX = 100
+
+
+def node_json(node: ThreadNode) -> dict[str, Any]:
+    """A visible comment with its replies; deleted ones keep their place without text."""
+    comment = node.comment
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "author": None if node.is_deleted else node.author_name,
+        "body": None if node.is_deleted else comment.body,
+        "deleted": node.is_deleted,
+        "created_at": comment.created_at.isoformat(),
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "replies": [node_json(reply) for reply in node.replies],
+    }
+
+
+def own_comment_json(comment: Comment, flags: list[comments.StoredFlag] | None = None) -> dict:
+    """The author's view of their comment: its state and, when not published, why."""
+    shown_flags = (
+        flags
+        if flags is not None
+        else [
+            comments.StoredFlag(f.code, f.reason.value, f.severity, f.code, f.detail)
+            for f in comment.flags
+        ]
+    )
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "body": comment.body,
+        "state": comment.state.value,
+        "created_at": comment.created_at.isoformat(),
+        "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "reasons": list(dict.fromkeys(f.reason for f in shown_flags)),
+        "decision_reason": comment.decision_reason.value if comment.decision_reason else None,
+    }
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise Invalid("invalid_parameter", f"{name} moet een getal van {low} tot {high} zijn.")
+    return int(raw)
+
+
+@bp.get("/articles/<article_id>/comments")
+def list_comments(article_id: str):  # type: ignore[no-untyped-def]
+    """Published comments with replies, a page of top-level threads at a time."""
+    articles.validate_article_id(article_id)
+    sort = request.args.get("sort", "newest")
+    if sort not in ("newest", "oldest"):
+        raise Invalid("invalid_parameter", "sort is 'newest' of 'oldest'.")
+    page = _int_arg("page", 1, 1, 100_000)
+    per_page = _int_arg("per_page", 20, 1, PER_PAGE_MAX)
+    session = get_session()
+    article = articles.get_article(session, article_id)
+    result = published_threads(session, article, page, per_page, newest_first=sort == "newest")
+    return jsonify(
+        article_id=article.cms_id,
+        comments=[node_json(node) for node in result.threads],
+        count=article.comment_count,
+        page=result.page,
+        pages=result.pages,
+        per_page=per_page,
+        total_threads=result.total_threads,
+    )
+
+
+@bp.post("/articles/<article_id>/comments")
+@login_required_any
+def post_comment(article_id: str):  # type: ignore[no-untyped-def]
+    """Post a comment: 201 published, 202 held for review, 422 rejected (stored)."""
+    from views.api import json_object
+
+    articles.validate_article_id(article_id)
+    payload = json_object()
+    session = get_session()
+    result = comments.post_comment(
+        session,
+        article_id,
+        current_user,
+        payload.get("body"),
+        payload.get("parent_id"),
+        screen_text,
+        posting_policy(),
+        activity_store(),
+    )
+    session.commit()
+    comment = result.comment
+    body = own_comment_json(comment, result.flags)
+    if comment.state is CommentState.PUBLISHED:
+        return jsonify(body), 201
+    if comment.state is CommentState.HELD:
+        body["message"] = "Je reactie wordt eerst nagekeken door een moderator."
+        return jsonify(body), 202
+    return jsonify(
+        error={
+            "code": "comment_rejected",
+            "message": "Je reactie werd niet geplaatst omdat ze onze huisregels overtreedt.",
+            "details": {"comment_id": comment.id, "reasons": body["reasons"]},
+        }
+    ), 422
+
+
+@bp.patch("/comments/<int:comment_id>")
+@login_required_any
+def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
+    """Edit one's own comment within the edit window (screened again)."""
+    from views.api import json_object
+
+    payload = json_object()
+    session = get_session()
+    result = comments.edit_comment(
+        session, comment_id, current_user, payload.get("body"), screen_text, posting_policy()
+    )
+    session.commit()
+    body = own_comment_json(result.comment, result.flags)
+    return jsonify(body), 202 if result.comment.state is CommentState.HELD else 200
+
+
+@bp.delete("/comments/<int:comment_id>")
+@login_required_any
+def delete_comment(comment_id: int):  # type: ignore[no-untyped-def]
+    """Delete one's own comment (its replies stay)."""
+    session = get_session()
+    comment = comments.delete_comment(session, comment_id, current_user)
+    session.commit()
+    return jsonify(id=comment.id, state=comment.state.value)
+
+
+@bp.post("/comments/<int:comment_id>/reports")
+@login_required_any
+def report_comment(comment_id: int):  # type: ignore[no-untyped-def]
+    """Report a comment: 201 new, 200 when this reader reported it already."""
+    from views.api import json_object
+
+    payload = json_object()
+    session = get_session()
+    report, created = comments.report_comment(
+        session,
+        comment_id,
+        current_user,
+        payload.get("reason"),
+        payload.get("note"),
+        posting_policy(),
+    )
+    session.commit()
+    return jsonify(
+        id=report.id,
+        comment_id=report.comment_id,
+        reason=report.reason.value,
+        outcome=report.outcome.value,
+        created_at=report.created_at.isoformat(),
+    ), 201 if created else 200
+
+
+@bp.get("/me/comments")
+@login_required_any
+def my_comments():  # type: ignore[no-untyped-def]
+    """The caller's own recent comments with their state and reasons."""
+    session = get_session()
+    rows = session.execute(
+        select(Comment, Article.cms_id)
+        .join(Article, Article.id == Comment.article_id)
+        .where(Comment.author_id == current_user.id)
+        .order_by(Comment.created_at.desc())
+        .limit(_int_arg("limit", 50, 1, 200))
+    )
+    return (
+        jsonify(comments=[{**own_comment_json(c), "article_id": cms_id} for c, cms_id in rows]),
+        200,
+        {"Cache-Control": "private, no-store"},
+    )

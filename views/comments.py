@@ -1,0 +1,134 @@
+"""Comment forms on the article page: post, reply, edit, delete, report (work without JS)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+
+from comments import services as comments
+from db import get_session
+from errors import DomainError
+from models import Article, Comment, CommentState
+from security import login_required_any
+from wiring import activity_store, posting_policy, screen_text
+
+bp = Blueprint("comments", __name__)
+
+OUTCOME_MESSAGES = {
+    CommentState.PUBLISHED: ("Je reactie staat online.", "success"),
+    CommentState.HELD: ("Je reactie wordt eerst nagekeken door een moderator.", "info"),
+    CommentState.REJECTED: (
+        "Je reactie werd niet geplaatst omdat ze onze huisregels overtreedt. "
+        "Je ziet ze met de reden bij 'Jouw reacties'.",
+        "error",
+    ),
+}
+
+
+def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
+    return url_for("pages.article", article_id=article_cms_id) + "#" + anchor
+
+
+def _article_of(comment_id: int) -> str:
+    comment = get_session().get(Comment, comment_id)
+    article = get_session().get(Article, comment.article_id) if comment else None
+    if article is None:
+        raise DomainError("comment_not_found", "Deze reactie bestaat niet.", 404)
+    return article.cms_id
+
+
+@bp.post("/artikels/<article_id>/reacties")
+@login_required_any
+def post(article_id: str):  # type: ignore[no-untyped-def]
+    """Post a comment or a reply from the article page."""
+    session = get_session()
+    parent = request.form.get("parent_id", "")
+    try:
+        result = comments.post_comment(
+            session,
+            article_id,
+            current_user,
+            request.form.get("body", ""),
+            int(parent) if parent.isdigit() else None,
+            screen_text,
+            posting_policy(),
+            activity_store(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404 and exc.code == "article_not_found":
+            raise
+        flash(exc.message, "error")
+        return redirect(_back_to(article_id, "reageer")), 303
+    session.commit()
+    message, category = OUTCOME_MESSAGES[result.comment.state]
+    flash(message, category)
+    return redirect(_back_to(article_id, f"reactie-{result.comment.id}")), 303
+
+
+@bp.post("/reacties/<int:comment_id>/bewerken")
+@login_required_any
+def edit(comment_id: int):  # type: ignore[no-untyped-def]
+    """Edit one's own comment within the edit window."""
+    session = get_session()
+    article_id = _article_of(comment_id)
+    try:
+        result = comments.edit_comment(
+            session,
+            comment_id,
+            current_user,
+            request.form.get("body", ""),
+            screen_text,
+            posting_policy(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+    session.commit()
+    if result.comment.state is CommentState.HELD:
+        flash("Je aangepaste reactie wordt eerst nagekeken.", "info")
+    else:
+        flash("Je reactie is aangepast.", "success")
+    return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+
+
+@bp.post("/reacties/<int:comment_id>/verwijderen")
+@login_required_any
+def delete(comment_id: int):  # type: ignore[no-untyped-def]
+    """Delete one's own comment."""
+    session = get_session()
+    article_id = _article_of(comment_id)
+    comments.delete_comment(session, comment_id, current_user)
+    session.commit()
+    flash("Je reactie is verwijderd.", "success")
+    return redirect(_back_to(article_id)), 303
+
+
+@bp.post("/reacties/<int:comment_id>/melden")
+@login_required_any
+def report(comment_id: int):  # type: ignore[no-untyped-def]
+    """Report someone else's comment."""
+    session = get_session()
+    article_id = _article_of(comment_id)
+    try:
+        _, created = comments.report_comment(
+            session,
+            comment_id,
+            current_user,
+            request.form.get("reason", ""),
+            request.form.get("note") or None,
+            posting_policy(),
+        )
+    except DomainError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+        return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+    session.commit()
+    flash(
+        "Bedankt, een moderator bekijkt je melding."
+        if created
+        else "Je had deze reactie al gemeld.",
+        "success",
+    )
+    return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303

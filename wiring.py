@@ -1,0 +1,73 @@
+"""Per-app service objects the views hand to the business functions (built once in create_app)."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from comments.activity import ActivityStore, MemoryActivity, RedisActivity
+from moderation.flags import Screening
+from moderation.rules import PostingPolicy
+from moderation.runtime import LexiconRefresher
+
+
+def init_app(app: Flask) -> None:
+    """Build the Redis client, activity store, lexicon refresher and posting policy."""
+    redis_client = None
+    if app.config.get("REDIS_URL"):
+        import redis
+
+        redis_client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
+    prefix = app.config.get("TRIBUNE_REDIS_PREFIX", "tribune")
+    activity: ActivityStore = (
+        RedisActivity(redis_client, prefix + ":activity") if redis_client else MemoryActivity()
+    )
+    app.extensions["tribune.redis"] = redis_client
+    app.extensions["tribune.activity"] = activity
+    app.extensions["tribune.policy"] = PostingPolicy.from_config(app.config)
+    app.extensions["tribune.lexicon"] = LexiconRefresher(
+        app.extensions["tribune.sessionmaker"],
+        redis_client,
+        interval=float(app.config.get("TRIBUNE_LEXICON_CHECK_SECONDS", 3.0)),
+        redis_key=prefix + ":lexicon_version",
+    )
+    app.extensions["tribune.username_check"] = check_username
+
+
+def redis_client():  # type: ignore[no-untyped-def]
+    """The shared Redis client, or None when REDIS_URL is not set."""
+    return current_app.extensions["tribune.redis"]
+
+
+def activity_store() -> ActivityStore:
+    return current_app.extensions["tribune.activity"]
+
+
+def posting_policy() -> PostingPolicy:
+    return current_app.extensions["tribune.policy"]
+
+
+def lexicon_refresher() -> LexiconRefresher:
+    return current_app.extensions["tribune.lexicon"]
+
+
+def screen_text(text: str) -> Screening:
+    """Screen with the latest lexicon (checked at most every few seconds)."""
+    from moderation.screening import screen
+
+    lexicon_refresher().refresh()
+    return screen(text)
+
+
+def check_username(username: str) -> None:
+    """Usernames are screened too: nothing that would hold or reject a comment."""
+    from moderation.screening import screen_username
+
+    from errors import Invalid
+
+    lexicon_refresher().refresh()
+    if screen_username(username).decision != "publish":
+        raise Invalid(
+            "username_not_allowed",
+            "Deze gebruikersnaam kan niet. Kies een andere.",
+            details={"field": "username"},
+        )
