@@ -10,7 +10,7 @@ from models.comment import (
     Report,
     ReportOutcome,
 )
-from models.moderation import ModerationAction
+from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import ApiToken, Role, User, UserNote
@@ -18,6 +18,10 @@ from models.user import ApiToken, Role, User, UserNote
 __all__ = [
     "ARTICLE_ID_PATTERN",
     "ApiToken",
+    "Appeal",
+    "AppealState",
+    "MatchDayMode",
+    "MatchDayWindow",
     "Article",
     "Ballot",
     "BallotChoice",

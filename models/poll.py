@@ -43,6 +43,7 @@ class Poll(Base):
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Ballots not in quarantine.
     ballot_count: Mapped[int] = mapped_column(default=0)
 
@@ -81,6 +82,8 @@ class Ballot(Base):
     ip_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     is_suspicious: Mapped[bool] = mapped_column(default=False)
+    # Why it was marked: "ip_allowance" (over the per-IP allowance) or "burst" (token spike).
+    suspicion: Mapped[str | None] = mapped_column(String(20))
     quarantined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     choices: Mapped[list[BallotChoice]] = relationship(cascade="all, delete-orphan")
