@@ -1,0 +1,260 @@
+"""The active lexicon: shipped word lists plus moderators' runtime overrides, compiled once."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from better_profanity import Profanity
+
+from moderation.normalise import fold_entry, squeeze
+
+WORDLIST_DIR = Path(__file__).with_name("wordlists")
+
+LIST_SLUR = "slur"  # slurs: a plain hit rejects
+LIST_REJECT = "reject"  # the worst insults: a plain hit rejects
+LIST_HOLD = "hold"  # insults: hold
+LIST_HATE = "hate"  # coded hate terms and chants: hold
+LIST_CURSE = "curse"  # curses that are never literal: hold
+LIST_DISEASE = "disease"  # disease words: hold only in curse usage
+LIST_PREFIX = "prefix"  # compound prefixes: kanker-, tyfus-, tering-
+LIST_THREAT = "threat"  # threat words and phrases: hold
+LIST_SPAM = "spam"  # spam words and phrases: hold
+
+# Categories a moderator may add words to, most severe first; a word in several lists
+# counts in the first.
+CATEGORIES: tuple[str, ...] = (
+    LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE, LIST_PREFIX,
+    LIST_THREAT, LIST_SPAM,
+)
+ALLOW_FILE = "allow"
+DOMAINS_FILE = "domains"
+MAX_GAP = 3  # a lone '*' in a phrase stands for up to this many words
+_ELEMENT = re.compile(r"[^\W_]+\*?|\*|#")
+
+
+@dataclass(frozen=True)
+class LexiconOverrides:
+    """Moderators' runtime changes on top of the shipped lists."""
+
+    added: tuple[tuple[str, str], ...] = ()  # (word, list name such as "reject" or "spam")
+    removed: frozenset[str] = frozenset()
+    allowed: frozenset[str] = frozenset()
+    allowed_domains: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A multi-word or wildcard entry, matched on tokens outside better-profanity."""
+
+    entry: str
+    category: str
+    elements: tuple[str, ...]  # words; "word*" = any ending; "*" = gap; "#" = a number
+
+    def match_at(self, tokens: list[str], i: int) -> int:
+        """Number of tokens matched starting at tokens[i], or 0."""
+        return _match(self.elements, tokens, i, i)
+
+
+def _match(elements: tuple[str, ...], tokens: list[str], i: int, start: int) -> int:
+    if not elements:
+        return i - start
+    head, rest = elements[0], elements[1:]
+    if head == "*":
+        for skip in range(MAX_GAP + 1):
+            if i + skip > len(tokens):
+                break
+            got = _match(rest, tokens, i + skip, start)
+            if got:
+                return got
+        return 0
+    if i >= len(tokens) or not _element_matches(head, tokens[i]):
+        return 0
+    return _match(rest, tokens, i + 1, start)
+
+
+def _element_matches(element: str, token: str) -> bool:
+    if element == "#":
+        return token.isdigit()
+    if element.endswith("*"):
+        return token.startswith(element[:-1])
+    return token == element
+
+
+@dataclass(frozen=True, eq=False)
+class Lexicon:
+    """Compiled word lists: exact-word index, compound prefixes, phrases, allow-lists."""
+
+    version: int
+    words: Mapping[str, str]  # single word -> category
+    squeezed: Mapping[str, str]  # word with letter runs collapsed -> word
+    by_length: Mapping[int, tuple[str, ...]]
+    prefixes: frozenset[str]
+    prefix_heads: frozenset[str]
+    prefix_lengths: tuple[int, ...]  # longest first
+    phrases_by_first: Mapping[str, tuple[Phrase, ...]]  # first word or first 3 letters
+    allow: frozenset[str]
+    allow_prefixes: tuple[str, ...]
+    domains: frozenset[str]
+    entries: Mapping[str, tuple[str, ...]]  # category -> entries, as loaded
+    _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
+
+    def category(self, word: str) -> str | None:
+        """The list a single word is on, or None."""
+        return self.words.get(word)
+
+    def is_allowed(self, word: str) -> bool:
+        """True when the allow-list covers the word."""
+        return word in self.allow or word.startswith(self.allow_prefixes)
+
+    def compound_prefix(self, token: str) -> str | None:
+        """The longest compound prefix that starts token (with at least 2 letters after it)."""
+        if token[:3] not in self.prefix_heads:
+            return None
+        for length in self.prefix_lengths:
+            if length <= len(token) - 2 and token[:length] in self.prefixes:
+                return token[:length]
+        return None
+
+    def profanity(self, word: str) -> Profanity:
+        """A better-profanity matcher for one list word, built on first use."""
+        matcher = self._profanity.get(word)
+        if matcher is None:
+            matcher = Profanity([word])
+            self._profanity[word] = matcher
+        return matcher
+
+    def profanity_words(self) -> list[str]:
+        """Every entry better-profanity can load as is (no phrase wildcards)."""
+        words: list[str] = []
+        for category in CATEGORIES:
+            words.extend(e for e in self.entries.get(category, ()) if "*" not in e
+                         and "#" not in e.split())
+        return sorted(set(words))
+
+
+def _read_list(path: Path) -> tuple[str, ...]:
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        entry = fold_entry(line) if not line.lstrip().startswith("#") else ""
+        if entry:
+            entries.append(entry)
+    return tuple(entries)
+
+
+def phrase_elements(entry: str) -> tuple[str, ...]:
+    """Split an entry the way text is tokenised, keeping the '*' and '#' wildcards."""
+    return tuple(_ELEMENT.findall(entry))
+
+
+@lru_cache(maxsize=1)
+def shipped_lists() -> Mapping[str, tuple[str, ...]]:
+    """The shipped word files, read once: name -> entries (all languages merged)."""
+    lists: dict[str, list[str]] = {}
+    for path in sorted(WORDLIST_DIR.glob("*.txt")):
+        name = path.name.split(".", 1)[0]
+        lists.setdefault(name, []).extend(_read_list(path))
+    return {name: tuple(dict.fromkeys(entries)) for name, entries in lists.items()}
+
+
+def _domain(value: str) -> str:
+    value = value.strip().lower()
+    return value[4:] if value.startswith("www.") else value
+
+
+def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -> Lexicon:
+    """Compile the shipped lists plus overrides into a Lexicon."""
+    overrides = overrides or LexiconOverrides()
+    shipped = shipped_lists()
+    removed = {fold_entry(w) for w in overrides.removed}
+    allowed = {fold_entry(w) for w in overrides.allowed}
+    added: dict[str, list[str]] = {}
+    for word, category in overrides.added:
+        if category not in CATEGORIES:
+            raise ValueError(f"unknown list {category!r}; expected one of {CATEGORIES}")
+        added.setdefault(category, []).append(fold_entry(word))
+    added_words = {w for ws in added.values() for w in ws}
+
+    entries: dict[str, tuple[str, ...]] = {}
+    for category in CATEGORIES:
+        merged = list(shipped.get(category, ())) + added.get(category, [])
+        entries[category] = tuple(
+            dict.fromkeys(e for e in merged if e and e not in removed and e not in allowed)
+        )
+
+    # Explicit runtime additions win over the shipped allow-list; runtime "allowed" wins over all.
+    allow_all = [a for a in shipped.get(ALLOW_FILE, ()) if a not in added_words] + sorted(allowed)
+    allow = frozenset(a for a in allow_all if not a.endswith("*"))
+    allow_prefixes = tuple(sorted(a[:-1] for a in allow_all if a.endswith("*")))
+
+    words: dict[str, str] = {}
+    phrases: dict[str, list[Phrase]] = {}
+    for category in CATEGORIES:
+        if category == LIST_PREFIX:
+            continue
+        for entry in entries[category]:
+            parts = phrase_elements(entry)
+            if not parts:
+                continue
+            if len(parts) == 1 and "*" not in entry and entry != "#":
+                words.setdefault(parts[0], category)
+                continue
+            phrase = Phrase(entry, category, parts)
+            first = parts[0]
+            key = first[:-1][:3] if first.endswith("*") else first
+            phrases.setdefault(key, []).append(phrase)
+
+    squeezed: dict[str, str] = {}
+    by_length: dict[int, list[str]] = {}
+    for word in words:
+        squeezed.setdefault(squeeze(word), word)
+        by_length.setdefault(len(word), []).append(word)
+    prefixes = frozenset(p for p in entries[LIST_PREFIX] if len(p) >= 3)
+    domains = frozenset(_domain(d) for d in shipped.get(DOMAINS_FILE, ())) | frozenset(
+        _domain(d) for d in overrides.allowed_domains
+    )
+    return Lexicon(
+        version=version,
+        words=words,
+        squeezed=squeezed,
+        by_length={n: tuple(ws) for n, ws in by_length.items()},
+        prefixes=prefixes,
+        prefix_heads=frozenset(p[:3] for p in prefixes),
+        prefix_lengths=tuple(sorted({len(p) for p in prefixes}, reverse=True)),
+        phrases_by_first={k: tuple(v) for k, v in phrases.items()},
+        allow=allow,
+        allow_prefixes=allow_prefixes,
+        domains=domains,
+        entries=entries,
+    )
+
+
+@lru_cache(maxsize=1)
+def default_lexicon() -> Lexicon:
+    """The shipped lists without overrides, compiled once."""
+    return build_lexicon()
+
+
+_active: Lexicon | None = None
+_active_lock = threading.Lock()
+
+
+def active_lexicon() -> Lexicon:
+    """The process-wide lexicon screen() uses when none is passed."""
+    global _active
+    if _active is None:
+        with _active_lock:
+            if _active is None:
+                _active = default_lexicon()
+    return _active
+
+
+def set_active_lexicon(lexicon: Lexicon) -> None:
+    """Swap the process-wide lexicon (e.g. when the moderators' list version changes)."""
+    global _active
+    with _active_lock:
+        _active = lexicon

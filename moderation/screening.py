@@ -1,0 +1,333 @@
+"""Content screening: screen(text) -> Screening, and screen_username(name).
+
+How a word is matched:
+1. The text is normalised (moderation.normalise) with a map back to the original.
+2. Each token is looked up in the lexicon's exact-word index; evasive tokens also try their
+   second leet readings (1 -> l, @ -> o), their squeezed form (kaaanker -> kanker) and '*'
+   wildcards. The index only proposes candidates: better-profanity, loaded with just the
+   candidate word, confirms each one. This keeps the 0.7.0 linear scan off the hot path and
+   never inherits its letter-for-letter equivalences (lvl ~ lul, haal ~ haai, pls ~ pis),
+   because candidates only come from our own symbol/digit leet map.
+3. Tokens that start with a compound prefix (kanker-, tyfus-, tering- ...) and are not on the
+   allow-list are curse compounds. Prefixes only: never suffixes or substrings.
+4. Phrases (threats, spam, chants) are matched on the token sequence, not by better-profanity
+   (its phrase matching depends on word position in 0.7.0).
+
+Decision by severity: reject only on a plain hit of the slur or reject list; evasions (leet,
+homoglyphs, joined letters, quotes, hashtags), compounds, curses, threats, spam, links and
+personal data hold; everything else publishes.
+
+Disease words (kanker, tyfus, tering, pest ...) are only curses in curse usage. They hold when:
+- wished on someone: "krijg de tyfus", "kan de kanker krijgen" (article + a form of krijgen);
+- used as "X op" (= get lost): "tyfus op met je VAR";
+- aimed at someone: "jij kanker", "vuile tering";
+- used as an adjective or prefix before a word that does not continue a literal sentence:
+  "kanker scheids", "kanker slecht" (but not "kanker is", "kanker overwonnen", and not after
+  "met", "aan", "tegen", "heeft" ...: "sterkte aan zijn moeder met kanker" passes);
+- shouted: "Kanker!" or a sentence that opens with "Tering, ...".
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from itertools import product
+
+from moderation.flags import HOLD, PUBLISH, REJECT, Flag, FlagCode, Screening, decide
+from moderation.lexicon import (
+    LIST_CURSE,
+    LIST_DISEASE,
+    LIST_HATE,
+    LIST_HOLD,
+    LIST_REJECT,
+    LIST_SLUR,
+    LIST_SPAM,
+    LIST_THREAT,
+    Lexicon,
+    active_lexicon,
+)
+from moderation.normalise import TOKEN, Normalised, normalise, squeeze, token_spans
+from moderation.signals import contact_flags, flood_flags, link_flags, shouting_flag
+
+_PLAIN_CODES = {
+    LIST_SLUR: FlagCode.SLUR,
+    LIST_REJECT: FlagCode.SEVERE_INSULT,
+    LIST_HOLD: FlagCode.INSULT,
+    LIST_HATE: FlagCode.HATE_TERM,
+    LIST_CURSE: FlagCode.CURSE,
+    LIST_DISEASE: FlagCode.CURSE,
+    LIST_THREAT: FlagCode.THREAT,
+    LIST_SPAM: FlagCode.SPAM_PHRASE,
+}
+# Lists whose obfuscated forms count as evasion; threats and spam keep their own code.
+_WORD_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE})
+_MAX_VARIANTS = 32
+
+
+
+def _wordset(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Words that follow a disease noun used literally ("kanker is", "kanker overwonnen").
+LITERAL_FOLLOWERS = _wordset("""
+is was zijn waren wordt werd worden werden heeft had hebben hadden kan kon kunnen mag moet
+blijft bleef komt kwam gaat ging zal zou en of maar want dus toen als dat waar wanneer omdat
+te bij in aan van met voor na naar door om over tot uit onder tijdens sinds nog ook al niet
+weer terug ooit nooit gehad gekregen krijgen kreeg overwonnen overleefd genezen behandeld
+vastgesteld ontdekt uitgezaaid overleden gestorven bestrijden bestreden overwinnen verslaan
+verslagen vorig vorige jaar jaren maanden weken hier daar zelf mee helaas zoals op ze hij
+zij we wij ik er the
+""")
+# Words before a disease noun that make it literal ("met kanker", "heeft kanker").
+LITERAL_PRECEDERS = _wordset("""
+met aan tegen heeft had hebben hadden hebt heb door kreeg kregen krijgt overleden gestorven
+overleed stierf genezen lijdt leed lijden strijd diagnose geen zijn haar mijn hun uw onze
+""")
+# Words before a disease noun that aim it at someone ("jij kanker", "vuile tering").
+ADDRESS_WORDS = _wordset("jij gij ge je jullie vuile vuil vieze smerige")
+KRIJGEN_FORMS = _wordset("krijg krijgt krijgen krijge kreeg kregen gekregen")
+ARTICLES = frozenset({"de", "den"})
+# After "X op" these make it the curse "get lost" rather than "op jonge leeftijd".
+OP_CURSE_NEXT = _wordset(
+    "met jij gij ge je jullie man nu gast maat zeg eh dan toch die dat deze da ze hem haar"
+)
+_BREAK = re.compile(r"[.,;:!?()\n]")
+_SENTENCE_END = re.compile(r"[.!?\n]")
+
+
+class _Context:
+    """Tokens of one normalised text with helpers for the contextual rules."""
+
+    def __init__(self, norm: Normalised) -> None:
+        self.norm = norm
+        self.words: list[str] = TOKEN.findall(norm.text)
+        self._spans: list[tuple[int, int, str]] | None = None
+
+    def evasive_tokens(self) -> set[int]:
+        """Indices of tokens that contain a character marked as evasive."""
+        positions = self.norm.evasive_positions()
+        if not positions:
+            return set()
+        starts = [s for s, _, _ in self.spans]
+        out = set()
+        for pos in positions:
+            i = bisect_right(starts, pos) - 1
+            if i >= 0 and pos < self.spans[i][1]:
+                out.add(i)
+        return out
+
+    @property
+    def spans(self) -> list[tuple[int, int, str]]:
+        """(start, end, token) per token; only computed when a rule needs positions."""
+        if self._spans is None:
+            self._spans = token_spans(self.norm.text, self.words)
+        return self._spans
+
+    def gap(self, i: int) -> str:
+        """Normalised text between token i and token i + 1 (or the end)."""
+        end = self.spans[i][1]
+        nxt = self.spans[i + 1][0] if i + 1 < len(self.spans) else len(self.norm.text)
+        return self.norm.text[end:nxt]
+
+    def sentence_start(self, i: int) -> bool:
+        return i == 0 or bool(_SENTENCE_END.search(self.gap(i - 1)))
+
+    def prev(self, i: int) -> str | None:
+        if i == 0 or _BREAK.search(self.gap(i - 1)):
+            return None
+        return self.words[i - 1]
+
+    def next(self, i: int) -> str | None:
+        if i + 1 >= len(self.words) or _BREAK.search(self.gap(i)):
+            return None
+        return self.words[i + 1]
+
+
+def _curse_usage(ctx: _Context, i: int, word: str, lexicon: Lexicon) -> bool:
+    """True when a bare disease word at token i is used as a curse."""
+    prev, nxt = ctx.prev(i), ctx.next(i)
+    window = ctx.words[max(0, i - 4):i] + ctx.words[i + 1:i + 4]
+    if prev == "krijg" or (prev in ARTICLES and KRIJGEN_FORMS.intersection(window)):
+        return True
+    if prev in ADDRESS_WORDS:
+        return True
+    if prev in LITERAL_PRECEDERS:
+        return False
+    if nxt == "op":
+        after = ctx.next(i + 1)
+        return after is None or after in OP_CURSE_NEXT
+    if nxt is not None and nxt.isalpha() and nxt not in LITERAL_FOLLOWERS:
+        return not lexicon.is_allowed(word + nxt)  # "kanker onderzoek" is a split compound
+    gap = ctx.gap(i).lstrip()
+    return gap.startswith("!") or (ctx.sentence_start(i) and gap.startswith(","))
+
+
+def _variants(token: str, norm: Normalised, start: int) -> list[str]:
+    """Second readings of ambiguous leet characters (1 -> l, @ -> o)."""
+    alternatives = [(j, norm.alternatives[start + j]) for j in range(len(token))
+                    if start + j in norm.alternatives]
+    if not alternatives:
+        return []
+    out = []
+    for choice in product((False, True), repeat=len(alternatives)):
+        if not any(choice):
+            continue
+        chars = list(token)
+        for (j, alt), use in zip(alternatives, choice, strict=True):
+            if use:
+                chars[j] = alt
+        out.append("".join(chars))
+        if len(out) >= _MAX_VARIANTS:
+            break
+    return out
+
+
+def _confirm(lexicon: Lexicon, word: str, candidate: str) -> bool:
+    """better-profanity's verdict on one candidate, minus letter-for-letter equivalences."""
+    if not lexicon.profanity(word).contains_profanity(candidate):
+        return False
+    # 0.7.0 lets a list 'i' match a text 'l' and 'u' match 'v' (lvl ~ lul); in Dutch those
+    # are different words, so only symbols and digits may stand in for letters.
+    return all(c == w or not c.isalpha() for c, w in zip(candidate, word, strict=False))
+
+
+def lookup(token: str, norm: Normalised | None, start: int, lexicon: Lexicon
+           ) -> tuple[str, bool] | None:
+    """Find the list word a token stands for: (word, via an evasion variant) or None."""
+    if token in lexicon.words:
+        return (token, False) if _confirm(lexicon, token, token) else None
+    evasive = norm is not None and norm.is_evasive(start, start + len(token))
+    if "*" in token:
+        for word in lexicon.by_length.get(len(token), ()):
+            if _confirm(lexicon, word, token):
+                return word, True
+        return None
+    if not evasive or norm is None:
+        return None
+    for variant in _variants(token, norm, start):
+        if variant in lexicon.words and _confirm(lexicon, variant, variant):
+            return variant, True
+    squeezed = squeeze(token)
+    word = lexicon.squeezed.get(squeezed)
+    if word is not None and _confirm(lexicon, word, word):
+        return word, True
+    return None
+
+
+def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> list[Flag]:
+    norm = ctx.norm
+    flags: list[Flag] = []
+    known, heads = lexicon.words, lexicon.prefix_heads
+    evasive_tokens = ctx.evasive_tokens()
+    for i, token in enumerate(ctx.words):
+        # Cheap gate first: most tokens of a clean comment stop here.
+        evasive = i in evasive_tokens
+        if not (evasive or token in known or token[:3] in heads or "*" in token):
+            continue
+        if token.isdigit() or lexicon.is_allowed(token):
+            continue
+        start, end, _ = ctx.spans[i]
+        hit = lookup(token, norm, start, lexicon)
+        if hit is not None:
+            word, via_variant = hit
+            category = lexicon.category(word)
+            evasive = evasive or via_variant
+            code = _PLAIN_CODES[category]
+            if evasive and category in _WORD_LISTS:
+                code = FlagCode.EVASION
+            elif category == LIST_DISEASE and not username and not _curse_usage(
+                ctx, i, word, lexicon
+            ):
+                continue
+            flags.append(Flag(code, word, *norm.span(start, end)))
+            continue
+        prefix = lexicon.compound_prefix(token)
+        if prefix is not None and lexicon.profanity(prefix).contains_profanity(
+            token[:len(prefix)]
+        ):
+            code = FlagCode.EVASION if evasive else FlagCode.COMPOUND_CURSE
+            flags.append(Flag(code, f"{prefix}-", *norm.span(start, end)))
+    return flags
+
+
+def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
+    flags: list[Flag] = []
+    index = lexicon.phrases_by_first
+    words = ctx.words
+    for i, token in enumerate(words):
+        candidates = index.get(token, ())
+        if len(token) > 3:
+            candidates = candidates + index.get(token[:3], ())
+        for phrase in candidates:
+            n = phrase.match_at(words, i)
+            if not n:
+                continue
+            start, end = ctx.spans[i][0], ctx.spans[i + n - 1][1]
+            code = _PLAIN_CODES[phrase.category]
+            if ctx.norm.is_evasive(start, end) and code.severity > FlagCode.INSULT.severity:
+                code = FlagCode.EVASION  # a quoted or obfuscated slur phrase holds
+            flags.append(Flag(code, phrase.entry, *ctx.norm.span(start, end)))
+            break
+    return flags
+
+
+def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
+    """Screen a comment's text against the (active) lexicon; no database, no Flask."""
+    lexicon = lexicon or active_lexicon()
+    ctx = _Context(normalise(text))
+    flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon)
+    contacts = contact_flags(text)
+    flags += contacts
+    flags += link_flags(text, lexicon.domains, skip=contacts)
+    shout = shouting_flag(text)
+    if shout is not None:
+        flags.append(shout)
+    flags += flood_flags(text)
+    flags.sort(key=lambda f: (f.start, f.end, f.code.code))
+    return Screening(decide(tuple(flags)), tuple(flags), lexicon.version)
+
+
+_CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
+
+
+def _username_substring_flags(norm: Normalised, lexicon: Lexicon) -> list[Flag]:
+    """Slurs and the worst insults hidden inside a joined name (xXnegerXx, fcneger)."""
+    flags = []
+    for start, _end, token in norm.tokens():
+        if lexicon.is_allowed(token):
+            continue
+        for word, category in lexicon.words.items():
+            if category in (LIST_SLUR, LIST_REJECT) and len(word) >= 5 and word in token:
+                at = start + token.index(word)
+                flags.append(Flag(FlagCode.EVASION, word, *norm.span(at, at + len(word))))
+                break
+    return flags
+
+
+def screen_username(name: str, lexicon: Lexicon | None = None) -> Screening:
+    """Screen a username at registration: any abusive word, link or contact data refuses it.
+
+    Usernames have no review queue, so every hold-level signal refuses the name ("reject").
+    Joined words are checked through the compound prefixes (kankerfan99) and, for slurs and
+    the worst insults, as substrings of the name.
+    """
+    lexicon = lexicon or active_lexicon()
+    cuts = [m.start() for m in _CAMEL.finditer(name)]
+    spaced = _CAMEL.sub(" ", name)
+    space_at = [c + n for n, c in enumerate(cuts)]  # where the inserted spaces sit in spaced
+
+    def back(flag: Flag) -> Flag:
+        shift = lambda p: p - sum(1 for s in space_at if s < p)  # noqa: E731
+        return Flag(flag.code, flag.detail, shift(flag.start), shift(flag.end))
+
+    ctx = _Context(normalise(spaced))
+    joined = normalise(name)
+    flags = [back(f) for f in _word_flags(ctx, lexicon, username=True)
+             + _phrase_flags(ctx, lexicon)]
+    flags += _word_flags(_Context(joined), lexicon, username=True)
+    flags += _username_substring_flags(joined, lexicon)
+    flags += contact_flags(name) + link_flags(name, frozenset())
+    unique = tuple(sorted(set(flags), key=lambda f: (f.start, f.end, f.code.code)))
+    decision = decide(unique)
+    return Screening(REJECT if decision in (HOLD, REJECT) else PUBLISH, unique, lexicon.version)
