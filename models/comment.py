@@ -63,6 +63,15 @@ class Comment(Base):
         Index("ix_comments_state_queued_at", "state", "queued_at"),
         Index("ix_comments_author_id_created_at", "author_id", "created_at"),
         Index("ix_comments_root_id", "root_id"),
+        # Queue filters and sorts: each keeps the oldest-first order inside one state.
+        Index("ix_comments_state_article_id_queued_at", "state", "article_id", "queued_at"),
+        Index("ix_comments_state_top_reason_queued_at", "state", "top_reason", "queued_at"),
+        Index("ix_comments_state_report_score", "state", "report_score"),
+        Index("ix_comments_state_top_severity_queued_at", "state", "top_severity", "queued_at"),
+        # Recent (not yet reviewed) and Goedgekeurd (reviewed) tabs.
+        Index("ix_comments_state_reviewed_at_created_at", "state", "reviewed_at", "created_at"),
+        # Afgewezen tab: latest decisions first.
+        Index("ix_comments_state_updated_at", "state", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,6 +91,8 @@ class Comment(Base):
     report_score: Mapped[float] = mapped_column(Float, default=0.0)
     report_count: Mapped[int] = mapped_column(default=0)
     top_severity: Mapped[int] = mapped_column(SmallInteger, default=0)
+    # Reason code of the most severe flag, so the queue filters by reason without a join.
+    top_reason: Mapped[str | None] = mapped_column(String(20))
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Why it was rejected or removed (a reason code), shown to its author.
     decision_reason: Mapped[ReasonCode | None] = mapped_column(str_enum(ReasonCode))
