@@ -106,7 +106,9 @@ def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
         )
         for f in flags
     ]
-    comment.top_severity = max((f.severity for f in flags), default=0)
+    strongest = max(flags, key=lambda f: f.severity, default=None)
+    comment.top_severity = strongest.severity if strongest else 0
+    comment.top_reason = strongest.reason if strongest else None
 
 
 def check_can_post(author: User, now: datetime) -> None:

@@ -47,13 +47,29 @@ TRANSITIONS: dict[tuple[str, CommentState], frozenset[str]] = {
     (CommentState.REMOVED.value, CommentState.PUBLISHED): frozenset({"restore", "appeal_upheld"}),
 }
 
-# Queue counters by name. "reported" = published comments with open reports (the Gemeld tab).
+# Queue counters by name: one per state, plus "reported" (published with open reports: the
+# Gemeld tab), "unreviewed" (published, no moderator looked yet: the Recent tab) and "appeals".
 REPORTED = "reported"
+UNREVIEWED = "unreviewed"
+APPEALS = "appeals"
 AUTHOR_COUNTERS = {
     CommentState.PUBLISHED: "published_count",
     CommentState.HELD: "held_count",
     CommentState.REJECTED: "rejected_count",
 }
+
+
+def queue_memberships(comment: Comment) -> set[str]:
+    """The queue counters a comment counts in, derived from its columns."""
+    if comment.state is None:
+        return set()
+    names = {comment.state.value}
+    if comment.state is CommentState.PUBLISHED:
+        if comment.queued_at is not None:
+            names.add(REPORTED)
+        if comment.reviewed_at is None:
+            names.add(UNREVIEWED)
+    return names
 
 
 def allowed_actions(from_state: str, to_state: CommentState) -> frozenset[str]:
@@ -74,10 +90,16 @@ class CounterDelta:
         return cls(Counter(), Counter(), {})
 
 
+def _queue_delta(delta: CounterDelta, before: set[str], after: set[str]) -> None:
+    for name in before - after:
+        delta.queues[name] -= 1
+    for name in after - before:
+        delta.queues[name] += 1
+
+
 def _state_delta(delta: CounterDelta, comment: Comment, state: str, sign: int) -> None:
     if state == NEW:
         return
-    delta.queues[state] += sign
     counter = AUTHOR_COUNTERS.get(CommentState(state))
     if counter:
         key = (comment.author_id, counter)
@@ -157,13 +179,14 @@ def transition(
             details={"from": from_state, "to": to_state.value, "action": action},
         )
     delta = CounterDelta.empty()
+    before = queue_memberships(comment)
     _state_delta(delta, comment, from_state, -1)
     _state_delta(delta, comment, to_state.value, +1)
-    was_reported = from_state == CommentState.PUBLISHED.value and comment.report_count > 0
     comment.state = to_state
+    # queued_at is the time a comment entered the queue it is in now (held, or Gemeld).
     if to_state is CommentState.HELD:
         comment.queued_at = now
-    elif to_state is CommentState.PUBLISHED and from_state == NEW:
+    elif to_state is CommentState.PUBLISHED:
         comment.queued_at = None
     if to_state in (CommentState.REJECTED, CommentState.REMOVED):
         comment.decision_reason = reason
@@ -174,9 +197,7 @@ def transition(
     if action in MODERATOR_DECISIONS:
         comment.reviewed_at = now
         _resolve_reports(session, comment, upheld=action in ("reject", "remove"), now=now)
-    if was_reported:
-        # A reported comment leaves the Gemeld tab when it is no longer published.
-        delta.queues[REPORTED] -= 1
+    _queue_delta(delta, before, queue_memberships(comment))
     if comment.id is None:
         session.add(comment)
         session.flush()
@@ -196,10 +217,57 @@ def transition(
 
 def mark_reported(session: Session, comment: Comment, now: datetime | None = None) -> None:
     """A published comment got its first open report: it enters the Gemeld tab."""
+    if comment.state is not CommentState.PUBLISHED or comment.queued_at is not None:
+        return
     delta = CounterDelta.empty()
-    delta.queues[REPORTED] += 1
-    if comment.queued_at is None:
-        comment.queued_at = now or utcnow()
+    before = queue_memberships(comment)
+    comment.queued_at = now or utcnow()
+    _queue_delta(delta, before, queue_memberships(comment))
+    apply_counters(session, delta)
+
+
+def dismiss_reports(
+    session: Session, comment: Comment, actor: User, note: str | None = None
+) -> None:
+    """Keep a reported comment published and mark its reports as not upheld."""
+    if comment.state is not CommentState.PUBLISHED or comment.queued_at is None:
+        raise Conflict("not_reported", "Deze reactie heeft geen open meldingen.")
+    now = utcnow()
+    delta = CounterDelta.empty()
+    before = queue_memberships(comment)
+    _resolve_reports(session, comment, upheld=False, now=now)
+    comment.queued_at = None
+    comment.reviewed_at = now
+    _queue_delta(delta, before, queue_memberships(comment))
+    record_action(
+        session,
+        actor,
+        "comment",
+        comment.id,
+        "dismiss_reports",
+        "published",
+        "published",
+        note=note,
+    )
+    apply_counters(session, delta)
+
+
+def mark_reviewed(session: Session, comment: Comment, actor: User) -> None:
+    """A moderator looked at a published comment and let it stand (it leaves Recent)."""
+    if comment.state is not CommentState.PUBLISHED or comment.reviewed_at is not None:
+        raise Conflict("already_reviewed", "Deze reactie werd al nagekeken.")
+    delta = CounterDelta.empty()
+    before = queue_memberships(comment)
+    comment.reviewed_at = utcnow()
+    _queue_delta(delta, before, queue_memberships(comment))
+    record_action(session, actor, "comment", comment.id, "mark_reviewed", "published", "published")
+    apply_counters(session, delta)
+
+
+def adjust_queue(session: Session, name: str, change: int) -> None:
+    """Move a queue counter that no comment state drives (e.g. pending appeals)."""
+    delta = CounterDelta.empty()
+    delta.queues[name] += change
     apply_counters(session, delta)
 
 

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models import (
+    Appeal,
+    AppealState,
     Article,
     Ballot,
     BallotChoice,
@@ -18,7 +20,7 @@ from models import (
     QueueCounter,
     User,
 )
-from moderation.queue import REPORTED
+from moderation.queue import APPEALS, REPORTED, UNREVIEWED
 
 
 @dataclass(frozen=True)
@@ -106,13 +108,15 @@ def _recount_queues(session: Session, drifts: list[Drift]) -> None:
             select(Comment.state, func.count()).group_by(Comment.state)
         )
     }
+    published = Comment.state == CommentState.PUBLISHED
     actual[REPORTED] = (
-        session.scalar(
-            select(func.count()).where(
-                Comment.state == CommentState.PUBLISHED, Comment.report_count > 0
-            )
-        )
-        or 0
+        session.scalar(select(func.count()).where(published, Comment.queued_at.is_not(None))) or 0
+    )
+    actual[UNREVIEWED] = (
+        session.scalar(select(func.count()).where(published, Comment.reviewed_at.is_(None))) or 0
+    )
+    actual[APPEALS] = (
+        session.scalar(select(func.count()).where(Appeal.state == AppealState.PENDING)) or 0
     )
     stored = {row.name: row for row in session.scalars(select(QueueCounter))}
     for name in sorted(set(actual) | set(stored) | {s.value for s in CommentState}):
