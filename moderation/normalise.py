@@ -107,7 +107,7 @@ class Normalised:
         return out
 
     def tokens(self) -> list[tuple[int, int, str]]:
-        """Word tokens (letters, digits, '_', '*') as (start, end, text) in normalised text."""
+        """Word tokens (letters, digits, '*') as (start, end, text) in normalised text."""
         return token_spans(self.text, TOKEN.findall(self.text))
 
 
@@ -178,6 +178,10 @@ def normalise(text: str) -> Normalised:
     b = _Builder(text)
     b.fold()
     s = "".join(b.chars)
+
+    if "_" in s:  # underscores join words in names and hashtags; they are not letters
+        b.chars = [" " if c == "_" else c for c in b.chars]
+        s = "".join(b.chars)
 
     # Wrapping quotes and leading @/# become spaces; the wrapped word counts as marked.
     if "'" in s or '"' in s or "@" in s or "#" in s:

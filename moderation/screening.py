@@ -78,6 +78,8 @@ weer terug ooit nooit gehad gekregen krijgen kreeg overwonnen overleefd genezen 
 vastgesteld ontdekt uitgezaaid overleden gestorven bestrijden bestreden overwinnen verslaan
 verslagen vorig vorige jaar jaren maanden weken hier daar zelf mee helaas zoals op ze hij
 zij we wij ik er the
+epidemie uitbraak patient patienten patiente onderzoek vaccin behandeling diagnose afdeling
+fonds cel cellen tumor virus bestrijding preventie screening zorg risico
 """)
 # Words before a disease noun that make it literal ("met kanker", "heeft kanker").
 LITERAL_PRECEDERS = _wordset("""
