@@ -5,9 +5,18 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
-    from views import admin, api, api_comments, auth, comments, pages  # noqa: F401
+    from views import (  # noqa: F401
+        admin,
+        api,
+        api_comments,
+        api_tallies,
+        auth,
+        comments,
+        fragments,
+        pages,
+    )
     from views.headers import register_headers
 
-    for module in (pages, comments, auth, admin, api):
+    for module in (pages, comments, auth, admin, api, fragments):
         app.register_blueprint(module.bp)
     register_headers(app)

@@ -59,6 +59,18 @@ SCHEMAS: dict[str, Any] = {
             "votes": {"type": "integer"},
         },
     },
+    "Tallies": {
+        "type": "object",
+        "additionalProperties": {
+            "type": "object",
+            "required": ["comments", "votes"],
+            "properties": {
+                "comments": {"type": "integer", "minimum": 0},
+                "votes": {"type": "integer", "minimum": 0},
+            },
+        },
+        "example": {"a": {"comments": 12, "votes": 340}, "b": {"comments": 0, "votes": 0}},
+    },
     "ArticleIn": {
         "type": "object",
         "required": ["title"],
@@ -104,6 +116,42 @@ PATHS: dict[str, Any] = {
                 "415": _error("Not application/json"),
                 "422": _error("Invalid fields or article id"),
             },
+        },
+    },
+    "/api/v1/tallies": {
+        "get": {
+            "summary": "Tallies (comments, votes) for up to 100 articles, cacheable by a CDN",
+            "description": (
+                "Ids are validated, deduplicated and sorted (the cache key); unknown ids give "
+                "zeros. comments = published comments including replies; votes = ballots not "
+                "in quarantine over all the article's polls. Public, cacheable (Cache-Control "
+                "public with max-age and stale-while-revalidate), a strong ETag with 304 on "
+                "If-None-Match, and Access-Control-Allow-Origin: *."
+            ),
+            "parameters": [
+                {
+                    "name": "ids",
+                    "in": "query",
+                    "required": True,
+                    "description": "Comma-separated article ids, at most 100 distinct.",
+                    "schema": {"type": "string", "example": "a,b,c"},
+                },
+                {
+                    "name": "If-None-Match",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                },
+            ],
+            "responses": {
+                "200": _json("Tallies", "Tallies by article id"),
+                "304": {"description": "Not modified (the ETag matched)"},
+                "422": _error("Missing, malformed or more than 100 ids"),
+            },
+        },
+        "options": {
+            "summary": "CORS preflight",
+            "responses": {"204": {"description": "Allowed methods and headers"}},
         },
     },
     "/api/v1/openapi.json": {

@@ -1,0 +1,122 @@
+/*
+ * Tribune counts.js: fills every [data-tribune-tally="ARTICLE_ID"] with its tallies.
+ *   <span data-tribune-tally="defour-kvm"></span>
+ *   <script src="https://TRIBUNE/static/counts.js" defer></script>
+ * One GET /api/v1/tallies per 100 ids (sorted and deduplicated so caches share keys); headlines
+ * added later are picked up; window.TribuneCounts.reload() refreshes all. Optional on the script
+ * tag: data-api="https://…" (API base; default: this script's origin), data-tribune-new (show
+ * "+N nieuw" since the reader's last visit). Per element: data-tribune-show="comments|votes".
+ */
+(function () {
+  "use strict";
+  var ATTR = "data-tribune-tally";
+  var CHUNK = 100;
+  var STORE = "tribune-tallies";
+  var script = document.currentScript;
+  var base = (script && script.getAttribute("data-api")) ||
+    (script && script.src ? new URL(script.src, location.href).origin : "");
+  var showNew = !!(script && script.hasAttribute("data-tribune-new"));
+  var baseline = showNew ? readSeen() : {};
+  var timer = null;
+
+  function plural(n, one, many, zero) {
+    return n === 0 && zero ? zero : n + " " + (n === 1 ? one : many);
+  }
+
+  function tallyText(t, show) {
+    var votes = plural(t.votes, "stem", "stemmen", "nog geen stemmen");
+    if (show === "votes") return votes;
+    var comments = plural(t.comments, "reactie", "reacties", "nog geen reacties");
+    return show === "comments" || !t.votes ? comments : comments + " · " + votes;
+  }
+
+  function readSeen() {
+    try {
+      return JSON.parse(localStorage.getItem(STORE) || "{}") || {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function writeSeen(data) {
+    try {
+      var seen = readSeen();
+      Object.keys(data).forEach(function (id) {
+        delete seen[id];  // re-insert: the most recently seen stay when trimming
+        seen[id] = data[id].comments;
+      });
+      var keys = Object.keys(seen);
+      for (var i = 0; i < keys.length - 500; i++) delete seen[keys[i]];
+      localStorage.setItem(STORE, JSON.stringify(seen));
+    } catch (e) { /* private mode, quota: "+N nieuw" is optional */ }
+  }
+
+  function fill(el, t) {
+    var id = el.getAttribute(ATTR);
+    el.textContent = tallyText(t, el.getAttribute("data-tribune-show"));
+    el.setAttribute("data-comments", t.comments);
+    el.setAttribute("data-votes", t.votes);
+    var before = baseline[id];
+    if (showNew && typeof before === "number" && t.comments > before) {
+      var extra = document.createElement("span");
+      extra.className = "tribune-new";
+      extra.textContent = " +" + (t.comments - before) + " nieuw";
+      el.appendChild(extra);
+    }
+    el.setAttribute("data-tribune-filled", "");
+  }
+
+  function request(ids, byId, fresh) {
+    var url = base + "/api/v1/tallies?ids=" + ids.map(encodeURIComponent).join(",");
+    // "no-cache" revalidates with the ETag (a cheap 304) instead of busting CDN caches.
+    return fetch(url, { credentials: "omit", cache: fresh ? "no-cache" : "default" })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (data) {
+        ids.forEach(function (id) {
+          if (data[id]) byId[id].forEach(function (el) { fill(el, data[id]); });
+        });
+        if (showNew) writeSeen(data);
+      })
+      .catch(function () { /* leave the server-rendered text (or nothing) in place */ });
+  }
+
+  function scan(all) {
+    var byId = {};
+    var nodes = document.querySelectorAll("[" + ATTR + "]");
+    for (var i = 0; i < nodes.length; i++) {
+      var id = nodes[i].getAttribute(ATTR);
+      if (!id || (!all && nodes[i].hasAttribute("data-tribune-filled"))) continue;
+      (byId[id] = byId[id] || []).push(nodes[i]);
+    }
+    var ids = Object.keys(byId).sort();
+    var work = [];
+    for (var start = 0; start < ids.length; start += CHUNK) {
+      work.push(request(ids.slice(start, start + CHUNK), byId, all));
+    }
+    return Promise.all(work);
+  }
+
+  function later() {  // headlines added by infinite scroll: one request per burst
+    if (timer) return;
+    timer = setTimeout(function () { timer = null; scan(false); }, 50);
+  }
+
+  window.TribuneCounts = {
+    reload: function () { return scan(true); },
+    text: tallyText,
+  };
+  function start() {
+    scan(false);
+    if (window.MutationObserver) {
+      new MutationObserver(function (records) {
+        for (var i = 0; i < records.length; i++) {
+          if (records[i].addedNodes.length && !records[i].target.hasAttribute(ATTR)) {
+            return later();
+          }
+        }
+      }).observe(document.body, { childList: true, subtree: true });
+    }
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

@@ -1,0 +1,125 @@
+"""GET /api/v1/tallies?ids=a,b,c: public, cacheable tallies for a headline list.
+
+The response is the same for everyone, so it carries `Cache-Control: public`, a strong ETag
+(304 on If-None-Match) and `Access-Control-Allow-Origin: *` (no credentials), on errors too,
+so counts.js on another site can read them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, request
+from flask.globals import request_ctx
+from flask.sessions import NullSession
+
+from db import get_session
+from errors import DomainError, error_response
+from tallies.cache import TallyCache, build_cache
+from tallies.ids import parse_ids
+from tallies.reading import TallySnapshot, load_snapshot
+from views.api import bp
+
+# Settings (TRIBUNE_*; the environment may override them).
+DEFAULT_CACHE_SECONDS = 3.0  # server-side cache: a new comment shows within seconds
+DEFAULT_MAX_AGE = 5  # browsers and CDNs
+DEFAULT_STALE_SECONDS = 15  # stale-while-revalidate: serve the old copy while refetching
+
+
+def tally_cache() -> TallyCache:
+    """The app's tally cache, built on first use from the settings."""
+    cache = current_app.extensions.get("tribune.tally_cache")
+    if cache is None:
+        config = current_app.config
+        cache = build_cache(
+            float(config.get("TRIBUNE_TALLY_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)),
+            current_app.extensions.get("tribune.redis"),
+            config.get("TRIBUNE_REDIS_PREFIX", "tribune"),
+        )
+        current_app.extensions["tribune.tally_cache"] = cache
+    return cache
+
+
+def requested_snapshot() -> TallySnapshot:
+    """The tallies for this request's `ids` (422 when they are missing or malformed)."""
+    ids = parse_ids(request.args.get("ids"))
+    return load_snapshot(ids, tally_cache(), get_session)
+
+
+def public_headers(response: Response) -> Response:
+    """Cross-origin readable by anyone; no cookies are involved."""
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Access-Control-Expose-Headers"] = "ETag"
+    return response
+
+
+def cacheable(response: Response, etag: str) -> Response:
+    """Public caching headers, and 304 when the client already holds these bytes."""
+    config = current_app.config
+    max_age = int(config.get("TRIBUNE_TALLY_MAX_AGE", DEFAULT_MAX_AGE))
+    stale = int(config.get("TRIBUNE_TALLY_STALE_SECONDS", DEFAULT_STALE_SECONDS))
+    response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={stale}"
+    response.headers["ETag"] = etag
+    if etag in _if_none_match():
+        response.status_code = 304
+        response.set_data(b"")
+        response.headers.pop("Content-Length", None)
+    return public_headers(response)
+
+
+def _if_none_match() -> set[str]:
+    # Weak comparison, as RFC 9110 prescribes for If-None-Match; "*" matches any tag.
+    header = request.headers.get("If-None-Match", "")
+    tags = {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+    return tags
+
+
+def _drop_session() -> None:
+    # Flask saves (and adds "Vary: Cookie" for) any session that was read; a NullSession is
+    # never saved. Flask 3.1 keeps the opened session on the context's `_session`.
+    if hasattr(request_ctx, "_session"):
+        request_ctx._session = NullSession()
+
+
+def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
+    """A sessionless public view; errors in the usual shape, readable cross-origin, not cached."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        # The answer is the same for everyone: no session, so no Set-Cookie and no
+        # "Vary: Cookie" (which Flask-Login's cookie refresh would otherwise cause).
+        _drop_session()
+        try:
+            return view(*args, **kwargs)
+        except DomainError as error:
+            body, status = error_response(
+                error.status_code, error.code, error.message, error.details
+            )
+            response = current_app.make_response((body, status))
+            response.headers["Cache-Control"] = "no-store"
+            return public_headers(response)
+
+    return wrapper
+
+
+@bp.route("/tallies", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+@public_errors
+def tallies():  # type: ignore[no-untyped-def]
+    """`{"a": {"comments": n, "votes": n}, …}` for up to 100 ids; unknown ids give zeros."""
+    if request.method == "OPTIONS":
+        return preflight()
+    snapshot = requested_snapshot()
+    response = Response(snapshot.body, mimetype="application/json")
+    return cacheable(response, snapshot.etag)
+
+
+def preflight() -> Response:
+    """CORS preflight (browsers send one only when a client adds non-simple headers)."""
+    response = Response(status=204)
+    response.headers["Access-Control-Allow-Methods"] = "GET, HEAD, OPTIONS"
+    response.headers["Access-Control-Allow-Headers"] = "If-None-Match"
+    response.headers["Access-Control-Max-Age"] = "86400"
+    response.headers["Allow"] = "GET, HEAD, OPTIONS"
+    return public_headers(response)
