@@ -25,6 +25,7 @@ from models import (
 )
 from moderation import rules
 from moderation.flags import Screening
+from moderation.modes import active_mode
 from moderation.queue import mark_reported, transition
 from moderation.rules import ContextFlag, PostingPolicy
 
@@ -156,26 +157,31 @@ def post_comment(
     """Screen a new comment, apply the context rules and store it as published, held or rejected."""
     now = now or utcnow()
     article = get_article(session, article_cms_id)
-    if rules.comments_closed(article):
+    mode = active_mode(session, article, policy.auto_close_days, now)
+    if mode.closed:
         raise Conflict("comments_closed", "Reageren op dit artikel is gesloten.")
     check_can_post(author, now)
     text = clean_body(body)
     parent = _parent(session, article.id, parent_id)
 
     moment = clock()
-    if activity.count_recent(author.id, policy.flood_window_seconds, moment) >= policy.flood_limit:
-        raise DomainError(
-            "too_fast",
-            "Je reageert te snel. Wacht even voor je opnieuw reageert.",
-            429,
-            details={"retry_after": int(policy.flood_window_seconds)},
-        )
+    limits = [(policy.flood_limit, policy.flood_window_seconds)]
+    if mode.slow_seconds:  # match-day slow mode: one comment per N seconds
+        limits.append((1, float(mode.slow_seconds)))
+    for limit, window in limits:
+        if activity.count_recent(author.id, window, moment) >= limit:
+            raise DomainError(
+                "too_fast",
+                "Je reageert te snel. Wacht even voor je opnieuw reageert.",
+                429,
+                details={"retry_after": int(window)},
+            )
 
     screening = screener(text)
     flags = _screening_flags(screening)
     decision = screening.decision
     if decision != "reject":
-        if rules.is_premoderated(article):
+        if mode.premoderated:
             flags.append(_context_flag(ContextFlag.PREMODERATED))
         if flags and rules.is_new_account(session, author, policy):
             flags.append(_context_flag(ContextFlag.NEW_ACCOUNT))

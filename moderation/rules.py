@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from models import Article, Comment, CommentMode, CommentState, User
+from models import Comment, CommentState, User
 from moderation.flags import Severity
 
 
@@ -47,6 +47,7 @@ class PostingPolicy:
     report_threshold: float = 3.0
     edit_window_seconds: int = 600
     new_reporter_days: int = 7
+    auto_close_days: int = 30  # 0 = articles never close by themselves
 
     @classmethod
     def from_config(cls, config: dict) -> PostingPolicy:  # type: ignore[type-arg]
@@ -57,16 +58,6 @@ class PostingPolicy:
             if key in config:
                 values[field] = type(getattr(cls, field))(config[key])
         return cls(**values)
-
-
-def comments_closed(article: Article) -> bool:
-    """Whether the article takes no comments."""
-    return article.comment_mode is CommentMode.CLOSED
-
-
-def is_premoderated(article: Article) -> bool:
-    """Whether every comment on the article waits for a moderator."""
-    return article.comment_mode is CommentMode.PREMODERATED
 
 
 def is_new_account(session: Session, author: User, policy: PostingPolicy) -> bool:

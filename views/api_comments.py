@@ -55,6 +55,7 @@ def own_comment_json(comment: Comment, flags: list[comments.StoredFlag] | None =
         "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
         "reasons": list(dict.fromkeys(f.reason for f in shown_flags)),
         "decision_reason": comment.decision_reason.value if comment.decision_reason else None,
+        "decision_note": comment.decision_note,
     }
 
 
@@ -192,6 +193,46 @@ def my_comments():  # type: ignore[no-untyped-def]
     )
     return (
         jsonify(comments=[{**own_comment_json(c), "article_id": cms_id} for c, cms_id in rows]),
+        200,
+        {"Cache-Control": "private, no-store"},
+    )
+
+
+@bp.post("/comments/<int:comment_id>/appeal")
+@login_required_any
+def appeal_comment(comment_id: int):  # type: ignore[no-untyped-def]
+    """The author appeals a rejection or removal, once, with a short text."""
+    from moderation.actions import file_appeal
+    from views.api import json_object
+
+    payload = json_object()
+    session = get_session()
+    appeal = file_appeal(session, current_user, comment_id, payload.get("body"))
+    session.commit()
+    return jsonify(id=appeal.id, comment_id=appeal.comment_id, state=appeal.state.value), 201
+
+
+@bp.get("/me/reports")
+@login_required_any
+def my_reports():  # type: ignore[no-untyped-def]
+    """The caller's reports with their outcome (upheld, dismissed or pending)."""
+    from moderation.actions import report_outcomes
+
+    reports = report_outcomes(get_session(), current_user)
+    return (
+        jsonify(
+            reports=[
+                {
+                    "id": r.id,
+                    "comment_id": r.comment_id,
+                    "reason": r.reason.value,
+                    "outcome": r.outcome.value,
+                    "created_at": r.created_at.isoformat(),
+                    "resolved_at": r.resolved_at.isoformat() if r.resolved_at else None,
+                }
+                for r in reports
+            ]
+        ),
         200,
         {"Cache-Control": "private, no-store"},
     )

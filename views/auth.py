@@ -213,3 +213,14 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
     session.commit()
     flash("De sleutel is ingetrokken.", "success")
     return redirect(url_for("auth.profile")), 303
+
+
+@bp.get("/profiel/meldingen")
+@login_required_any
+def my_reports():  # type: ignore[no-untyped-def]
+    """What happened to the comments this reader reported."""
+    from moderation.actions import report_outcomes
+
+    return render_template(
+        "auth/reports.html", reports=report_outcomes(get_session(), current_user)
+    )

@@ -132,3 +132,24 @@ def report(comment_id: int):  # type: ignore[no-untyped-def]
         "success",
     )
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+
+
+@bp.post("/reacties/<int:comment_id>/bezwaar")
+@login_required_any
+def appeal(comment_id: int):  # type: ignore[no-untyped-def]
+    """The author appeals a rejection or removal (once)."""
+    from moderation.actions import file_appeal
+
+    session = get_session()
+    article_id = _article_of(comment_id)
+    try:
+        file_appeal(session, current_user, comment_id, request.form.get("body", ""))
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+    session.commit()
+    flash("Je bezwaar is ingediend. Een moderator bekijkt het.", "success")
+    return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303

@@ -10,7 +10,8 @@ from articles import services as articles
 from comments.threads import published_threads
 from db import get_session
 from errors import NotFound
-from models import Article, Comment, CommentState, ReasonCode, utcnow
+from models import Appeal, Article, Comment, CommentState, ReasonCode, utcnow
+from moderation.modes import active_mode
 from polls.queries import article_polls
 from wiring import posting_policy
 
@@ -70,6 +71,15 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
                 .limit(20)
             )
         )
+    appeals = {}
+    if own_pending:
+        appeals = {
+            appeal.comment_id: appeal
+            for appeal in session.scalars(
+                select(Appeal).where(Appeal.comment_id.in_([c.id for c in own_pending]))
+            )
+        }
+    mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = request.args.get("pagina", 1, type=int) or 1
     return render_template(
@@ -79,6 +89,8 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
         thread_page=published_threads(session, item, page=page, newest_first=newest_first),
         newest_first=newest_first,
         own_pending=own_pending,
+        appeals=appeals,
+        mode=mode,
         reasons=list(ReasonCode),
         edit_window=posting_policy().edit_window_seconds,
         now=utcnow(),

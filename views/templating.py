@@ -55,7 +55,30 @@ def has_endpoint(name: str) -> bool:
     return name in current_app.view_functions
 
 
+def flag_label(code: str) -> str:
+    """The Dutch label of a stored flag code (screening or context rule)."""
+    from moderation.flags import FlagCode
+    from moderation.rules import ContextFlag
+
+    try:
+        return FlagCode.from_code(code).label_nl
+    except ValueError:
+        for flag in ContextFlag:
+            if flag.code == code:
+                return flag.label_nl
+    return code
+
+
 def register(app: Flask) -> None:
     """Make the helpers available in every template."""
-    app.jinja_env.globals.update(count_nl=count_nl, has_endpoint=has_endpoint)
+
+    @app.context_processor
+    def _now() -> dict[str, object]:
+        from models import utcnow
+
+        return {"now": utcnow()}
+
+    app.jinja_env.globals.update(
+        count_nl=count_nl, has_endpoint=has_endpoint, flag_label=flag_label
+    )
     app.jinja_env.filters.update(brussels=brussels, comment_html=comment_html)

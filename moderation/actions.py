@@ -1,0 +1,340 @@
+"""Moderator decisions: approve, reject, remove, restore, bans, notes and appeals.
+
+Every state change goes through moderation.queue.transition; this module adds the rules around
+it (who may, with which reason) and the decisions that are not comment states (bans, notes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from errors import Conflict, DomainError, Invalid, NotFound
+from models import (
+    Appeal,
+    AppealState,
+    Comment,
+    CommentState,
+    ReasonCode,
+    Report,
+    User,
+    UserNote,
+    utcnow,
+)
+from moderation.audit import record_action
+from moderation.queue import APPEALS, adjust_queue, dismiss_reports, mark_reviewed, transition
+
+SUSPENSIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+APPEAL_MAX = 1000
+NOTE_MAX = 1000
+
+
+def permanent_until() -> datetime:
+    """The banned_until of a permanent ban."""
+    return datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def get_comment(session: Session, comment_id: int) -> Comment:
+    """A comment by id, or 404."""
+    comment = session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    return comment
+
+
+def parse_reason(raw: object) -> ReasonCode:
+    """A reason code from a form or JSON value, or 422."""
+    try:
+        return ReasonCode(raw)
+    except ValueError:
+        raise Invalid(
+            "invalid_reason",
+            "Kies een geldige reden.",
+            details={"allowed": [code.value for code in ReasonCode]},
+        ) from None
+
+
+def _note(raw: object) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > NOTE_MAX:
+        raise Invalid("invalid_note", f"Een notitie heeft hoogstens {NOTE_MAX} tekens.")
+    return raw.strip() or None
+
+
+def approve(session: Session, moderator: User, comment_id: int) -> Comment:
+    """Held → published; for a published comment in Recent, mark it as looked at."""
+    comment = get_comment(session, comment_id)
+    if comment.state is CommentState.PUBLISHED and comment.reviewed_at is None:
+        mark_reviewed(session, comment, moderator)
+    else:
+        transition(session, comment, CommentState.PUBLISHED, "approve", moderator)
+    return comment
+
+
+def reject(
+    session: Session, moderator: User, comment_id: int, reason: object, note: object = None
+) -> Comment:
+    """Held → rejected, with a reason the author sees."""
+    comment = get_comment(session, comment_id)
+    transition(
+        session,
+        comment,
+        CommentState.REJECTED,
+        "reject",
+        moderator,
+        parse_reason(reason),
+        _note(note),
+    )
+    return comment
+
+
+def remove(
+    session: Session, moderator: User, comment_id: int, reason: object, note: object = None
+) -> Comment:
+    """Published → removed, with a reason the author sees."""
+    comment = get_comment(session, comment_id)
+    transition(
+        session,
+        comment,
+        CommentState.REMOVED,
+        "remove",
+        moderator,
+        parse_reason(reason),
+        _note(note),
+    )
+    return comment
+
+
+def restore(session: Session, moderator: User, comment_id: int, note: object = None) -> Comment:
+    """Rejected or removed → published."""
+    comment = get_comment(session, comment_id)
+    transition(session, comment, CommentState.PUBLISHED, "restore", moderator, note=_note(note))
+    return comment
+
+
+def dismiss(session: Session, moderator: User, comment_id: int, note: object = None) -> Comment:
+    """Keep a reported comment; its reports count as not upheld."""
+    comment = get_comment(session, comment_id)
+    dismiss_reports(session, comment, moderator, _note(note))
+    return comment
+
+
+@dataclass
+class BulkResult:
+    done: list[int]
+    refused: dict[int, str]
+
+
+def bulk(
+    session: Session,
+    moderator: User,
+    comment_ids: Iterable[int],
+    action: str,
+    reason: object = None,
+    note: object = None,
+) -> BulkResult:
+    """Approve or reject many comments; each one that cannot is listed with why."""
+    if action not in ("approve", "reject"):
+        raise Invalid("invalid_action", "Kies goedkeuren of afwijzen.")
+    if action == "reject":
+        parse_reason(reason)
+    result = BulkResult([], {})
+    for comment_id in sorted(set(comment_ids)):
+        try:
+            with session.begin_nested():
+                if action == "approve":
+                    approve(session, moderator, comment_id)
+                else:
+                    reject(session, moderator, comment_id, reason, note)
+            result.done.append(comment_id)
+        except DomainError as exc:
+            result.refused[comment_id] = exc.code
+    return result
+
+
+def _target_user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    return user
+
+
+def ban(
+    session: Session,
+    moderator: User,
+    user_id: int,
+    duration: str,
+    reason: object,
+    note: object = None,
+    reject_held: bool = False,
+) -> User:
+    """Suspend (24h / 7d / 30d) or ban permanently; optionally reject their held comments."""
+    user = _target_user(session, user_id)
+    if user.id == moderator.id:
+        raise Conflict("own_account", "Je kan jezelf niet schorsen.")
+    if user.role.value in ("moderator", "admin") and moderator.role.value != "admin":
+        raise DomainError("forbidden", "Enkel een beheerder schorst een moderator.", 403)
+    code = parse_reason(reason)
+    now = utcnow()
+    if duration == "permanent":
+        until = permanent_until()
+    elif duration in SUSPENSIONS:
+        until = now + SUSPENSIONS[duration]
+    else:
+        raise Invalid("invalid_duration", "Kies 24h, 7d, 30d of permanent.")
+    previous = user.banned_until
+    user.banned_until = until
+    user.ban_reason = code.label_nl + (f": {_note(note)}" if _note(note) else "")
+    record_action(
+        session,
+        moderator,
+        "user",
+        user.id,
+        "ban" if duration == "permanent" else f"suspend_{duration}",
+        "banned" if previous and previous > now else "active",
+        "banned",
+        code.value,
+        _note(note),
+    )
+    if reject_held:
+        held = session.scalars(
+            select(Comment)
+            .where(Comment.author_id == user.id, Comment.state == CommentState.HELD)
+            .order_by(Comment.id)
+        )
+        for comment in list(held):
+            transition(
+                session,
+                comment,
+                CommentState.REJECTED,
+                "reject",
+                moderator,
+                code,
+                "bij schorsing van de auteur",
+            )
+    return user
+
+
+def lift_ban(session: Session, moderator: User, user_id: int, note: object = None) -> User:
+    """End a suspension or ban now."""
+    user = _target_user(session, user_id)
+    if user.banned_until is None or user.banned_until <= utcnow():
+        raise Conflict("not_banned", "Deze gebruiker is niet geschorst.")
+    user.banned_until = None
+    user.ban_reason = None
+    record_action(
+        session, moderator, "user", user.id, "lift_ban", "banned", "active", note=_note(note)
+    )
+    return user
+
+
+def add_note(session: Session, moderator: User, user_id: int, body: object) -> UserNote:
+    """A moderator's note on a user, shown on the author card."""
+    user = _target_user(session, user_id)
+    text = _note(body)
+    if not text:
+        raise Invalid("invalid_note", "Een notitie mag niet leeg zijn.")
+    note = UserNote(user_id=user.id, author_id=moderator.id, body=text)
+    session.add(note)
+    session.flush()
+    record_action(session, moderator, "user", user.id, "add_note", note=text[:200])
+    return note
+
+
+def file_appeal(session: Session, author: User, comment_id: int, body: object) -> Appeal:
+    """The author appeals a rejection or removal, once, with a short text."""
+    comment = session.get(Comment, comment_id)
+    if comment is None or comment.author_id != author.id:
+        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    if comment.state not in (CommentState.REJECTED, CommentState.REMOVED):
+        raise Conflict("not_appealable", "Enkel een afgewezen reactie kan je aanvechten.")
+    if not isinstance(body, str) or not 5 <= len(body.strip()) <= APPEAL_MAX:
+        raise Invalid(
+            "invalid_appeal", f"Leg in 5 tot {APPEAL_MAX} tekens uit waarom je bezwaar maakt."
+        )
+    table = Appeal.__table__
+    dialect = session.get_bind().dialect.name
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    inserted = session.execute(
+        insert.values(
+            comment_id=comment.id,
+            author_id=author.id,
+            body=body.strip(),
+            state=AppealState.PENDING.value,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["comment_id"])
+        .returning(table.c.id)
+    ).scalar()
+    if inserted is None:
+        raise Conflict("already_appealed", "Je maakte al bezwaar tegen deze beslissing.")
+    appeal = session.get(Appeal, inserted)
+    record_action(session, author, "comment", comment.id, "appeal", comment.state.value, None)
+    adjust_queue(session, APPEALS, +1)
+    return appeal  # type: ignore[return-value]
+
+
+def decide_appeal(
+    session: Session, moderator: User, appeal_id: int, uphold: bool, note: object = None
+) -> Appeal:
+    """Uphold (the comment is published again) or deny an appeal; the author sees the outcome."""
+    appeal = session.get(Appeal, appeal_id)
+    if appeal is None:
+        raise NotFound("appeal_not_found", "Dit bezwaar bestaat niet.")
+    if appeal.state is not AppealState.PENDING:
+        raise Conflict("appeal_decided", "Over dit bezwaar werd al beslist.")
+    comment = get_comment(session, appeal.comment_id)
+    text = _note(note)
+    if uphold:
+        transition(session, comment, CommentState.PUBLISHED, "appeal_upheld", moderator, note=text)
+    else:
+        record_action(
+            session,
+            moderator,
+            "comment",
+            comment.id,
+            "appeal_denied",
+            comment.state.value,
+            comment.state.value,
+            note=text,
+        )
+    appeal.state = AppealState.UPHELD if uphold else AppealState.DENIED
+    appeal.decided_at = utcnow()
+    appeal.decided_by_id = moderator.id
+    appeal.decision_note = text
+    adjust_queue(session, APPEALS, -1)
+    return appeal
+
+
+def report_outcomes(session: Session, reporter: User, limit: int = 50) -> list[Report]:
+    """A reader's reports with their outcomes, newest first."""
+    return list(
+        session.scalars(
+            select(Report)
+            .where(Report.reporter_id == reporter.id)
+            .order_by(Report.created_at.desc())
+            .limit(limit)
+        )
+    )
+
+
+__all__ = [
+    "approve",
+    "reject",
+    "remove",
+    "restore",
+    "dismiss",
+    "bulk",
+    "ban",
+    "lift_ban",
+    "add_note",
+    "file_appeal",
+    "decide_appeal",
+    "report_outcomes",
+]
