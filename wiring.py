@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from comments.activity import ActivityStore, MemoryActivity, RedisActivity
+from comments.cache import ThreadCache
 from moderation.flags import Screening
 from moderation.rules import PostingPolicy
 from moderation.runtime import LexiconRefresher
@@ -31,6 +32,14 @@ def init_app(app: Flask) -> None:
         redis_key=prefix + ":lexicon_version",
     )
     app.extensions["tribune.username_check"] = check_username
+    thread_cache = ThreadCache(
+        redis_client,
+        prefix,
+        ttl=float(app.config.get("TRIBUNE_THREAD_CACHE_SECONDS", 60)),
+        local_ttl=float(app.config.get("TRIBUNE_THREAD_LOCAL_CACHE_SECONDS", 2)),
+    )
+    thread_cache.listen(app.extensions["tribune.sessionmaker"])
+    app.extensions["tribune.thread_cache"] = thread_cache
 
 
 def redis_client():  # type: ignore[no-untyped-def]
@@ -60,9 +69,8 @@ def screen_text(text: str) -> Screening:
 
 def check_username(username: str) -> None:
     """Usernames are screened too: nothing that would hold or reject a comment."""
-    from moderation.screening import screen_username
-
     from errors import Invalid
+    from moderation.screening import screen_username
 
     lexicon_refresher().refresh()
     if screen_username(username).decision != "publish":
@@ -71,3 +79,7 @@ def check_username(username: str) -> None:
             "Deze gebruikersnaam kan niet. Kies een andere.",
             details={"field": "username"},
         )
+
+
+def thread_cache() -> ThreadCache:
+    return current_app.extensions["tribune.thread_cache"]

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from articles.services import get_article
 from comments.activity import ActivityStore, clock
+from comments.cache import touch_article
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Comment,
@@ -268,6 +269,7 @@ def edit_comment(
         )
     comment.body = text
     comment.edited_at = now
+    touch_article(session, comment.article_id)
     _store_flags(comment, flags)
     if screening.decision == "hold" and comment.state is CommentState.PUBLISHED:
         transition(session, comment, CommentState.HELD, "edit", author, now=now)

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from comments.cache import touch_article
 from errors import Conflict
 from models import (
     Article,
@@ -201,6 +202,7 @@ def transition(
     if comment.id is None:
         session.add(comment)
         session.flush()
+    touch_article(session, comment.article_id)
     record_action(
         session,
         actor,

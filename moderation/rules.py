@@ -110,14 +110,26 @@ def similarity(a: str, b: str) -> float:
     return len(left & right) / len(left | right) if left or right else 1.0
 
 
+# Only the author's latest comments are compared: enough to catch copy-paste floods.
+DUPLICATE_LOOKBACK = 10
+
+
 def duplicate_flag(current: str, previous: list[str], policy: PostingPolicy) -> ContextFlag | None:
     """DUPLICATE for the same text, NEAR_DUPLICATE for nearly the same, else None."""
     if len(current) < 8:  # "Goal!", "Haha" are allowed twice
         return None
-    for earlier in previous:
-        if earlier == current:
-            return ContextFlag.DUPLICATE
-    for earlier in previous:
-        if similarity(earlier, current) >= policy.near_duplicate_similarity:
+    recent = previous[-DUPLICATE_LOOKBACK:]
+    if current in recent:
+        return ContextFlag.DUPLICATE
+    mine = _shingles(current)
+    for earlier in recent:
+        # Lengths far apart cannot reach the similarity threshold: skip the set work.
+        if (
+            min(len(earlier), len(current))
+            < policy.near_duplicate_similarity * max(len(earlier), len(current)) - 3
+        ):
+            continue
+        theirs = _shingles(earlier)
+        if len(mine & theirs) / len(mine | theirs) >= policy.near_duplicate_similarity:
             return ContextFlag.NEAR_DUPLICATE
     return None

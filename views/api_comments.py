@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import jsonify, request
+from flask import Response, jsonify, request
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -16,9 +17,11 @@ from errors import Invalid
 from models import Article, Comment, CommentState
 from security import login_required_any
 from views.api import bp
-from wiring import activity_store, posting_policy, screen_text
+from wiring import activity_store, posting_policy, screen_text, thread_cache
 
 PER_PAGE_MAX = 100
+# CMS id → row id; article ids never change, so a cache hit needs no database query.
+_ARTICLE_IDS: dict[str, int] = {}
 
 
 def node_json(node: ThreadNode) -> dict[str, Any]:
@@ -78,17 +81,32 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
     page = _int_arg("page", 1, 1, 100_000)
     per_page = _int_arg("per_page", 20, 1, PER_PAGE_MAX)
     session = get_session()
-    article = articles.get_article(session, article_id)
-    result = published_threads(session, article, page, per_page, newest_first=sort == "newest")
-    return jsonify(
-        article_id=article.cms_id,
-        comments=[node_json(node) for node in result.threads],
-        count=article.comment_count,
-        page=result.page,
-        pages=result.pages,
-        per_page=per_page,
-        total_threads=result.total_threads,
-    )
+    cache = thread_cache()
+    known_id = _ARTICLE_IDS.get(article_id)
+    if known_id is None:
+        known_id = articles.get_article(session, article_id).id
+        if len(_ARTICLE_IDS) > 50_000:
+            _ARTICLE_IDS.clear()
+        _ARTICLE_IDS[article_id] = known_id
+    key, body = cache.get(known_id, f"{sort}:{page}:{per_page}")
+    if body is None:
+        article = articles.get_article(session, article_id)
+        result = published_threads(session, article, page, per_page, newest_first=sort == "newest")
+        body = json.dumps(
+            {
+                "article_id": article.cms_id,
+                "comments": [node_json(node) for node in result.threads],
+                "count": article.comment_count,
+                "page": result.page,
+                "pages": result.pages,
+                "per_page": per_page,
+                "total_threads": result.total_threads,
+            },
+            ensure_ascii=False,
+            separators=(",", ":"),
+        ).encode()
+        cache.put(key, body)
+    return Response(body, mimetype="application/json")
 
 
 @bp.post("/articles/<article_id>/comments")

@@ -1,0 +1,318 @@
+"""Posting and reading comments under gunicorn -w 2, side by side with Isso (the peer).
+
+Runs ../shared/bench/isso_peer.sh, then Tribune on a fresh SQLite database with Redis:
+  new     POST /api/v1/articles/<id>/comments through the full pipeline (screening, context
+          rules, state machine, counters), rotating 20,000 seeded users (one precomputed
+          password hash; session cookies minted with the app's own signer) and varied bodies
+  thread  GET  /api/v1/articles/<id>/comments?per_page=50 on a 50-comment thread (cached,
+          invalidated by the state machine)
+and prints requests/s, the ratio to Isso, and the share of 201 / 202 / 4xx answers.
+
+Usage: .venv/bin/python bench/comments_bench.py [--seconds 8] [--isso PATH] [--no-isso]
+Loopback only; each scenario is bounded in time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PORT = 8191
+USERS = 20_000
+WORDS = [
+    "Defour",
+    "KVM",
+    "Malinwa",
+    "beker",
+    "finale",
+    "spits",
+    "verdediging",
+    "middenveld",
+    "coach",
+    "ploeg",
+    "seizoen",
+    "Kompany",
+    "Mechelen",
+    "Westerlo",
+    "Anderlecht",
+    "Genk",
+    "Club",
+    "Standard",
+    "supporters",
+    "tribune",
+    "sfeer",
+    "match",
+    "goal",
+    "penalty",
+    "scheidsrechter",
+    "VAR",
+    "wissel",
+    "blessure",
+    "transfer",
+    "contract",
+    "jeugd",
+    "talent",
+]
+BODY_TEMPLATES = (
+    "Wat een match gisteren, {0} en {1} waren top!",
+    "Ik denk dat {0} beter past bij {1} dan iedereen denkt.",
+    "Volgend seizoen moet {0} echt meer minuten krijgen tegen {1}.",
+    "Die {0} in de tweede helft, daar won {1} de match mee.",
+    "KIJK {0} EN {1}!!!",  # shouting: screened to hold
+    "Mooie analyse over {0}, maar {1} blijft voor mij het probleem.",
+    "{0} {1} {0} dat was een kankerwedstrijd",  # curse compound: hold
+)
+
+
+def wait_for(url: str, timeout: float = 20.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise SystemExit(f"server at {url} did not start")
+
+
+def run_wrk(url: str, seconds: int, script: Path | None = None) -> tuple[float, str, str]:
+    args = ["wrk", "-t2", "-c8", f"-d{seconds}s", "--latency"]
+    if script:
+        args += ["-s", str(script)]
+    out = subprocess.run(args + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"50%\s+(\S+)", out)
+    status = re.search(r"STATUS (.*)", out)
+    return rps, p50.group(1) if p50 else "?", status.group(1) if status else ""
+
+
+def run_isso(script: Path, seconds: int) -> dict[str, float]:
+    print(f"== Isso peer ({script}) ==", flush=True)
+    out = subprocess.run(
+        ["bash", str(script), str(seconds)], capture_output=True, text=True, timeout=900
+    )
+    results = {}
+    for line in out.stdout.splitlines():
+        print("  " + line)
+        parts = line.split()
+        if len(parts) >= 3 and parts[0] == "isso":
+            results[parts[1]] = float(parts[2])
+    if not results:
+        print(out.stderr[-2000:])
+    return results
+
+
+def seed(database_url: str, redis_url: str) -> tuple[str, list[str]]:
+    """Fresh schema, one article with a 50-comment thread, 20,000 users; returns cookies."""
+    from sqlalchemy import insert
+    from werkzeug.security import generate_password_hash
+
+    from app import create_app
+    from db import session_scope, upgrade_database
+    from models import Article, Comment, CommentState, User
+    from tallies.recount import recount
+
+    upgrade_database(database_url)
+    app = create_app(
+        {"DATABASE_URL": database_url, "REDIS_URL": redis_url, "SECRET_KEY": "bench-secret"}
+    )
+    password_hash = generate_password_hash("bench-password-123")  # one hash for everyone
+    with session_scope(app) as session:
+        session.execute(
+            insert(User),
+            [
+                {
+                    "username": f"fan{i}",
+                    "username_key": f"fan{i}",
+                    "email": f"fan{i}@bench.test",
+                    "password_hash": password_hash,
+                    # Old accounts: the bench measures the pipeline, not the new-account rule.
+                    "created_at": __import__("datetime").datetime(
+                        2025, 1, 1, tzinfo=__import__("datetime").UTC
+                    ),
+                }
+                for i in range(USERS)
+            ],
+        )
+        thread = Article(cms_id="bench-thread", title="Thread van 50 reacties")
+        target = Article(cms_id="bench-post", title="Hier wordt gepost")
+        session.add_all([thread, target])
+        session.flush()
+        for i in range(50):
+            session.add(
+                Comment(
+                    article_id=thread.id,
+                    author_id=1 + i,
+                    body=f"Reactie nummer {i} over Defour en KV Mechelen",
+                    state=CommentState.PUBLISHED,
+                )
+            )
+        session.flush()
+        recount(session)
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    cookies = [
+        serializer.dumps({"_user_id": f"{uid}:1", "_fresh": True}) for uid in range(1, USERS + 1)
+    ]
+    app.extensions["tribune.engine"].dispose()
+    return "bench-post", cookies
+
+
+def lua_post_script(path: Path, cookies: list[str], origin: str) -> None:
+    random.seed(7)
+    bodies = []
+    for i in range(4000):
+        template = BODY_TEMPLATES[i % len(BODY_TEMPLATES)]
+        bodies.append(template.format(random.choice(WORDS), random.choice(WORDS)) + f" ({i})")
+    lines = ["cookies = {"] + [f'"{c}",' for c in cookies] + ["}", "bodies = {"]
+    lines += [json.dumps(json.dumps({"body": b})) + "," for b in bodies] + ["}"]
+    lines += [
+        "counter = 0",
+        "threads = {}",
+        "function setup(thread) thread:set('id', counter); counter = counter + 1;"
+        " table.insert(threads, thread) end",
+        "function init(args) math.randomseed(os.time() + id * 7919); n = 0;"
+        " s201 = 0; s202 = 0; s422 = 0; s429 = 0; sother = 0 end",
+        "request = function()",
+        "  n = n + 1",
+        "  local c = cookies[math.random(#cookies)]",
+        "  local b = bodies[math.random(#bodies)]",
+        "  local headers = {['Content-Type']='application/json', ['Origin']='" + origin + "',",
+        "                   ['Cookie']='session=' .. c}",
+        "  return wrk.format('POST', nil, headers, b)",
+        "end",
+        "response = function(status)",
+        "  if status == 201 then s201 = s201 + 1 elseif status == 202 then s202 = s202 + 1",
+        "  elseif status == 422 then s422 = s422 + 1 elseif status == 429 then s429 = s429 + 1",
+        "  else sother = sother + 1 end",
+        "end",
+        "function done(summary, latency, requests)",
+        "  local t = {s201 = 0, s202 = 0, s422 = 0, s429 = 0, sother = 0}",
+        "  for _, th in ipairs(threads) do",
+        "    for k, _ in pairs(t) do t[k] = t[k] + th:get(k) end",
+        "  end",
+        "  io.write(string.format('STATUS 201=%d 202=%d 422=%d 429=%d other=%d\\n',",
+        "    t.s201, t.s202, t.s422, t.s429, t.sother))",
+        "end",
+    ]
+    path.write_text("\n".join(lines))
+
+
+def count_outcomes(database_url: str) -> dict[str, int]:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "select state, count(*) from comments c join articles a on a.id = c.article_id "
+                "where a.cms_id = 'bench-post' group by state"
+            )
+        ).all()
+    engine.dispose()
+    return {state: count for state, count in rows}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=8)
+    parser.add_argument("--isso", default=str(ROOT.parent / "shared" / "bench" / "isso_peer.sh"))
+    parser.add_argument("--no-isso", action="store_true")
+    parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        print("wrk is missing: apt-get install wrk")
+        return 2
+
+    isso: dict[str, float] = {}
+    if not args.no_isso:
+        if Path(args.isso).exists():
+            isso = run_isso(Path(args.isso), args.seconds)
+        else:
+            print(f"Isso peer script not found at {args.isso}; Tribune figures only")
+
+    import redis
+
+    redis.Redis.from_url(args.redis).flushdb()
+    work = Path(tempfile.mkdtemp(prefix="tribune-bench-"))
+    database_url = f"sqlite:///{work / 'bench.db'}"
+    post_article, cookies = seed(database_url, args.redis)
+    origin = f"http://127.0.0.1:{PORT}"
+    script = work / "post.lua"
+    lua_post_script(script, cookies, origin)
+
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        REDIS_URL=args.redis,
+        SECRET_KEY="bench-secret",
+        TRIBUNE_REDIS_PREFIX="bench",
+    )
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    results: dict[str, tuple[float, str, str]] = {}
+    try:
+        wait_for(f"{origin}/api/v1/articles/bench-thread/comments?per_page=50")
+        results["thread"] = run_wrk(
+            f"{origin}/api/v1/articles/bench-thread/comments?per_page=50", args.seconds
+        )
+        results["new"] = run_wrk(
+            f"{origin}/api/v1/articles/{post_article}/comments", args.seconds, script
+        )
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+    outcomes = count_outcomes(database_url)
+    print("== Tribune (gunicorn -w 2, SQLite + Redis) ==")
+    goals = {"new": 2.0, "thread": 10.0}
+    for name, (rps, p50, status) in results.items():
+        ratio = f"{rps / isso[name]:.2f}x Isso (goal >= {goals[name]:.0f}x)" if name in isso else ""
+        print(f"tribune {name:<7} {rps:>9.1f} req/s  p50 {p50:<8} {ratio}")
+        if status:
+            counts = dict(part.split("=") for part in status.split())
+            total = sum(int(v) for v in counts.values()) or 1
+            print(
+                "  answers: "
+                + ", ".join(f"{k} {int(v)} ({int(v) / total:.0%})" for k, v in counts.items())
+            )
+    stored = sum(outcomes.values())
+    print(
+        "post outcomes stored: "
+        + ", ".join(
+            f"{state} {count} ({count / max(stored, 1):.0%})"
+            for state, count in sorted(outcomes.items())
+        )
+    )
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
