@@ -40,6 +40,9 @@ class FlagCode(Enum):
         "compound_curse", Severity.HOLD, Reason.BELEDIGEND, "Samenstelling met een vloek"
     )
     EVASION = ("evasion", Severity.HOLD, Reason.BELEDIGEND, "Verhulde grove taal")
+    TARGETED_PROFANITY = (
+        "targeted_profanity", Severity.HOLD, Reason.RACISME, "Grove taal gericht tegen een groep"
+    )
     THREAT = ("threat", Severity.HOLD, Reason.BEDREIGING, "Mogelijke bedreiging")
     SPAM_PHRASE = ("spam_phrase", Severity.HOLD, Reason.SPAM, "Spamzin")
     LINK = ("link", Severity.HOLD, Reason.SPAM, "Link naar een externe site")

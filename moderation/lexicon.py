@@ -24,13 +24,22 @@ LIST_DISEASE = "disease"  # disease words: hold only in curse usage
 LIST_PREFIX = "prefix"  # compound prefixes: kanker-, tyfus-, tering-
 LIST_THREAT = "threat"  # threat words and phrases: hold
 LIST_SPAM = "spam"  # spam words and phrases: hold
+LIST_MILD = "mild"  # mild profanity: holds only next to a group term
+LIST_IDENTITY = "identity"  # terms for protected groups: never flag on their own
 
 # Categories a moderator may add words to, most severe first; a word in several lists
 # counts in the first.
-CATEGORIES: tuple[str, ...] = (
-    LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE, LIST_PREFIX,
-    LIST_THREAT, LIST_SPAM,
+WORD_CATEGORIES: tuple[str, ...] = (
+    LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE, LIST_THREAT,
+    LIST_SPAM,
 )
+CATEGORIES: tuple[str, ...] = (*WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, LIST_IDENTITY)
+# Lists whose words are also matched one typo away (a letter dropped or two swapped).
+FUZZY_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE,
+                              LIST_DISEASE, LIST_THREAT})
+FUZZY_MIN_LENGTH = 6
+GLUE_FILE = "glue"
+GLUE_MIN_WORD = 4
 ALLOW_FILE = "allow"
 DOMAINS_FILE = "domains"
 MAX_GAP = 3  # a lone '*' in a phrase stands for up to this many words
@@ -101,6 +110,13 @@ class Lexicon:
     allow_prefixes: tuple[str, ...]
     domains: frozenset[str]
     entries: Mapping[str, tuple[str, ...]]  # category -> entries, as loaded
+    fuzzy: Mapping[str, str]  # a list word with one letter dropped or two swapped -> word
+    glue: frozenset[str]  # frequent words glued onto list words ("eenneger")
+    tails: frozenset[str]  # last three letters of list words, to gate the glue check
+    glue_heads: frozenset[str]  # first two letters of glue words, same purpose
+    mild: frozenset[str]
+    mild_typos: Mapping[str, str]  # mild word with one typo -> mild word
+    identity: frozenset[str]
     _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
 
     def category(self, word: str) -> str | None:
@@ -131,7 +147,7 @@ class Lexicon:
     def profanity_words(self) -> list[str]:
         """Every entry better-profanity can load as is (no phrase wildcards)."""
         words: list[str] = []
-        for category in CATEGORIES:
+        for category in (*WORD_CATEGORIES, LIST_PREFIX):
             words.extend(e for e in self.entries.get(category, ()) if "*" not in e
                          and "#" not in e.split())
         return sorted(set(words))
@@ -193,9 +209,7 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
 
     words: dict[str, str] = {}
     phrases: dict[str, list[Phrase]] = {}
-    for category in CATEGORIES:
-        if category == LIST_PREFIX:
-            continue
+    for category in WORD_CATEGORIES:
         for entry in entries[category]:
             parts = phrase_elements(entry)
             if not parts:
@@ -214,6 +228,7 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         squeezed.setdefault(squeeze(word), word)
         by_length.setdefault(len(word), []).append(word)
     prefixes = frozenset(p for p in entries[LIST_PREFIX] if len(p) >= 3)
+    fuzzy = _fuzzy_index(words, removed | allowed)
     domains = frozenset(_domain(d) for d in shipped.get(DOMAINS_FILE, ())) | frozenset(
         _domain(d) for d in overrides.allowed_domains
     )
@@ -230,7 +245,33 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         allow_prefixes=allow_prefixes,
         domains=domains,
         entries=entries,
+        fuzzy=fuzzy,
+        glue=frozenset(shipped.get(GLUE_FILE, ())),
+        glue_heads=frozenset(g[:2] for g in shipped.get(GLUE_FILE, ())),
+        tails=frozenset(w[-3:] for w in words if len(w) >= GLUE_MIN_WORD),
+        mild=frozenset(entries[LIST_MILD]),
+        mild_typos={v: w for w in entries[LIST_MILD] if len(w) >= FUZZY_MIN_LENGTH
+                    for v in typo_variants(w)},
+        identity=frozenset(entries[LIST_IDENTITY]),
     )
+
+
+def typo_variants(word: str) -> set[str]:
+    """The word with one letter dropped or two neighbouring letters swapped."""
+    out = {word[:i] + word[i + 1:] for i in range(len(word))}
+    out |= {word[:i] + word[i + 1] + word[i] + word[i + 2:] for i in range(len(word) - 1)}
+    out.discard(word)
+    return out
+
+
+def _fuzzy_index(words: Mapping[str, str], excluded: set[str]) -> dict[str, str]:
+    index: dict[str, str] = {}
+    for word, category in words.items():
+        if category in FUZZY_CATEGORIES and len(word) >= FUZZY_MIN_LENGTH:
+            for variant in typo_variants(word):
+                if variant not in words and variant not in excluded:
+                    index.setdefault(variant, word)
+    return index
 
 
 @lru_cache(maxsize=1)

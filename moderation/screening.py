@@ -35,6 +35,7 @@ from itertools import product
 
 from moderation.flags import HOLD, PUBLISH, REJECT, Flag, FlagCode, Screening, decide
 from moderation.lexicon import (
+    GLUE_MIN_WORD,
     LIST_CURSE,
     LIST_DISEASE,
     LIST_HATE,
@@ -62,6 +63,9 @@ _PLAIN_CODES = {
 # Lists whose obfuscated forms count as evasion; threats and spam keep their own code.
 _WORD_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE})
 _MAX_VARIANTS = 32
+# Glued words are not looked for among disease words and spam: those are too often the tail
+# of an ordinary word (wetering, intering).
+_GLUE_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_THREAT})
 
 
 
@@ -94,6 +98,8 @@ ARTICLES = frozenset({"de", "den"})
 OP_CURSE_NEXT = _wordset(
     "met jij gij ge je jullie man nu gast maat zeg eh dan toch die dat deze da ze hem haar"
 )
+NEGATIONS = _wordset("geen niet niemand nooit")
+TARGET_WINDOW = 8  # tokens either side of a mild word in which a group term counts
 _BREAK = re.compile(r"[.,;:!?()\n]")
 _SENTENCE_END = re.compile(r"[.!?\n]")
 
@@ -217,32 +223,58 @@ def lookup(token: str, norm: Normalised | None, start: int, lexicon: Lexicon
     return None
 
 
+def _negated(ctx: _Context, i: int) -> bool:
+    """True when one of the three words before token i negates it ("geen ... verdient")."""
+    return not NEGATIONS.isdisjoint(ctx.words[max(0, i - 3):i])
+
+
+def _hit_flag(ctx: _Context, i: int, word: str, evasive: bool, lexicon: Lexicon,
+              username: bool) -> Flag | None:
+    """The flag for token i standing for list word (None when context clears it)."""
+    category = lexicon.category(word)
+    code = _PLAIN_CODES[category]
+    if evasive and category in _WORD_LISTS and category != LIST_DISEASE:
+        code = FlagCode.EVASION
+    elif category == LIST_DISEASE and not username:
+        if evasive and ctx.norm.is_evasive(*ctx.spans[i][:2]):
+            code = FlagCode.EVASION  # nobody obfuscates a literal mention of an illness
+        elif not _curse_usage(ctx, i, word, lexicon):
+            return None
+    elif category == LIST_THREAT and _negated(ctx, i):
+        return None
+    start, end, _ = ctx.spans[i]
+    return Flag(code, word, *ctx.norm.span(start, end))
+
+
+def _glued(token: str, lexicon: Lexicon) -> str | None:
+    """The list word hidden behind a glued frequent word ("eenneger" -> "neger")."""
+    for cut in range(2, min(8, len(token) - GLUE_MIN_WORD) + 1):
+        if token[:cut] in lexicon.glue and lexicon.words.get(token[cut:]) in _GLUE_LISTS:
+            return token[cut:]
+    return None
+
+
 def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> list[Flag]:
     norm = ctx.norm
     flags: list[Flag] = []
-    known, heads = lexicon.words, lexicon.prefix_heads
+    known, heads, fuzzy = lexicon.words, lexicon.prefix_heads, lexicon.fuzzy
+    tails, glue_heads = lexicon.tails, lexicon.glue_heads
     evasive_tokens = ctx.evasive_tokens()
     for i, token in enumerate(ctx.words):
         # Cheap gate first: most tokens of a clean comment stop here.
         evasive = i in evasive_tokens
-        if not (evasive or token in known or token[:3] in heads or "*" in token):
+        if not (evasive or token in known or token[:3] in heads or "*" in token
+                or token in fuzzy
+                or (len(token) >= 6 and token[-3:] in tails and token[:2] in glue_heads)):
             continue
         if token.isdigit() or lexicon.is_allowed(token):
             continue
         start, end, _ = ctx.spans[i]
         hit = lookup(token, norm, start, lexicon)
         if hit is not None:
-            word, via_variant = hit
-            category = lexicon.category(word)
-            evasive = evasive or via_variant
-            code = _PLAIN_CODES[category]
-            if evasive and category in _WORD_LISTS:
-                code = FlagCode.EVASION
-            elif category == LIST_DISEASE and not username and not _curse_usage(
-                ctx, i, word, lexicon
-            ):
-                continue
-            flags.append(Flag(code, word, *norm.span(start, end)))
+            flag = _hit_flag(ctx, i, hit[0], evasive or hit[1], lexicon, username)
+            if flag is not None:
+                flags.append(flag)
             continue
         prefix = lexicon.compound_prefix(token)
         if prefix is not None and lexicon.profanity(prefix).contains_profanity(
@@ -250,6 +282,46 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
         ):
             code = FlagCode.EVASION if evasive else FlagCode.COMPOUND_CURSE
             flags.append(Flag(code, f"{prefix}-", *norm.span(start, end)))
+            continue
+        # One typo away from a list word: a letter dropped or two letters swapped.
+        word = fuzzy.get(token) or _glued(token, lexicon)
+        if word is not None and _confirm(lexicon, word, word):
+            flag = _hit_flag(ctx, i, word, True, lexicon, username)
+            if flag is not None:
+                flags.append(flag)
+    return flags
+
+
+def _mild_word(token: str, lexicon: Lexicon) -> str | None:
+    """The mild word a token stands for: as is, one typo away, or glued to a frequent word."""
+    if token in lexicon.mild:
+        return token
+    if token in lexicon.mild_typos:
+        return lexicon.mild_typos[token]
+    for cut in range(4, len(token) - 1):
+        head, tail = token[:cut], token[cut:]
+        if head in lexicon.mild and tail in lexicon.glue:
+            return head
+        if tail in lexicon.mild and head in lexicon.glue:
+            return tail
+    return None
+
+
+def _targeted_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
+    """Mild profanity in the same stretch of text as a term for a protected group."""
+    words = ctx.words
+    if lexicon.identity.isdisjoint(words):
+        return []
+    flags = []
+    for i, token in enumerate(words):
+        if len(token) < 3 or token in lexicon.identity:
+            continue
+        word = _mild_word(token, lexicon)
+        if word is not None and not lexicon.identity.isdisjoint(
+            words[max(0, i - TARGET_WINDOW):i + TARGET_WINDOW + 1]
+        ):
+            start, end, _ = ctx.spans[i]
+            flags.append(Flag(FlagCode.TARGETED_PROFANITY, word, *ctx.norm.span(start, end)))
     return flags
 
 
@@ -263,7 +335,7 @@ def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
             candidates = candidates + index.get(token[:3], ())
         for phrase in candidates:
             n = phrase.match_at(words, i)
-            if not n:
+            if not n or (phrase.category == LIST_THREAT and _negated(ctx, i)):
                 continue
             start, end = ctx.spans[i][0], ctx.spans[i + n - 1][1]
             code = _PLAIN_CODES[phrase.category]
@@ -279,6 +351,7 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     lexicon = lexicon or active_lexicon()
     ctx = _Context(normalise(text))
     flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon)
+    flags += _targeted_flags(ctx, lexicon)
     contacts = contact_flags(text)
     flags += contacts
     flags += link_flags(text, lexicon.domains, skip=contacts)

@@ -324,3 +324,63 @@ def test_ordinary_usernames_are_allowed(name: str) -> None:
 def test_username_span_survives_camel_case_splitting() -> None:
     result = screen_username("SuperKlootzak")
     assert [("SuperKlootzak"[f.start:f.end]) for f in result.flags] == ["Klootzak"]
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [("Wat een kankre scheids", "kanker"), ("die klootzk", "klootzak"),
+     ("Die eikls van het bestuur", "eikels"), ("ik ga hem wrugen", "wurgen")],
+)
+def test_one_typo_away_still_holds(text: str, word: str) -> None:
+    result = screen(text)
+    assert result.decision == "hold"
+    assert word in {f.detail for f in result.flags}
+
+
+@pytest.mark.parametrize(
+    "text", ["Mooi schot van Vanaken", "De schoten op doel waren zwak", "We horen het wel",
+             "Het anker van het middenveld", "Ik moet letten op de spits"],
+)
+def test_ordinary_words_one_typo_from_a_list_word_publish(text: str) -> None:
+    assert screen(text).decision == "publish", screen(text).flags
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "word"),
+    [("Wat eenneger", FlagCode.EVASION, "neger"),
+     ("Ge zijt gewoon eenklootzak", FlagCode.EVASION, "klootzak"),
+     ("Ik ga hem gewoonneersteken", FlagCode.THREAT, "neersteken")],  # threats keep their code
+)
+def test_words_glued_to_a_frequent_word_hold(text: str, code: FlagCode, word: str) -> None:
+    result = screen(text)
+    assert result.decision == "hold"
+    assert [(f.code, f.detail) for f in result.flags] == [(code, word)]
+
+
+@pytest.mark.parametrize("text", ["de vertering", "een wetering", "gekanker op de tribune",
+                                  "intering en entering"])
+def test_glue_never_reaches_into_ordinary_words(text: str) -> None:
+    assert screen(text).decision == "publish"
+
+
+@pytest.mark.parametrize(
+    "text", ["Niemand verdient het om te sterven", "Geen speler verdient het om te sterven",
+             "Hij werd vermoord in 1990, een drama", "Niemand wil hem neersteken"],
+)
+def test_negated_or_reported_violence_is_not_a_threat(text: str) -> None:
+    assert screen(text).decision == "publish", screen(text).flags
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("Al die verdomde moslims", "hold"), ("Ik word zo pissig van vrouwen zoals jij", "hold"),
+     ("Verodem alle joden", "hold"), ("verdoemalle migranten", "hold"),
+     ("Die verdomde VAR weer", "publish"), ("Ik ben zo pissig na die match", "publish"),
+     ("De vrouwen van Anderlecht wonnen de beker", "publish"),
+     ("Moslims en joden samen in de tribune, mooi", "publish")],
+)
+def test_mild_profanity_holds_only_next_to_a_group_term(text: str, expected: str) -> None:
+    result = screen(text)
+    assert result.decision == expected, result.flags
+    if expected == "hold":
+        assert codes(result) == {FlagCode.TARGETED_PROFANITY}
