@@ -11,7 +11,14 @@ How a word is matched:
 3. Tokens that start with a compound prefix (kanker-, tyfus-, tering- ...) and are not on the
    allow-list are curse compounds. Prefixes only: never suffixes or substrings.
 4. Phrases (threats, spam, chants) are matched on the token sequence, not by better-profanity
-   (its phrase matching depends on word position in 0.7.0).
+   (its phrase matching depends on word position in 0.7.0). A threat right after geen, niet,
+   niemand or nooit does not count.
+5. Spelling evasions: a token one typo away from a list word of 6+ letters (a letter dropped,
+   two letters swapped: "kankre", "wrugen") or glued to a frequent word ("eenneger") holds.
+   Ordinary words one typo away (schot, horen, anker) are on the allow-list; the OpenTaal
+   collision test keeps it complete.
+6. Mild profanity (verdomde, pissig, idioot) publishes in banter but holds next to a term for a
+   protected group ("al die verdomde moslims"): code targeted_profanity.
 
 Decision by severity: reject only on a plain hit of the slur or reject list; evasions (leet,
 homoglyphs, joined letters, quotes, hashtags), compounds, curses, threats, spam, links and

@@ -2,6 +2,8 @@
 must not, and the shape of the result."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moderation import FlagCode, Screening, Severity, screen, screen_username
 from moderation.evaluation import baseline_profanity
@@ -384,3 +386,13 @@ def test_mild_profanity_holds_only_next_to_a_group_term(text: str, expected: str
     assert result.decision == expected, result.flags
     if expected == "hold":
         assert codes(result) == {FlagCode.TARGETED_PROFANITY}
+
+
+@given(st.text(max_size=120))
+@settings(max_examples=300, deadline=None)
+def test_screen_never_fails_and_spans_stay_inside_the_text(text: str) -> None:
+    result = screen(text)
+    assert result.decision in {"publish", "hold", "reject"}
+    for flag in result.flags:
+        assert 0 <= flag.start <= flag.end <= len(text)
+    assert screen_username(text[:40]).decision in {"publish", "reject"}
