@@ -34,6 +34,7 @@ WORD_CATEGORIES: tuple[str, ...] = (
     LIST_SPAM,
 )
 CATEGORIES: tuple[str, ...] = (*WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, LIST_IDENTITY)
+ALLOWED_CATEGORIES = CATEGORIES  # what LexiconOverrides.added may name
 # Lists whose words are also matched one typo away (a letter dropped or two swapped).
 FUZZY_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE,
                               LIST_DISEASE, LIST_THREAT})
