@@ -1,0 +1,552 @@
+"""Poll rules: create, edit, schedule, close/reopen, delete, cast a vote, quarantine ballots.
+
+Services take a Session, flush, never commit. Counters (options by ascending id, then the poll,
+then the article) are changed with SQL increments, last in each transaction and always in that
+order, so concurrent ballots and quarantines cannot deadlock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, selectinload
+
+from errors import Conflict, DomainError, Invalid, NotFound
+from models import (
+    Article,
+    Ballot,
+    BallotChoice,
+    Poll,
+    PollOption,
+    ResultsVisibility,
+    User,
+    VoterScope,
+)
+from moderation.audit import record_action
+
+MIN_OPTIONS = 2
+MAX_OPTIONS = 10
+QUESTION_MAX = 300
+LABEL_MAX = 200
+SUSPICION_IP = "ip_allowance"
+SUSPICION_BURST = "burst"
+
+
+class PollState(enum.Enum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def poll_state(poll: Poll, now: datetime) -> PollState:
+    """Scheduled before opens_at, closed from closes_at on, open in between."""
+    if poll.opens_at is not None and now < poll.opens_at:
+        return PollState.SCHEDULED
+    if poll.closes_at is not None and now >= poll.closes_at:
+        return PollState.CLOSED
+    return PollState.OPEN
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get_poll(session: Session, poll_id: int, now: datetime, *, editor: bool = False) -> Poll:
+    """The poll with its options; a scheduled poll is 404 to everyone but editors."""
+    poll = session.scalar(
+        select(Poll).where(Poll.id == poll_id).options(selectinload(Poll.options))
+    )
+    if poll is None or (not editor and poll_state(poll, now) is PollState.SCHEDULED):
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    return poll
+
+
+def has_ballots(session: Session, poll_id: int) -> bool:
+    """Whether any ballot (quarantined ones too) exists: the poll's question is then frozen."""
+    return session.scalar(select(Ballot.id).where(Ballot.poll_id == poll_id).limit(1)) is not None
+
+
+def find_ballot(session: Session, poll_id: int, voter_key: str) -> Ballot | None:
+    """The voter's ballot on this poll, with its choices."""
+    return session.scalar(
+        select(Ballot)
+        .where(Ballot.poll_id == poll_id, Ballot.voter_key == voter_key)
+        .options(selectinload(Ballot.choices))
+    )
+
+
+# ---------------------------------------------------------------- editing
+
+
+@dataclass
+class PollDraft:
+    """What an editor may set on a poll (already parsed; times are aware UTC datetimes)."""
+
+    question: str
+    options: list[str]
+    max_choices: int = 1
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    results_visibility: ResultsVisibility = ResultsVisibility.ALWAYS
+    voter_scope: VoterScope = VoterScope.EVERYONE
+
+
+def _invalid(fields: dict[str, str]) -> Invalid:
+    return Invalid("validation_failed", "Niet alle velden zijn geldig.", details={"fields": fields})
+
+
+def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
+    """Normalise and check a draft; 422 with a Dutch message per field."""
+    fields: dict[str, str] = {}
+    question = " ".join((draft.question or "").split())
+    if not question:
+        fields["question"] = "Vul een vraag in."
+    elif len(question) > QUESTION_MAX:
+        fields["question"] = f"Een vraag heeft hoogstens {QUESTION_MAX} tekens."
+    labels = [" ".join(str(label).split()) for label in draft.options]
+    labels = [label for label in labels if label]
+    if not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
+        fields["options"] = f"Geef {MIN_OPTIONS} tot {MAX_OPTIONS} antwoorden."
+    elif any(len(label) > LABEL_MAX for label in labels):
+        fields["options"] = f"Een antwoord heeft hoogstens {LABEL_MAX} tekens."
+    elif len({label.casefold() for label in labels}) != len(labels):
+        fields["options"] = "Elk antwoord mag maar één keer voorkomen."
+    if not isinstance(draft.max_choices, int) or isinstance(draft.max_choices, bool):
+        fields["max_choices"] = "Geef een aantal."
+    elif not 1 <= draft.max_choices <= max(len(labels), 1):
+        fields["max_choices"] = "Het maximum aantal keuzes ligt tussen 1 en het aantal antwoorden."
+    for name in ("opens_at", "closes_at"):
+        value = getattr(draft, name)
+        if value is not None and value.tzinfo is None:
+            fields[name] = "Een tijdstip heeft een tijdzone nodig."
+    if "opens_at" not in fields and "closes_at" not in fields and draft.closes_at is not None:
+        if draft.opens_at is not None and draft.closes_at <= draft.opens_at:
+            fields["closes_at"] = "De peiling moet sluiten na het openen."
+        elif new and draft.closes_at <= now:
+            fields["closes_at"] = "Het sluitingstijdstip ligt in het verleden."
+    if fields:
+        raise _invalid(fields)
+    draft.question = question
+    draft.options = labels
+    return draft
+
+
+def _audit(session: Session, actor: User | None, poll: Poll, action: str, **kw: str | None) -> None:
+    record_action(session, actor, "poll", poll.id, action, **kw)
+
+
+def create_poll(
+    session: Session, article: Article, draft: PollDraft, actor: User | None, now: datetime
+) -> Poll:
+    """A new poll on an article (audited)."""
+    validate_draft(draft, now, new=True)
+    poll = Poll(
+        article_id=article.id,
+        question=draft.question,
+        max_choices=draft.max_choices,
+        opens_at=draft.opens_at,
+        closes_at=draft.closes_at,
+        results_visibility=draft.results_visibility,
+        voter_scope=draft.voter_scope,
+        created_by_id=actor.id if actor else None,
+    )
+    poll.options = [PollOption(position=i, label=label) for i, label in enumerate(draft.options)]
+    session.add(poll)
+    session.flush()
+    _audit(
+        session,
+        actor,
+        poll,
+        "create_poll",
+        to_state=poll_state(poll, now).value,
+        note=draft.question,
+    )
+    return poll
+
+
+def _lock_poll(session: Session, poll_id: int) -> Poll:
+    """The poll row locked against concurrent votes (they take FOR KEY SHARE on it)."""
+    poll = session.scalar(
+        select(Poll)
+        .where(Poll.id == poll_id)
+        .options(selectinload(Poll.options))
+        .with_for_update(of=Poll)
+    )
+    if poll is None:
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    return poll
+
+
+FROZEN_MESSAGE = (
+    "Er is al gestemd: vraag, antwoorden en instellingen liggen vast. "
+    "Enkel het sluitingstijdstip en de zichtbaarheid kunnen nog veranderen."
+)
+
+
+def update_poll(
+    session: Session, poll_id: int, draft: PollDraft, actor: User | None, now: datetime
+) -> Poll:
+    """Edit a poll; after the first ballot only closes_at and results_visibility may change."""
+    poll = _lock_poll(session, poll_id)
+    validate_draft(draft, now, new=False)
+    old_state = poll_state(poll, now)
+    changed: list[str] = []
+    frozen_changes = []
+    if draft.question != poll.question:
+        frozen_changes.append("question")
+    if draft.options != [o.label for o in poll.options]:
+        frozen_changes.append("options")
+    if draft.max_choices != poll.max_choices:
+        frozen_changes.append("max_choices")
+    if draft.opens_at != poll.opens_at:
+        frozen_changes.append("opens_at")
+    if draft.voter_scope is not poll.voter_scope:
+        frozen_changes.append("voter_scope")
+    if frozen_changes and has_ballots(session, poll.id):
+        raise Conflict("poll_frozen", FROZEN_MESSAGE, details={"fields": frozen_changes})
+    if "options" in frozen_changes:
+        # No ballot refers to them (checked above under the row lock): replace them.
+        session.execute(delete(PollOption).where(PollOption.poll_id == poll.id))
+        session.expire(poll, ["options"])
+        session.flush()
+        for i, label in enumerate(draft.options):
+            session.add(PollOption(poll_id=poll.id, position=i, label=label))
+    poll.question = draft.question
+    poll.max_choices = draft.max_choices
+    poll.opens_at = draft.opens_at
+    poll.voter_scope = draft.voter_scope
+    changed.extend(frozen_changes)
+    if draft.closes_at != poll.closes_at:
+        poll.closes_at = draft.closes_at
+        changed.append("closes_at")
+    if draft.results_visibility is not poll.results_visibility:
+        poll.results_visibility = draft.results_visibility
+        changed.append("results_visibility")
+    session.flush()
+    session.refresh(poll, ["options"])
+    if changed:
+        _audit(
+            session,
+            actor,
+            poll,
+            "update_poll",
+            from_state=old_state.value,
+            to_state=poll_state(poll, now).value,
+            note=", ".join(changed),
+        )
+    return poll
+
+
+def close_poll(session: Session, poll_id: int, actor: User | None, now: datetime) -> Poll:
+    """Close an open poll now."""
+    poll = _lock_poll(session, poll_id)
+    state = poll_state(poll, now)
+    if state is not PollState.OPEN:
+        raise Conflict("poll_not_open", "Enkel een open peiling kan gesloten worden.")
+    poll.closes_at = now
+    session.flush()
+    _audit(session, actor, poll, "close_poll", from_state=state.value, to_state="closed")
+    return poll
+
+
+def reopen_poll(
+    session: Session,
+    poll_id: int,
+    actor: User | None,
+    now: datetime,
+    closes_at: datetime | None = None,
+) -> Poll:
+    """Reopen a closed poll, open-ended or until `closes_at`."""
+    poll = _lock_poll(session, poll_id)
+    state = poll_state(poll, now)
+    if state is not PollState.CLOSED:
+        raise Conflict("poll_not_closed", "Enkel een gesloten peiling kan heropend worden.")
+    if closes_at is not None and closes_at <= now:
+        raise _invalid({"closes_at": "Het nieuwe sluitingstijdstip moet in de toekomst liggen."})
+    poll.closes_at = closes_at
+    session.flush()
+    _audit(session, actor, poll, "reopen_poll", from_state="closed", to_state="open")
+    return poll
+
+
+def delete_poll(session: Session, poll_id: int, actor: User | None, now: datetime) -> None:
+    """Delete a poll that has no ballots."""
+    poll = _lock_poll(session, poll_id)
+    if has_ballots(session, poll.id):
+        raise Conflict(
+            "poll_has_ballots",
+            "Er is al gestemd: deze peiling kan niet meer verwijderd worden. Sluit ze.",
+        )
+    _audit(
+        session,
+        actor,
+        poll,
+        "delete_poll",
+        from_state=poll_state(poll, now).value,
+        to_state="deleted",
+        note=poll.question,
+    )
+    session.delete(poll)
+    session.flush()
+
+
+# ---------------------------------------------------------------- voting
+
+
+@dataclass(frozen=True)
+class Voter:
+    """Who votes: "u:<id>" for a logged-in fan, "a:<token id>" for an anonymous token."""
+
+    key: str
+    user_id: int | None = None
+
+    @property
+    def is_member(self) -> bool:
+        return self.user_id is not None
+
+
+@dataclass(frozen=True)
+class VoteContext:
+    """Request facts the rules need (the view gathers them)."""
+
+    ip_hash: str | None
+    ip_allowance: int  # ballots per poll per IP hash per hour before marking; 0 = off
+    burst: bool = False  # the voter token was issued in a spike
+    editor: bool = False
+
+
+@dataclass
+class VoteOutcome:
+    ballot: Ballot
+    created: bool
+    option_ids: list[int] = field(default_factory=list)
+
+
+def parse_option_ids(raw: object) -> list[int]:
+    """A non-empty list of distinct integer ids, or 422 invalid_options."""
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw)
+        or len(set(raw)) != len(raw)
+    ):
+        raise Invalid("invalid_options", "Kies minstens één antwoord (elk antwoord één keer).")
+    return list(raw)
+
+
+def _insert_ballot(session: Session, values: dict) -> int | None:
+    """INSERT … ON CONFLICT (poll_id, voter_key) DO NOTHING; the new id or None."""
+    dialect = session.get_bind().dialect.name
+    module = postgresql if dialect == "postgresql" else sqlite
+    stmt = (
+        module.insert(Ballot.__table__)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
+        .returning(Ballot.__table__.c.id)
+    )
+    return session.execute(stmt).scalar()
+
+
+def _shift_counters(session: Session, poll: Poll, per_option: dict[int, int], ballots: int) -> None:
+    """Add to the counters in the one fixed order: options by id, the poll, the article."""
+    for option_id in sorted(per_option):
+        if per_option[option_id]:
+            session.execute(
+                update(PollOption)
+                .where(PollOption.id == option_id)
+                .values(vote_count=PollOption.vote_count + per_option[option_id])
+                .execution_options(synchronize_session=False)
+            )
+    if ballots:
+        session.execute(
+            update(Poll)
+            .where(Poll.id == poll.id)
+            .values(ballot_count=Poll.ballot_count + ballots)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Article)
+            .where(Article.id == poll.article_id)
+            .values(vote_count=Article.vote_count + ballots)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def cast_vote(
+    session: Session,
+    poll_id: int,
+    raw_option_ids: object,
+    voter: Voter,
+    context: VoteContext,
+    now: datetime,
+) -> VoteOutcome:
+    """One ballot per voter per poll: 201-style created, or the existing ballot back."""
+    # FOR KEY SHARE: votes run side by side, but wait for an editor's pending option change.
+    poll = session.scalar(
+        select(Poll).where(Poll.id == poll_id).with_for_update(read=True, key_share=True)
+    )
+    if poll is None:
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    state = poll_state(poll, now)
+    if state is PollState.SCHEDULED:
+        if not context.editor:
+            raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+        raise Conflict("poll_not_open", "Deze peiling is nog niet geopend.")
+    if poll.voter_scope is VoterScope.LOGGED_IN and not voter.is_member:
+        raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+    if state is PollState.CLOSED:
+        raise Conflict("poll_closed", "Deze peiling is gesloten.")
+    option_ids = parse_option_ids(raw_option_ids)
+    valid = set(session.scalars(select(PollOption.id).where(PollOption.poll_id == poll.id)))
+    if not set(option_ids) <= valid:
+        raise Invalid(
+            "invalid_options",
+            "Eén of meer antwoorden horen niet bij deze peiling.",
+            details={"unknown": sorted(set(option_ids) - valid)},
+        )
+    if len(option_ids) > poll.max_choices:
+        raise Invalid(
+            "too_many_choices",
+            f"Je mag hoogstens {poll.max_choices} "
+            f"{'antwoord' if poll.max_choices == 1 else 'antwoorden'} kiezen.",
+            details={"max_choices": poll.max_choices},
+        )
+
+    suspicion = None
+    if context.ip_hash and context.ip_allowance > 0:
+        recent = session.scalar(
+            select(func.count())
+            .select_from(Ballot)
+            .where(
+                Ballot.poll_id == poll.id,
+                Ballot.ip_hash == context.ip_hash,
+                Ballot.created_at >= now - timedelta(hours=1),
+            )
+        )
+        if (recent or 0) >= context.ip_allowance:
+            suspicion = SUSPICION_IP
+    if suspicion is None and context.burst and not voter.is_member:
+        suspicion = SUSPICION_BURST
+
+    ballot_id = _insert_ballot(
+        session,
+        {
+            "poll_id": poll.id,
+            "voter_key": voter.key,
+            "user_id": voter.user_id,
+            "ip_hash": context.ip_hash,
+            "created_at": now,
+            "is_suspicious": suspicion is not None,
+            "suspicion": suspicion,
+        },
+    )
+    if ballot_id is None:
+        existing = find_ballot(session, poll.id, voter.key)
+        if existing is None:  # cannot happen: the conflict row is committed and visible
+            raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
+        return VoteOutcome(existing, False, sorted(c.option_id for c in existing.choices))
+    ordered = sorted(option_ids)
+    session.execute(
+        BallotChoice.__table__.insert(),
+        [{"ballot_id": ballot_id, "option_id": option_id} for option_id in ordered],
+    )
+    _shift_counters(session, poll, {option_id: 1 for option_id in ordered}, 1)
+    ballot = session.get(Ballot, ballot_id)
+    assert ballot is not None
+    return VoteOutcome(ballot, True, ordered)
+
+
+# ---------------------------------------------------------------- quarantine
+
+
+class QuarantineScope(enum.Enum):
+    SELECTED = "selected"
+    SUSPICIOUS = "suspicious"  # every suspicious ballot not yet in quarantine
+    IP_ALLOWANCE = "ip_allowance"
+    BURST = "burst"
+
+
+def _ballot_filter(poll_id: int, scope: QuarantineScope, ids: Sequence[int]) -> list:
+    conditions = [Ballot.poll_id == poll_id]
+    if scope is QuarantineScope.SELECTED:
+        conditions.append(Ballot.id.in_(list(ids) or [-1]))
+    else:
+        conditions.append(Ballot.is_suspicious.is_(True))
+        if scope is not QuarantineScope.SUSPICIOUS:
+            conditions.append(Ballot.suspicion == scope.value)
+    return conditions
+
+
+def _per_option(session: Session, ballot_ids: Iterable[int]) -> dict[int, int]:
+    ids = list(ballot_ids)
+    counts: Counter[int] = Counter()
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        counts.update(
+            session.scalars(select(BallotChoice.option_id).where(BallotChoice.ballot_id.in_(chunk)))
+        )
+    return dict(counts)
+
+
+def set_quarantine(
+    session: Session,
+    poll_id: int,
+    quarantine: bool,
+    scope: QuarantineScope,
+    ids: Sequence[int],
+    actor: User | None,
+    now: datetime,
+) -> list[int]:
+    """Put ballots in quarantine (out of results and tallies) or release them; audited."""
+    poll = session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    conditions = _ballot_filter(poll.id, scope, ids)
+    if quarantine:
+        conditions.append(Ballot.quarantined_at.is_(None))
+        values = {"quarantined_at": now}
+    else:
+        conditions.append(Ballot.quarantined_at.is_not(None))
+        values = {"quarantined_at": None}
+    # UPDATE … RETURNING: only rows this transaction actually moved change the counters.
+    moved = sorted(
+        session.scalars(
+            update(Ballot)
+            .where(*conditions)
+            .values(**values)
+            .returning(Ballot.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not moved:
+        return []
+    sign = -1 if quarantine else 1
+    per_option = {k: sign * v for k, v in _per_option(session, moved).items()}
+    action = "quarantine_ballot" if quarantine else "release_ballot"
+    for ballot_id in moved:
+        record_action(
+            session,
+            actor,
+            "ballot",
+            ballot_id,
+            action,
+            from_state="counted" if quarantine else "quarantined",
+            to_state="quarantined" if quarantine else "counted",
+            note=f"poll {poll.id}",
+        )
+    _audit(
+        session,
+        actor,
+        poll,
+        "quarantine" if quarantine else "release",
+        note=f"{len(moved)} stemmen ({scope.value})",
+    )
+    _shift_counters(session, poll, per_option, sign * len(moved))
+    session.flush()
+    session.expire_all()
+    return moved
