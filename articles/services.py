@@ -77,3 +77,19 @@ def register_article(
         article.comment_mode.value,
     )
     return article, created
+
+
+def set_comment_mode(
+    session: Session, article_id: str, mode: CommentMode, actor: User | None
+) -> Article:
+    """Set an article's comment mode (open / premoderated / closed); audited when it changes."""
+    article = get_article(session, article_id)
+    old_mode = article.comment_mode
+    if old_mode is mode:
+        return article
+    article.comment_mode = mode
+    session.flush()
+    record_action(
+        session, actor, "article", article.cms_id, "set_comment_mode", old_mode.value, mode.value
+    )
+    return article

@@ -9,14 +9,20 @@ def register_blueprints(app: Flask) -> None:
         admin,
         api,
         api_comments,
+        api_polls,
         api_tallies,
         auth,
         comments,
+        editor,
+        embed,
         fragments,
         pages,
+        votes,
     )
     from views.headers import register_headers
 
     for module in (pages, comments, auth, admin, api, fragments):
+        app.register_blueprint(module.bp)
+    for module in (votes, embed, editor):
         app.register_blueprint(module.bp)
     register_headers(app)

@@ -13,4 +13,11 @@ def register_headers(app: Flask) -> None:
         if not request.path.startswith("/embed/"):
             response.headers.setdefault("X-Frame-Options", "DENY")
             response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+        else:
+            # Embeds may be framed by the configured publisher origins only.
+            from views.poll_support import frame_ancestors
+
+            response.headers.setdefault(
+                "Content-Security-Policy", frame_ancestors(app.config.get("EMBED_ALLOWED_ORIGINS"))
+            )
         return response

@@ -184,3 +184,255 @@ def openapi_document(server_url: str) -> dict[str, Any]:
             "securitySchemes": {"editorToken": {"type": "http", "scheme": "bearer"}},
         },
     }
+
+
+# ---------------------------------------------------------------- polls
+
+POLL_ID = {
+    "name": "poll_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+VOTER_TOKEN_HEADER = {
+    "name": "X-Tribune-Voter-Token",
+    "in": "header",
+    "required": False,
+    "description": "Signed anonymous voter token for this poll (from POST …/voter-token).",
+    "schema": {"type": "string"},
+}
+_RESULTS = {
+    "type": "object",
+    "nullable": True,
+    "description": "Counted ballots (quarantined ones excluded); null when not visible.",
+    "properties": {
+        "total": {"type": "integer"},
+        "options": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "votes": {"type": "integer"},
+                    "percent": {"type": "integer"},
+                },
+            },
+        },
+    },
+}
+_TIME = {"type": "string", "format": "date-time", "nullable": True}
+SCHEMAS.update(
+    {
+        "Ballot": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "option_ids": {"type": "array", "items": {"type": "integer"}},
+                "created_at": {"type": "string", "format": "date-time"},
+            },
+        },
+        "Poll": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "article_id": {"type": "string"},
+                "article_page": {"type": "string", "format": "uri"},
+                "question": {"type": "string"},
+                "state": {"type": "string", "enum": ["scheduled", "open", "closed"]},
+                "opens_at": _TIME,
+                "closes_at": _TIME,
+                "max_choices": {"type": "integer"},
+                "voter_scope": {"type": "string", "enum": ["everyone", "logged_in"]},
+                "results_visibility": {
+                    "type": "string",
+                    "enum": ["always", "after_vote", "after_close", "never"],
+                },
+                "options": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"id": {"type": "integer"}, "label": {"type": "string"}},
+                    },
+                },
+                "results": _RESULTS,
+                "results_members": {**_RESULTS, "description": "Logged-in fans only."},
+                "own_ballot": {
+                    "allOf": [{"$ref": "#/components/schemas/Ballot"}],
+                    "nullable": True,
+                },
+                "stats": {"type": "object", "description": "Editors only: ballot counts."},
+            },
+        },
+        "PollIn": {
+            "type": "object",
+            "required": ["question", "options"],
+            "additionalProperties": False,
+            "properties": {
+                "question": {"type": "string", "minLength": 1, "maxLength": 300},
+                "options": {
+                    "type": "array",
+                    "minItems": 2,
+                    "maxItems": 10,
+                    "items": {"type": "string", "minLength": 1, "maxLength": 200},
+                },
+                "max_choices": {"type": "integer", "minimum": 1, "maximum": 10, "default": 1},
+                "opens_at": {"type": "string", "format": "date-time"},
+                "closes_at": {"type": "string", "format": "date-time"},
+                "results_visibility": {
+                    "type": "string",
+                    "enum": ["always", "after_vote", "after_close", "never"],
+                },
+                "voter_scope": {"type": "string", "enum": ["everyone", "logged_in"]},
+            },
+        },
+        "PollPatch": {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "Any PollIn field, plus state open/closed. After the first ballot "
+            "only closes_at, results_visibility and state may change (409 poll_frozen).",
+            "properties": {"state": {"type": "string", "enum": ["open", "closed"]}},
+        },
+        "VoteIn": {
+            "type": "object",
+            "required": ["option_ids"],
+            "properties": {
+                "option_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 1},
+                "voter_token": {"type": "string", "description": "Or the header."},
+            },
+        },
+        "VoteOut": {
+            "type": "object",
+            "properties": {
+                "counted": {"type": "boolean"},
+                "ballot": {"$ref": "#/components/schemas/Ballot"},
+                "poll": {"$ref": "#/components/schemas/Poll"},
+            },
+        },
+        "VoterToken": {
+            "type": "object",
+            "properties": {
+                "voter_token": {"type": "string"},
+                "poll_id": {"type": "integer"},
+                "max_age": {"type": "integer", "description": "Seconds"},
+            },
+        },
+    }
+)
+_EDITOR = {"security": [{"editorToken": []}]}
+PATHS.update(
+    {
+        "/api/v1/articles/{article_id}/polls": {
+            "post": {
+                "summary": "Create a poll on an article (editor token)",
+                **_EDITOR,
+                "parameters": [ARTICLE_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/PollIn"}}
+                    },
+                },
+                "responses": {
+                    "201": _json("Poll", "Created"),
+                    "400": _error("Body is not JSON"),
+                    "401": _error("No or invalid token"),
+                    "403": _error("Not an editor"),
+                    "404": _error("Unknown article"),
+                    "415": _error("Not application/json"),
+                    "422": _error("Invalid fields"),
+                },
+            }
+        },
+        "/api/v1/polls/{poll_id}": {
+            "get": {
+                "summary": "A poll with results when visible and the caller's own ballot",
+                "description": "Cache-Control: private, no-store. A scheduled poll is 404 "
+                "except for editors.",
+                "parameters": [POLL_ID, VOTER_TOKEN_HEADER],
+                "responses": {
+                    "200": _json("Poll", "The poll"),
+                    "404": _error("Unknown or not yet open"),
+                },
+            },
+            "patch": {
+                "summary": "Edit, close or reopen a poll (editor token)",
+                **_EDITOR,
+                "parameters": [POLL_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {"$ref": "#/components/schemas/PollPatch"}
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json("Poll", "Updated"),
+                    "401": _error("No or invalid token"),
+                    "403": _error("Not an editor"),
+                    "404": _error("Unknown poll"),
+                    "409": _error("poll_frozen, poll_not_open or poll_not_closed"),
+                    "422": _error("Invalid fields"),
+                },
+            },
+            "delete": {
+                "summary": "Delete a poll without ballots (editor token)",
+                **_EDITOR,
+                "parameters": [POLL_ID],
+                "responses": {
+                    "204": {"description": "Deleted"},
+                    "401": _error("No or invalid token"),
+                    "403": _error("Not an editor"),
+                    "404": _error("Unknown poll"),
+                    "409": _error("poll_has_ballots"),
+                },
+            },
+        },
+        "/api/v1/polls/{poll_id}/voter-token": {
+            "post": {
+                "summary": "Issue a signed anonymous voter token for this poll",
+                "description": "Rate-limited per client IP hash. Body: {}. Needs this site's "
+                "Origin (or Sec-Fetch-Site: same-origin).",
+                "parameters": [POLL_ID],
+                "responses": {
+                    "201": _json("VoterToken", "Issued"),
+                    "401": _error("login_required: the poll is for logged-in fans"),
+                    "403": _error("origin_mismatch"),
+                    "404": _error("Unknown or not yet open"),
+                    "409": _error("poll_closed"),
+                    "415": _error("Not application/json"),
+                    "429": _error("too_many_tokens"),
+                },
+            }
+        },
+        "/api/v1/polls/{poll_id}/votes": {
+            "post": {
+                "summary": "Vote once per poll",
+                "description": "Logged-in fans vote with their session (JSON + this site's "
+                "Origin); anonymous fans with the voter token (header or body). A second "
+                "attempt returns 200 with the existing ballot.",
+                "parameters": [POLL_ID, VOTER_TOKEN_HEADER],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/VoteIn"}}
+                    },
+                },
+                "responses": {
+                    "201": _json("VoteOut", "Counted"),
+                    "200": _json("VoteOut", "Already voted: the same ballot"),
+                    "400": _error("Body is not a JSON object"),
+                    "401": _error("login_required or voter_token_required"),
+                    "403": _error(
+                        "origin_mismatch, invalid_voter_token, voter_token_expired, "
+                        "foreign_voter_token"
+                    ),
+                    "404": _error("Unknown or not yet open"),
+                    "409": _error("poll_not_open (editors, scheduled) or poll_closed"),
+                    "415": _error("Not application/json"),
+                    "422": _error("invalid_options or too_many_choices"),
+                },
+            }
+        },
+    }
+)

@@ -12,7 +12,7 @@ from db import get_session
 from errors import NotFound
 from models import Appeal, Article, Comment, CommentState, ReasonCode, utcnow
 from moderation.modes import active_mode
-from polls.queries import article_polls
+from views.votes import poll_panels
 from wiring import posting_policy
 
 bp = Blueprint("pages", __name__)
@@ -85,7 +85,7 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
     return render_template(
         "pages/article.html",
         article=item,
-        polls=article_polls(session, item),
+        polls=poll_panels(session, item),
         thread_page=published_threads(session, item, page=page, newest_first=newest_first),
         newest_first=newest_first,
         own_pending=own_pending,

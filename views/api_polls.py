@@ -1,0 +1,216 @@
+"""Poll routes of the JSON API (registered on the api blueprint).
+
+Write protection: the editor routes use the Bearer token or the session (JSON + Origin, as all of
+the API). The vote and voter-token routes have their own check (views.poll_support.
+check_widget_write), registered in views.api.WRITE_CHECKS: see its docstring for why.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from flask import jsonify, request
+from flask_login import current_user
+from pydantic import BaseModel, ConfigDict, Field
+
+from articles import services as articles
+from db import get_session
+from errors import Conflict, DomainError, Invalid
+from models import ResultsVisibility, Role, VoterScope
+from polls import services as polls
+from security import role_required
+from views import poll_support as support
+from views.api import WRITE_CHECKS, bp, json_object, parse_body
+
+NO_STORE = {"Cache-Control": "private, no-store"}
+
+
+class PollIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str = Field(min_length=1, max_length=300)
+    options: list[str] = Field(min_length=2, max_length=10)
+    max_choices: int = Field(default=1, ge=1, le=10)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    results_visibility: Literal["always", "after_vote", "after_close", "never"] = "always"
+    voter_scope: Literal["everyone", "logged_in"] = "everyone"
+
+
+class PollPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    question: str | None = Field(default=None, min_length=1, max_length=300)
+    options: list[str] | None = Field(default=None, min_length=2, max_length=10)
+    max_choices: int | None = Field(default=None, ge=1, le=10)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    results_visibility: Literal["always", "after_vote", "after_close", "never"] | None = None
+    voter_scope: Literal["everyone", "logged_in"] | None = None
+    state: Literal["open", "closed"] | None = None
+
+
+def _need_zone(**values: datetime | None) -> None:
+    naive = {k: "needs a time zone offset" for k, v in values.items() if v and v.tzinfo is None}
+    if naive:
+        raise Invalid(
+            "validation_failed", "Niet alle velden zijn geldig.", details={"fields": naive}
+        )
+
+
+@bp.post("/articles/<article_id>/polls")
+@role_required(Role.EDITOR, Role.ADMIN)
+def create_poll(article_id: str):  # type: ignore[no-untyped-def]
+    """Create a poll on an article (editor token or editor session)."""
+    articles.validate_article_id(article_id)
+    payload = parse_body(PollIn)
+    _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
+    session = get_session()
+    article = articles.get_article(session, article_id)
+    moment = support.now()
+    poll = polls.create_poll(
+        session,
+        article,
+        polls.PollDraft(
+            question=payload.question,
+            options=payload.options,
+            max_choices=payload.max_choices,
+            opens_at=payload.opens_at,
+            closes_at=payload.closes_at,
+            results_visibility=ResultsVisibility(payload.results_visibility),
+            voter_scope=VoterScope(payload.voter_scope),
+        ),
+        current_user,
+        moment,
+    )
+    session.commit()
+    body = support.poll_json(session, poll, moment, None, editor=True)
+    return jsonify(body), 201, {"Location": f"/api/v1/polls/{poll.id}", **NO_STORE}
+
+
+@bp.patch("/polls/<int:poll_id>")
+@role_required(Role.EDITOR, Role.ADMIN)
+def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
+    """Edit a poll; after the first ballot only closes_at and results_visibility (409)."""
+    payload = parse_body(PollPatch)
+    _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
+    session = get_session()
+    moment = support.now()
+    poll = polls.get_poll(session, poll_id, moment, editor=True)
+    sent = payload.model_fields_set
+    if "state" in sent and payload.state is not None:
+        if payload.state == "closed":
+            polls.close_poll(session, poll.id, current_user, moment)
+        else:
+            polls.reopen_poll(
+                session,
+                poll.id,
+                current_user,
+                moment,
+                payload.closes_at if "closes_at" in sent else None,
+            )
+        sent = sent - {"state", "closes_at"}
+        poll = polls.get_poll(session, poll_id, moment, editor=True)
+    if sent:
+        draft = polls.PollDraft(
+            question=payload.question if "question" in sent else poll.question,
+            options=payload.options if "options" in sent else [o.label for o in poll.options],
+            max_choices=payload.max_choices if "max_choices" in sent else poll.max_choices,
+            opens_at=payload.opens_at if "opens_at" in sent else poll.opens_at,
+            closes_at=payload.closes_at if "closes_at" in sent else poll.closes_at,
+            results_visibility=ResultsVisibility(payload.results_visibility)
+            if payload.results_visibility
+            else poll.results_visibility,
+            voter_scope=VoterScope(payload.voter_scope)
+            if payload.voter_scope
+            else poll.voter_scope,
+        )
+        poll = polls.update_poll(session, poll.id, draft, current_user, moment)
+    session.commit()
+    return jsonify(support.poll_json(session, poll, moment, None, editor=True)), 200, NO_STORE
+
+
+@bp.delete("/polls/<int:poll_id>")
+@role_required(Role.EDITOR, Role.ADMIN)
+def delete_poll(poll_id: int):  # type: ignore[no-untyped-def]
+    """Delete a poll without ballots (409 poll_has_ballots otherwise)."""
+    session = get_session()
+    polls.delete_poll(session, poll_id, current_user, support.now())
+    session.commit()
+    return "", 204
+
+
+@bp.get("/polls/<int:poll_id>")
+def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
+    """Question, options, state, results when visible and the caller's own ballot."""
+    session = get_session()
+    moment = support.now()
+    editor = support.is_editor()
+    poll = polls.get_poll(session, poll_id, moment, editor=editor)
+    token = support.quiet_token(request.headers.get(support.VOTER_HEADER), poll.id)
+    voter = support.voter_for(token)
+    ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
+    body = support.poll_json(session, poll, moment, ballot, editor=editor)
+    return jsonify(body), 200, NO_STORE
+
+
+@bp.post("/polls/<int:poll_id>/voter-token")
+def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
+    """A signed anonymous voter token for this poll (rate-limited per IP hash)."""
+    session = get_session()
+    poll = polls.get_poll(session, poll_id, support.now())
+    token = support.mint_voter_token(poll)
+    session.rollback()
+    return (
+        jsonify(voter_token=token, poll_id=poll.id, max_age=support.token_max_age()),
+        201,
+        NO_STORE,
+    )
+
+
+@bp.post("/polls/<int:poll_id>/votes")
+def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
+    """Vote: 201 counted, 200 already voted (the same ballot back)."""
+    payload = json_object()
+    session = get_session()
+    moment = support.now()
+    raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
+    if raw_token is not None and not isinstance(raw_token, str):
+        raise Invalid("invalid_voter_token", "voter_token is een tekst.")
+    token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
+    voter = support.voter_for(token)
+    if voter is None:
+        # Scheduled polls stay 404 and closed ones 409 before we ask for a token or a login.
+        poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
+        if polls.poll_state(poll, moment) is polls.PollState.CLOSED:
+            raise Conflict("poll_closed", "Deze peiling is gesloten.")
+        if poll.voter_scope is VoterScope.LOGGED_IN:
+            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+        raise DomainError(
+            "voter_token_required",
+            "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
+            401,
+        )
+    outcome = polls.cast_vote(
+        session,
+        poll_id,
+        payload.get("option_ids"),
+        voter,
+        support.vote_context(token),
+        moment,
+    )
+    session.commit()
+    poll = polls.get_poll(session, poll_id, moment, editor=True)
+    body = {
+        "counted": outcome.created,
+        "ballot": support.ballot_json(outcome.ballot, outcome.option_ids),
+        "poll": support.poll_json(
+            session, poll, moment, outcome.ballot, support.is_editor(), outcome.option_ids
+        ),
+    }
+    return jsonify(body), 201 if outcome.created else 200, NO_STORE
+
+
+WRITE_CHECKS["api.cast_vote"] = support.check_widget_write
+WRITE_CHECKS["api.issue_voter_token"] = support.check_widget_write

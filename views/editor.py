@@ -1,0 +1,478 @@
+"""/redactie/: editors' pages for polls (create, schedule, edit, close, results, quarantine,
+CSV export, embed snippet) and each article's comment mode."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from articles import services as articles
+from db import get_session
+from errors import DomainError, Invalid
+from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
+from polls import export
+from polls import services as polls
+from polls.results import ballot_stats, poll_results, votes_over_time
+from security import role_required
+from views import poll_support as support
+
+bp = Blueprint("editor", __name__, url_prefix="/redactie")
+BRUSSELS = ZoneInfo("Europe/Brussels")
+EDITORS = (Role.EDITOR, Role.ADMIN)
+ARTICLES_PER_PAGE = 30
+SUSPICIOUS_SHOWN = 200
+
+VISIBILITY_NL = {
+    "always": "Altijd",
+    "after_vote": "Na het stemmen",
+    "after_close": "Na het sluiten",
+    "never": "Nooit publiek",
+}
+SCOPE_NL = {"everyone": "Iedereen", "logged_in": "Enkel aangemelde fans"}
+STATE_NL = {"scheduled": "gepland", "open": "open", "closed": "gesloten"}
+MODE_NL = {"open": "Open", "premoderated": "Eerst nakijken", "closed": "Gesloten"}
+SUSPICION_NL = {"ip_allowance": "veel stemmen van één IP", "burst": "piek nieuwe stemmers"}
+
+
+# ---------------------------------------------------------------- Brussels time
+
+
+def parse_local(value: str | None, field: str) -> datetime | None:
+    """A datetime-local value typed in Brussels time, as UTC; 422 when malformed or nonexistent."""
+    value = (value or "").strip()
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise Invalid(
+            "validation_failed",
+            "Niet alle velden zijn geldig.",
+            details={"fields": {field: "Geef een datum en uur (dd/mm/jjjj uu:mm)."}},
+        ) from None
+    if naive.tzinfo is not None or not 2000 <= naive.year <= 2100:
+        raise Invalid(
+            "validation_failed",
+            "Niet alle velden zijn geldig.",
+            details={"fields": {field: "Geef een datum en uur in Belgische tijd."}},
+        )
+    local = naive.replace(tzinfo=BRUSSELS)  # fold=0: the first of an ambiguous autumn hour
+    utc = local.astimezone(UTC)
+    if utc.astimezone(BRUSSELS).replace(tzinfo=None) != naive:
+        raise Invalid(
+            "validation_failed",
+            "Niet alle velden zijn geldig.",
+            details={"fields": {field: "Dit uur bestaat niet (overgang naar zomertijd)."}},
+        )
+    return utc
+
+
+def local_input(value: datetime | None) -> str:
+    """UTC as a datetime-local value in Brussels time."""
+    return value.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M") if value else ""
+
+
+def _same_minute(submitted: datetime | None, stored: datetime | None) -> bool:
+    if submitted is None or stored is None:
+        return submitted is stored
+    return submitted == stored.replace(second=0, microsecond=0)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _poll_or_404(poll_id: int) -> Poll:
+    return polls.get_poll(get_session(), poll_id, support.now(), editor=True)
+
+
+def _article_of(poll: Poll) -> Article:
+    article = get_session().get(Article, poll.article_id)
+    assert article is not None
+    return article
+
+
+def snippet(poll: Poll) -> str:
+    """The copy-paste embed code for a poll."""
+    script = url_for("static", filename="embed.js", _external=True)
+    return f'<div data-tribune-poll="{poll.id}"></div>\n<script src="{script}" async></script>'
+
+
+def _draft_from_form(poll: Poll | None, frozen: bool) -> polls.PollDraft:
+    form = request.form
+    if frozen and poll is not None:
+        question = poll.question
+        options = [o.label for o in poll.options]
+        max_choices = poll.max_choices
+        opens_at = poll.opens_at
+        scope = poll.voter_scope
+    else:
+        question = form.get("question", "")
+        options = [form.get(f"option_{i}", "") for i in range(polls.MAX_OPTIONS)]
+        raw_max = form.get("max_choices", "1")
+        max_choices = int(raw_max) if raw_max.isdigit() and len(raw_max) < 4 else 0
+        opens_at = parse_local(form.get("opens_at"), "opens_at")
+        if poll is not None and _same_minute(opens_at, poll.opens_at):
+            opens_at = poll.opens_at
+        try:
+            scope = VoterScope(form.get("voter_scope", "everyone"))
+        except ValueError:
+            scope = VoterScope.EVERYONE
+    closes_at = parse_local(form.get("closes_at"), "closes_at")
+    if poll is not None and _same_minute(closes_at, poll.closes_at):
+        closes_at = poll.closes_at
+    try:
+        visibility = ResultsVisibility(form.get("results_visibility", "always"))
+    except ValueError:
+        visibility = ResultsVisibility.ALWAYS
+    return polls.PollDraft(
+        question=question,
+        options=options,
+        max_choices=max_choices,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        results_visibility=visibility,
+        voter_scope=scope,
+    )
+
+
+def _form_values(poll: Poll | None) -> dict:
+    if request.method == "POST":
+        values = {key: request.form.get(key, "") for key in request.form}
+    elif poll is not None:
+        values = {
+            "question": poll.question,
+            "max_choices": str(poll.max_choices),
+            "opens_at": local_input(poll.opens_at),
+            "closes_at": local_input(poll.closes_at),
+            "results_visibility": poll.results_visibility.value,
+            "voter_scope": poll.voter_scope.value,
+        }
+        for i, option in enumerate(poll.options):
+            values[f"option_{i}"] = option.label
+    else:
+        values = {"max_choices": "1", "results_visibility": "always", "voter_scope": "everyone"}
+    return values
+
+
+def _render_form(article: Article, poll: Poll | None, status: int = 200, errors=None):  # type: ignore[no-untyped-def]
+    session = get_session()
+    frozen = poll is not None and polls.has_ballots(session, poll.id)
+    return (
+        render_template(
+            "editor/poll_form.html",
+            article=article,
+            poll=poll,
+            frozen=frozen,
+            values=_form_values(poll),
+            errors=errors or {},
+            visibility=VISIBILITY_NL,
+            scopes=SCOPE_NL,
+            state=polls.poll_state(poll, support.now()).value if poll else None,
+            states=STATE_NL,
+            snippet=snippet(poll) if poll else None,
+            max_options=polls.MAX_OPTIONS,
+            local_input=local_input,
+        ),
+        status,
+    )
+
+
+# ---------------------------------------------------------------- pages
+
+
+@bp.get("/")
+@role_required(*EDITORS)
+def index():  # type: ignore[no-untyped-def]
+    """Articles (newest first, searchable) with their polls and comment mode."""
+    session = get_session()
+    query = (request.args.get("q") or "").strip()[:100]
+    stmt = select(Article).order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+    if query:
+        like = f"%{query}%"
+        stmt = stmt.where(or_(Article.title.ilike(like), Article.cms_id.ilike(like)))
+    items = list(session.scalars(stmt.limit(ARTICLES_PER_PAGE)))
+    by_article: dict[int, list[Poll]] = {a.id: [] for a in items}
+    if items:
+        for poll in session.scalars(
+            select(Poll)
+            .where(Poll.article_id.in_(list(by_article)))
+            .options(selectinload(Poll.options))
+            .order_by(Poll.created_at, Poll.id)
+        ):
+            by_article[poll.article_id].append(poll)
+    moment = support.now()
+    return render_template(
+        "editor/index.html",
+        items=items,
+        by_article=by_article,
+        query=query,
+        state_of=lambda p: polls.poll_state(p, moment).value,
+        states=STATE_NL,
+        modes=MODE_NL,
+        brussels_input=local_input,
+    )
+
+
+@bp.route("/artikels/<article_id>/peilingen/nieuw", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new_poll(article_id: str):  # type: ignore[no-untyped-def]
+    """Create a poll on an article."""
+    session = get_session()
+    try:
+        articles.validate_article_id(article_id)
+    except DomainError:
+        raise DomainError("article_not_found", "Dit artikel bestaat niet.", 404) from None
+    article = articles.get_article(session, article_id)
+    if request.method == "GET":
+        return _render_form(article, None)
+    try:
+        draft = _draft_from_form(None, frozen=False)
+        poll = polls.create_poll(session, article, draft, current_user, support.now())
+    except Invalid as exc:
+        session.rollback()
+        fields = (exc.details or {}).get("fields", {})
+        return _render_form(article, None, 422, fields or {"form": exc.message})
+    session.commit()
+    flash("De peiling is aangemaakt.", "success")
+    return redirect(url_for("editor.poll", poll_id=poll.id), 303)
+
+
+@bp.route("/peilingen/<int:poll_id>", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def poll(poll_id: int):  # type: ignore[no-untyped-def]
+    """Edit a poll (question and options freeze at the first ballot); the embed snippet."""
+    session = get_session()
+    item = _poll_or_404(poll_id)
+    article = _article_of(item)
+    if request.method == "GET":
+        return _render_form(article, item)
+    frozen = polls.has_ballots(session, item.id)
+    try:
+        draft = _draft_from_form(item, frozen)
+        polls.update_poll(session, item.id, draft, current_user, support.now())
+    except Invalid as exc:
+        session.rollback()
+        fields = (exc.details or {}).get("fields", {})
+        return _render_form(article, item, 422, fields or {"form": exc.message})
+    except DomainError as exc:
+        session.rollback()
+        return _render_form(article, item, exc.status_code, {"form": exc.message})
+    session.commit()
+    flash("De peiling is bijgewerkt.", "success")
+    return redirect(url_for("editor.poll", poll_id=item.id), 303)
+
+
+def _state_action(poll_id: int, action: str):  # type: ignore[no-untyped-def]
+    session = get_session()
+    moment = support.now()
+    try:
+        if action == "close":
+            polls.close_poll(session, poll_id, current_user, moment)
+            message = "De peiling is gesloten."
+        elif action == "reopen":
+            closes_at = parse_local(request.form.get("closes_at"), "closes_at")
+            polls.reopen_poll(session, poll_id, current_user, moment, closes_at)
+            message = "De peiling is heropend."
+        else:
+            poll = _poll_or_404(poll_id)
+            article_id = _article_of(poll).cms_id
+            polls.delete_poll(session, poll_id, current_user, moment)
+            session.commit()
+            flash("De peiling is verwijderd.", "success")
+            return redirect(url_for("editor.index", q=article_id), 303)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(url_for("editor.poll", poll_id=poll_id), 303)
+    session.commit()
+    flash(message, "success")
+    return redirect(url_for("editor.poll", poll_id=poll_id), 303)
+
+
+@bp.post("/peilingen/<int:poll_id>/sluiten")
+@role_required(*EDITORS)
+def close(poll_id: int):  # type: ignore[no-untyped-def]
+    """Close now."""
+    return _state_action(poll_id, "close")
+
+
+@bp.post("/peilingen/<int:poll_id>/heropenen")
+@role_required(*EDITORS)
+def reopen(poll_id: int):  # type: ignore[no-untyped-def]
+    """Reopen (optionally until a new closing time)."""
+    return _state_action(poll_id, "reopen")
+
+
+@bp.post("/peilingen/<int:poll_id>/verwijderen")
+@role_required(*EDITORS)
+def delete(poll_id: int):  # type: ignore[no-untyped-def]
+    """Delete a poll without ballots."""
+    return _state_action(poll_id, "delete")
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    width: float
+    members_y: float
+    members_h: float
+    anon_y: float
+    anon_h: float
+    label: str
+    title: str
+
+
+def timeline_bars(buckets: list, unit: str, width: float = 600, height: float = 140) -> list:
+    """Stacked bars (members under anonymous) for the inline SVG chart."""
+    if not buckets:
+        return []
+    peak = max(b.total for b in buckets) or 1
+    slot = width / len(buckets)
+    every = max(1, len(buckets) // 8)
+    bars = []
+    for i, b in enumerate(buckets):
+        mh = height * b.members / peak
+        ah = height * b.anonymous / peak
+        stamp = b.start.strftime("%H:%M" if unit == "hour" else "%d/%m")
+        if unit == "hour" and (i == 0 or b.start.hour == 0):
+            stamp = b.start.strftime("%d/%m %H:%M")
+        bars.append(
+            ChartBar(
+                x=round(i * slot, 2),
+                width=round(max(slot * 0.8, 0.5), 2),
+                members_y=round(height - mh, 2),
+                members_h=round(mh, 2),
+                anon_y=round(height - mh - ah, 2),
+                anon_h=round(ah, 2),
+                label=stamp if i % every == 0 else "",
+                title=f"{b.start.strftime('%d/%m %H:%M')}: {b.total} "
+                f"({b.members} aangemeld, {b.anonymous} anoniem)",
+            )
+        )
+    return bars
+
+
+@bp.get("/peilingen/<int:poll_id>/resultaten")
+@role_required(*EDITORS)
+def results(poll_id: int):  # type: ignore[no-untyped-def]
+    """Stand, votes over time, member/anonymous split, suspicious ballots and quarantine."""
+    session = get_session()
+    item = _poll_or_404(poll_id)
+    moment = support.now()
+    unit, buckets = votes_over_time(session, item, moment)
+    only = request.args.get("filter", "suspicious")
+    stmt = select(Ballot).where(Ballot.poll_id == item.id).options(selectinload(Ballot.choices))
+    if only == "quarantined":
+        stmt = stmt.where(Ballot.quarantined_at.is_not(None))
+    else:
+        only = "suspicious"
+        stmt = stmt.where(Ballot.is_suspicious.is_(True), Ballot.quarantined_at.is_(None))
+    listed = list(session.scalars(stmt.order_by(Ballot.created_at.desc()).limit(SUSPICIOUS_SHOWN)))
+    return render_template(
+        "editor/results.html",
+        poll=item,
+        article=_article_of(item),
+        state=polls.poll_state(item, moment).value,
+        states=STATE_NL,
+        everyone=poll_results(session, item),
+        members=poll_results(session, item, members_only=True),
+        stats=ballot_stats(session, item),
+        unit=unit,
+        bars=timeline_bars(buckets, unit),
+        listed=listed,
+        only=only,
+        labels={o.id: o.label for o in item.options},
+        suspicion_nl=SUSPICION_NL,
+        visibility=VISIBILITY_NL,
+        brussels_tz=BRUSSELS,
+    )
+
+
+@bp.post("/peilingen/<int:poll_id>/quarantaine")
+@role_required(*EDITORS)
+def quarantine(poll_id: int):  # type: ignore[no-untyped-def]
+    """Put suspicious ballots in quarantine or release them (bulk, audited, reversible)."""
+    session = get_session()
+    item = _poll_or_404(poll_id)
+    action = request.form.get("action")
+    try:
+        scope = polls.QuarantineScope(request.form.get("scope", "selected"))
+    except ValueError:
+        scope = None
+    ids = [int(v) for v in request.form.getlist("ballot") if v.isdigit() and len(v) < 12]
+    back = url_for(
+        "editor.results",
+        poll_id=item.id,
+        filter="quarantined" if action == "release" else "suspicious",
+    )
+    if action not in ("quarantine", "release") or scope is None:
+        flash("Kies wat je met de stemmen wil doen.", "error")
+        return redirect(back, 303)
+    if scope is polls.QuarantineScope.SELECTED and not ids:
+        flash("Vink eerst stemmen aan.", "error")
+        return redirect(back, 303)
+    moved = polls.set_quarantine(
+        session, item.id, action == "quarantine", scope, ids, current_user, support.now()
+    )
+    session.commit()
+    verb = "in quarantaine gezet" if action == "quarantine" else "weer meegeteld"
+    flash(f"{len(moved)} {'stem' if len(moved) == 1 else 'stemmen'} {verb}.", "success")
+    return redirect(back, 303)
+
+
+def _csv_response(text: str, filename: str) -> Response:
+    return Response(
+        text.encode("utf-8"),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+@bp.get("/peilingen/<int:poll_id>/resultaten.csv")
+@role_required(*EDITORS)
+def results_csv(poll_id: int):  # type: ignore[no-untyped-def]
+    """The stand as CSV (Belgian Excel: ';' and a BOM)."""
+    item = _poll_or_404(poll_id)
+    return _csv_response(
+        export.results_csv(get_session(), item), f"peiling-{item.id}-resultaten.csv"
+    )
+
+
+@bp.get("/peilingen/<int:poll_id>/stemmen.csv")
+@role_required(*EDITORS)
+def ballots_csv(poll_id: int):  # type: ignore[no-untyped-def]
+    """Every ballot as CSV: time, options, voter type (no personal data)."""
+    item = _poll_or_404(poll_id)
+    return _csv_response(export.ballots_csv(get_session(), item), f"peiling-{item.id}-stemmen.csv")
+
+
+@bp.post("/artikels/<article_id>/reactiemodus")
+@role_required(*EDITORS)
+def comment_mode(article_id: str):  # type: ignore[no-untyped-def]
+    """Set an article's comment mode (audited)."""
+    session = get_session()
+    try:
+        articles.validate_article_id(article_id)
+    except DomainError:
+        raise DomainError("article_not_found", "Dit artikel bestaat niet.", 404) from None
+    article = articles.get_article(session, article_id)
+    try:
+        mode = CommentMode(request.form.get("mode", ""))
+    except ValueError:
+        flash("Kies een geldige reactiemodus.", "error")
+        return redirect(url_for("editor.index", q=article.cms_id), 303)
+    articles.set_comment_mode(session, article.cms_id, mode, current_user)
+    session.commit()
+    flash(f"Reageren op '{article.title}': {MODE_NL[mode.value].lower()}.", "success")
+    return redirect(url_for("editor.index", q=request.form.get("q") or None), 303)

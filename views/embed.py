@@ -1,0 +1,132 @@
+"""The embeddable poll widget: /embed/polls/<id>, framed by other sites.
+
+The page is a real form that also works without JavaScript (a plain POST back to this route,
+answered with the results page). Its CSRF protection does not use the session cookie, which is
+absent when third-party cookies are blocked: a signed per-poll form token in the form, plus the
+Origin / Sec-Fetch-Site check (the iframe posts to its own origin).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, make_response, render_template, request, url_for
+from flask_login import current_user
+
+from db import get_session
+from errors import DomainError
+from extensions import csrf
+from models import Article, VoterScope
+from polls import services as polls
+from polls.tokens import check_form_token, issue_form_token
+from views import poll_support as support
+
+bp = Blueprint("embed", __name__, url_prefix="/embed")
+# Form CSRF via the session cannot work in a cookie-less iframe; see the module docstring.
+csrf.exempt(bp)
+
+FORM_TOKEN_MAX_AGE = 12 * 3600
+
+
+def _render(poll_id: int, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+    session = get_session()
+    moment = support.now()
+    poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
+    ballot = extra.pop("ballot", None)
+    option_ids = extra.pop("option_ids", None)
+    if ballot is None:
+        raw = extra.get("voter_token") or request.cookies.get(support.cookie_name(poll.id))
+        voter = support.voter_for(support.quiet_token(raw, poll.id))
+        ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
+    article = session.get(Article, poll.article_id)
+    parent = support.parent_origin_allowed(
+        request.values.get("origin"), current_app.config.get("EMBED_ALLOWED_ORIGINS")
+    )
+    panel = support.PollPanel(session, poll, moment, ballot, option_ids)
+    html = render_template(
+        "embed/poll.html",
+        panel=panel,
+        form_token=issue_form_token(current_app.config["SECRET_KEY"], poll.id),
+        parent_origin=parent or "",
+        article_url=url_for("pages.article", article_id=article.cms_id, _external=True)
+        + f"#peiling-{poll.id}"
+        if article
+        else None,
+        anonymous_allowed=poll.voter_scope is VoterScope.EVERYONE,
+        **extra,
+    )
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/polls/<int:poll_id>")
+def poll(poll_id: int):  # type: ignore[no-untyped-def]
+    """The widget page (framed by the host page through /static/embed.js)."""
+    return _render(poll_id)
+
+
+@bp.post("/polls/<int:poll_id>")
+def vote(poll_id: int):  # type: ignore[no-untyped-def]
+    """The no-JavaScript vote: form post inside the iframe, answered with the results."""
+    session = get_session()
+    moment = support.now()
+    voter_token = request.form.get("voter_token") or None
+    try:
+        support.check_provenance()
+        check_form_token(
+            current_app.config["SECRET_KEY"],
+            request.form.get("form_token", ""),
+            poll_id,
+            FORM_TOKEN_MAX_AGE,
+        )
+        poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
+        raw_ids = request.form.getlist("option")
+        option_ids = [int(v) for v in raw_ids if v.isdigit() and len(v) < 12]
+        if len(option_ids) != len(raw_ids):
+            raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
+        token = None
+        new_token = None
+        if not current_user.is_authenticated:
+            raw = voter_token or request.cookies.get(support.cookie_name(poll.id))
+            token = (
+                support.read_token(raw, poll.id)
+                if voter_token
+                else support.quiet_token(raw, poll.id)
+            )
+            if token is None and poll.voter_scope is VoterScope.EVERYONE:
+                new_token = support.mint_voter_token(poll)
+                token = support.read_token(new_token, poll.id)
+        voter = support.voter_for(token)
+        if voter is None:
+            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+        outcome = polls.cast_vote(
+            session, poll.id, option_ids, voter, support.vote_context(token), moment
+        )
+    except DomainError as exc:
+        session.rollback()
+        if exc.code == "poll_not_found":
+            raise
+        return _render(poll_id, exc.status_code, error=exc.message, voter_token=voter_token)
+    session.commit()
+    response = _render(
+        poll_id,
+        201 if outcome.created else 200,
+        ballot=outcome.ballot,
+        option_ids=outcome.option_ids,
+        notice="Bedankt, je stem is geteld."
+        if outcome.created
+        else "Je had al gestemd; je stem blijft dezelfde.",
+        voter_token=new_token or voter_token,
+    )
+    if new_token:
+        # A partitioned cookie where the browser keeps one (CHIPS); it may simply be dropped.
+        response.set_cookie(
+            support.cookie_name(poll_id),
+            new_token,
+            max_age=support.token_max_age(),
+            path="/",
+            secure=True,
+            httponly=False,
+            samesite="None",
+            partitioned=True,
+        )
+    return response

@@ -1,0 +1,338 @@
+"""Shared request helpers for the poll routes (API, embed, article page, editors).
+
+Here the HTTP facts (logged-in user, voter token, client IP hash, rate limits, trusted origin)
+become the plain values the poll services take.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app, request, url_for
+from flask_login import current_user
+from limits import parse_many
+from sqlalchemy.orm import Session
+
+from errors import DomainError
+from models import Ballot, Poll, Role, VoterScope, utcnow
+from polls import services as polls
+from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
+from polls.results import PollResults, poll_results, results_visible
+from polls.tokens import VoterToken, issue_voter_token, read_voter_token
+from security import current_ip_hash, same_origin
+
+VOTER_HEADER = "X-Tribune-Voter-Token"
+COOKIE_PREFIX = "tribune_voter_"
+DEFAULT_TOKEN_MAX_AGE = 30 * 24 * 3600
+DEFAULT_TOKEN_LIMIT = "30 per minute;600 per hour"
+DEFAULT_IP_ALLOWANCE = 30
+EDITOR_ROLES = (Role.EDITOR, Role.ADMIN)
+
+
+def now() -> datetime:
+    return utcnow()
+
+
+def setting(name: str, default: Any) -> Any:
+    value = current_app.config.get(name)
+    return default if value is None else value
+
+
+def is_editor() -> bool:
+    return bool(current_user.is_authenticated and current_user.role in EDITOR_ROLES)
+
+
+def cookie_name(poll_id: int) -> str:
+    return f"{COOKIE_PREFIX}{poll_id}"
+
+
+def token_max_age() -> int:
+    return int(setting("TRIBUNE_VOTER_TOKEN_MAX_AGE", DEFAULT_TOKEN_MAX_AGE))
+
+
+def burst_detector() -> BurstDetector:
+    """One detector per app, on Redis when configured."""
+    detector = current_app.extensions.get("tribune.poll_burst")
+    if detector is None:
+        client = current_app.extensions.get("tribune.redis")
+        prefix = current_app.config.get("TRIBUNE_REDIS_PREFIX", "tribune") + ":pollburst"
+        store = RedisBurstStore(client, prefix) if client is not None else MemoryBurstStore()
+        detector = BurstDetector(
+            store,
+            floor=int(setting("TRIBUNE_POLL_BURST_FLOOR", 60)),
+            factor=float(setting("TRIBUNE_POLL_BURST_FACTOR", 5.0)),
+        )
+        current_app.extensions["tribune.poll_burst"] = detector
+    return detector
+
+
+def _token_allowed(ip_hash: str) -> bool:
+    """Flask-Limiter's storage (Redis when REDIS_URL is set) counts tokens per IP hash."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return True
+    from extensions import limiter
+
+    items = parse_many(str(setting("TRIBUNE_VOTER_TOKEN_LIMIT", DEFAULT_TOKEN_LIMIT)))
+    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    strategy = limiter.limiter
+    if not all(strategy.test(item, prefix, "voter-token", ip_hash) for item in items):
+        return False
+    return all([strategy.hit(item, prefix, "voter-token", ip_hash) for item in items])
+
+
+def mint_voter_token(poll: Poll) -> str:
+    """Issue an anonymous voter token for an open poll (rate-limited per IP hash)."""
+    moment = now()
+    state = polls.poll_state(poll, moment)
+    if poll.voter_scope is VoterScope.LOGGED_IN:
+        raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+    if state is polls.PollState.CLOSED:
+        raise DomainError("poll_closed", "Deze peiling is gesloten.", 409)
+    if not _token_allowed(current_ip_hash()):
+        raise DomainError(
+            "too_many_tokens",
+            "Er wordt vanaf dit netwerk erg veel gestemd. Probeer het straks opnieuw, "
+            "of meld je aan om te stemmen.",
+            429,
+        )
+    token = issue_voter_token(current_app.config["SECRET_KEY"], poll.id)
+    burst_detector().record_issue(poll.id, moment)
+    return token
+
+
+def read_token(raw: str | None, poll_id: int) -> VoterToken | None:
+    """A verified voter token, None when absent; 403 when forged, expired or foreign."""
+    if not raw:
+        return None
+    if len(raw) > 300:
+        raise DomainError("invalid_voter_token", "Je stemsleutel is ongeldig.", 403)
+    return read_voter_token(current_app.config["SECRET_KEY"], raw, poll_id, token_max_age())
+
+
+def quiet_token(raw: str | None, poll_id: int) -> VoterToken | None:
+    """Like read_token, but a bad token just means "no token" (for reads)."""
+    try:
+        return read_token(raw, poll_id)
+    except DomainError:
+        return None
+
+
+def voter_for(token: VoterToken | None) -> polls.Voter | None:
+    """The logged-in fan wins over a token (one key per person where we know the person)."""
+    if current_user.is_authenticated:
+        return polls.Voter(f"u:{current_user.id}", current_user.id)
+    if token is not None:
+        return polls.Voter(token.voter_key)
+    return None
+
+
+def vote_context(token: VoterToken | None) -> polls.VoteContext:
+    burst = False
+    if token is not None and not current_user.is_authenticated:
+        burst = burst_detector().is_burst(token.poll_id, token.issued_at)
+    return polls.VoteContext(
+        ip_hash=current_ip_hash(),
+        ip_allowance=int(setting("TRIBUNE_POLL_IP_ALLOWANCE", DEFAULT_IP_ALLOWANCE)),
+        burst=burst,
+        editor=is_editor(),
+    )
+
+
+# ---------------------------------------------------------------- provenance
+
+
+def check_widget_write() -> None:
+    """Write check for the vote and voter-token routes (the widget has no usable cookie).
+
+    These routes do not need the session cookie: an anonymous vote is authorised by the signed
+    per-poll voter token, which another site cannot read, so classic CSRF has nothing to ride
+    on. A logged-in fan's vote does ride on the cookie, so every write must also prove it comes
+    from our own pages (the embed iframe is served from our origin): a JSON body (cross-site
+    forms cannot send one without a CORS preflight we never grant), and an Origin naming this
+    site, or, when a privacy setting strips Origin, `Sec-Fetch-Site: same-origin`. A request
+    with neither is refused, as is any Sec-Fetch-Site other than same-origin.
+    """
+    if request.mimetype != "application/json":
+        raise DomainError(
+            "unsupported_media_type", "Stuur JSON met Content-Type: application/json.", 415
+        )
+    check_provenance()
+
+
+def check_provenance() -> None:
+    """Origin (or Sec-Fetch-Site) must say the request comes from our own pages."""
+    origin = request.headers.get("Origin")
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    ours = bool(origin) and origin != "null" and same_origin(origin, request.host_url)
+    if origin and not ours:
+        ok = False
+    elif fetch_site:
+        ok = fetch_site == "same-origin"
+    else:
+        ok = ours
+    if not ok:
+        raise DomainError(
+            "origin_mismatch", "Dit verzoek komt niet van deze site en werd geweigerd.", 403
+        )
+
+
+# ---------------------------------------------------------------- embedding origins
+
+_ORIGIN_TOKEN = re.compile(r"^(\*|'self'|https?://(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?)$")
+
+
+def allowed_embed_origins(raw: object) -> list[str]:
+    """EMBED_ALLOWED_ORIGINS as CSP source tokens (malformed entries dropped)."""
+    parts = re.split(r"[\s,]+", str(raw or ""))
+    return [p.rstrip("/") for p in parts if p and _ORIGIN_TOKEN.match(p.rstrip("/"))]
+
+
+def frame_ancestors(raw: object) -> str:
+    tokens = allowed_embed_origins(raw)
+    return "frame-ancestors " + (" ".join(tokens) if tokens else "'none'")
+
+
+def parent_origin_allowed(origin: str | None, raw: object) -> str | None:
+    """The host page's origin if framing from it is allowed; else None (no postMessage)."""
+    if not origin or len(origin) > 200:
+        return None
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path or parts.query:
+        return None
+    clean = f"{parts.scheme}://{parts.netloc}"
+    for token in allowed_embed_origins(raw):
+        if token == "*":
+            return clean
+        if token == "'self'" and same_origin(clean, request.host_url):
+            return clean
+        if token == clean:
+            return clean
+        if "://*." in token:
+            scheme, _, suffix = token.partition("://*.")
+            host = parts.netloc
+            if parts.scheme == scheme and host.endswith("." + suffix):
+                return clean
+    return None
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def results_json(results: PollResults) -> dict[str, Any]:
+    return {
+        "total": results.total,
+        "options": [
+            {"id": o.option_id, "votes": o.votes, "percent": o.percent} for o in results.options
+        ],
+    }
+
+
+def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> dict | None:
+    if ballot is None:
+        return None
+    return {
+        "id": ballot.id,
+        "option_ids": option_ids
+        if option_ids is not None
+        else sorted(c.option_id for c in ballot.choices),
+        "created_at": ballot.created_at.isoformat(),
+    }
+
+
+def poll_json(
+    session: Session,
+    poll: Poll,
+    moment: datetime,
+    ballot: Ballot | None,
+    editor: bool = False,
+    option_ids: list[int] | None = None,
+) -> dict[str, Any]:
+    """The public (or editor) view of a poll, with the caller's own ballot."""
+    from models import Article
+
+    article = session.get(Article, poll.article_id)
+    visible = results_visible(poll, moment, ballot is not None, editor)
+    body: dict[str, Any] = {
+        "id": poll.id,
+        "article_id": article.cms_id if article else None,
+        "article_page": url_for("pages.article", article_id=article.cms_id, _external=True)
+        + f"#peiling-{poll.id}"
+        if article
+        else None,
+        "question": poll.question,
+        "state": polls.poll_state(poll, moment).value,
+        "opens_at": _iso(poll.opens_at),
+        "closes_at": _iso(poll.closes_at),
+        "max_choices": poll.max_choices,
+        "voter_scope": poll.voter_scope.value,
+        "results_visibility": poll.results_visibility.value,
+        "options": [{"id": o.id, "label": o.label} for o in poll.options],
+        "results": None,
+        "results_members": None,
+        "own_ballot": ballot_json(ballot, option_ids),
+    }
+    if visible:
+        body["results"] = results_json(poll_results(session, poll))
+        body["results_members"] = results_json(poll_results(session, poll, members_only=True))
+    if editor:
+        from polls.results import ballot_stats
+
+        stats = ballot_stats(session, poll)
+        body["stats"] = {
+            "ballots": stats.total,
+            "counted": stats.counted,
+            "members": stats.members,
+            "anonymous": stats.anonymous,
+            "suspicious": stats.suspicious,
+            "quarantined": stats.quarantined,
+        }
+    return body
+
+
+# ---------------------------------------------------------------- HTML panels
+
+
+class PollPanel:
+    """What the poll block (article page or embed) needs to render one poll."""
+
+    def __init__(
+        self,
+        session: Session,
+        poll: Poll,
+        moment: datetime,
+        ballot: Ballot | None,
+        option_ids: list[int] | None = None,
+    ) -> None:
+        self.poll = poll
+        self.state = polls.poll_state(poll, moment).value
+        self.ballot = ballot
+        self.own_option_ids = set(
+            option_ids
+            if option_ids is not None
+            else ([c.option_id for c in ballot.choices] if ballot else [])
+        )
+        self.voted = ballot is not None
+        self.members_only = poll.voter_scope is VoterScope.LOGGED_IN
+        self.login_needed = self.members_only and not current_user.is_authenticated
+        self.can_vote = self.state == "open" and not self.voted and not self.login_needed
+        visible = results_visible(poll, moment, self.voted, is_editor())
+        self.results = poll_results(session, poll) if visible else None
+        self.results_members = poll_results(session, poll, members_only=True) if visible else None
+        self.multiple = poll.max_choices > 1
+
+    @property
+    def results_note(self) -> str:
+        """Why the stand is not shown (Dutch)."""
+        rule = self.poll.results_visibility.value
+        if rule == "after_vote":
+            return "De stand verschijnt nadat je gestemd hebt."
+        if rule == "after_close":
+            return "De stand verschijnt wanneer de peiling sluit."
+        return "De redactie maakt de stand van deze peiling niet publiek."

@@ -1,0 +1,92 @@
+"""Voting from the article page with a plain HTML form (works with JavaScript off)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import Session
+
+from articles import services as articles
+from db import get_session
+from errors import DomainError
+from models import Article
+from polls import services as polls
+from polls.queries import article_polls
+from views import poll_support as support
+
+bp = Blueprint("votes", __name__)
+
+MESSAGES = {
+    True: ("Bedankt, je stem is geteld.", "success"),
+    False: ("Je had al gestemd in deze peiling; je stem blijft dezelfde.", "info"),
+}
+
+
+def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
+    """The article's polls as the visitor sees them (scheduled ones only for editors)."""
+    moment = support.now()
+    editor = support.is_editor()
+    panels = []
+    for poll in article_polls(session, article):
+        if polls.poll_state(poll, moment) is polls.PollState.SCHEDULED and not editor:
+            continue
+        token = support.quiet_token(request.cookies.get(support.cookie_name(poll.id)), poll.id)
+        voter = support.voter_for(token)
+        ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
+        panels.append(support.PollPanel(session, poll, moment, ballot))
+    return panels
+
+
+@bp.post("/artikels/<article_id>/peilingen/<int:poll_id>")
+def vote(article_id: str, poll_id: int):  # type: ignore[no-untyped-def]
+    """Cast a vote from the article page (CSRF token in the form; first-party cookie token)."""
+    session = get_session()
+    try:
+        articles.validate_article_id(article_id)
+    except DomainError:
+        raise DomainError("article_not_found", "Dit artikel bestaat niet.", 404) from None
+    article = articles.get_article(session, article_id)
+    moment = support.now()
+    poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
+    if poll.article_id != article.id:
+        raise DomainError("poll_not_found", "Deze peiling bestaat niet.", 404)
+    back = url_for("pages.article", article_id=article.cms_id) + f"#peiling-{poll.id}"
+    raw_ids = request.form.getlist("option")
+    new_token = None
+    try:
+        option_ids = [int(v) for v in raw_ids if v.isdigit() and len(v) < 12]
+        if len(option_ids) != len(raw_ids):
+            raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
+        token = None
+        if not current_user.is_authenticated:
+            token = support.quiet_token(request.cookies.get(support.cookie_name(poll.id)), poll.id)
+            if token is None and poll.voter_scope.value == "everyone":
+                new_token = support.mint_voter_token(poll)
+                token = support.read_token(new_token, poll.id)
+        voter = support.voter_for(token)
+        if voter is None:
+            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+        outcome = polls.cast_vote(
+            session, poll.id, option_ids, voter, support.vote_context(token), moment
+        )
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404:
+            raise
+        flash(exc.message, "error")
+        return redirect(back), 303
+    session.commit()
+    message, category = MESSAGES[outcome.created]
+    flash(message, category)
+    response = redirect(back, 303)
+    if new_token:
+        response.set_cookie(
+            support.cookie_name(poll.id),
+            new_token,
+            max_age=support.token_max_age(),
+            path="/",
+            secure=request.is_secure,
+            httponly=True,
+            samesite="Lax",
+        )
+    return response
