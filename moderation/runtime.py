@@ -18,6 +18,7 @@ from errors import Invalid, NotFound
 from models import LexiconAction, LexiconEntry, SiteSetting, User, utcnow
 from moderation.audit import record_action
 from moderation.lexicon import (
+    ALLOWED_CATEGORIES,
     LexiconOverrides,
     active_lexicon,
     build_lexicon,
@@ -26,7 +27,8 @@ from moderation.lexicon import (
 
 VERSION_KEY = "lexicon_version"
 REDIS_VERSION_KEY = "tribune:lexicon_version"
-LIST_NAMES = ("slur", "reject", "hold", "hate", "curse", "threat", "spam")
+# Every list a moderator may add to (the ones screening understands).
+LIST_NAMES = ALLOWED_CATEGORIES
 
 
 def read_version(session: Session) -> int:
