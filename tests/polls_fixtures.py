@@ -93,11 +93,13 @@ def assert_no_drift(app: Flask) -> None:
 
 
 def ballots(db: Session, poll_id: int) -> list[Ballot]:
+    db.rollback()  # a fresh snapshot (SQLite WAL readers keep theirs until the transaction ends)
     db.expire_all()
     return list(db.scalars(select(Ballot).where(Ballot.poll_id == poll_id).order_by(Ballot.id)))
 
 
 def audit_rows(db: Session, target_type: str, action: str | None = None) -> list[ModerationAction]:
+    db.rollback()
     db.expire_all()
     stmt = select(ModerationAction).where(ModerationAction.target_type == target_type)
     if action:
