@@ -5,7 +5,7 @@ from flask import Flask
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
-    from views import (  # noqa: F401
+    from views import (  # noqa: F401 (modules imported for their routes)
         admin,
         api,
         api_comments,
@@ -16,12 +16,14 @@ def register_blueprints(app: Flask) -> None:
         editor,
         embed,
         fragments,
+        matchday,
+        moderator,
         pages,
         votes,
     )
     from views.headers import register_headers
 
-    for module in (pages, comments, auth, admin, api, fragments):
+    for module in (pages, comments, auth, admin, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
     for module in (votes, embed, editor):
         app.register_blueprint(module.bp)
