@@ -1,0 +1,144 @@
+"""One ballot per voter under concurrency, and true counters without deadlocks.
+
+Real threads, each with its own session and transaction, against a real database file
+(SQLite, BEGIN IMMEDIATE) or server (PostgreSQL). The PostgreSQL variant always runs: on a
+SQLite suite it migrates a throwaway database on the postgres_server.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import create_app
+from db import begin_write, upgrade_database
+from models import Article, Ballot, Poll, utcnow
+from polls import services as polls
+from tests.conftest import _backend
+from tests.polls_fixtures import assert_no_drift, create_poll
+
+THREADS = 12
+
+
+# On a PostgreSQL suite the suite backend already is PostgreSQL: no second, skipped variant.
+@pytest.fixture(params=["suite-backend"] + ([] if _backend() == "postgresql" else ["postgresql"]))
+def voting_app(request: pytest.FixtureRequest, app_settings: dict[str, Any]) -> Iterator[Flask]:
+    if request.param == "postgresql" and _backend() != "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        name = server.create("polls")
+        upgrade_database(server.url_for(name))
+        settings = {**app_settings, "DATABASE_URL": server.url_for(name)}
+        application = create_app(settings)
+        yield application
+        application.extensions["tribune.engine"].dispose()
+        server.drop(name)
+        return
+    yield request.getfixturevalue("app")
+
+
+def _session(app: Flask) -> Session:
+    return app.extensions["tribune.sessionmaker"]()
+
+
+def _make_poll(app: Flask, **fields: Any) -> Poll:
+    session = _session(app)
+    article = Article(cms_id="gelijktijdig", title="Gelijktijdig")
+    session.add(article)
+    session.commit()
+    poll = create_poll(session, article, **fields)
+    session.close()
+    return poll
+
+
+def _run(workers: list[Callable[[], None]]) -> list[BaseException]:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(workers))
+
+    def wrap(work: Callable[[], None]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            work()
+        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=wrap, args=(w,)) for w in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return errors
+
+
+def _cast(app: Flask, poll_id: int, option_ids: list[int], key: str, outcomes: list) -> None:
+    session = _session(app)
+    try:
+        begin_write(session)
+        outcome = polls.cast_vote(
+            session,
+            poll_id,
+            option_ids,
+            polls.Voter(key),
+            polls.VoteContext(ip_hash="h", ip_allowance=0),
+            utcnow(),
+        )
+        session.commit()
+        outcomes.append(outcome.created)
+    finally:
+        session.close()
+
+
+def test_same_voter_in_many_threads_gets_one_ballot(voting_app: Flask) -> None:
+    poll = _make_poll(voting_app)
+    option = poll.options[0].id
+    outcomes: list[bool] = []
+
+    errors = _run(
+        [
+            lambda: _cast(voting_app, poll.id, [option], "a:same-voter-token-id", outcomes)
+            for _ in range(THREADS)
+        ]
+    )
+
+    assert errors == []
+    assert sorted(outcomes) == [False] * (THREADS - 1) + [True]
+    session = _session(voting_app)
+    assert session.scalar(select(func.count()).select_from(Ballot)) == 1
+    assert session.get(Poll, poll.id).ballot_count == 1
+    session.close()
+    assert_no_drift(voting_app)
+
+
+def test_many_voters_on_a_multiple_choice_poll_keep_true_counters(voting_app: Flask) -> None:
+    poll = _make_poll(voting_app, options=("A", "B", "C", "D", "E"), max_choices=3)
+    ids = [o.id for o in poll.options]
+    rng = random.Random(5)
+    plan = [
+        (f"a:voter-{t}-{i}", rng.sample(ids, rng.randint(1, 3)))
+        for t in range(THREADS)
+        for i in range(5)
+    ]
+    outcomes: list[bool] = []
+
+    def worker(chunk: list[tuple[str, list[int]]]) -> Callable[[], None]:
+        def work() -> None:
+            for key, chosen in chunk:
+                _cast(voting_app, poll.id, chosen, key, outcomes)
+
+        return work
+
+    errors = _run([worker(plan[t::THREADS]) for t in range(THREADS)])
+
+    assert errors == []
+    assert outcomes.count(True) == len(plan)
+    session = _session(voting_app)
+    assert session.get(Poll, poll.id).ballot_count == len(plan)
+    assert session.scalar(select(Article.vote_count)) == len(plan)
+    session.close()
+    assert_no_drift(voting_app)
