@@ -53,7 +53,8 @@
 
   function postHeight() {
     if (!parentOrigin || window.parent === window) return;
-    var height = Math.ceil(document.documentElement.scrollHeight);
+    // The body, not the document: the document never reports less than the iframe viewport.
+    var height = Math.ceil(document.body.getBoundingClientRect().height);
     window.parent.postMessage({ type: "tribune:poll:v1:height", pollId: pollId, height: height }, parentOrigin);
   }
   window.addEventListener("message", function (event) {
