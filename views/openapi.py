@@ -361,9 +361,7 @@ PATHS.update(
                 "requestBody": {
                     "required": True,
                     "content": {
-                        "application/json": {
-                            "schema": {"$ref": "#/components/schemas/PollPatch"}
-                        }
+                        "application/json": {"schema": {"$ref": "#/components/schemas/PollPatch"}}
                     },
                 },
                 "responses": {
@@ -431,6 +429,290 @@ PATHS.update(
                     "409": _error("poll_not_open (editors, scheduled) or poll_closed"),
                     "415": _error("Not application/json"),
                     "422": _error("invalid_options or too_many_choices"),
+                },
+            }
+        },
+    }
+)
+
+# ---------------------------------------------------------------- comments
+
+COMMENT_ID = {
+    "name": "comment_id",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "integer", "minimum": 1},
+}
+_COOKIE_WRITE = (
+    "Session cookie; JSON body with Content-Type application/json and this site's Origin."
+)
+SCHEMAS.update(
+    {
+        "ThreadComment": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "parent_id": {"type": "integer", "nullable": True},
+                "author": {"type": "string", "nullable": True},
+                "body": {"type": "string", "nullable": True, "description": "null when deleted"},
+                "deleted": {"type": "boolean"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "edited_at": {"type": "string", "format": "date-time", "nullable": True},
+                "replies": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/ThreadComment"},
+                },
+            },
+        },
+        "ThreadPage": {
+            "type": "object",
+            "properties": {
+                "article_id": {"type": "string"},
+                "comments": {
+                    "type": "array",
+                    "items": {"$ref": "#/components/schemas/ThreadComment"},
+                },
+                "count": {"type": "integer", "description": "published comments incl. replies"},
+                "page": {"type": "integer"},
+                "pages": {"type": "integer"},
+                "per_page": {"type": "integer"},
+                "total_threads": {"type": "integer"},
+            },
+        },
+        "CommentIn": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {
+                "body": {"type": "string", "minLength": 2, "maxLength": 2000},
+                "parent_id": {"type": "integer", "nullable": True},
+            },
+        },
+        "OwnComment": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "parent_id": {"type": "integer", "nullable": True},
+                "body": {"type": "string"},
+                "state": {
+                    "type": "string",
+                    "enum": ["published", "held", "rejected", "removed", "deleted"],
+                },
+                "created_at": {"type": "string", "format": "date-time"},
+                "edited_at": {"type": "string", "format": "date-time", "nullable": True},
+                "reasons": {"type": "array", "items": {"type": "string"}},
+                "decision_reason": {"type": "string", "nullable": True},
+                "decision_note": {"type": "string", "nullable": True},
+                "message": {"type": "string", "description": "with 202: it awaits review"},
+            },
+        },
+        "ReportIn": {
+            "type": "object",
+            "required": ["reason"],
+            "properties": {
+                "reason": {
+                    "type": "string",
+                    "enum": [
+                        "beledigend",
+                        "racisme",
+                        "bedreiging",
+                        "spam",
+                        "persoonsgegevens",
+                        "off-topic",
+                        "illegaal",
+                        "andere",
+                    ],
+                },
+                "note": {"type": "string", "maxLength": 500},
+            },
+        },
+        "Report": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "comment_id": {"type": "integer"},
+                "reason": {"type": "string"},
+                "outcome": {"type": "string", "enum": ["pending", "upheld", "dismissed"]},
+                "created_at": {"type": "string", "format": "date-time"},
+                "resolved_at": {"type": "string", "format": "date-time", "nullable": True},
+            },
+        },
+        "AppealIn": {
+            "type": "object",
+            "required": ["body"],
+            "properties": {"body": {"type": "string", "minLength": 5, "maxLength": 1000}},
+        },
+    }
+)
+
+
+def _body(schema: str) -> dict[str, Any]:
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+PATHS.update(
+    {
+        "/api/v1/articles/{article_id}/comments": {
+            "get": {
+                "summary": "Published comments with nested replies, a page of threads at a time",
+                "parameters": [
+                    ARTICLE_ID,
+                    {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+                    {
+                        "name": "per_page",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+                    },
+                    {
+                        "name": "sort",
+                        "in": "query",
+                        "schema": {"type": "string", "enum": ["newest", "oldest"]},
+                    },
+                ],
+                "responses": {
+                    "200": _json("ThreadPage", "One page of threads"),
+                    "404": _error("Unknown article"),
+                    "422": _error("Malformed id or parameters"),
+                },
+            },
+            "post": {
+                "summary": "Post a comment or reply (screened, then published, held or rejected)",
+                "description": _COOKIE_WRITE,
+                "parameters": [ARTICLE_ID],
+                "requestBody": _body("CommentIn"),
+                "responses": {
+                    "201": _json("OwnComment", "Published"),
+                    "202": _json("OwnComment", "Held for review"),
+                    "400": _error("Body is not a JSON object"),
+                    "401": _error("login_required"),
+                    "403": _error("banned (details.banned_until) or origin_mismatch"),
+                    "404": _error("Unknown article or parent"),
+                    "409": _error("comments_closed or parent_not_visible"),
+                    "415": _error("Not application/json"),
+                    "422": _error(
+                        "comment_rejected (stored; details.comment_id and details.reasons) "
+                        "or body_too_short / body_too_long"
+                    ),
+                    "429": _error("too_fast (details.retry_after)"),
+                },
+            },
+        },
+        "/api/v1/comments/{comment_id}": {
+            "patch": {
+                "summary": "Edit one's own comment within the edit window (screened again)",
+                "description": _COOKIE_WRITE,
+                "parameters": [COMMENT_ID],
+                "requestBody": _body("CommentIn"),
+                "responses": {
+                    "200": _json("OwnComment", "Edited"),
+                    "202": _json("OwnComment", "Edited and now held for review"),
+                    "401": _error("login_required"),
+                    "403": _error("Not your comment"),
+                    "404": _error("Unknown comment"),
+                    "409": _error("edit_window_closed or not_editable"),
+                    "415": _error("Not application/json"),
+                    "422": _error("edit_rejected (the old text stays) or invalid body"),
+                },
+            },
+            "delete": {
+                "summary": "Delete one's own comment (replies stay)",
+                "description": "Session cookie and this site's Origin; no body needed.",
+                "parameters": [COMMENT_ID],
+                "responses": {
+                    "200": {"description": "Deleted"},
+                    "401": _error("login_required"),
+                    "403": _error("Not your comment"),
+                    "404": _error("Unknown or already deleted"),
+                    "409": _error("illegal_transition"),
+                },
+            },
+        },
+        "/api/v1/comments/{comment_id}/reports": {
+            "post": {
+                "summary": "Report a comment (once per reader)",
+                "description": _COOKIE_WRITE,
+                "parameters": [COMMENT_ID],
+                "requestBody": _body("ReportIn"),
+                "responses": {
+                    "201": _json("Report", "Reported"),
+                    "200": _json("Report", "Already reported by you: the same report"),
+                    "401": _error("login_required"),
+                    "404": _error("Unknown or not published"),
+                    "409": _error("own_comment"),
+                    "415": _error("Not application/json"),
+                    "422": _error("invalid_reason or invalid_note"),
+                },
+            }
+        },
+        "/api/v1/comments/{comment_id}/appeal": {
+            "post": {
+                "summary": "Appeal a rejection or removal of one's own comment (once)",
+                "description": _COOKIE_WRITE,
+                "parameters": [COMMENT_ID],
+                "requestBody": _body("AppealIn"),
+                "responses": {
+                    "201": {"description": "Appeal filed; it lands in the moderators' Bezwaren"},
+                    "401": _error("login_required"),
+                    "404": _error("Unknown comment or not yours"),
+                    "409": _error("not_appealable or already_appealed"),
+                    "422": _error("invalid_appeal"),
+                },
+            }
+        },
+        "/api/v1/me/comments": {
+            "get": {
+                "summary": "The caller's own comments with state and reasons (private)",
+                "parameters": [
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                    }
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Own comments",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "comments": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/OwnComment"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "401": _error("login_required"),
+                },
+            }
+        },
+        "/api/v1/me/reports": {
+            "get": {
+                "summary": "The caller's reports with their outcome (private)",
+                "responses": {
+                    "200": {
+                        "description": "Own reports",
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "properties": {
+                                        "reports": {
+                                            "type": "array",
+                                            "items": {"$ref": "#/components/schemas/Report"},
+                                        }
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "401": _error("login_required"),
                 },
             }
         },
