@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from models import Ballot, BallotChoice, Poll, ResultsVisibility
 from polls.services import PollState, poll_state
@@ -98,6 +99,23 @@ def poll_results(session: Session, poll: Poll, members_only: bool = False) -> Po
         ],
         members_only=members_only,
     )
+
+
+def refresh_counters(session: Session, poll: Poll) -> None:
+    """Reload the poll's and its options' counters in one query (after a commit)."""
+    from models import PollOption
+
+    rows = session.execute(
+        select(PollOption.id, PollOption.vote_count, Poll.ballot_count)
+        .join(Poll, Poll.id == PollOption.poll_id)
+        .where(PollOption.poll_id == poll.id)
+    ).all()
+    counts = {option_id: votes for option_id, votes, _ in rows}
+    # Committed values: the objects do not become dirty.
+    for option in poll.options:
+        set_committed_value(option, "vote_count", counts.get(option.id, option.vote_count))
+    if rows:
+        set_committed_value(poll, "ballot_count", rows[0][2])
 
 
 # ---------------------------------------------------------------- editors' analytics

@@ -322,9 +322,13 @@ class VoteContext:
 
 @dataclass
 class VoteOutcome:
-    ballot: Ballot
+    """The voter's ballot (new or existing) and the poll it was cast on (options loaded)."""
+
+    ballot_id: int
+    created_at: datetime
     created: bool
     option_ids: list[int] = field(default_factory=list)
+    poll: Poll | None = None
 
 
 def parse_option_ids(raw: object) -> list[int]:
@@ -388,7 +392,10 @@ def cast_vote(
     """One ballot per voter per poll: 201-style created, or the existing ballot back."""
     # FOR KEY SHARE: votes run side by side, but wait for an editor's pending option change.
     poll = session.scalar(
-        select(Poll).where(Poll.id == poll_id).with_for_update(read=True, key_share=True)
+        select(Poll)
+        .where(Poll.id == poll_id)
+        .options(selectinload(Poll.options))
+        .with_for_update(read=True, key_share=True)
     )
     if poll is None:
         raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
@@ -402,7 +409,7 @@ def cast_vote(
     if state is PollState.CLOSED:
         raise Conflict("poll_closed", "Deze peiling is gesloten.")
     option_ids = parse_option_ids(raw_option_ids)
-    valid = set(session.scalars(select(PollOption.id).where(PollOption.poll_id == poll.id)))
+    valid = {option.id for option in poll.options}
     if not set(option_ids) <= valid:
         raise Invalid(
             "invalid_options",
@@ -449,16 +456,20 @@ def cast_vote(
         existing = find_ballot(session, poll.id, voter.key)
         if existing is None:  # cannot happen: the conflict row is committed and visible
             raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
-        return VoteOutcome(existing, False, sorted(c.option_id for c in existing.choices))
+        return VoteOutcome(
+            existing.id,
+            existing.created_at,
+            False,
+            sorted(c.option_id for c in existing.choices),
+            poll,
+        )
     ordered = sorted(option_ids)
     session.execute(
         BallotChoice.__table__.insert(),
         [{"ballot_id": ballot_id, "option_id": option_id} for option_id in ordered],
     )
     _shift_counters(session, poll, {option_id: 1 for option_id in ordered}, 1)
-    ballot = session.get(Ballot, ballot_id)
-    assert ballot is not None
-    return VoteOutcome(ballot, True, ordered)
+    return VoteOutcome(ballot_id, now, True, ordered, poll)
 
 
 # ---------------------------------------------------------------- quarantine

@@ -141,9 +141,11 @@
     }
     if (poll.results) {
       region.appendChild(stand(poll, poll.results, "Alle stemmen", own));
-      var members = stand(poll, poll.results_members, "Enkel aangemelde fans", own);
-      members.className += " poll-stand-members";
-      region.appendChild(members);
+      if (poll.results_members) {
+        var members = stand(poll, poll.results_members, "Enkel aangemelde fans", own);
+        members.className += " poll-stand-members";
+        region.appendChild(members);
+      }
     } else {
       region.appendChild(el("p", "poll-note", "De stand verschijnt later."));
     }
@@ -193,6 +195,10 @@
             message(r.status === 201 ? "Bedankt, je stem is geteld." : "Je had al gestemd; je stem blijft dezelfde.", false);
             root.setAttribute("data-voted", "yes");
             render(r.data.poll);
+            // The full stand (with the logged-in-only split) from the uncached read.
+            request("GET", api, null, readToken()).then(function (full) {
+              if (full.status === 200) render(full.data);
+            });
           } else {
             message((r.data && r.data.error && r.data.error.message) || "Je stem kon niet verwerkt worden.", true);
           }

@@ -19,6 +19,7 @@ from db import get_session
 from errors import Conflict, DomainError, Invalid
 from models import ResultsVisibility, Role, VoterScope
 from polls import services as polls
+from polls.results import refresh_counters
 from security import role_required
 from views import poll_support as support
 from views.api import WRITE_CHECKS, bp, json_object, parse_body
@@ -173,14 +174,17 @@ def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
 def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
     """Vote: 201 counted, 200 already voted (the same ballot back)."""
     payload = json_object()
-    session = get_session()
     moment = support.now()
     raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
     if raw_token is not None and not isinstance(raw_token, str):
         raise Invalid("invalid_voter_token", "voter_token is een tekst.")
+    # Token checks before the session: on SQLite a write request holds the write lock from its
+    # first query, so nothing slow may run while it is held.
     token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
     voter = support.voter_for(token)
-    if voter is None:
+    context = support.vote_context(token) if voter else None
+    session = get_session()
+    if voter is None or context is None:
         # Scheduled polls stay 404 and closed ones 409 before we ask for a token or a login.
         poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
         if polls.poll_state(poll, moment) is polls.PollState.CLOSED:
@@ -192,21 +196,21 @@ def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
             "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
             401,
         )
-    outcome = polls.cast_vote(
-        session,
-        poll_id,
-        payload.get("option_ids"),
-        voter,
-        support.vote_context(token),
-        moment,
-    )
+    outcome = polls.cast_vote(session, poll_id, payload.get("option_ids"), voter, context, moment)
     session.commit()
-    poll = polls.get_poll(session, poll_id, moment, editor=True)
+    poll = outcome.poll
+    assert poll is not None
+    refresh_counters(session, poll)
+    ballot = {
+        "id": outcome.ballot_id,
+        "option_ids": outcome.option_ids,
+        "created_at": outcome.created_at.isoformat(),
+    }
     body = {
         "counted": outcome.created,
-        "ballot": support.ballot_json(outcome.ballot, outcome.option_ids),
+        "ballot": ballot,
         "poll": support.poll_json(
-            session, poll, moment, outcome.ballot, support.is_editor(), outcome.option_ids
+            session, poll, moment, None, support.is_editor(), own=ballot, members=False
         ),
     }
     return jsonify(body), 201 if outcome.created else 200, NO_STORE

@@ -110,8 +110,7 @@ def vote(poll_id: int):  # type: ignore[no-untyped-def]
     response = _render(
         poll_id,
         201 if outcome.created else 200,
-        ballot=outcome.ballot,
-        option_ids=outcome.option_ids,
+        ballot=polls.find_ballot(session, poll_id, voter.key),
         notice="Bedankt, je stem is geteld."
         if outcome.created
         else "Je had al gestemd; je stem blijft dezelfde.",
