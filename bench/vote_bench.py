@@ -1,0 +1,322 @@
+"""Vote benchmark: Tribune's POST /api/v1/polls/<id>/votes under `gunicorn -w 2`, against a
+minimal Flask endpoint that inserts and commits one row on the same database, in the same run.
+
+    .venv/bin/python bench/vote_bench.py [--seconds 5] [--tokens 1500] [--only sqlite|postgresql]
+
+For SQLite (a fresh file; WAL, synchronous=NORMAL as db.py sets) and PostgreSQL (a throwaway
+database on 127.0.0.1:5432, user postgres): pre-issues N distinct voter tokens through the real
+endpoint, each from its own client IP (X-Forwarded-For, TRIBUNE_TRUSTED_PROXIES=1, rate limits
+on, on Redis when it answers), runs wrk with bench/votes.lua rotating tokens and IPs, prints
+votes/s and the ratio to the baseline, and checks ballot rows == the number of 201 answers.
+Loopback only; a few seconds per scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from db import make_engine, upgrade_database  # noqa: E402
+from models import Article, Ballot, Poll  # noqa: E402
+from tests.polls_fixtures import create_poll  # noqa: E402
+
+BIN = Path(sys.executable).parent
+WRK = shutil.which("wrk") or "/usr/bin/wrk"
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+REDIS = "redis://127.0.0.1:6379/14"
+VOTE_GUARD_SECONDS = 30
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def redis_up() -> bool:
+    try:
+        import redis
+
+        redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping()
+        return True
+    except Exception:
+        return False
+
+
+class Gunicorn:
+    """gunicorn -w 2 on 127.0.0.1; stopped by its own pid."""
+
+    def __init__(self, target: str, env: dict[str, str], cwd: Path) -> None:
+        self.port = free_port()
+        self.proc = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{self.port}",
+                "--access-logfile",
+                os.environ.get("VB_ACCESS", "/dev/null"),
+                "--access-logformat",
+                "%(U)s %(s)s %(L)s %(b)s",
+                "--log-level",
+                "warning",
+                target,
+            ],
+            cwd=cwd,
+            env={**os.environ, **env},
+            start_new_session=True,
+        )
+        wait_port(self.port)
+
+    def stop(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        self.proc.wait(timeout=20)
+
+
+def run_wrk(url: str, seconds: int, script: Path, *args: str) -> tuple[float, dict[str, int]]:
+    out = subprocess.run(
+        [
+            WRK,
+            "-t2",
+            "-c8",
+            "--timeout",
+            "30s",
+            f"-d{seconds}s",
+            "-s",
+            str(script),
+            url,
+            "--",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    status = dict(
+        (k, int(v)) for k, v in re.findall(r"(\d{3}|other)=(\d+)", out.split("STATUS", 1)[1])
+    )
+    return rate, status
+
+
+class NoDelayConnection(http.client.HTTPConnection):
+    """http.client sends headers and body in two writes: without TCP_NODELAY every POST waits
+    for the delayed ACK (~40 ms) and the token issuance would measure the client, not us."""
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+def issue_tokens(port: int, poll_id: int, count: int) -> list[tuple[str, str]]:
+    """Real voter tokens from the endpoint, one client IP each."""
+
+    def ip(i: int) -> str:
+        return f"10.{(i >> 16) & 255}.{(i >> 8) & 255}.{(i & 255) or 1}"
+
+    def batch(indices: range) -> list[tuple[str, str]]:
+        conn = NoDelayConnection("127.0.0.1", port, timeout=10)
+        got = []
+        for i in indices:
+            conn.request(
+                "POST",
+                f"/api/v1/polls/{poll_id}/voter-token",
+                body="{}",
+                headers={
+                    "Content-Type": "application/json",
+                    "Origin": f"http://127.0.0.1:{port}",
+                    "X-Forwarded-For": ip(i),
+                },
+            )
+            response = conn.getresponse()
+            body = response.read()
+            if response.status != 201:
+                raise RuntimeError(f"token {i}: {response.status} {body[:200]!r}")
+            got.append((json.loads(body)["voter_token"], ip(i)))
+        conn.close()
+        return got
+
+    step = max(1, count // 16)
+    with ThreadPoolExecutor(16) as pool:
+        parts = pool.map(batch, [range(s, min(s + step, count)) for s in range(0, count, step)])
+    return [pair for part in parts for pair in part]
+
+
+def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool) -> dict:
+    print(f"\n== {label} ==", flush=True)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        article = Article(cms_id="bench-" + uuid.uuid4().hex[:8], title="Bench")
+        session.add(article)
+        session.commit()
+        poll = create_poll(session, article, options=("Ja", "Nee", "Weet niet"))
+        poll_id, option_ids = poll.id, [o.id for o in poll.options]
+
+    # Baseline: insert + commit one row, same database, same worker count.
+    base = Gunicorn("minimal_app:create_app()", {"DATABASE_URL": url}, ROOT / "bench")
+    try:
+        base_rate, base_status = run_wrk(
+            f"http://127.0.0.1:{base.port}/write", seconds, ROOT / "bench" / "post.lua"
+        )
+    finally:
+        base.stop()
+    with engine.connect() as conn:
+        base_rows = conn.execute(text("select count(*) from bench_rows")).scalar()
+    print(
+        f"minimal insert+commit: {base_rate:.0f} req/s, 201={base_status.get('201')}, "
+        f"rows={base_rows}"
+    )
+
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+        "TRIBUNE_TRUSTED_PROXIES": "1",
+        "TRIBUNE_RATELIMIT_ENABLED": "true",
+        "TRIBUNE_REDIS_PREFIX": "votebench-" + uuid.uuid4().hex[:6],
+    }
+    if use_redis:
+        env["REDIS_URL"] = REDIS
+    tribune = Gunicorn("app:create_app()", env, ROOT)
+    try:
+        started = time.time()
+        tokens = issue_tokens(tribune.port, poll_id, n_tokens)
+        issued_in = time.time() - started
+        with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
+            for i, (token, ip) in enumerate(tokens):
+                handle.write(f"{token}\t{ip}\t{option_ids[i % 3]}\n")
+            token_file = handle.name
+        # Every token is used once; wrk stops when all first votes are answered (the time
+        # limit is only a guard: if it cuts the run, the 201 count can trail the rows).
+        rate, status = run_wrk(
+            f"http://127.0.0.1:{tribune.port}/api/v1/polls/{poll_id}/votes",
+            VOTE_GUARD_SECONDS,
+            ROOT / "bench" / "votes.lua",
+            f"/api/v1/polls/{poll_id}/votes",
+            f"http://127.0.0.1:{tribune.port}",
+            token_file,
+            "2",
+        )
+        os.unlink(token_file)
+    finally:
+        tribune.stop()
+    with Session(engine) as session:
+        rows = session.scalar(select(func.count()).where(Ballot.poll_id == poll_id))
+        counter = session.get(Poll, poll_id).ballot_count  # type: ignore[union-attr]
+        marked = session.scalar(
+            select(func.count()).where(Ballot.poll_id == poll_id, Ballot.is_suspicious.is_(True))
+        )
+    engine.dispose()
+    ok = rows == status.get("201") == counter
+    print(f"tokens issued: {len(tokens)} in {issued_in:.1f}s ({len(tokens) / issued_in:.0f}/s)")
+    print(
+        f"votes: {rate:.0f} req/s, 201={status.get('201')} 200={status.get('200')} "
+        f"other={status.get('other')}; ballot rows={rows}, poll.ballot_count={counter}, "
+        f"marked suspicious={marked}"
+    )
+    print(
+        f"ratio to minimal endpoint: {100 * rate / base_rate:.0f}%  "
+        f"(201 answers == ballot rows == counter: {'OK' if ok else 'MISMATCH'})"
+    )
+    return {
+        "label": label,
+        "votes_per_s": rate,
+        "baseline_per_s": base_rate,
+        "ratio": rate / base_rate,
+        "ok": ok,
+        "status": status,
+        "rows": rows,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--tokens", type=int, default=1500)
+    parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    args = parser.parse_args()
+    if not Path(WRK).exists():
+        print("wrk is missing (apt-get install -y wrk)")
+        return 2
+    use_redis = redis_up()
+    print(
+        f"wrk -t2 -c8, {args.seconds}s per scenario; gunicorn -w 2 (sync); "
+        f"rate limits on ({'Redis' if use_redis else 'memory per worker'})"
+    )
+    results = []
+    if args.only in (None, "sqlite"):
+        tmp = Path(tempfile.mkdtemp(prefix="votebench-"))
+        url = f"sqlite:///{tmp / 'tribune.db'}"
+        upgrade_database(url)
+        try:
+            results.append(
+                scenario(
+                    "SQLite (WAL, synchronous=NORMAL)", url, args.seconds, args.tokens, use_redis
+                )
+            )
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    if args.only in (None, "postgresql"):
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        name = "tribune_votebench_" + uuid.uuid4().hex[:8]
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        try:
+            upgrade_database(url)
+            results.append(
+                scenario(
+                    "PostgreSQL (fsync on, synchronous_commit default)",
+                    url,
+                    args.seconds,
+                    args.tokens,
+                    use_redis,
+                )
+            )
+        finally:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+    print("\nsummary:")
+    for r in results:
+        print(
+            f"  {r['label']}: {r['votes_per_s']:.0f} votes/s vs {r['baseline_per_s']:.0f} "
+            f"inserts/s = {100 * r['ratio']:.0f}% (goal >= 50%); "
+            f"counts {'OK' if r['ok'] else 'MISMATCH'}"
+        )
+    return 0 if all(r["ok"] for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
