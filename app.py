@@ -39,6 +39,8 @@ def register_extensions(app: Flask) -> None:
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
     app.config.setdefault("RATELIMIT_ENABLED", app.config["TRIBUNE_RATELIMIT_ENABLED"])
     app.config.setdefault("RATELIMIT_KEY_PREFIX", "tribune-rl")
+    # Flask-Limiter keeps the first app's key prefix; each app (each test) sets its own.
+    limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
     limiter.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)

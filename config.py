@@ -61,6 +61,20 @@ def _parse_env_value(raw: str) -> Any:
         return raw
 
 
+def _typed_env_value(key: str, raw: str) -> Any:
+    """Read a value as the type of its default: secrets and names stay strings."""
+    default = DEFAULTS.get(key)
+    if isinstance(default, str) or (key in DEFAULTS and default is None):
+        return raw
+    value = _parse_env_value(raw)
+    if isinstance(default, bool) and not isinstance(value, bool):
+        raise ValueError(f"{key} must be true or false, not {raw!r}")
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, int | float) and not isinstance(default, bool) and not is_number:
+        raise ValueError(f"{key} must be a number, not {raw!r}")
+    return value
+
+
 def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
     """Pick the settings Tribune takes from the environment."""
     picked: dict[str, Any] = {}
@@ -69,7 +83,7 @@ def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
             picked[key] = environ[key]
     for key, value in environ.items():
         if key.startswith("TRIBUNE_") and not key.startswith("TRIBUNE_TEST_"):
-            picked[key] = _parse_env_value(value)
+            picked[key] = _typed_env_value(key, value)
     return picked
 
 

@@ -254,6 +254,8 @@ def make_article(db: Session) -> Callable[..., Article]:
 
 
 def get_user(db: Session, username: str) -> User:
+    # End the session's read transaction first: on SQLite it would keep seeing old rows.
+    db.rollback()
     db.expire_all()
     user = db.scalar(select(User).where(User.username == username))
     assert user is not None

@@ -112,6 +112,7 @@ def register():  # type: ignore[no-untyped-def]
     if current_user.is_authenticated:
         return redirect(url_for("pages.index"))
     error = field = None
+    status = 200
     if request.method == "POST":
         session = get_session()
         registration = services.Registration(
@@ -136,12 +137,12 @@ def register():  # type: ignore[no-untyped-def]
         except DomainError as exc:
             session.rollback()
             error, field = exc.message, (exc.details or {}).get("field")
+            status = exc.status_code
         else:
             session.commit()
             login_user(user)
             flash("Welkom bij Tribune! Je account is aangemaakt.", "success")
             return redirect(safe_next(request.args.get("next")))
-    status = 422 if error else 200
     return (
         render_template("auth/register.html", error=error, field=field, form=request.form),
         status,

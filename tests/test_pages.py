@@ -1,0 +1,227 @@
+"""Public pages on the demo data: Meest recent and the Defour article with its poll and thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+import pytest
+from flask.testing import FlaskClient, FlaskCliRunner
+from markupsafe import escape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from demo.seed import DEFOUR_ID, read_headlines
+from models import Article, Comment
+
+DEFOUR_TITLE = "Defour volgend jaar nog bij KV Mechelen? Coach reageert"
+VOID_TAGS = {"br", "hr", "img", "input", "link", "meta", "source", "wbr", "area", "col"}
+
+
+@dataclass
+class Element:
+    tag: str
+    attrs: dict[str, str]
+    parent: Element | None = None
+    children: list[Element] = field(default_factory=list)
+    text: list[str] = field(default_factory=list)
+
+    @property
+    def classes(self) -> set[str]:
+        return set(self.attrs.get("class", "").split())
+
+    def all_text(self) -> str:
+        return "".join(self.text) + "".join(child.all_text() for child in self.children)
+
+    def walk(self):  # type: ignore[no-untyped-def]
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def find_all(self, tag: str, cls: str | None = None) -> list[Element]:
+        return [el for el in self.walk() if el.tag == tag and (cls is None or cls in el.classes)]
+
+    def ancestors(self) -> list[Element]:
+        found, node = [], self.parent
+        while node is not None:
+            found.append(node)
+            node = node.parent
+        return found
+
+
+class TreeBuilder(HTMLParser):
+    """Just enough of a DOM to ask what is nested in what."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("document", {})
+        self.current = self.root
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, {k: v or "" for k, v in attrs}, self.current)
+        self.current.children.append(element)
+        if tag not in VOID_TAGS:
+            self.current = element
+
+    def handle_endtag(self, tag: str) -> None:
+        node: Element | None = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data: str) -> None:
+        self.current.text.append(data)
+
+
+def parse(html: str) -> Element:
+    builder = TreeBuilder()
+    builder.feed(html)
+    return builder.root
+
+
+@pytest.fixture
+def seeded(runner: FlaskCliRunner) -> None:
+    result = runner.invoke(args=["tribune", "seed-demo"])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.usefixtures("seeded")
+def test_meest_recent_lists_every_seed_headline(client: FlaskClient) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    headlines = read_headlines()
+    assert len(headlines) == 25
+    for row in headlines:
+        assert str(escape(row["headline"].strip())) in page, row["headline"]
+    titles = [el.all_text().strip() for el in parse(page).find_all("a", "headline-title")]
+    assert titles == [row["headline"].strip() for row in headlines]
+
+
+@pytest.mark.usefixtures("seeded")
+def test_meest_recent_shows_tallies(client: FlaskClient) -> None:
+    tree = parse(client.get("/").get_data(as_text=True))
+
+    tallies = [el.all_text().strip() for el in tree.find_all("span", "tally-comments")]
+    discussed = tree.find_all("section", "discussed")
+
+    assert tallies == ["nog geen reacties"] * 25
+    assert len(discussed) == 1
+    discussed_text = " ".join(discussed[0].all_text().split())
+    assert DEFOUR_TITLE in discussed_text
+    assert "8 reacties" in discussed_text
+    assert "88 stemmen" in discussed_text
+
+
+def test_meest_recent_counts_comments_in_dutch(
+    client: FlaskClient, runner: FlaskCliRunner, db: Session
+) -> None:
+    runner.invoke(args=["tribune", "seed-demo"])
+    newest = db.scalars(select(Article).order_by(Article.published_at.desc())).first()
+    assert newest is not None
+    newest.comment_count = 1
+    db.commit()
+
+    tallies = [
+        el.all_text().strip()
+        for el in parse(client.get("/").get_data(as_text=True)).find_all("span", "tally-comments")
+    ]
+
+    assert tallies[0] == "1 reactie"
+    assert tallies[1:] == ["nog geen reacties"] * 24
+
+
+def test_meest_recent_without_articles(client: FlaskClient) -> None:
+    response = client.get("/")
+
+    assert response.status_code == 200
+    assert "Nog geen artikels." in response.get_data(as_text=True)
+
+
+@pytest.mark.usefixtures("seeded")
+def test_article_page_shows_title_poll_and_nested_comments(
+    client: FlaskClient, db: Session
+) -> None:
+    response = client.get(f"/artikels/{DEFOUR_ID}")
+
+    assert response.status_code == 200
+    tree = parse(response.get_data(as_text=True))
+    assert tree.find_all("h1")[-1].all_text().strip() == DEFOUR_TITLE
+    poll = tree.find_all("section", "poll")
+    assert len(poll) == 1
+    poll_text = " ".join(poll[0].all_text().split())
+    position = poll_text.index("Moet KVM verder doen met Defour?")
+    for label in ("Ja", "Nee", "Weet niet"):  # the options, in their order
+        position = poll_text.index(label, position + 1)
+    assert "88 stemmen" in poll_text
+
+    comments = {el.attrs["id"]: el for el in tree.find_all("li", "comment") if el.attrs.get("id")}
+    rows = db.scalars(select(Comment).order_by(Comment.id)).all()
+    assert len(comments) == len(rows) == 8
+    replies = [row for row in rows if row.parent_id is not None]
+    assert replies
+    for reply in replies:
+        element = comments[f"reactie-{reply.id}"]
+        parent_li, reply_list = element.parent.parent, element.parent  # type: ignore[union-attr]
+        assert reply_list.tag == "ol" and "replies" in reply_list.classes
+        assert parent_li.attrs["id"] == f"reactie-{reply.parent_id}"  # type: ignore[union-attr]
+        assert " ".join(reply.body.split()) in " ".join(element.all_text().split())
+    top_level = [row for row in rows if row.parent_id is None]
+    for row in top_level:
+        ancestors = comments[f"reactie-{row.id}"].ancestors()
+        assert not any("replies" in el.classes for el in ancestors)
+        assert any(el.tag == "ol" and "thread" in el.classes for el in ancestors)
+
+
+@pytest.mark.usefixtures("seeded")
+def test_article_page_counts_the_comments(client: FlaskClient) -> None:
+    tree = parse(client.get(f"/artikels/{DEFOUR_ID}").get_data(as_text=True))
+
+    heading = [el for el in tree.find_all("h2") if el.attrs.get("id") == "reacties"]
+
+    assert heading[0].all_text().strip() == "8 reacties"
+
+
+@pytest.mark.usefixtures("seeded")
+def test_article_page_orders_threads_both_ways(client: FlaskClient, db: Session) -> None:
+    roots = db.scalars(
+        select(Comment).where(Comment.parent_id.is_(None)).order_by(Comment.created_at)
+    ).all()
+    oldest_first = [f"reactie-{row.id}" for row in roots]
+
+    def thread_order(query: str) -> list[str]:
+        tree = parse(client.get(f"/artikels/{DEFOUR_ID}{query}").get_data(as_text=True))
+        thread = tree.find_all("ol", "thread")[0]
+        return [child.attrs["id"] for child in thread.children if child.tag == "li"]
+
+    assert thread_order("?volgorde=oudste") == oldest_first
+    assert thread_order("") == oldest_first[::-1]
+
+
+@pytest.mark.parametrize("article_id", ["bestaat-niet", "met.punt", "x" * 65])
+@pytest.mark.usefixtures("seeded")
+def test_unknown_or_invalid_article_is_a_dutch_404(client: FlaskClient, article_id: str) -> None:
+    response = client.get(f"/artikels/{article_id}")
+
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Niet gevonden" in page
+    assert "Dit artikel bestaat niet." in page
+
+
+def test_comment_bodies_are_escaped(
+    client: FlaskClient, runner: FlaskCliRunner, db: Session
+) -> None:
+    runner.invoke(args=["tribune", "seed-demo"])
+    comment = db.scalars(select(Comment).order_by(Comment.id)).first()
+    assert comment is not None
+    comment.body = '<script>alert("x")</script> zie https://kvmechelen.be'
+    db.commit()
+
+    page = client.get(f"/artikels/{DEFOUR_ID}").get_data(as_text=True)
+
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert 'href="https://kvmechelen.be" rel="nofollow ugc noopener"' in page

@@ -1,0 +1,175 @@
+"""Login throttling: failed attempts count per account and per IP; successful logins do not."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+from flask.testing import FlaskClient
+
+from models import User
+from tests.conftest import TEST_PASSWORD
+
+ACCOUNT_LIMIT = 3
+IP_LIMIT = 5
+
+
+def throttle(settings: dict[str, Any]) -> dict[str, Any]:
+    settings["TRIBUNE_RATELIMIT_ENABLED"] = True
+    settings["TRIBUNE_LOGIN_LIMIT_ACCOUNT"] = f"{ACCOUNT_LIMIT} per minute"
+    settings["TRIBUNE_LOGIN_LIMIT_IP"] = f"{IP_LIMIT} per minute"
+    return settings
+
+
+@pytest.fixture
+def app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    """Small limits, in memory (each test has its own key prefix)."""
+    settings = throttle(app_settings)
+    settings["RATELIMIT_STORAGE_URI"] = "memory://"
+    return settings
+
+
+# Flask-Limiter keeps the key prefix of the first app it was bound to, so counters are only
+# isolated between tests (and runs sharing a Redis) by using fresh account names and addresses.
+RUN = uuid.uuid4().hex[:6]
+
+
+def other_ip() -> str:
+    return f"10.{random.randrange(256)}.{random.randrange(256)}.{random.randrange(1, 255)}"
+
+
+@pytest.fixture
+def make_fan(make_user: Callable[..., User]) -> Callable[..., User]:
+    """Fans with names no other test or run uses."""
+
+    def make(username: str | None = None) -> User:
+        return make_user(username=username or f"fan_{RUN}_{uuid.uuid4().hex[:8]}")
+
+    return make
+
+
+@pytest.fixture
+def ip() -> str:
+    return other_ip()
+
+
+def attempt(client: FlaskClient, login: str, password: str, ip: str) -> int:
+    response = client.post(
+        "/login",
+        data={"login": login, "password": password},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+    if response.status_code == 302:
+        client.post("/uitloggen", environ_base={"REMOTE_ADDR": ip})
+    return response.status_code
+
+
+def test_failed_attempts_on_one_account_lock_it_even_for_the_right_password(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    user = make_fan()
+
+    failures = [attempt(client, user.username, "fout wachtwoord", ip) for _ in range(ACCOUNT_LIMIT)]
+    locked = client.post(
+        "/login",
+        data={"login": user.username, "password": TEST_PASSWORD},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+    assert failures == [200] * ACCOUNT_LIMIT
+    assert locked.status_code == 429
+    assert "Even geduld" in locked.get_data(as_text=True)
+    assert client.get("/profiel").status_code == 302
+
+
+def test_account_limit_ignores_the_case_of_the_name(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    user = make_fan(f"Geel_{RUN}_{uuid.uuid4().hex[:6]}")
+
+    for login in (user.username.lower(), user.username.upper(), user.username):
+        assert attempt(client, login, "fout wachtwoord", ip) == 200
+
+    assert attempt(client, user.username.lower(), TEST_PASSWORD, ip) == 429
+
+
+def test_account_limit_holds_across_addresses(
+    client: FlaskClient, make_fan: Callable[..., User]
+) -> None:
+    user = make_fan()
+
+    for _ in range(ACCOUNT_LIMIT):
+        assert attempt(client, user.username, "fout wachtwoord", other_ip()) == 200
+
+    assert attempt(client, user.username, TEST_PASSWORD, other_ip()) == 429
+
+
+def test_other_accounts_are_not_locked(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    target, bystander = make_fan(), make_fan()
+
+    for _ in range(ACCOUNT_LIMIT):
+        attempt(client, target.username, "fout wachtwoord", ip)
+
+    assert attempt(client, bystander.username, TEST_PASSWORD, ip) == 302
+
+
+def test_failures_across_accounts_from_one_address_hit_the_ip_limit(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    victims = [make_fan() for _ in range(IP_LIMIT + 1)]
+
+    failures = [attempt(client, user.username, "fout wachtwoord", ip) for user in victims[:-1]]
+    blocked = attempt(client, victims[-1].username, TEST_PASSWORD, ip)
+    elsewhere = attempt(client, victims[-1].username, TEST_PASSWORD, other_ip())
+
+    assert failures == [200] * IP_LIMIT
+    assert blocked == 429
+    assert elsewhere == 302
+
+
+def test_successful_logins_do_not_count(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    user = make_fan()
+
+    results = [attempt(client, user.username, TEST_PASSWORD, ip) for _ in range(IP_LIMIT + 2)]
+    failures = [attempt(client, user.username, "fout wachtwoord", ip) for _ in range(ACCOUNT_LIMIT)]
+
+    assert results == [302] * (IP_LIMIT + 2)
+    assert failures == [200] * ACCOUNT_LIMIT
+    assert attempt(client, user.username, TEST_PASSWORD, ip) == 429
+
+
+def test_login_page_itself_is_not_throttled(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    user = make_fan()
+    for _ in range(ACCOUNT_LIMIT):
+        attempt(client, user.username, "fout wachtwoord", ip)
+
+    assert client.get("/login", environ_base={"REMOTE_ADDR": ip}).status_code == 200
+
+
+def test_throttle_state_is_shared_through_redis(
+    request: pytest.FixtureRequest, redis_url: str, app_settings: dict[str, Any], ip: str
+) -> None:
+    app_settings["REDIS_URL"] = redis_url
+    del app_settings["RATELIMIT_STORAGE_URI"]
+    make_fan: Callable[..., User] = request.getfixturevalue("make_fan")
+    app = request.getfixturevalue("app")
+    assert app.config["RATELIMIT_STORAGE_URI"] == redis_url
+    user = make_fan()
+    first_worker, second_worker = app.test_client(), app.test_client()
+
+    for _ in range(ACCOUNT_LIMIT):
+        assert attempt(first_worker, user.username, "fout wachtwoord", ip) == 200
+
+    assert attempt(second_worker, user.username, TEST_PASSWORD, ip) == 429
+    keys = redis.Redis.from_url(redis_url).keys(f"*login-account:{user.username.lower()}*")
+    assert keys, "the account counter is not in Redis"

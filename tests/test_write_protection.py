@@ -1,0 +1,363 @@
+"""Write protection: CSRF tokens on forms, JSON + Origin for cookie API writes, editor tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import ApiToken, Article, Role, User
+from tests.conftest import TEST_PASSWORD, login
+
+CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+TOKEN_CODE = re.compile(r'<code class="token">([^<]+)</code>')
+ARTICLE = {"title": "Defour blijft"}
+SAME_ORIGIN = {"Origin": "http://localhost"}
+
+
+def reread(db: Session) -> None:
+    """End the test session's read snapshot and forget loaded rows: see what requests committed."""
+    db.rollback()
+    db.expire_all()
+
+
+def csrf_token_from(client: FlaskClient, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200
+    match = CSRF_FIELD.search(response.get_data(as_text=True))
+    assert match, "no csrf_token field on " + path
+    return match.group(1)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def create_token(client: FlaskClient, name: str = "CMS productie") -> str:
+    """Create a token through the profile page and read it from the page, as an editor would."""
+    response = client.post("/profiel/sleutels", data={"name": name})
+    assert response.status_code == 201, response.get_data(as_text=True)[:300]
+    assert response.headers["Cache-Control"] == "no-store"
+    match = TOKEN_CODE.search(response.get_data(as_text=True))
+    assert match, "the new token is not shown"
+    return match.group(1)
+
+
+def error_code(response: Any) -> str:
+    return response.get_json()["error"]["code"]
+
+
+# ---------------------------------------------------------------- CSRF on forms
+
+
+@pytest.fixture
+def csrf_app_settings(app_settings: dict[str, Any]) -> dict[str, Any]:
+    app_settings["WTF_CSRF_ENABLED"] = True
+    return app_settings
+
+
+@pytest.mark.usefixtures("csrf_app_settings")
+def test_login_form_without_csrf_token_is_refused_in_dutch(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+
+    response = client.post("/login", data={"login": user.username, "password": TEST_PASSWORD})
+
+    assert response.status_code == 400
+    assert response.mimetype == "text/html"
+    page = response.get_data(as_text=True)
+    assert "Je formulier is verlopen of ongeldig" in page
+    assert "csrf_failed" in page
+    assert client.get("/profiel").status_code == 302
+
+
+@pytest.mark.usefixtures("csrf_app_settings")
+def test_login_form_with_its_csrf_token_works(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    token = csrf_token_from(client, "/login")
+
+    response = client.post(
+        "/login", data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": token}
+    )
+
+    assert response.status_code == 302
+    assert client.get("/profiel").status_code == 200
+
+
+@pytest.mark.usefixtures("csrf_app_settings")
+def test_forged_csrf_token_is_refused(client: FlaskClient, make_user: Callable[..., User]) -> None:
+    user = make_user()
+    csrf_token_from(client, "/login")
+
+    response = client.post(
+        "/login",
+        data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": "forged.token"},
+    )
+
+    assert response.status_code == 400
+
+
+@pytest.mark.usefixtures("csrf_app_settings")
+def test_logged_in_form_posts_need_the_csrf_token(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.EDITOR)
+    token = csrf_token_from(client, "/login")
+    client.post(
+        "/login", data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": token}
+    )
+
+    refused = client.post("/profiel/sleutels", data={"name": "CMS"})
+    token = csrf_token_from(client, "/profiel")
+    accepted = client.post("/profiel/sleutels", data={"name": "CMS", "csrf_token": token})
+    logout_refused = client.post("/uitloggen")
+
+    assert refused.status_code == 400
+    assert accepted.status_code == 201
+    assert logout_refused.status_code == 400
+    assert client.get("/profiel").status_code == 200
+
+
+# ---------------------------------------------------------------- cookie JSON writes: type + Origin
+
+
+@pytest.fixture
+def editor_client(client: FlaskClient, make_user: Callable[..., User]) -> FlaskClient:
+    login(client, make_user(Role.EDITOR))
+    return client
+
+
+def test_cookie_json_write_with_same_origin_is_accepted(
+    editor_client: FlaskClient, db: Session
+) -> None:
+    response = editor_client.put("/api/v1/articles/x", json=ARTICLE, headers=SAME_ORIGIN)
+
+    assert response.status_code == 201
+    assert response.get_json()["title"] == "Defour blijft"
+    assert db.scalar(select(Article.title).where(Article.cms_id == "x")) == "Defour blijft"
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_cookie_write_needs_a_json_content_type(
+    editor_client: FlaskClient, db: Session, content_type: str
+) -> None:
+    response = editor_client.put(
+        "/api/v1/articles/x",
+        data='{"title": "Defour blijft"}',
+        content_type=content_type,
+        headers=SAME_ORIGIN,
+    )
+
+    assert response.status_code == 415
+    assert error_code(response) == "unsupported_media_type"
+    assert db.scalar(select(Article).where(Article.cms_id == "x")) is None
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://localhost.evil.example"},
+        {"Origin": "https://localhost"},
+        {"Origin": "null"},
+        {"Referer": "https://evil.example/page"},
+    ],
+    ids=["missing", "other-site", "lookalike-host", "other-scheme", "null", "foreign-referer"],
+)
+def test_cookie_json_write_needs_our_origin(
+    editor_client: FlaskClient, db: Session, headers: dict[str, str]
+) -> None:
+    response = editor_client.put("/api/v1/articles/x", json=ARTICLE, headers=headers)
+
+    assert response.status_code == 403
+    assert error_code(response) == "origin_mismatch"
+    assert db.scalar(select(Article).where(Article.cms_id == "x")) is None
+
+
+@pytest.mark.usefixtures("csrf_app_settings")
+def test_cookie_json_write_needs_no_form_csrf_token(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    user = make_user(Role.EDITOR)
+    token = csrf_token_from(client, "/login")
+    client.post(
+        "/login", data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": token}
+    )
+
+    response = client.put("/api/v1/articles/x", json=ARTICLE, headers=SAME_ORIGIN)
+
+    assert response.status_code == 201
+
+
+# ---------------------------------------------------------------- editor tokens
+
+
+def test_token_registers_then_updates_an_article(
+    editor_client: FlaskClient, app: Flask, db: Session
+) -> None:
+    token = create_token(editor_client)
+    cms = app.test_client()  # no cookies: the token alone authenticates
+
+    created = cms.put("/api/v1/articles/defour-blijft", json=ARTICLE, headers=bearer(token))
+    updated = cms.put(
+        "/api/v1/articles/defour-blijft",
+        json={"title": "Defour blijft tot 2028", "comment_mode": "premoderated"},
+        headers=bearer(token),
+    )
+
+    assert created.status_code == 201
+    assert updated.status_code == 200
+    assert updated.get_json()["title"] == "Defour blijft tot 2028"
+    assert updated.get_json()["comment_mode"] == "premoderated"
+    stored = db.scalars(select(ApiToken)).one()
+    assert stored.token_hash == hashlib.sha256(token.encode()).hexdigest()
+    assert token not in (stored.token_hash, stored.prefix, stored.name)
+    assert token.startswith(stored.prefix)
+    assert stored.last_used_at is not None
+
+
+def test_token_is_shown_once(editor_client: FlaskClient) -> None:
+    token = create_token(editor_client)
+
+    profile = editor_client.get("/profiel").get_data(as_text=True)
+
+    assert token not in profile
+    assert token[:10] in profile
+
+
+@pytest.mark.usefixtures("csrf_app_settings")
+def test_token_requests_need_no_origin_and_no_csrf_token(
+    app: Flask, db: Session, make_user: Callable[..., User]
+) -> None:
+    editor = app.test_client()
+    user = make_user(Role.EDITOR)
+    form_token = csrf_token_from(editor, "/login")
+    editor.post(
+        "/login",
+        data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": form_token},
+    )
+    form_token = csrf_token_from(editor, "/profiel")
+    page = editor.post("/profiel/sleutels", data={"name": "CMS", "csrf_token": form_token})
+    match = TOKEN_CODE.search(page.get_data(as_text=True))
+    assert match
+    cms = app.test_client()
+
+    response = cms.put(
+        "/api/v1/articles/x",
+        json=ARTICLE,
+        headers={**bearer(match.group(1)), "Origin": "https://cms.example"},
+    )
+
+    assert response.status_code == 201
+
+
+def test_revoked_token_stops_working(editor_client: FlaskClient, app: Flask, db: Session) -> None:
+    token = create_token(editor_client)
+    token_id = db.scalars(select(ApiToken.id)).one()
+    cms = app.test_client()
+    assert cms.put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token)).status_code == 201
+
+    revoke = editor_client.post(f"/profiel/sleutels/{token_id}/intrekken")
+    response = cms.put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))
+
+    assert revoke.status_code == 303
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+    reread(db)
+    assert db.get(ApiToken, token_id).revoked_at is not None  # type: ignore[union-attr]
+
+
+def test_editor_cannot_revoke_someone_elses_token(
+    app: Flask, editor_client: FlaskClient, db: Session, make_user: Callable[..., User]
+) -> None:
+    create_token(editor_client)
+    token_id = db.scalars(select(ApiToken.id)).one()
+    other = app.test_client()
+    login(other, make_user(Role.EDITOR))
+
+    response = other.post(f"/profiel/sleutels/{token_id}/intrekken")
+
+    assert response.status_code == 404
+    reread(db)
+    assert db.get(ApiToken, token_id).revoked_at is None  # type: ignore[union-attr]
+
+
+def test_fan_cannot_create_tokens(
+    client: FlaskClient, db: Session, make_user: Callable[..., User]
+) -> None:
+    login(client, make_user(Role.FAN))
+
+    response = client.post("/profiel/sleutels", data={"name": "CMS"})
+
+    assert response.status_code == 403
+    assert db.scalars(select(ApiToken)).all() == []
+
+
+def test_token_of_a_user_demoted_to_fan_no_longer_works(
+    editor_client: FlaskClient, app: Flask, db: Session
+) -> None:
+    token = create_token(editor_client)
+    owner = db.scalars(select(User).where(User.role == Role.EDITOR)).one()
+    owner.role = Role.FAN
+    db.commit()
+
+    response = app.test_client().put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+
+
+def test_token_of_a_deactivated_user_no_longer_works(
+    editor_client: FlaskClient, app: Flask, db: Session
+) -> None:
+    token = create_token(editor_client)
+    owner = db.scalars(select(User).where(User.role == Role.EDITOR)).one()
+    owner.is_active = False
+    db.commit()
+
+    response = app.test_client().put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        "Bearer trb_not-a-real-token",
+        "Bearer",
+        "Basic dXNlcjpwYXNz",
+        "Token trb_abc",
+        "trb_abc",
+    ],
+)
+def test_bad_authorization_header_is_401(
+    client: FlaskClient, db: Session, authorization: str
+) -> None:
+    response = client.put(
+        "/api/v1/articles/x", json=ARTICLE, headers={"Authorization": authorization}
+    )
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
+    assert db.scalar(select(Article).where(Article.cms_id == "x")) is None
+
+
+def test_bad_token_is_refused_on_reads_too(client: FlaskClient) -> None:
+    response = client.get("/api/v1/articles/x", headers=bearer("trb_not-a-real-token"))
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"
