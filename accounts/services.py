@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import ApiToken, Role, User, utcnow
 from moderation.audit import record_action
+from parsing import is_int_text
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -136,7 +137,7 @@ def change_password(
 def load_user(session: Session, user_key: str) -> User | None:
     """Flask-Login's loader: "<id>:<session version>" → the active user, or None."""
     user_id, _, version = user_key.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    if not is_int_text(user_id) or not is_int_text(version):
         return None
     user = session.get(User, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):

@@ -15,6 +15,7 @@ from comments.threads import ThreadNode, published_threads
 from db import get_session
 from errors import Invalid
 from models import Article, Comment, CommentState
+from parsing import is_int_text
 from security import login_required_any
 from views.api import bp
 from wiring import activity_store, posting_policy, screen_text, thread_cache
@@ -66,7 +67,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not is_int_text(raw) or not low <= int(raw) <= high:
         raise Invalid("invalid_parameter", f"{name} moet een getal van {low} tot {high} zijn.")
     return int(raw)
 

@@ -9,6 +9,7 @@ from comments import services as comments
 from db import get_session
 from errors import DomainError
 from models import Article, Comment, CommentState
+from parsing import is_int_text
 from security import login_required_any
 from wiring import activity_store, posting_policy, screen_text
 
@@ -49,7 +50,7 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
             article_id,
             current_user,
             request.form.get("body", ""),
-            int(parent) if parent.isdigit() else None,
+            int(parent) if is_int_text(parent) else None,
             screen_text,
             posting_policy(),
             activity_store(),

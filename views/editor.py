@@ -16,6 +16,7 @@ from articles import services as articles
 from db import get_session
 from errors import DomainError, Invalid
 from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
+from parsing import is_int_text
 from polls import export
 from polls import services as polls
 from polls.results import ballot_stats, poll_results, votes_over_time
@@ -115,7 +116,7 @@ def _draft_from_form(poll: Poll | None, frozen: bool) -> polls.PollDraft:
         question = form.get("question", "")
         options = [form.get(f"option_{i}", "") for i in range(polls.MAX_OPTIONS)]
         raw_max = form.get("max_choices", "1")
-        max_choices = int(raw_max) if raw_max.isdigit() and len(raw_max) < 4 else 0
+        max_choices = int(raw_max) if is_int_text(raw_max, 3) else 0
         opens_at = parse_local(form.get("opens_at"), "opens_at")
         if poll is not None and _same_minute(opens_at, poll.opens_at):
             opens_at = poll.opens_at
@@ -407,7 +408,7 @@ def quarantine(poll_id: int):  # type: ignore[no-untyped-def]
         scope = polls.QuarantineScope(request.form.get("scope", "selected"))
     except ValueError:
         scope = None
-    ids = [int(v) for v in request.form.getlist("ballot") if v.isdigit() and len(v) < 12]
+    ids = [int(v) for v in request.form.getlist("ballot") if is_int_text(v)]
     back = url_for(
         "editor.results",
         poll_id=item.id,

@@ -15,6 +15,7 @@ from db import get_session
 from errors import DomainError
 from extensions import csrf
 from models import Article, VoterScope
+from parsing import is_int_text
 from polls import services as polls
 from polls.tokens import check_form_token, issue_form_token
 from views import poll_support as support
@@ -80,7 +81,7 @@ def vote(poll_id: int):  # type: ignore[no-untyped-def]
         )
         poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
         raw_ids = request.form.getlist("option")
-        option_ids = [int(v) for v in raw_ids if v.isdigit() and len(v) < 12]
+        option_ids = [int(v) for v in raw_ids if is_int_text(v)]
         if len(option_ids) != len(raw_ids):
             raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
         token = None

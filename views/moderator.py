@@ -18,6 +18,7 @@ from models import (
     UserNote,
 )
 from moderation import actions, runtime, stats, triage
+from parsing import is_int_text
 from security import role_required
 from wiring import lexicon_refresher
 
@@ -58,7 +59,7 @@ def _done(message: str, payload: dict | None = None):  # type: ignore[no-untyped
 
 def _int_form(name: str) -> int:
     raw = request.form.get(name, "")
-    if not raw.isdigit():
+    if not is_int_text(raw):
         raise Invalid("invalid_parameter", f"{name} ontbreekt of is geen getal.")
     return int(raw)
 
@@ -149,7 +150,7 @@ def dismiss(comment_id: int):  # type: ignore[no-untyped-def]
 @role_required(*MODERATORS)
 def bulk():  # type: ignore[no-untyped-def]
     """Approve or reject the selected items."""
-    ids = [int(raw) for raw in request.form.getlist("ids") if raw.isdigit()]
+    ids = [int(raw) for raw in request.form.getlist("ids") if is_int_text(raw)]
     if not ids:
         raise Invalid("nothing_selected", "Selecteer eerst reacties (x).")
     session = get_session()

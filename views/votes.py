@@ -10,6 +10,7 @@ from articles import services as articles
 from db import get_session
 from errors import DomainError
 from models import Article
+from parsing import is_int_text
 from polls import services as polls
 from polls.queries import article_polls
 from views import poll_support as support
@@ -54,7 +55,7 @@ def vote(article_id: str, poll_id: int):  # type: ignore[no-untyped-def]
     raw_ids = request.form.getlist("option")
     new_token = None
     try:
-        option_ids = [int(v) for v in raw_ids if v.isdigit() and len(v) < 12]
+        option_ids = [int(v) for v in raw_ids if is_int_text(v)]
         if len(option_ids) != len(raw_ids):
             raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
         token = None
