@@ -15,6 +15,7 @@ from comments.activity import ActivityStore, clock
 from comments.cache import touch_article
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
+    Article,
     Comment,
     CommentState,
     Flag,
@@ -184,7 +185,7 @@ def post_comment(
     if decision != "reject":
         if mode.premoderated:
             flags.append(_context_flag(ContextFlag.PREMODERATED))
-        if flags and rules.is_new_account(session, author, policy):
+        if screening.flags and rules.is_new_account(session, author, policy):
             flags.append(_context_flag(ContextFlag.NEW_ACCOUNT))
         rate = rules.recent_rejection_rate(session, author, policy, now)
         if rate is not None and rate > policy.rejection_rate:
@@ -257,6 +258,7 @@ def edit_comment(
             "edit_window_closed",
             f"Je kan een reactie maar {policy.edit_window_seconds // 60} minuten lang bewerken.",
         )
+    check_can_post(author, now)
     text = clean_body(body)
     screening = screener(text)
     flags = _screening_flags(screening)
@@ -270,8 +272,21 @@ def edit_comment(
     comment.body = text
     comment.edited_at = now
     touch_article(session, comment.article_id)
-    _store_flags(comment, flags)
-    if screening.decision == "hold" and comment.state is CommentState.PUBLISHED:
+    # Context flags (premoderation, duplicates …) still explain why it was held; keep them.
+    context_codes = {flag.code for flag in ContextFlag}
+    kept = [
+        StoredFlag(f.code, f.reason.value, f.severity, f.code, f.detail, f.span_start, f.span_end)
+        for f in comment.flags
+        if f.code in context_codes
+    ]
+    _store_flags(comment, kept + flags)
+    article = session.get(Article, comment.article_id)
+    premoderated = (
+        article is not None
+        and active_mode(session, article, policy.auto_close_days, now).premoderated
+    )
+    if comment.state is CommentState.PUBLISHED and (screening.decision == "hold" or premoderated):
+        # On a premoderated article every new text is looked at again.
         transition(session, comment, CommentState.HELD, "edit", author, now=now)
     return PostResult(comment, flags)
 
@@ -360,11 +375,12 @@ def report_comment(
         .where(Comment.id == comment.id)
         .values(report_count=Comment.report_count + 1, report_score=Comment.report_score + weight)
     )
-    session.refresh(comment, ["report_count", "report_score", "queued_at"])
+    # The UPDATE holds the row lock: re-read what concurrent reports may have changed.
+    session.refresh(comment, ["report_count", "report_score", "queued_at", "state"])
     first_open = comment.report_count == 1
     if first_open:
         mark_reported(session, comment, now)
-    if comment.report_score >= policy.report_threshold:
+    if comment.state is CommentState.PUBLISHED and comment.report_score >= policy.report_threshold:
         transition(
             session,
             comment,

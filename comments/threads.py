@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from models import Article, Comment, CommentState, User
 
@@ -41,10 +41,20 @@ def published_threads(
 ) -> ThreadPage:
     """One page of top-level threads, each with its visible replies nested under their parent."""
     page = max(1, page)
+    reply = aliased(Comment)
+    has_visible_reply = (
+        select(reply.id)
+        .where(reply.root_id == Comment.id, reply.state == CommentState.PUBLISHED)
+        .exists()
+    )
+    # A deleted comment keeps its place only while published replies hang under it.
     roots_stmt = select(Comment).where(
         Comment.article_id == article.id,
         Comment.parent_id.is_(None),
-        Comment.state.in_(VISIBLE_STATES),
+        or_(
+            Comment.state == CommentState.PUBLISHED,
+            and_(Comment.state == CommentState.DELETED, has_visible_reply),
+        ),
     )
     total = session.scalar(select(func.count()).select_from(roots_stmt.subquery())) or 0
     order = Comment.created_at.desc() if newest_first else Comment.created_at.asc()
@@ -75,4 +85,14 @@ def published_threads(
         parent = nodes.get(reply.parent_id) if reply.parent_id else None
         # A reply whose parent is hidden (held, removed) hangs under the thread's root.
         (parent or nodes[reply.root_id]).replies.append(nodes[reply.id])  # type: ignore[index]
+    for node in nodes.values():
+        node.replies = [child for child in node.replies if _shown(child)]
     return ThreadPage([nodes[r.id] for r in roots], page, per_page, total)
+
+
+def _shown(node: ThreadNode) -> bool:
+    """Deleted replies stay as "verwijderd" only when something visible hangs under them."""
+    if not node.is_deleted:
+        return True
+    node.replies = [child for child in node.replies if _shown(child)]
+    return bool(node.replies)

@@ -115,7 +115,23 @@ def restore(session: Session, moderator: User, comment_id: int, note: object = N
     """Rejected or removed → published."""
     comment = get_comment(session, comment_id)
     transition(session, comment, CommentState.PUBLISHED, "restore", moderator, note=_note(note))
+    # A pending appeal is settled by the restore: the author got what they asked for.
+    appeal = session.scalar(
+        select(Appeal).where(Appeal.comment_id == comment.id, Appeal.state == AppealState.PENDING)
+    )
+    if appeal is not None:
+        _settle_appeal(session, appeal, moderator, True, _note(note) or "hersteld")
     return comment
+
+
+def _settle_appeal(
+    session: Session, appeal: Appeal, moderator: User, upheld: bool, note: str | None
+) -> None:
+    appeal.state = AppealState.UPHELD if upheld else AppealState.DENIED
+    appeal.decided_at = utcnow()
+    appeal.decided_by_id = moderator.id
+    appeal.decision_note = note
+    adjust_queue(session, APPEALS, -1)
 
 
 def dismiss(session: Session, moderator: User, comment_id: int, note: object = None) -> Comment:
@@ -304,11 +320,7 @@ def decide_appeal(
             comment.state.value,
             note=text,
         )
-    appeal.state = AppealState.UPHELD if uphold else AppealState.DENIED
-    appeal.decided_at = utcnow()
-    appeal.decided_by_id = moderator.id
-    appeal.decision_note = text
-    adjust_queue(session, APPEALS, -1)
+    _settle_appeal(session, appeal, moderator, uphold, text)
     return appeal
 
 

@@ -160,6 +160,18 @@ def _resolve_reports(session: Session, comment: Comment, upheld: bool, now: date
     comment.report_score = 0.0
 
 
+def lock_comment(session: Session, comment: Comment) -> None:
+    """Re-read a stored comment under a row lock, so two decisions cannot both apply.
+
+    PostgreSQL takes the row lock (SELECT … FOR UPDATE); on SQLite the write transaction already
+    holds the database lock (BEGIN IMMEDIATE). Pending changes are flushed first so none is lost.
+    """
+    if comment.id is None:
+        return
+    session.flush()
+    session.refresh(comment, with_for_update=True)
+
+
 def transition(
     session: Session,
     comment: Comment,
@@ -172,6 +184,7 @@ def transition(
 ) -> None:
     """Move a comment to `to_state` by `action`, or raise 409 if that move is not allowed."""
     now = now or utcnow()
+    lock_comment(session, comment)
     from_state = NEW if comment.state is None else comment.state.value
     if action not in allowed_actions(from_state, to_state):
         raise Conflict(
@@ -232,6 +245,7 @@ def dismiss_reports(
     session: Session, comment: Comment, actor: User, note: str | None = None
 ) -> None:
     """Keep a reported comment published and mark its reports as not upheld."""
+    lock_comment(session, comment)
     if comment.state is not CommentState.PUBLISHED or comment.queued_at is None:
         raise Conflict("not_reported", "Deze reactie heeft geen open meldingen.")
     now = utcnow()
@@ -256,6 +270,7 @@ def dismiss_reports(
 
 def mark_reviewed(session: Session, comment: Comment, actor: User) -> None:
     """A moderator looked at a published comment and let it stand (it leaves Recent)."""
+    lock_comment(session, comment)
     if comment.state is not CommentState.PUBLISHED or comment.reviewed_at is not None:
         raise Conflict("already_reviewed", "Deze reactie werd al nagekeken.")
     delta = CounterDelta.empty()

@@ -38,18 +38,20 @@ def read_version(session: Session) -> int:
 
 
 def _bump_version(session: Session) -> int:
-    current = session.get(SiteSetting, VERSION_KEY)
+    """Move the stored version up by one and return the new number."""
+    current = session.get(SiteSetting, VERSION_KEY, with_for_update=True)
     if current is None:
         session.add(SiteSetting(key=VERSION_KEY, value=1))
         session.flush()
         return 1
+    new_version = int(current.value) + 1
     session.execute(
         update(SiteSetting)
         .where(SiteSetting.key == VERSION_KEY)
-        .values(value=int(current.value) + 1, updated_at=utcnow())
+        .values(value=new_version, updated_at=utcnow())
     )
     session.expire(current)
-    return int(current.value) + 1
+    return new_version
 
 
 def load_overrides(session: Session) -> LexiconOverrides:

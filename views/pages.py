@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from articles import services as articles
 from comments.threads import published_threads
@@ -63,8 +63,14 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
                 .where(
                     Comment.article_id == item.id,
                     Comment.author_id == current_user.id,
-                    Comment.state.in_(
-                        (CommentState.HELD, CommentState.REJECTED, CommentState.REMOVED)
+                    or_(
+                        Comment.state.in_(
+                            (CommentState.HELD, CommentState.REJECTED, CommentState.REMOVED)
+                        ),
+                        # Appealed comments stay listed, so the author sees the outcome.
+                        Comment.id.in_(
+                            select(Appeal.comment_id).where(Appeal.author_id == current_user.id)
+                        ),
                     ),
                 )
                 .order_by(Comment.created_at.desc())
