@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 
 import models
 from config import load_settings
-from db import make_engine
+from db import include_object, make_engine
 from models.base import UTCDateTime
 
 config = context.config
@@ -43,6 +43,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         render_item=render_item,
+        include_object=include_object,
         compare_type=True,
     )
 

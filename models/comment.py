@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import (
+    Float,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -66,10 +75,23 @@ class Comment(Base):
         # Queue filters and sorts: each keeps the oldest-first order inside one state.
         Index("ix_comments_state_article_id_queued_at", "state", "article_id", "queued_at"),
         Index("ix_comments_state_top_reason_queued_at", "state", "top_reason", "queued_at"),
-        Index("ix_comments_state_report_score", "state", "report_score"),
-        Index("ix_comments_state_top_severity_queued_at", "state", "top_severity", "queued_at"),
+        # Sorts read backwards: highest score (newest first among equals), most severe.
+        Index("ix_comments_state_report_score_id", "state", "report_score", "id"),
+        Index(
+            "ix_comments_state_severity_queued_at",
+            "state",
+            text("top_severity DESC"),
+            "queued_at",
+        ),
+        Index("ix_comments_state_author_id_queued_at", "state", "author_id", "queued_at"),
         # Recent (not yet reviewed) and Goedgekeurd (reviewed) tabs.
         Index("ix_comments_state_reviewed_at_created_at", "state", "reviewed_at", "created_at"),
+        Index(
+            "ix_comments_unreviewed_created_at",
+            "created_at",
+            postgresql_where=text("state = 'published' AND reviewed_at IS NULL"),
+            sqlite_where=text("state = 'published' AND reviewed_at IS NULL"),
+        ),
         # Afgewezen tab: latest decisions first.
         Index("ix_comments_state_updated_at", "state", "updated_at"),
     )

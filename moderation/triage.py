@@ -110,14 +110,14 @@ def _base_query(session: Session, flt: QueueFilter) -> Select:  # type: ignore[t
         stmt = stmt.where(Comment.state == CommentState.HELD)
         order = {
             "oudste": (Comment.queued_at.asc(), Comment.id.asc()),
-            "meldscore": (Comment.report_score.desc(), Comment.id.asc()),
+            "meldscore": (Comment.report_score.desc(), Comment.id.desc()),
             "ernst": (Comment.top_severity.desc(), Comment.queued_at.asc()),
         }[flt.sort]
     elif flt.tab == "gemeld":
         stmt = stmt.where(Comment.state == CommentState.PUBLISHED, Comment.queued_at.is_not(None))
         order = {
             "oudste": (Comment.queued_at.asc(), Comment.id.asc()),
-            "meldscore": (Comment.report_score.desc(), Comment.id.asc()),
+            "meldscore": (Comment.report_score.desc(), Comment.id.desc()),
             "ernst": (Comment.top_severity.desc(), Comment.queued_at.asc()),
         }[flt.sort]
     elif flt.tab == "recent":
@@ -127,8 +127,9 @@ def _base_query(session: Session, flt: QueueFilter) -> Select:  # type: ignore[t
         stmt = stmt.where(Comment.state == CommentState.PUBLISHED, Comment.reviewed_at.is_not(None))
         order = (Comment.reviewed_at.desc(),)
     elif flt.tab == "afgewezen":
+        # Two states: list_queue merges two index-ordered scans (see _rejected_page).
         stmt = stmt.where(Comment.state.in_((CommentState.REJECTED, CommentState.REMOVED)))
-        order = (Comment.updated_at.desc(),)
+        order = (Comment.updated_at.desc(), Comment.id.desc())
     else:  # bezwaren
         stmt = stmt.join(Appeal, Appeal.comment_id == Comment.id).where(
             Appeal.state == AppealState.PENDING
@@ -149,9 +150,26 @@ def _base_query(session: Session, flt: QueueFilter) -> Select:  # type: ignore[t
 
 def list_queue(session: Session, flt: QueueFilter) -> list[QueueItem]:
     """One page of a tab, with everything each item shows, in a fixed number of queries."""
-    stmt = _base_query(session, flt).limit(PAGE_SIZE).offset((max(1, flt.page) - 1) * PAGE_SIZE)
-    comments = list(session.scalars(stmt))
+    offset = (max(1, flt.page) - 1) * PAGE_SIZE
+    if flt.tab == "afgewezen":
+        comments = _rejected_page(session, flt, offset)
+    else:
+        stmt = _base_query(session, flt).limit(PAGE_SIZE).offset(offset)
+        comments = list(session.scalars(stmt))
     return load_items(session, comments)
+
+
+def _rejected_page(session: Session, flt: QueueFilter, offset: int) -> list[Comment]:
+    """Rejected and removed, newest decision first: one (state, updated_at) index scan per
+    state, each cut at the page end, merged in Python (an IN over two states would sort all)."""
+    wanted = offset + PAGE_SIZE
+    merged: list[Comment] = []
+    for state in (CommentState.REJECTED, CommentState.REMOVED):
+        single = QueueFilter(flt.tab, flt.article, flt.reason, flt.author, flt.sort, flt.page)
+        stmt = _base_query(session, single).where(Comment.state == state).limit(wanted)
+        merged.extend(session.scalars(stmt))
+    merged.sort(key=lambda c: (c.updated_at, c.id), reverse=True)
+    return merged[offset:wanted]
 
 
 def load_items(session: Session, comments: list[Comment]) -> list[QueueItem]:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect
 
 import models
 from config import normalise_database_url
-from db import alembic_config, upgrade_database
+from db import UNCOMPARED_INDEXES, alembic_config, include_object, upgrade_database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,7 +37,9 @@ def schema_diff(url: str) -> list:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_object": include_object}
+            )
             return compare_metadata(context, models.Base.metadata)
     finally:
         engine.dispose()
@@ -75,3 +77,15 @@ def test_downgrade_to_base_removes_every_table_and_upgrade_works_again(
 
     upgrade_database(empty_database_url)
     assert schema_diff(empty_database_url) == []
+
+
+def test_desc_index_left_out_of_comparison_exists_after_upgrade(tmp_path) -> None:
+    """The hand-written DESC index is really created (the comparison skips it)."""
+    url = f"sqlite:///{tmp_path / 'desc.db'}"
+    upgrade_database(url)
+    engine = create_engine(url)
+    try:
+        names = {index["name"] for index in inspect(engine).get_indexes("comments")}
+    finally:
+        engine.dispose()
+    assert names >= UNCOMPARED_INDEXES
