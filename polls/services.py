@@ -10,10 +10,11 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 
@@ -28,6 +29,7 @@ from models import (
     User,
     VoterScope,
 )
+from models.base import UTCDateTime
 from moderation.audit import record_action
 
 MIN_OPTIONS = 2
@@ -320,15 +322,44 @@ class VoteContext:
     editor: bool = False
 
 
+@dataclass(frozen=True)
+class OptionSnapshot:
+    """An option as the vote saw it (its counter includes this transaction's increment)."""
+
+    id: int
+    label: str
+    vote_count: int
+
+
+@dataclass(frozen=True)
+class PollSnapshot:
+    """The poll as the vote read and wrote it: what the answer needs, without ORM objects.
+
+    Duck-types the attributes `poll_state`, `results_visible` and `poll_results` read.
+    """
+
+    id: int
+    article_id: int
+    question: str
+    max_choices: int
+    opens_at: datetime | None
+    closes_at: datetime | None
+    results_visibility: ResultsVisibility
+    voter_scope: VoterScope
+    ballot_count: int
+    options: tuple[OptionSnapshot, ...]
+    article_cms_id: str | None = None
+
+
 @dataclass
 class VoteOutcome:
-    """The voter's ballot (new or existing) and the poll it was cast on (options loaded)."""
+    """The voter's ballot (new or existing) and the poll it was cast on (with its counters)."""
 
     ballot_id: int
     created_at: datetime
     created: bool
     option_ids: list[int] = field(default_factory=list)
-    poll: Poll | None = None
+    poll: PollSnapshot | None = None
 
 
 def parse_option_ids(raw: object) -> list[int]:
@@ -341,19 +372,6 @@ def parse_option_ids(raw: object) -> list[int]:
     ):
         raise Invalid("invalid_options", "Kies minstens één antwoord (elk antwoord één keer).")
     return list(raw)
-
-
-def _insert_ballot(session: Session, values: dict) -> int | None:
-    """INSERT … ON CONFLICT (poll_id, voter_key) DO NOTHING; the new id or None."""
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = (
-        module.insert(Ballot.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
-        .returning(Ballot.__table__.c.id)
-    )
-    return session.execute(stmt).scalar()
 
 
 def _shift_counters(session: Session, poll: Poll, per_option: dict[int, int], ballots: int) -> None:
@@ -381,6 +399,132 @@ def _shift_counters(session: Session, poll: Poll, per_option: dict[int, int], ba
         )
 
 
+# The vote path runs prebuilt Core statements (built once per dialect, bound by parameters):
+# no ORM identity map, no per-call statement construction, answers from RETURNING.
+_VOTE_STATEMENTS: dict[str, dict[str, Any]] = {}
+
+
+def _vote_statements(dialect: str) -> dict[str, Any]:
+    built = _VOTE_STATEMENTS.get(dialect)
+    if built is not None:
+        return built
+    polls_t, options_t = Poll.__table__, PollOption.__table__
+    ballots_t, choices_t, articles_t = Ballot.__table__, BallotChoice.__table__, Article.__table__
+    # The poll and its options in one statement; FOR KEY SHARE OF polls on PostgreSQL: votes run
+    # side by side but wait for an editor's pending option change (SQLite: the write lock).
+    load = (
+        select(
+            polls_t.c.article_id,
+            polls_t.c.question,
+            polls_t.c.max_choices,
+            polls_t.c.opens_at,
+            polls_t.c.closes_at,
+            polls_t.c.results_visibility,
+            polls_t.c.voter_scope,
+            polls_t.c.ballot_count,
+            options_t.c.id,
+            options_t.c.label,
+            options_t.c.vote_count,
+        )
+        .select_from(polls_t.outerjoin(options_t, options_t.c.poll_id == polls_t.c.id))
+        .where(polls_t.c.id == bindparam("poll_id"))
+        .order_by(options_t.c.position)
+        .with_for_update(read=True, key_share=True, of=polls_t)
+    )
+    allowance = (
+        select(func.count())
+        .select_from(ballots_t)
+        .where(
+            ballots_t.c.poll_id == bindparam("poll_id"),
+            ballots_t.c.ip_hash == bindparam("ip_hash"),
+            ballots_t.c.created_at >= bindparam("since", type_=UTCDateTime()),
+        )
+    )
+    module = postgresql if dialect == "postgresql" else sqlite
+    insert_ballot = (
+        module.insert(ballots_t)
+        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
+        .returning(ballots_t.c.id)
+    )
+    existing = (
+        select(ballots_t.c.id, ballots_t.c.created_at, choices_t.c.option_id)
+        .select_from(ballots_t.outerjoin(choices_t, choices_t.c.ballot_id == ballots_t.c.id))
+        .where(
+            ballots_t.c.poll_id == bindparam("poll_id"),
+            ballots_t.c.voter_key == bindparam("voter_key"),
+        )
+        .order_by(choices_t.c.option_id)
+    )
+    bump_options = (
+        update(options_t)
+        .where(options_t.c.id.in_(bindparam("option_ids", expanding=True)))
+        .values(vote_count=options_t.c.vote_count + 1)
+        .returning(options_t.c.id, options_t.c.vote_count)
+    )
+    bump_option = (
+        update(options_t)
+        .where(options_t.c.id == bindparam("option_id"))
+        .values(vote_count=options_t.c.vote_count + 1)
+        .returning(options_t.c.id, options_t.c.vote_count)
+    )
+    bump_poll = (
+        update(polls_t)
+        .where(polls_t.c.id == bindparam("poll_id"))
+        .values(ballot_count=polls_t.c.ballot_count + 1)
+        .returning(polls_t.c.ballot_count)
+    )
+    bump_article = (
+        update(articles_t)
+        .where(articles_t.c.id == bindparam("article_id"))
+        .values(vote_count=articles_t.c.vote_count + 1)
+        .returning(articles_t.c.cms_id)
+    )
+    built = {
+        "load": load,
+        "allowance": allowance,
+        "insert_ballot": insert_ballot,
+        "insert_choices": choices_t.insert(),
+        "existing": existing,
+        "bump_options": bump_options,
+        "bump_option": bump_option,
+        "bump_poll": bump_poll,
+        "bump_article": bump_article,
+    }
+    _VOTE_STATEMENTS[dialect] = built
+    return built
+
+
+def _check_vote(
+    snapshot: PollSnapshot, option_ids: object, voter: Voter, context: VoteContext, now: datetime
+) -> list[int]:
+    """Schedule, scope, state and options, in DESIGN.md's order; the parsed option ids."""
+    state = poll_state(snapshot, now)  # type: ignore[arg-type]
+    if state is PollState.SCHEDULED:
+        if not context.editor:
+            raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+        raise Conflict("poll_not_open", "Deze peiling is nog niet geopend.")
+    if snapshot.voter_scope is VoterScope.LOGGED_IN and not voter.is_member:
+        raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+    if state is PollState.CLOSED:
+        raise Conflict("poll_closed", "Deze peiling is gesloten.")
+    ids = parse_option_ids(option_ids)
+    valid = {option.id for option in snapshot.options}
+    if not set(ids) <= valid:
+        raise Invalid(
+            "invalid_options",
+            "Eén of meer antwoorden horen niet bij deze peiling.",
+            details={"unknown": sorted(set(ids) - valid)},
+        )
+    if len(ids) > snapshot.max_choices:
+        raise Invalid(
+            "too_many_choices",
+            f"Je mag hoogstens {snapshot.max_choices} "
+            f"{'antwoord' if snapshot.max_choices == 1 else 'antwoorden'} kiezen.",
+            details={"max_choices": snapshot.max_choices},
+        )
+    return ids
+
+
 def cast_vote(
     session: Session,
     poll_id: int,
@@ -389,87 +533,91 @@ def cast_vote(
     context: VoteContext,
     now: datetime,
 ) -> VoteOutcome:
-    """One ballot per voter per poll: 201-style created, or the existing ballot back."""
-    # FOR KEY SHARE: votes run side by side, but wait for an editor's pending option change.
-    poll = session.scalar(
-        select(Poll)
-        .where(Poll.id == poll_id)
-        .options(selectinload(Poll.options))
-        .with_for_update(read=True, key_share=True)
-    )
-    if poll is None:
+    """One ballot per voter per poll: 201-style created, or the existing ballot back.
+
+    Statements: the poll with its options (one read), the per-IP allowance count (when on),
+    INSERT … ON CONFLICT DO NOTHING RETURNING id, the choices, then the counters with
+    RETURNING, last and in the fixed order (options by ascending id, the poll, the article).
+    The answer is built from what was read and written: nothing is read back after the write.
+    """
+    conn = session.connection()
+    dialect = conn.dialect.name
+    stmts = _vote_statements(dialect)
+    rows = conn.execute(stmts["load"], {"poll_id": poll_id}).all()
+    if not rows:
         raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    state = poll_state(poll, now)
-    if state is PollState.SCHEDULED:
-        if not context.editor:
-            raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-        raise Conflict("poll_not_open", "Deze peiling is nog niet geopend.")
-    if poll.voter_scope is VoterScope.LOGGED_IN and not voter.is_member:
-        raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
-    if state is PollState.CLOSED:
-        raise Conflict("poll_closed", "Deze peiling is gesloten.")
-    option_ids = parse_option_ids(raw_option_ids)
-    valid = {option.id for option in poll.options}
-    if not set(option_ids) <= valid:
-        raise Invalid(
-            "invalid_options",
-            "Eén of meer antwoorden horen niet bij deze peiling.",
-            details={"unknown": sorted(set(option_ids) - valid)},
-        )
-    if len(option_ids) > poll.max_choices:
-        raise Invalid(
-            "too_many_choices",
-            f"Je mag hoogstens {poll.max_choices} "
-            f"{'antwoord' if poll.max_choices == 1 else 'antwoorden'} kiezen.",
-            details={"max_choices": poll.max_choices},
-        )
+    first = rows[0]
+    snapshot = PollSnapshot(
+        id=poll_id,
+        article_id=first.article_id,
+        question=first.question,
+        max_choices=first.max_choices,
+        opens_at=first.opens_at,
+        closes_at=first.closes_at,
+        results_visibility=first.results_visibility,
+        voter_scope=first.voter_scope,
+        ballot_count=first.ballot_count,
+        options=tuple(
+            OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None
+        ),
+    )
+    option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
 
     suspicion = None
     if context.ip_hash and context.ip_allowance > 0:
-        recent = session.scalar(
-            select(func.count())
-            .select_from(Ballot)
-            .where(
-                Ballot.poll_id == poll.id,
-                Ballot.ip_hash == context.ip_hash,
-                Ballot.created_at >= now - timedelta(hours=1),
-            )
-        )
+        recent = conn.execute(
+            stmts["allowance"],
+            {"poll_id": poll_id, "ip_hash": context.ip_hash, "since": now - timedelta(hours=1)},
+        ).scalar()
         if (recent or 0) >= context.ip_allowance:
             suspicion = SUSPICION_IP
     if suspicion is None and context.burst and not voter.is_member:
         suspicion = SUSPICION_BURST
 
-    ballot_id = _insert_ballot(
-        session,
+    ballot_id = conn.execute(
+        stmts["insert_ballot"],
         {
-            "poll_id": poll.id,
+            "poll_id": poll_id,
             "voter_key": voter.key,
             "user_id": voter.user_id,
             "ip_hash": context.ip_hash,
             "created_at": now,
             "is_suspicious": suspicion is not None,
             "suspicion": suspicion,
+            "quarantined_at": None,
         },
-    )
+    ).scalar()
     if ballot_id is None:
-        existing = find_ballot(session, poll.id, voter.key)
-        if existing is None:  # cannot happen: the conflict row is committed and visible
+        found = conn.execute(stmts["existing"], {"poll_id": poll_id, "voter_key": voter.key}).all()
+        if not found:  # cannot happen: the conflict row is committed and visible
             raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
-        return VoteOutcome(
-            existing.id,
-            existing.created_at,
-            False,
-            sorted(c.option_id for c in existing.choices),
-            poll,
-        )
+        chosen = [r.option_id for r in found if r.option_id is not None]
+        return VoteOutcome(found[0].id, found[0].created_at, False, chosen, snapshot)
+
     ordered = sorted(option_ids)
-    session.execute(
-        BallotChoice.__table__.insert(),
+    conn.execute(
+        stmts["insert_choices"],
         [{"ballot_id": ballot_id, "option_id": option_id} for option_id in ordered],
     )
-    _shift_counters(session, poll, {option_id: 1 for option_id in ordered}, 1)
-    return VoteOutcome(ballot_id, now, True, ordered, poll)
+    # Counters last, in the fixed order. SQLite's write lock serialises whole transactions, so
+    # one statement does; PostgreSQL locks rows, so one statement per option, ascending.
+    if dialect == "postgresql" and len(ordered) > 1:
+        counts = {}
+        for option_id in ordered:
+            counts.update(conn.execute(stmts["bump_option"], {"option_id": option_id}).all())
+    else:
+        counts = dict(conn.execute(stmts["bump_options"], {"option_ids": ordered}).all())
+    ballot_count = conn.execute(stmts["bump_poll"], {"poll_id": poll_id}).scalar()
+    cms_id = conn.execute(stmts["bump_article"], {"article_id": snapshot.article_id}).scalar()
+    written = replace(
+        snapshot,
+        ballot_count=ballot_count,
+        article_cms_id=cms_id,
+        options=tuple(
+            OptionSnapshot(o.id, o.label, counts.get(o.id, o.vote_count)) for o in snapshot.options
+        ),
+    )
+    return VoteOutcome(ballot_id, now, True, ordered, written)
 
 
 # ---------------------------------------------------------------- quarantine

@@ -19,7 +19,6 @@ from db import get_session
 from errors import Conflict, DomainError, Invalid
 from models import ResultsVisibility, Role, VoterScope
 from polls import services as polls
-from polls.results import refresh_counters
 from security import role_required
 from views import poll_support as support
 from views.api import WRITE_CHECKS, bp, json_object, parse_body
@@ -200,17 +199,18 @@ def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
     session.commit()
     poll = outcome.poll
     assert poll is not None
-    refresh_counters(session, poll)
     ballot = {
         "id": outcome.ballot_id,
         "option_ids": outcome.option_ids,
         "created_at": outcome.created_at.isoformat(),
     }
+    # Answered from what the vote read and wrote (its counters include this ballot): no
+    # read-back after the commit.
     body = {
         "counted": outcome.created,
         "ballot": ballot,
         "poll": support.poll_json(
-            session, poll, moment, None, support.is_editor(), own=ballot, members=False
+            session, poll, moment, None, context.editor, own=ballot, members=False
         ),
     }
     return jsonify(body), 201 if outcome.created else 200, NO_STORE

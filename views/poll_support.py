@@ -248,7 +248,7 @@ def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> d
 
 def poll_json(
     session: Session,
-    poll: Poll,
+    poll: Poll | polls.PollSnapshot,
     moment: datetime,
     ballot: Ballot | None,
     editor: bool = False,
@@ -263,15 +263,19 @@ def poll_json(
     """
     from models import Article
 
-    article = session.get(Article, poll.article_id)
+    if isinstance(poll, polls.PollSnapshot) and poll.article_cms_id is not None:
+        cms_id: str | None = poll.article_cms_id  # the vote's own UPDATE … RETURNING
+    else:
+        article = session.get(Article, poll.article_id)
+        cms_id = article.cms_id if article else None
     own_ballot = own if own is not None else ballot_json(ballot, option_ids)
     visible = results_visible(poll, moment, own_ballot is not None, editor)
     body: dict[str, Any] = {
         "id": poll.id,
-        "article_id": article.cms_id if article else None,
-        "article_page": url_for("pages.article", article_id=article.cms_id, _external=True)
+        "article_id": cms_id,
+        "article_page": url_for("pages.article", article_id=cms_id, _external=True)
         + f"#peiling-{poll.id}"
-        if article
+        if cms_id
         else None,
         "question": poll.question,
         "state": polls.poll_state(poll, moment).value,
