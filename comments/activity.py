@@ -12,6 +12,10 @@ from typing import Protocol
 
 
 class ActivityStore(Protocol):
+    def recent(self, user_id: int, window_seconds: float, now: float) -> list[tuple[float, str]]:
+        """(time, fingerprint) of the author's posts in the window, oldest first."""
+        ...
+
     def count_recent(self, user_id: int, window_seconds: float, now: float) -> int: ...
 
     def record_post(self, user_id: int, fingerprint: str, now: float) -> None: ...
@@ -29,6 +33,12 @@ class MemoryActivity:
             lambda: deque(maxlen=self.MAX_ITEMS)
         )
         self._lock = threading.Lock()
+
+    def recent(self, user_id: int, window_seconds: float, now: float) -> list[tuple[float, str]]:
+        with self._lock:
+            return [
+                (at, fp) for at, fp in self._posts.get(user_id, ()) if now - at < window_seconds
+            ]
 
     def count_recent(self, user_id: int, window_seconds: float, now: float) -> int:
         with self._lock:
@@ -54,6 +64,17 @@ class RedisActivity:
 
     def _key(self, user_id: int) -> str:
         return f"{self.prefix}:{user_id}"
+
+    def recent(self, user_id: int, window_seconds: float, now: float) -> list[tuple[float, str]]:
+        """One round trip for both the flood count and the duplicate check."""
+        members = self.redis.zrangebyscore(  # type: ignore[attr-defined]
+            self._key(user_id), now - window_seconds, "+inf", withscores=True
+        )
+        result = []
+        for member, score in members:
+            text = member.decode() if isinstance(member, bytes) else member
+            result.append((float(score), text.split(":", 1)[1]))
+        return result
 
     def count_recent(self, user_id: int, window_seconds: float, now: float) -> int:
         return int(self.redis.zcount(self._key(user_id), now - window_seconds, "+inf"))  # type: ignore[attr-defined]

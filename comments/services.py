@@ -170,8 +170,10 @@ def post_comment(
     limits = [(policy.flood_limit, policy.flood_window_seconds)]
     if mode.slow_seconds:  # match-day slow mode: one comment per N seconds
         limits.append((1, float(mode.slow_seconds)))
+    memory_window = max([policy.duplicate_window_seconds, *(w for _, w in limits)])
+    recent_posts = activity.recent(author.id, memory_window, moment)
     for limit, window in limits:
-        if activity.count_recent(author.id, window, moment) >= limit:
+        if sum(1 for at, _ in recent_posts if moment - at < window) >= limit:
             raise DomainError(
                 "too_fast",
                 "Je reageert te snel. Wacht even voor je opnieuw reageert.",
@@ -191,7 +193,7 @@ def post_comment(
         if rate is not None and rate > policy.rejection_rate:
             flags.append(_context_flag(ContextFlag.RECENT_HISTORY, f"{rate:.0%}"))
         fingerprint = rules.fingerprint(text)
-        previous = activity.recent_fingerprints(author.id, policy.duplicate_window_seconds, moment)
+        previous = [fp for at, fp in recent_posts if moment - at < policy.duplicate_window_seconds]
         duplicate = rules.duplicate_flag(fingerprint, previous, policy)
         if duplicate is not None:
             flags.append(_context_flag(duplicate))

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
 from comments.cache import touch_article
@@ -112,17 +112,20 @@ def _state_delta(delta: CounterDelta, comment: Comment, state: str, sign: int) -
 def apply_counters(session: Session, delta: CounterDelta) -> None:
     """Write the collected counter changes: queues by name, then authors, then articles."""
     session.flush()
-    for name in sorted(delta.queues):
-        change = delta.queues[name]
-        if not change:
-            continue
+    changes = {name: change for name, change in sorted(delta.queues.items()) if change}
+    if changes:
+        # One statement for every queue counter that moves.
         updated = session.execute(
             update(QueueCounter)
-            .where(QueueCounter.name == name)
-            .values(count=QueueCounter.count + change)
+            .where(QueueCounter.name.in_(changes))
+            .values(count=QueueCounter.count + case(changes, value=QueueCounter.name, else_=0))
         )
-        if updated.rowcount == 0:  # type: ignore[attr-defined]
-            session.add(QueueCounter(name=name, count=change))
+        if updated.rowcount != len(changes):  # type: ignore[attr-defined]
+            existing = set(
+                session.scalars(select(QueueCounter.name).where(QueueCounter.name.in_(changes)))
+            )
+            for name in sorted(set(changes) - existing):
+                session.add(QueueCounter(name=name, count=changes[name]))
             session.flush()
     for author_id, column in sorted(delta.author_states):
         change = delta.author_states[(author_id, column)]

@@ -260,3 +260,28 @@ def get_user(db: Session, username: str) -> User:
     user = db.scalar(select(User).where(User.username == username))
     assert user is not None
     return user
+
+
+# ---------------------------------------------------------------- browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Any]:
+    """One Playwright driver per run (sync Playwright cannot be started twice at once)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        missing_service("Playwright for Python is not installed")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing_service(f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    with sync_playwright() as driver:
+        yield driver

@@ -132,29 +132,15 @@ PAGE = """<!doctype html><html><body>
 
 
 @pytest.fixture
-def browser_page():  # type: ignore[no-untyped-def]
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        from tests.conftest import missing_service
+def browser_page(playwright_driver):  # type: ignore[no-untyped-def]
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
-        missing_service("Playwright is not installed")
-    import shutil
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    try:
-        manager = sync_playwright().start()
-        browser = manager.chromium.launch(
-            executable_path=chromium, headless=True, args=["--no-sandbox"]
-        )
-    except Exception as exc:  # no browser on this machine
-        from tests.conftest import missing_service
-
-        missing_service(f"Chromium cannot start: {exc}")
+    browser = playwright_driver.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
     page = browser.new_page()
     yield page
     browser.close()
-    manager.stop()
 
 
 @pytest.mark.browser
