@@ -14,8 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from errors import Conflict, DomainError, Invalid, NotFound
@@ -440,11 +439,16 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
             ballots_t.c.created_at >= bindparam("since", type_=UTCDateTime()),
         )
     )
-    module = postgresql if dialect == "postgresql" else sqlite
-    insert_ballot = (
-        module.insert(ballots_t)
-        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
-        .returning(ballots_t.c.id)
+    # Spelled out: the dialects' insert().on_conflict_do_nothing() has no cache key, so it would
+    # be compiled again on every vote. The same SQL works on SQLite (3.35+) and PostgreSQL.
+    insert_ballot = text(
+        "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at, is_suspicious,"
+        " suspicion, quarantined_at) VALUES (:poll_id, :voter_key, :user_id, :ip_hash,"
+        " :created_at, :is_suspicious, :suspicion, NULL)"
+        " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
+    ).bindparams(
+        bindparam("created_at", type_=UTCDateTime()),
+        bindparam("is_suspicious", type_=Boolean()),
     )
     existing = (
         select(ballots_t.c.id, ballots_t.c.created_at, choices_t.c.option_id)
@@ -584,7 +588,6 @@ def cast_vote(
             "created_at": now,
             "is_suspicious": suspicion is not None,
             "suspicion": suspicion,
-            "quarantined_at": None,
         },
     ).scalar()
     if ballot_id is None:
