@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+ViewT = TypeVar("ViewT", bound=Callable[..., Any])
+
 # Connection option that asks SQLite for BEGIN IMMEDIATE: a write transaction takes the write
 # lock up front, so two workers never both read-then-upgrade and fail with "database is locked".
 WRITE_OPTION = "tribune_write"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Attribute set by @read_first on a view function: its write request starts read-only.
+READ_FIRST = "tribune_read_first"
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -51,6 +56,22 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options={WRITE_OPTION: True})
 
 
+def read_first(view: ViewT) -> ViewT:
+    """Opt a write route out of the up-front write transaction (put it below the route).
+
+    get_session() then starts the request's session read-only (plain BEGIN on SQLite), and the
+    view must end that read transaction and call begin_write() itself before it writes.
+    Every route without this decorator keeps BEGIN IMMEDIATE for its non-GET requests.
+    """
+    setattr(view, READ_FIRST, True)
+    return view
+
+
+def _starts_read_only() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, READ_FIRST, False))
+
+
 def init_app(app: Flask) -> None:
     """Bind an engine and session factory to the app and close sessions after each request."""
     engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("TRIBUNE_SQL_ECHO", False))
@@ -60,12 +81,15 @@ def init_app(app: Flask) -> None:
 
 
 def get_session() -> Session:
-    """The request's session; writes (non-GET requests) start with a write transaction."""
+    """The request's session; writes (non-GET requests) start with a write transaction.
+
+    Except on views marked @read_first, which start read-only and call begin_write() later.
+    """
     if "db_session" not in g:
         session = current_app.extensions["tribune.sessionmaker"]()
         g.db_session = session
         try:
-            is_write = request.method not in SAFE_METHODS
+            is_write = request.method not in SAFE_METHODS and not _starts_read_only()
         except RuntimeError:  # no request: CLI commands write
             is_write = True
         if is_write:
