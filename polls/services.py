@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
+from db import WRITE_OPTION, begin_write
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Article,
@@ -450,6 +451,23 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         bindparam("created_at", type_=UTCDateTime()),
         bindparam("is_suspicious", type_=Boolean()),
     )
+    # The read-first path (SQLite): the same insert, made only while the poll row still takes
+    # this vote (open at :created_at, voter scope, max_choices). The SELECT has a WHERE clause,
+    # which SQLite needs to parse INSERT … SELECT … ON CONFLICT.
+    insert_ballot_guarded = text(
+        "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at, is_suspicious,"
+        " suspicion, quarantined_at) SELECT :poll_id, :voter_key, :user_id, :ip_hash,"
+        " :created_at, :is_suspicious, :suspicion, NULL FROM polls WHERE polls.id = :poll_id"
+        " AND (polls.opens_at IS NULL OR polls.opens_at <= :created_at)"
+        " AND (polls.closes_at IS NULL OR polls.closes_at > :created_at)"
+        " AND polls.max_choices >= :n_choices"
+        " AND (:member OR polls.voter_scope = :everyone)"
+        " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
+    ).bindparams(
+        bindparam("created_at", type_=UTCDateTime()),
+        bindparam("is_suspicious", type_=Boolean()),
+        bindparam("member", type_=Boolean()),
+    )
     existing = (
         select(ballots_t.c.id, ballots_t.c.created_at, choices_t.c.option_id)
         .select_from(ballots_t.outerjoin(choices_t, choices_t.c.ballot_id == ballots_t.c.id))
@@ -463,13 +481,13 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         update(options_t)
         .where(options_t.c.id.in_(bindparam("option_ids", expanding=True)))
         .values(vote_count=options_t.c.vote_count + 1)
-        .returning(options_t.c.id, options_t.c.vote_count)
+        .returning(options_t.c.id, options_t.c.vote_count, options_t.c.poll_id, options_t.c.label)
     )
     bump_option = (
         update(options_t)
         .where(options_t.c.id == bindparam("option_id"))
         .values(vote_count=options_t.c.vote_count + 1)
-        .returning(options_t.c.id, options_t.c.vote_count)
+        .returning(options_t.c.id, options_t.c.vote_count, options_t.c.poll_id, options_t.c.label)
     )
     bump_poll = (
         update(polls_t)
@@ -487,6 +505,7 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         "load": load,
         "allowance": allowance,
         "insert_ballot": insert_ballot,
+        "insert_ballot_guarded": insert_ballot_guarded,
         "insert_choices": choices_t.insert(),
         "existing": existing,
         "bump_options": bump_options,
@@ -529,6 +548,34 @@ def _check_vote(
     return ids
 
 
+def _load_snapshot(conn: Any, stmts: dict[str, Any], poll_id: int) -> PollSnapshot:
+    rows = conn.execute(stmts["load"], {"poll_id": poll_id}).all()
+    if not rows:
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    first = rows[0]
+    return PollSnapshot(
+        id=poll_id,
+        article_id=first.article_id,
+        question=first.question,
+        max_choices=first.max_choices,
+        opens_at=first.opens_at,
+        closes_at=first.closes_at,
+        results_visibility=first.results_visibility,
+        voter_scope=first.voter_scope,
+        ballot_count=first.ballot_count,
+        options=tuple(
+            OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None
+        ),
+    )
+
+
+def _options_changed() -> Conflict:
+    return Conflict(
+        "vote_conflict",
+        "De peiling werd net gewijzigd. Bekijk de antwoorden en stem opnieuw.",
+    )
+
+
 def cast_vote(
     session: Session,
     poll_id: int,
@@ -543,29 +590,33 @@ def cast_vote(
     INSERT … ON CONFLICT DO NOTHING RETURNING id, the choices, then the counters with
     RETURNING, last and in the fixed order (options by ascending id, the poll, the article).
     The answer is built from what was read and written: nothing is read back after the write.
+
+    Read first on SQLite: when the session is not yet a write transaction (a @read_first
+    route), the poll is read and checked in a read transaction, which then ends; only the
+    writes run under the write lock (BEGIN IMMEDIATE), so the two workers overlap on the
+    reads. What an editor may change in between is checked again by the writes themselves,
+    at no extra statement on the common path:
+    - open state, voter scope and max_choices: the ballot INSERT only inserts while the poll
+      row still allows this vote (its WHERE); when it inserts nothing (an existing ballot, or a
+      poll changed in between) the poll is read again under the lock and the vote goes the
+      locked way: the same answers as if the editor had been a moment earlier;
+    - the options (replaceable only while there are no ballots, and SQLite may hand a deleted
+      option's id to a new row): the option counter UPDATE returns poll_id and label, and any
+      difference from what the voter saw is 409 vote_conflict (rolled back, nothing counted);
+    - the per-IP allowance is counted inside the write transaction, so it stays exact.
+    Sessions that already write (other callers, PostgreSQL routes hold FOR KEY SHARE on the
+    poll from the first read) run everything in their one transaction as before.
     """
     conn = session.connection()
     dialect = conn.dialect.name
     stmts = _vote_statements(dialect)
-    rows = conn.execute(stmts["load"], {"poll_id": poll_id}).all()
-    if not rows:
-        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    first = rows[0]
-    snapshot = PollSnapshot(
-        id=poll_id,
-        article_id=first.article_id,
-        question=first.question,
-        max_choices=first.max_choices,
-        opens_at=first.opens_at,
-        closes_at=first.closes_at,
-        results_visibility=first.results_visibility,
-        voter_scope=first.voter_scope,
-        ballot_count=first.ballot_count,
-        options=tuple(
-            OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None
-        ),
-    )
+    read_first = dialect == "sqlite" and not conn.get_execution_options().get(WRITE_OPTION)
+    snapshot = _load_snapshot(conn, stmts, poll_id)
     option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
+    if read_first:
+        session.commit()  # the read transaction: nothing was written
+        begin_write(session)
+        conn = session.connection()
 
     suspicion = None
     if context.ip_hash and context.ip_allowance > 0:
@@ -578,24 +629,37 @@ def cast_vote(
     if suspicion is None and context.burst and not voter.is_member:
         suspicion = SUSPICION_BURST
 
-    ballot_id = conn.execute(
-        stmts["insert_ballot"],
-        {
-            "poll_id": poll_id,
-            "voter_key": voter.key,
-            "user_id": voter.user_id,
-            "ip_hash": context.ip_hash,
-            "created_at": now,
-            "is_suspicious": suspicion is not None,
-            "suspicion": suspicion,
-        },
-    ).scalar()
+    values = {
+        "poll_id": poll_id,
+        "voter_key": voter.key,
+        "user_id": voter.user_id,
+        "ip_hash": context.ip_hash,
+        "created_at": now,
+        "is_suspicious": suspicion is not None,
+        "suspicion": suspicion,
+    }
+    if read_first:
+        guard = {
+            "n_choices": len(option_ids),
+            "member": voter.is_member,
+            "everyone": VoterScope.EVERYONE.value,
+        }
+        ballot_id = conn.execute(stmts["insert_ballot_guarded"], {**values, **guard}).scalar()
+    else:
+        ballot_id = conn.execute(stmts["insert_ballot"], values).scalar()
     if ballot_id is None:
+        if read_first:
+            # Under the write lock now: read the poll again and check as the locked path does.
+            snapshot = _load_snapshot(conn, stmts, poll_id)
+            option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
         found = conn.execute(stmts["existing"], {"poll_id": poll_id, "voter_key": voter.key}).all()
-        if not found:  # cannot happen: the conflict row is committed and visible
+        if found:
+            chosen = [r.option_id for r in found if r.option_id is not None]
+            return VoteOutcome(found[0].id, found[0].created_at, False, chosen, snapshot)
+        if read_first:  # the poll changed in between and still takes this vote
+            ballot_id = conn.execute(stmts["insert_ballot"], values).scalar()
+        if ballot_id is None:  # cannot happen: the conflict row is committed and visible
             raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
-        chosen = [r.option_id for r in found if r.option_id is not None]
-        return VoteOutcome(found[0].id, found[0].created_at, False, chosen, snapshot)
 
     ordered = sorted(option_ids)
     conn.execute(
@@ -605,11 +669,17 @@ def cast_vote(
     # Counters last, in the fixed order. SQLite's write lock serialises whole transactions, so
     # one statement does; PostgreSQL locks rows, so one statement per option, ascending.
     if dialect == "postgresql" and len(ordered) > 1:
-        counts = {}
+        bumped = []
         for option_id in ordered:
-            counts.update(conn.execute(stmts["bump_option"], {"option_id": option_id}).all())
+            bumped.extend(conn.execute(stmts["bump_option"], {"option_id": option_id}).all())
     else:
-        counts = dict(conn.execute(stmts["bump_options"], {"option_ids": ordered}).all())
+        bumped = conn.execute(stmts["bump_options"], {"option_ids": ordered}).all()
+    seen = {o.id: o.label for o in snapshot.options}
+    if len(bumped) != len(ordered) or any(
+        r.poll_id != poll_id or seen.get(r.id) != r.label for r in bumped
+    ):
+        raise _options_changed()
+    counts = {r.id: r.vote_count for r in bumped}
     ballot_count = conn.execute(stmts["bump_poll"], {"poll_id": poll_id}).scalar()
     cms_id = conn.execute(stmts["bump_article"], {"article_id": snapshot.article_id}).scalar()
     written = replace(

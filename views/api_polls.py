@@ -15,7 +15,7 @@ from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field
 
 from articles import services as articles
-from db import get_session
+from db import get_session, read_first
 from errors import Conflict, DomainError, Invalid
 from models import ResultsVisibility, Role, VoterScope
 from polls import services as polls
@@ -170,6 +170,7 @@ def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/polls/<int:poll_id>/votes")
+@read_first
 def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
     """Vote: 201 counted, 200 already voted (the same ballot back)."""
     payload = json_object()
@@ -177,8 +178,8 @@ def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
     raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
     if raw_token is not None and not isinstance(raw_token, str):
         raise Invalid("invalid_voter_token", "voter_token is een tekst.")
-    # Token checks before the session: on SQLite a write request holds the write lock from its
-    # first query, so nothing slow may run while it is held.
+    # @read_first: the session starts read-only; polls.cast_vote reads and checks the poll, then
+    # takes the write transaction (BEGIN IMMEDIATE on SQLite) for the ballot and counters only.
     token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
     voter = support.voter_for(token)
     context = support.vote_context(token) if voter else None

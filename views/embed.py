@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
 
-from db import get_session
+from db import get_session, read_first
 from errors import DomainError
 from extensions import csrf
 from models import Article, VoterScope
@@ -66,6 +66,7 @@ def poll(poll_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/polls/<int:poll_id>")
+@read_first
 def vote(poll_id: int):  # type: ignore[no-untyped-def]
     """The no-JavaScript vote: form post inside the iframe, answered with the results."""
     session = get_session()

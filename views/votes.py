@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from articles import services as articles
-from db import get_session
+from db import get_session, read_first
 from errors import DomainError
 from models import Article
 from parsing import is_int_text
@@ -39,6 +39,7 @@ def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
 
 
 @bp.post("/artikels/<article_id>/peilingen/<int:poll_id>")
+@read_first
 def vote(article_id: str, poll_id: int):  # type: ignore[no-untyped-def]
     """Cast a vote from the article page (CSRF token in the form; first-party cookie token)."""
     session = get_session()
