@@ -19,7 +19,15 @@ bp = Blueprint("tribune", __name__, cli_group="tribune")
 @click.option("--revision", default="head", show_default=True)
 def migrate_command(revision: str) -> None:
     """Apply Alembic migrations to the configured database."""
-    upgrade_database(current_app.config["DATABASE_URL"], revision)
+    url = current_app.config["DATABASE_URL"]
+    upgrade_database(url, revision)
+    # Fresh statistics, so the planner picks the queue indexes (PostgreSQL's autovacuum does
+    # this by itself; SQLite only when asked).
+    if url.startswith("sqlite"):
+        from sqlalchemy import text
+
+        with session_scope(current_app) as session:
+            session.execute(text("ANALYZE"))
     click.echo(f"Database at revision {revision}.")
 
 

@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+import models
 from accounts.services import Registration, register_user
 from app import create_app
 from config import normalise_database_url
@@ -144,16 +145,52 @@ def database_template(
     return str(path)
 
 
+class PostgresScratch:
+    """One migrated PostgreSQL database, emptied before each test.
+
+    TRUNCATE … RESTART IDENTITY gives every test the same empty tables and ids as a fresh copy,
+    at a tenth of the cost of CREATE DATABASE … TEMPLATE; leftover sessions of the previous test
+    are ended first so nothing can block it.
+    """
+
+    def __init__(self, server: PostgresServer, template: str) -> None:
+        self.name = server.create("scratch", template=template)
+        self.url = server.url_for(self.name)
+        self.engine = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        tables = ", ".join(
+            f'"{table.name}"' for table in reversed(models.Base.metadata.sorted_tables)
+        )
+        self.truncate = text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+    def reset(self) -> str:
+        with self.engine.connect() as conn:
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": self.name},
+            )
+            conn.execute(self.truncate)
+        return self.url
+
+
+@pytest.fixture(scope="session")
+def postgres_scratch(
+    postgres_server: PostgresServer, database_template: str
+) -> Iterator[PostgresScratch]:
+    scratch = PostgresScratch(postgres_server, database_template)
+    yield scratch
+    scratch.engine.dispose()
+
+
 @pytest.fixture
 def database_url(
     request: pytest.FixtureRequest, database_template: str, tmp_path: Path
 ) -> Iterator[str]:
     """A fresh, migrated database for one test."""
     if _backend() == "postgresql":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        name = server.create("test", template=database_template)
-        yield server.url_for(name)
-        server.drop(name)
+        yield request.getfixturevalue("postgres_scratch").reset()
         return
     path = tmp_path / "tribune.db"
     shutil.copyfile(database_template, path)
@@ -174,6 +211,8 @@ def app_settings(database_url: str, tmp_path: Path) -> dict[str, Any]:
         "WTF_CSRF_ENABLED": False,
         "TRIBUNE_RATELIMIT_ENABLED": False,
         "RATELIMIT_KEY_PREFIX": "tribune-test-" + uuid.uuid4().hex[:8],
+        # Every Redis key of this test's app (caches, flood memory, bursts) is its own.
+        "TRIBUNE_REDIS_PREFIX": "tribune-test-" + uuid.uuid4().hex[:8],
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
     }
     if not settings["REDIS_URL"]:
