@@ -67,6 +67,13 @@ def read_first(view: ViewT) -> ViewT:
     return view
 
 
+def start_write(session: Session) -> None:
+    """In a @read_first request: end the read transaction and open the write transaction."""
+    if session.in_transaction():
+        session.commit()  # nothing was written yet: this only ends the read snapshot
+    begin_write(session)
+
+
 def _starts_read_only() -> bool:
     view = current_app.view_functions.get(request.endpoint or "")
     return bool(getattr(view, READ_FIRST, False))

@@ -155,8 +155,13 @@ def post_comment(
     policy: PostingPolicy,
     activity: ActivityStore,
     now: datetime | None = None,
+    before_write: Callable[[], None] | None = None,
 ) -> PostResult:
-    """Screen a new comment, apply the context rules and store it as published, held or rejected."""
+    """Screen a new comment, apply the context rules and store it as published, held or rejected.
+
+    Everything up to the first write only reads; `before_write` is called there (the view opens
+    its write transaction), and what could have changed meanwhile is checked again.
+    """
     now = now or utcnow()
     article = get_article(session, article_cms_id)
     mode = active_mode(session, article, policy.auto_close_days, now)
@@ -204,6 +209,14 @@ def post_comment(
     else:
         fingerprint = rules.fingerprint(text)
 
+    if before_write is not None:
+        before_write()
+        if parent is not None:
+            session.refresh(parent, ["state"])
+            if parent.state is not CommentState.PUBLISHED:
+                raise Conflict(
+                    "parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden."
+                )
     comment = Comment(
         article_id=article.id,
         author_id=author.id,

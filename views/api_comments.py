@@ -12,7 +12,7 @@ from sqlalchemy import select
 from articles import services as articles
 from comments import services as comments
 from comments.threads import ThreadNode, published_threads
-from db import get_session
+from db import get_session, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
 from parsing import is_int_text
@@ -111,6 +111,7 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/articles/<article_id>/comments")
+@read_first
 @login_required_any
 def post_comment(article_id: str):  # type: ignore[no-untyped-def]
     """Post a comment: 201 published, 202 held for review, 422 rejected (stored)."""
@@ -128,6 +129,7 @@ def post_comment(article_id: str):  # type: ignore[no-untyped-def]
         screen_text,
         posting_policy(),
         activity_store(),
+        before_write=lambda: start_write(session),
     )
     session.commit()
     comment = result.comment

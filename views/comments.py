@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from comments import services as comments
-from db import get_session
+from db import get_session, read_first, start_write
 from errors import DomainError
 from models import Article, Comment, CommentState
 from parsing import is_int_text
@@ -39,6 +39,7 @@ def _article_of(comment_id: int) -> str:
 
 
 @bp.post("/artikels/<article_id>/reacties")
+@read_first
 @login_required_any
 def post(article_id: str):  # type: ignore[no-untyped-def]
     """Post a comment or a reply from the article page."""
@@ -54,6 +55,7 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
             screen_text,
             posting_policy(),
             activity_store(),
+            before_write=lambda: start_write(session),
         )
     except DomainError as exc:
         session.rollback()
