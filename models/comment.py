@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
+from reasons import REASON_LABELS_NL, ReasonCode  # noqa: F401 (re-exported by models)
 
 
 class CommentState(enum.Enum):
@@ -26,35 +27,6 @@ class CommentState(enum.Enum):
     REJECTED = "rejected"
     REMOVED = "removed"
     DELETED = "deleted"
-
-
-class ReasonCode(enum.Enum):
-    """One list for reports, flags and rejections (DESIGN.md)."""
-
-    BELEDIGEND = "beledigend"
-    RACISME = "racisme"
-    BEDREIGING = "bedreiging"
-    SPAM = "spam"
-    PERSOONSGEGEVENS = "persoonsgegevens"
-    OFF_TOPIC = "off-topic"
-    ILLEGAAL = "illegaal"
-    ANDERE = "andere"
-
-    @property
-    def label_nl(self) -> str:
-        return REASON_LABELS_NL[self]
-
-
-REASON_LABELS_NL = {
-    ReasonCode.BELEDIGEND: "Beledigend",
-    ReasonCode.RACISME: "Racisme of haat",
-    ReasonCode.BEDREIGING: "Bedreiging",
-    ReasonCode.SPAM: "Spam of reclame",
-    ReasonCode.PERSOONSGEGEVENS: "Persoonsgegevens",
-    ReasonCode.OFF_TOPIC: "Niet ter zake",
-    ReasonCode.ILLEGAAL: "Illegale inhoud",
-    ReasonCode.ANDERE: "Andere reden",
-}
 
 
 class ReportOutcome(enum.Enum):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum, IntEnum, StrEnum
+from enum import Enum, IntEnum
 from typing import Any
+
+from reasons import ReasonCode
 
 
 class Severity(IntEnum):
@@ -15,17 +17,8 @@ class Severity(IntEnum):
     REJECT = 30
 
 
-class Reason(StrEnum):
-    """The DESIGN.md reason codes shared by reports, flags and rejections."""
-
-    BELEDIGEND = "beledigend"
-    RACISME = "racisme"
-    BEDREIGING = "bedreiging"
-    SPAM = "spam"
-    PERSOONSGEGEVENS = "persoonsgegevens"
-    OFF_TOPIC = "off-topic"
-    ILLEGAAL = "illegaal"
-    ANDERE = "andere"
+# The DESIGN.md reason codes (defined once, shared with the models).
+Reason = ReasonCode
 
 
 class FlagCode(Enum):
