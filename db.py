@@ -155,3 +155,21 @@ UNCOMPARED_INDEXES = frozenset({"ix_comments_state_severity_queued_at"})
 def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
     """Alembic filter: leave the hand-written DESC indexes out of autogenerate and checks."""
     return not (type_ == "index" and name in UNCOMPARED_INDEXES)
+
+
+def insert_or_nothing(
+    session: Session, model: type, values: dict, unique_columns: list[str]
+) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
+    constraint already holds such a row (the database decides, no read-then-write race)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = model.__table__  # type: ignore[attr-defined]
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique_columns)
+        .returning(table.c.id)
+    )
+    return session.execute(statement).scalar()

@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from articles.services import get_article
 from comments.activity import ActivityStore, clock
 from comments.cache import touch_article
+from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Article,
@@ -360,7 +360,6 @@ def report_comment(
     if comment.author_id == reporter.id:
         raise Conflict("own_comment", "Je kan je eigen reactie niet melden.")
     weight = reporter_weight(session, reporter, policy, now)
-    table = Report.__table__
     values = dict(
         comment_id=comment.id,
         reporter_id=reporter.id,
@@ -371,13 +370,7 @@ def report_comment(
         created_at=now,
     )
     # Insert-or-nothing: the unique constraint decides, not a read-then-write race.
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table).values(**values)
-    inserted = session.execute(
-        insert.on_conflict_do_nothing(index_elements=["comment_id", "reporter_id"]).returning(
-            table.c.id
-        )
-    ).scalar()
+    inserted = insert_or_nothing(session, Report, values, ["comment_id", "reporter_id"])
     if inserted is None:
         existing = session.scalar(
             select(Report).where(Report.comment_id == comment.id, Report.reporter_id == reporter.id)

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Appeal,
@@ -274,20 +274,18 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
         raise Invalid(
             "invalid_appeal", f"Leg in 5 tot {APPEAL_MAX} tekens uit waarom je bezwaar maakt."
         )
-    table = Appeal.__table__
-    dialect = session.get_bind().dialect.name
-    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
-    inserted = session.execute(
-        insert.values(
-            comment_id=comment.id,
-            author_id=author.id,
-            body=body.strip(),
-            state=AppealState.PENDING.value,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["comment_id"])
-        .returning(table.c.id)
-    ).scalar()
+    inserted = insert_or_nothing(
+        session,
+        Appeal,
+        {
+            "comment_id": comment.id,
+            "author_id": author.id,
+            "body": body.strip(),
+            "state": AppealState.PENDING.value,
+            "created_at": utcnow(),
+        },
+        ["comment_id"],
+    )
     if inserted is None:
         raise Conflict("already_appealed", "Je maakte al bezwaar tegen deze beslissing.")
     appeal = session.get(Appeal, inserted)
