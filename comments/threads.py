@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from models import Article, Comment, CommentState, User
+from models import Appeal, Article, Comment, CommentState, User
 
 # Replies of deleted comments stay visible; the deleted one shows as "verwijderd".
 VISIBLE_STATES = (CommentState.PUBLISHED, CommentState.DELETED)
@@ -96,3 +96,36 @@ def _shown(node: ThreadNode) -> bool:
         return True
     node.replies = [child for child in node.replies if _shown(child)]
     return bool(node.replies)
+
+
+def authors_pending(
+    session: Session, article: Article, author_id: int, limit: int = 20
+) -> tuple[list[Comment], dict[int, Appeal]]:
+    """The author's comments on an article that others do not see (held, rejected, removed) or
+    that they appealed (so they see the outcome), newest first, with their appeals."""
+    comments = list(
+        session.scalars(
+            select(Comment)
+            .where(
+                Comment.article_id == article.id,
+                Comment.author_id == author_id,
+                or_(
+                    Comment.state.in_(
+                        (CommentState.HELD, CommentState.REJECTED, CommentState.REMOVED)
+                    ),
+                    Comment.id.in_(select(Appeal.comment_id).where(Appeal.author_id == author_id)),
+                ),
+            )
+            .order_by(Comment.created_at.desc())
+            .limit(limit)
+        )
+    )
+    appeals: dict[int, Appeal] = {}
+    if comments:
+        appeals = {
+            appeal.comment_id: appeal
+            for appeal in session.scalars(
+                select(Appeal).where(Appeal.comment_id.in_([c.id for c in comments]))
+            )
+        }
+    return comments, appeals

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from articles import services as articles
-from comments.threads import published_threads
+from comments.threads import authors_pending, published_threads
 from db import get_session
 from errors import NotFound
-from models import Appeal, Article, Comment, CommentState, ReasonCode, utcnow
+from models import Article, ReasonCode, utcnow
 from moderation.modes import active_mode
 from views.votes import poll_panels
 from wiring import posting_policy
@@ -55,36 +55,9 @@ def article(article_id: str):  # type: ignore[no-untyped-def]
     except Exception:
         raise NotFound("article_not_found", "Dit artikel bestaat niet.") from None
     item = articles.get_article(session, article_id)
-    own_pending: list[Comment] = []
+    own_pending, appeals = [], {}
     if current_user.is_authenticated:
-        own_pending = list(
-            session.scalars(
-                select(Comment)
-                .where(
-                    Comment.article_id == item.id,
-                    Comment.author_id == current_user.id,
-                    or_(
-                        Comment.state.in_(
-                            (CommentState.HELD, CommentState.REJECTED, CommentState.REMOVED)
-                        ),
-                        # Appealed comments stay listed, so the author sees the outcome.
-                        Comment.id.in_(
-                            select(Appeal.comment_id).where(Appeal.author_id == current_user.id)
-                        ),
-                    ),
-                )
-                .order_by(Comment.created_at.desc())
-                .limit(20)
-            )
-        )
-    appeals = {}
-    if own_pending:
-        appeals = {
-            appeal.comment_id: appeal
-            for appeal in session.scalars(
-                select(Appeal).where(Appeal.comment_id.in_([c.id for c in own_pending]))
-            )
-        }
+        own_pending, appeals = authors_pending(session, item, current_user.id)
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = request.args.get("pagina", 1, type=int) or 1
