@@ -47,13 +47,15 @@ def missing_service(reason: str) -> None:
 # ---------------------------------------------------------------- services
 
 
-def _postgres_server_url() -> str | None:
+def _postgres_candidate_url() -> str:
     url = os.environ.get("TRIBUNE_TEST_POSTGRES_URL") or os.environ.get(
         "TRIBUNE_TEST_DATABASE_URL", ""
     )
-    if not url.startswith("postgres"):
-        url = DEFAULT_POSTGRES
-    url = normalise_database_url(url)
+    return normalise_database_url(url if url.startswith("postgres") else DEFAULT_POSTGRES)
+
+
+def _postgres_server_url() -> str | None:
+    url = _postgres_candidate_url()
     try:
         engine = create_engine(url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -102,7 +104,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for throwaway databases (skips when none answers)."""
     url = _postgres_server_url()
     if url is None:
-        missing_service("PostgreSQL is not reachable at " + DEFAULT_POSTGRES)
+        missing_service("PostgreSQL is not reachable at " + _postgres_candidate_url())
     server = PostgresServer(url)  # type: ignore[arg-type]
     yield server
     server.close()
