@@ -30,6 +30,19 @@ def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
     return url_for("pages.article", article_id=article_cms_id) + "#" + anchor
 
 
+def _refused(  # type: ignore[no-untyped-def]
+    exc: DomainError, article_id: str, anchor: str, not_found_is_404: bool = False
+):
+    """A refused form: nothing is kept, the reason is shown above the article's comments.
+    An unknown article stays a 404 page (nothing to go back to); so does every "not found"
+    where the form must not tell whether something exists (appeals on others' comments)."""
+    get_session().rollback()
+    if exc.code == "article_not_found" or (not_found_is_404 and exc.status_code == 404):
+        raise exc
+    flash(exc.message, "error")
+    return redirect(_back_to(article_id, anchor)), 303
+
+
 def _article_of(comment_id: int) -> str:
     comment = get_session().get(Comment, comment_id)
     article = get_session().get(Article, comment.article_id) if comment else None
@@ -58,11 +71,7 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
             before_write=lambda: start_write(session),
         )
     except DomainError as exc:
-        session.rollback()
-        if exc.status_code == 404 and exc.code == "article_not_found":
-            raise
-        flash(exc.message, "error")
-        return redirect(_back_to(article_id, "reageer")), 303
+        return _refused(exc, article_id, "reageer")
     session.commit()
     message, category = OUTCOME_MESSAGES[result.comment.state]
     flash(message, category)
@@ -85,9 +94,7 @@ def edit(comment_id: int):  # type: ignore[no-untyped-def]
             posting_policy(),
         )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-        return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+        return _refused(exc, article_id, f"reactie-{comment_id}")
     session.commit()
     if result.comment.state is CommentState.HELD:
         flash("Je aangepaste reactie wordt eerst nagekeken.", "info")
@@ -124,9 +131,7 @@ def report(comment_id: int):  # type: ignore[no-untyped-def]
             posting_policy(),
         )
     except DomainError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-        return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+        return _refused(exc, article_id, f"reactie-{comment_id}")
     session.commit()
     flash(
         "Bedankt, een moderator bekijkt je melding."
@@ -148,11 +153,7 @@ def appeal(comment_id: int):  # type: ignore[no-untyped-def]
     try:
         file_appeal(session, current_user, comment_id, request.form.get("body", ""))
     except DomainError as exc:
-        session.rollback()
-        if exc.status_code == 404:
-            raise
-        flash(exc.message, "error")
-        return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+        return _refused(exc, article_id, f"reactie-{comment_id}", not_found_is_404=True)
     session.commit()
     flash("Je bezwaar is ingediend. Een moderator bekijkt het.", "success")
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
