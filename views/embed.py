@@ -9,7 +9,6 @@ Origin / Sec-Fetch-Site check (the iframe posts to its own origin).
 from __future__ import annotations
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
-from flask_login import current_user
 
 from db import get_session, read_first
 from errors import DomainError
@@ -85,21 +84,7 @@ def vote(poll_id: int):  # type: ignore[no-untyped-def]
         option_ids = [int(v) for v in raw_ids if is_int_text(v)]
         if len(option_ids) != len(raw_ids):
             raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
-        token = None
-        new_token = None
-        if not current_user.is_authenticated:
-            raw = voter_token or request.cookies.get(support.cookie_name(poll.id))
-            token = (
-                support.read_token(raw, poll.id)
-                if voter_token
-                else support.quiet_token(raw, poll.id)
-            )
-            if token is None and poll.voter_scope is VoterScope.EVERYONE:
-                new_token = support.mint_voter_token(poll)
-                token = support.read_token(new_token, poll.id)
-        voter = support.voter_for(token)
-        if voter is None:
-            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+        voter, token, new_token = support.form_voter(poll, voter_token)
         outcome = polls.cast_vote(
             session, poll.id, option_ids, voter, support.vote_context(token), moment
         )

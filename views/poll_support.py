@@ -348,3 +348,24 @@ class PollPanel:
         if rule == "after_close":
             return "De stand verschijnt wanneer de peiling sluit."
         return "De redactie maakt de stand van deze peiling niet publiek."
+
+
+def form_voter(
+    poll: Poll, explicit_token: str | None = None
+) -> tuple[polls.Voter, VoterToken | None, str | None]:
+    """Who votes from a plain form: the logged-in fan, else the anonymous voter token (the one
+    the form sent, checked strictly, or the first-party cookie's), else a new token where the
+    poll lets everyone vote. Returns the voter, its token and the new token to hand out."""
+    token = new_token = None
+    if not current_user.is_authenticated:
+        if explicit_token:
+            token = read_token(explicit_token, poll.id)
+        else:
+            token = quiet_token(request.cookies.get(cookie_name(poll.id)), poll.id)
+        if token is None and poll.voter_scope is VoterScope.EVERYONE:
+            new_token = mint_voter_token(poll)
+            token = read_token(new_token, poll.id)
+    voter = voter_for(token)
+    if voter is None:
+        raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+    return voter, token, new_token

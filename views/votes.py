@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
-from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from articles import services as articles
@@ -59,15 +58,7 @@ def vote(article_id: str, poll_id: int):  # type: ignore[no-untyped-def]
         option_ids = [int(v) for v in raw_ids if is_int_text(v)]
         if len(option_ids) != len(raw_ids):
             raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
-        token = None
-        if not current_user.is_authenticated:
-            token = support.quiet_token(request.cookies.get(support.cookie_name(poll.id)), poll.id)
-            if token is None and poll.voter_scope.value == "everyone":
-                new_token = support.mint_voter_token(poll)
-                token = support.read_token(new_token, poll.id)
-        voter = support.voter_for(token)
-        if voter is None:
-            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+        voter, token, new_token = support.form_voter(poll)
         outcome = polls.cast_vote(
             session, poll.id, option_ids, voter, support.vote_context(token), moment
         )
