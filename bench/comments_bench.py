@@ -164,8 +164,14 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str]]:
         session.flush()
         recount(session)
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    # The session a login leaves behind (flask_login.login_user): user, freshness and the
+    # identifier of the client (wrk: 127.0.0.1, no User-Agent). Without "_id" Flask-Login's
+    # session protection would rewrite the cookie on every request, which no browser sees.
+    with app.test_request_context(environ_base={"REMOTE_ADDR": "127.0.0.1"}):
+        identifier = app.login_manager._session_identifier_generator()  # type: ignore[attr-defined]
     cookies = [
-        serializer.dumps({"_user_id": f"{uid}:1", "_fresh": True}) for uid in range(1, USERS + 1)
+        serializer.dumps({"_user_id": f"{uid}:1", "_fresh": True, "_id": identifier})
+        for uid in range(1, USERS + 1)
     ]
     app.extensions["tribune.engine"].dispose()
     return "bench-post", cookies

@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict, deque
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class ActivityStore(Protocol):
@@ -18,7 +18,9 @@ class ActivityStore(Protocol):
 
     def count_recent(self, user_id: int, window_seconds: float, now: float) -> int: ...
 
-    def record_post(self, user_id: int, fingerprint: str, now: float) -> None: ...
+    def record_post(self, user_id: int, fingerprint: str, now: float, pipe: Any = None) -> None:
+        """Remember a post; with Redis, `pipe` (a pipeline) sends it with other commands."""
+        ...
 
     def recent_fingerprints(self, user_id: int, window_seconds: float, now: float) -> list[str]: ...
 
@@ -44,7 +46,7 @@ class MemoryActivity:
         with self._lock:
             return sum(1 for at, _ in self._posts.get(user_id, ()) if now - at < window_seconds)
 
-    def record_post(self, user_id: int, fingerprint: str, now: float) -> None:
+    def record_post(self, user_id: int, fingerprint: str, now: float, pipe: Any = None) -> None:
         with self._lock:
             self._posts[user_id].append((now, fingerprint))
 
@@ -79,14 +81,18 @@ class RedisActivity:
     def count_recent(self, user_id: int, window_seconds: float, now: float) -> int:
         return int(self.redis.zcount(self._key(user_id), now - window_seconds, "+inf"))  # type: ignore[attr-defined]
 
-    def record_post(self, user_id: int, fingerprint: str, now: float) -> None:
+    def record_post(self, user_id: int, fingerprint: str, now: float, pipe: Any = None) -> None:
         key = self._key(user_id)
-        pipe = self.redis.pipeline()  # type: ignore[attr-defined]
+        # No MULTI/EXEC: one round trip either way, and the trims are idempotent.
+        own = pipe is None
+        if own:
+            pipe = self.redis.pipeline(transaction=False)  # type: ignore[attr-defined]
         pipe.zadd(key, {f"{now:.6f}:{fingerprint}": now})
         pipe.zremrangebyscore(key, "-inf", now - self.KEEP_SECONDS)
         pipe.zremrangebyrank(key, 0, -51)
         pipe.expire(key, self.KEEP_SECONDS)
-        pipe.execute()
+        if own:
+            pipe.execute()
 
     def recent_fingerprints(self, user_id: int, window_seconds: float, now: float) -> list[str]:
         members = self.redis.zrangebyscore(self._key(user_id), now - window_seconds, "+inf")  # type: ignore[attr-defined]

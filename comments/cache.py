@@ -11,18 +11,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 TOUCHED = "tribune.touched_articles"
+DEFERRED = "tribune.after_commit"
+# Set on sessions whose factory runs deferred work after commit (ThreadCache.listen).
+RUNS_DEFERRED = "tribune.runs_after_commit"
 logger = logging.getLogger(__name__)
+AfterCommit = Callable[[Any], None]
 
 
 def touch_article(session: Session, article_id: int) -> None:
     """Mark an article's thread as changed by this transaction."""
     session.info.setdefault(TOUCHED, set()).add(article_id)
+
+
+def after_commit(session: Session, work: AfterCommit) -> None:
+    """Run `work(pipeline)` once the transaction commits, in the same Redis round trip as the
+    thread version bump (the pipeline is None without Redis); dropped on rollback. Sessions
+    that do not run deferred work (scripts, some tests) run it at once, with no pipeline."""
+    if session.info.get(RUNS_DEFERRED):
+        session.info.setdefault(DEFERRED, []).append(work)
+    else:
+        work(None)
 
 
 class ThreadCache:
@@ -72,30 +87,37 @@ class ThreadCache:
                 self._pages.clear()
             self._pages[key] = (time.monotonic() + self.local_ttl, body)
 
-    def bump(self, article_ids: set[int]) -> None:
-        """Retire the cached pages of these articles."""
+    def bump(self, article_ids: set[int], deferred: list[AfterCommit] = ()) -> None:  # type: ignore[assignment]
+        """Retire the cached pages of these articles (and run deferred work alongside)."""
         if self.redis is not None:
-            pipe = self.redis.pipeline()
+            pipe = self.redis.pipeline(transaction=False)  # INCRs need no MULTI/EXEC
             for article_id in sorted(article_ids):
                 pipe.incr(self._version_key(article_id))
+            for work in deferred:
+                work(pipe)
             pipe.execute()
             return
         with self._lock:
             for article_id in article_ids:
                 self._versions[article_id] = self._versions.get(article_id, 0) + 1
+        for work in deferred:
+            work(None)
 
     def listen(self, factory: sessionmaker) -> None:  # type: ignore[type-arg]
         """Bump versions after each commit that touched threads; forget them on rollback."""
+        factory.configure(info={**factory.kw.get("info", {}), RUNS_DEFERRED: True})
 
         @event.listens_for(factory, "after_commit")
         def _after_commit(session: Session) -> None:
             touched = session.info.pop(TOUCHED, None)
-            if touched:
+            deferred = session.info.pop(DEFERRED, None)
+            if touched or deferred:
                 try:
-                    self.bump(touched)
+                    self.bump(touched or set(), deferred or [])
                 except Exception:  # a cache outage must not fail a committed write
                     logger.warning("thread cache bump failed; pages expire by TTL", exc_info=True)
 
         @event.listens_for(factory, "after_rollback")
         def _after_rollback(session: Session) -> None:
             session.info.pop(TOUCHED, None)
+            session.info.pop(DEFERRED, None)

@@ -9,9 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from articles.services import get_article
 from comments.activity import ActivityStore, clock
-from comments.cache import touch_article
+from comments.cache import after_commit, touch_article
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
@@ -27,8 +26,8 @@ from models import (
 )
 from moderation import rules
 from moderation.flags import Screening
-from moderation.modes import active_mode
-from moderation.queue import mark_reported, transition
+from moderation.modes import active_mode, posting_target
+from moderation.queue import NewComment, mark_reported, post_new_comment, transition
 from moderation.rules import ContextFlag, PostingPolicy
 
 BODY_MIN = 2
@@ -97,18 +96,23 @@ def _context_flag(flag: ContextFlag, detail: str | None = None) -> StoredFlag:
     return StoredFlag(flag.code, flag.reason, int(flag.severity), flag.label_nl, detail)
 
 
-def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
-    comment.flags = [
-        Flag(
-            code=f.code,
-            reason=ReasonCode(f.reason),
-            severity=f.severity,
-            detail=f.detail,
-            span_start=f.span_start,
-            span_end=f.span_end,
-        )
+def _flag_rows(flags: list[StoredFlag]) -> list[dict[str, object]]:
+    """Flags as the column values of their rows."""
+    return [
+        {
+            "code": f.code,
+            "reason": ReasonCode(f.reason),
+            "severity": f.severity,
+            "detail": f.detail,
+            "span_start": f.span_start,
+            "span_end": f.span_end,
+        }
         for f in flags
     ]
+
+
+def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
+    comment.flags = [Flag(**row) for row in _flag_rows(flags)]  # type: ignore[arg-type]
     strongest = max(flags, key=lambda f: f.severity, default=None)
     comment.top_severity = strongest.severity if strongest else 0
     comment.top_reason = strongest.reason if strongest else None
@@ -163,13 +167,13 @@ def post_comment(
     its write transaction), and what could have changed meanwhile is checked again.
     """
     now = now or utcnow()
-    article = get_article(session, article_cms_id)
-    mode = active_mode(session, article, policy.auto_close_days, now)
+    target = posting_target(session, article_cms_id, policy.auto_close_days, now)
+    mode = target.mode
     if mode.closed:
         raise Conflict("comments_closed", "Reageren op dit artikel is gesloten.")
     check_can_post(author, now)
     text = clean_body(body)
-    parent = _parent(session, article.id, parent_id)
+    parent = _parent(session, target.id, parent_id)
 
     moment = clock()
     limits = [(policy.flood_limit, policy.flood_window_seconds)]
@@ -189,6 +193,7 @@ def post_comment(
     screening = screener(text)
     flags = _screening_flags(screening)
     decision = screening.decision
+    fingerprint = rules.fingerprint(text)
     if decision != "reject":
         if mode.premoderated:
             flags.append(_context_flag(ContextFlag.PREMODERATED))
@@ -197,7 +202,6 @@ def post_comment(
         rate = rules.recent_rejection_rate(session, author, policy, now)
         if rate is not None and rate > policy.rejection_rate:
             flags.append(_context_flag(ContextFlag.RECENT_HISTORY, f"{rate:.0%}"))
-        fingerprint = rules.fingerprint(text)
         previous = [fp for at, fp in recent_posts if moment - at < policy.duplicate_window_seconds]
         duplicate = rules.duplicate_flag(fingerprint, previous, policy)
         if duplicate is not None:
@@ -206,8 +210,6 @@ def post_comment(
             f.severity >= int(ContextFlag.PREMODERATED.severity) for f in flags
         ):
             decision = "hold"
-    else:
-        fingerprint = rules.fingerprint(text)
 
     if before_write is not None:
         before_write()
@@ -217,17 +219,6 @@ def post_comment(
                 raise Conflict(
                     "parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden."
                 )
-    comment = Comment(
-        article_id=article.id,
-        author_id=author.id,
-        parent_id=parent.id if parent else None,
-        root_id=(parent.root_id or parent.id) if parent else None,
-        depth=min(parent.depth + 1, MAX_DEPTH) if parent else 0,
-        body=text,
-        created_at=now,
-        updated_at=now,
-    )
-    _store_flags(comment, flags)
     to_state = {
         "publish": CommentState.PUBLISHED,
         "hold": CommentState.HELD,
@@ -236,8 +227,17 @@ def post_comment(
     reason = None
     if decision == "reject":
         reason = ReasonCode(max(flags, key=lambda f: f.severity).reason)
-    transition(session, comment, to_state, "post", None, reason=reason, now=now)
-    activity.record_post(author.id, fingerprint, moment)
+    new = NewComment(
+        article_id=target.id,
+        author_id=author.id,
+        body=text,
+        parent_id=parent.id if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else None,
+        depth=min(parent.depth + 1, MAX_DEPTH) if parent else 0,
+    )
+    comment = post_new_comment(session, new, _flag_rows(flags), to_state, reason, now)
+    # Remembered once stored, in the round trip that retires the thread's cached pages.
+    after_commit(session, lambda pipe: activity.record_post(author.id, fingerprint, moment, pipe))
     return PostResult(comment, flags)
 
 

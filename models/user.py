@@ -48,6 +48,10 @@ class User(Base):
     published_count: Mapped[int] = mapped_column(default=0)
     held_count: Mapped[int] = mapped_column(default=0)
     rejected_count: Mapped[int] = mapped_column(default=0)
+    # Latest moment one of the author's comments was rejected or removed (never earlier than the
+    # creation of any such comment): posting skips the rejection-rate query when it lies before
+    # the rule's window, which is the case for nearly every fan.
+    last_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

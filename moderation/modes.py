@@ -6,11 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from errors import Invalid, NotFound
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
+from models.base import UTCDateTime
 from moderation.audit import record_action
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -36,12 +37,12 @@ class ActiveMode:
         return None
 
 
-def auto_closed(article: Article, auto_close_days: int, now: datetime) -> bool:
+def auto_closed(published_at: datetime | None, auto_close_days: int, now: datetime) -> bool:
     """Articles stop taking comments N days after publication (0 = never)."""
     return bool(
         auto_close_days
-        and article.published_at is not None
-        and now - article.published_at > timedelta(days=auto_close_days)
+        and published_at is not None
+        and now - published_at > timedelta(days=auto_close_days)
     )
 
 
@@ -60,22 +61,86 @@ def active_windows(session: Session, article: Article, now: datetime) -> list[Ma
     )
 
 
+def _combined(
+    comment_mode: CommentMode, windows: list[tuple[MatchDayMode, int | None]]
+) -> tuple[bool, int | None]:
+    """Premoderated?, slow-mode seconds: the article's own mode with the windows in force."""
+    premoderated = comment_mode is CommentMode.PREMODERATED or any(
+        mode is MatchDayMode.PREMODERATE for mode, _ in windows
+    )
+    slow = [seconds for mode, seconds in windows if mode is MatchDayMode.SLOW and seconds]
+    return premoderated, max(slow) if slow else None
+
+
 def active_mode(
     session: Session, article: Article, auto_close_days: int, now: datetime | None = None
 ) -> ActiveMode:
     """Combine the article's own mode, auto-close and match-day windows (strictest wins)."""
     now = now or utcnow()
-    if article.comment_mode is CommentMode.CLOSED or auto_closed(article, auto_close_days, now):
+    if article.comment_mode is CommentMode.CLOSED or auto_closed(
+        article.published_at, auto_close_days, now
+    ):
         return ActiveMode(closed=True)
     windows = active_windows(session, article, now)
-    premoderated = article.comment_mode is CommentMode.PREMODERATED or any(
-        w.mode is MatchDayMode.PREMODERATE for w in windows
+    premoderated, slow_seconds = _combined(
+        article.comment_mode, [(w.mode, w.slow_seconds) for w in windows]
     )
-    slow = [w.slow_seconds for w in windows if w.mode is MatchDayMode.SLOW and w.slow_seconds]
     return ActiveMode(
         premoderated=premoderated,
-        slow_seconds=max(slow) if slow else None,
+        slow_seconds=slow_seconds,
         window=windows[0] if windows else None,
+    )
+
+
+@dataclass(frozen=True)
+class PostingTarget:
+    """What posting needs of an article: its row id and the mode in force."""
+
+    id: int
+    cms_id: str
+    mode: ActiveMode
+
+
+def _target_statement() -> Select:  # type: ignore[type-arg]
+    articles, windows = Article.__table__, MatchDayWindow.__table__
+    now = bindparam("now", type_=UTCDateTime())
+    in_force = and_(
+        windows.c.starts_at <= now,
+        windows.c.ends_at > now,
+        or_(windows.c.article_id.is_(None), windows.c.article_id == articles.c.id),
+    )
+    return (
+        select(
+            articles.c.id,
+            articles.c.comment_mode,
+            articles.c.published_at,
+            windows.c.mode,
+            windows.c.slow_seconds,
+        )
+        .select_from(articles.outerjoin(windows, in_force))
+        .where(articles.c.cms_id == bindparam("cms_id"))
+    )
+
+
+# Built once: the posting hot path reads the article and its windows in one statement.
+_TARGET = _target_statement()
+
+
+def posting_target(
+    session: Session, cms_id: str, auto_close_days: int, now: datetime
+) -> PostingTarget:
+    """The article by CMS id with its mode now (as active_mode decides), or 404."""
+    rows = session.connection().execute(_TARGET, {"cms_id": cms_id, "now": now}).all()
+    if not rows:
+        raise NotFound("article_not_found", "Dit artikel bestaat niet.")
+    first = rows[0]
+    comment_mode = CommentMode(first.comment_mode)
+    if comment_mode is CommentMode.CLOSED or auto_closed(first.published_at, auto_close_days, now):
+        return PostingTarget(first.id, cms_id, ActiveMode(closed=True))
+    windows = [(MatchDayMode(r.mode), r.slow_seconds) for r in rows if r.mode is not None]
+    premoderated, slow_seconds = _combined(comment_mode, windows)
+    return PostingTarget(
+        first.id, cms_id, ActiveMode(premoderated=premoderated, slow_seconds=slow_seconds)
     )
 
 

@@ -10,10 +10,12 @@ cannot deadlock.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from comments.cache import touch_article
@@ -22,6 +24,8 @@ from models import (
     Article,
     Comment,
     CommentState,
+    Flag,
+    ModerationAction,
     QueueCounter,
     ReasonCode,
     Report,
@@ -29,6 +33,7 @@ from models import (
     User,
     utcnow,
 )
+from models.base import UTCDateTime
 from moderation.audit import record_action
 
 NEW = "new"  # a comment being posted has no state yet
@@ -85,6 +90,8 @@ class CounterDelta:
     queues: Counter[str]
     article_comments: Counter[int]
     author_states: dict[tuple[int, str], int]
+    # Authors with a comment rejected or removed now: their users.last_rejected_at moves.
+    author_rejections: dict[int, datetime] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> CounterDelta:
@@ -127,14 +134,14 @@ def apply_counters(session: Session, delta: CounterDelta) -> None:
             for name in sorted(set(changes) - existing):
                 session.add(QueueCounter(name=name, count=changes[name]))
             session.flush()
-    for author_id, column in sorted(delta.author_states):
-        change = delta.author_states[(author_id, column)]
+    per_author: dict[int, dict[str, Any]] = {}
+    for (author_id, column), change in delta.author_states.items():
         if change:
-            session.execute(
-                update(User)
-                .where(User.id == author_id)
-                .values({column: getattr(User, column) + change})
-            )
+            per_author.setdefault(author_id, {})[column] = getattr(User, column) + change
+    for author_id, moment in delta.author_rejections.items():
+        per_author.setdefault(author_id, {})["last_rejected_at"] = moment
+    for author_id in sorted(per_author):  # one statement per author, in id order
+        session.execute(update(User).where(User.id == author_id).values(per_author[author_id]))
     for article_id in sorted(delta.article_comments):
         change = delta.article_comments[article_id]
         if change:
@@ -208,6 +215,9 @@ def transition(
     if to_state in (CommentState.REJECTED, CommentState.REMOVED):
         comment.decision_reason = reason
         comment.decision_note = note
+        # Never before the comment's creation: posting relies on that (rules.py).
+        created = comment.created_at
+        delta.author_rejections[comment.author_id] = max(now, created) if created else now
     elif to_state is CommentState.PUBLISHED:
         comment.decision_reason = None
         comment.decision_note = None
@@ -216,6 +226,8 @@ def transition(
         _resolve_reports(session, comment, upheld=action in ("reject", "remove"), now=now)
     _queue_delta(delta, before, queue_memberships(comment))
     if comment.id is None:
+        if comment.created_at is None:  # posted now (else the model default stamps it later)
+            comment.created_at = comment.updated_at = now
         session.add(comment)
         session.flush()
     touch_article(session, comment.article_id)
@@ -231,6 +243,125 @@ def transition(
         note,
     )
     apply_counters(session, delta)
+
+
+@dataclass(frozen=True)
+class NewComment:
+    """A comment being posted, as the author wrote it and where."""
+
+    article_id: int
+    author_id: int
+    body: str
+    parent_id: int | None = None
+    root_id: int | None = None
+    depth: int = 0
+
+
+def _posting_statements() -> dict[str, Any]:
+    """The posting hot path's statements, built once: no ORM unit of work, no per-call
+    statement construction, only parameters bound."""
+    comments_t, flags_t = Comment.__table__, Flag.__table__
+    users_t, articles_t = User.__table__, Article.__table__
+    queues_t, actions_t = QueueCounter.__table__, ModerationAction.__table__
+    by_author = users_t.c.id == bindparam("author_id")
+    authors = {}
+    for state, column in AUTHOR_COUNTERS.items():
+        values: dict[str, Any] = {column: users_t.c[column] + 1}
+        if state is CommentState.REJECTED:
+            values["last_rejected_at"] = bindparam("now", type_=UTCDateTime())
+        authors[state] = update(users_t).where(by_author).values(values)
+    return {
+        "comment": insert(comments_t).returning(comments_t.c.id),
+        "flags": insert(flags_t),
+        "audit": insert(actions_t),
+        "queues": update(queues_t)
+        .where(queues_t.c.name.in_(bindparam("names", expanding=True)))
+        .values(count=queues_t.c.count + 1)
+        .returning(queues_t.c.name),
+        # Spelled out: the dialects' on_conflict_do_update() has no cache key.
+        "create_queue": text(
+            "INSERT INTO queue_counters (name, count) VALUES (:name, 1)"
+            " ON CONFLICT (name) DO UPDATE SET count = queue_counters.count + 1"
+        ),
+        "authors": authors,
+        "article": update(articles_t)
+        .where(articles_t.c.id == bindparam("article_id"))
+        .values(comment_count=articles_t.c.comment_count + 1),
+    }
+
+
+_POSTING = _posting_statements()
+_COMMENT_COLUMNS = tuple(c.key for c in Comment.__table__.columns if c.key != "id")
+
+
+def post_new_comment(
+    session: Session,
+    new: NewComment,
+    flags: Sequence[Mapping[str, Any]],
+    to_state: CommentState,
+    reason: ReasonCode | None,
+    now: datetime,
+) -> Comment:
+    """The transition from nothing to published, held or rejected, for the posting hot path.
+
+    Writes what transition() writes for a new comment: the comment with its queue columns and
+    flags, the audit row, then the counters in the fixed order (queues, author, article). The
+    returned Comment is not attached to the session. tests/test_comment_states.py holds both
+    paths to the same rows and counters.
+    """
+    if "post" not in allowed_actions(NEW, to_state):
+        raise Conflict("illegal_transition", f"Een nieuwe reactie kan niet '{to_state.value}'.")
+    strongest = max(flags, key=lambda f: f["severity"], default=None)
+    comment = Comment(
+        article_id=new.article_id,
+        author_id=new.author_id,
+        parent_id=new.parent_id,
+        root_id=new.root_id,
+        depth=new.depth,
+        body=new.body,
+        state=to_state,
+        created_at=now,
+        updated_at=now,
+        edited_at=None,
+        queued_at=now if to_state is CommentState.HELD else None,
+        report_score=0.0,
+        report_count=0,
+        top_severity=strongest["severity"] if strongest else 0,
+        top_reason=strongest["reason"] if strongest else None,
+        reviewed_at=None,
+        decision_reason=reason if to_state is CommentState.REJECTED else None,
+        decision_note=None,
+    )
+    conn = session.connection()
+    row = {column: getattr(comment, column) for column in _COMMENT_COLUMNS}
+    comment.id = conn.execute(_POSTING["comment"], row).scalar_one()
+    if flags:
+        rows = [{**flag, "comment_id": comment.id, "created_at": now} for flag in flags]
+        conn.execute(_POSTING["flags"], rows)
+    conn.execute(
+        _POSTING["audit"],
+        {
+            "actor_id": None,
+            "target_type": "comment",
+            "target_id": str(comment.id),
+            "action": "post",
+            "from_state": NEW,
+            "to_state": to_state.value,
+            "reason_code": reason.value if reason else None,
+            "note": None,
+            "created_at": now,
+        },
+    )
+    touch_article(session, new.article_id)
+    names = sorted(queue_memberships(comment))
+    counted = set(conn.execute(_POSTING["queues"], {"names": names}).scalars())
+    for name in names:
+        if name not in counted:  # a fresh database: the first comment in this queue
+            conn.execute(_POSTING["create_queue"], {"name": name})
+    conn.execute(_POSTING["authors"][to_state], {"author_id": new.author_id, "now": now})
+    if to_state is CommentState.PUBLISHED:
+        conn.execute(_POSTING["article"], {"article_id": new.article_id})
+    return comment
 
 
 def mark_reported(session: Session, comment: Comment, now: datetime | None = None) -> None:

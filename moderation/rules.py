@@ -66,10 +66,22 @@ def is_new_account(session: Session, author: User, policy: PostingPolicy) -> boo
     return written < policy.new_account_comments
 
 
+def may_have_recent_rejections(author: User, policy: PostingPolicy, now: datetime) -> bool:
+    """False when no comment of the author created in the window can be rejected or removed.
+
+    `last_rejected_at` is never earlier than the creation of any rejected or removed comment,
+    so a value before the window (or none) settles it without a query.
+    """
+    since = now - timedelta(days=policy.rejection_window_days)
+    return author.last_rejected_at is not None and author.last_rejected_at >= since
+
+
 def recent_rejection_rate(
     session: Session, author: User, policy: PostingPolicy, now: datetime
 ) -> float | None:
     """Share of the author's decided comments in the window that were rejected or removed."""
+    if not may_have_recent_rejections(author, policy, now):
+        return None
     since = now - timedelta(days=policy.rejection_window_days)
     rows = session.execute(
         select(Comment.state, func.count())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -95,9 +96,34 @@ def recount(session: Session) -> list[Drift]:
             .group_by(Comment.author_id),
         )
         _fix(drifts, f"users.{attribute}", users, per_author, attribute)
+    _raise_last_rejected(session, users, drifts)
     _recount_queues(session, drifts)
     session.flush()
     return drifts
+
+
+def _raise_last_rejected(session: Session, users: list[User], drifts: list[Drift]) -> None:
+    """users.last_rejected_at may not lie before any rejected or removed comment of the author
+    (posting skips the rejection-rate query on it); raise it where it does. Reported in epoch
+    seconds."""
+    newest = _grouped(
+        session,
+        select(Comment.author_id, func.max(Comment.created_at))
+        .where(Comment.state.in_((CommentState.REJECTED, CommentState.REMOVED)))
+        .group_by(Comment.author_id),
+    )
+    for user in users:
+        created = newest.get(user.id)
+        if created is None:
+            continue
+        if created.tzinfo is None:  # max() over SQLite text comes back as a naive UTC string
+            created = created.replace(tzinfo=UTC)
+        if user.last_rejected_at is None or user.last_rejected_at < created:
+            stored = int(user.last_rejected_at.timestamp()) if user.last_rejected_at else 0
+            drifts.append(
+                Drift("users.last_rejected_at", str(user.id), stored, int(created.timestamp()))
+            )
+            user.last_rejected_at = created
 
 
 def _recount_queues(session: Session, drifts: list[Drift]) -> None:

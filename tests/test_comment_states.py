@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from comments.services import report_comment
@@ -18,15 +18,18 @@ from models import (
     Article,
     Comment,
     CommentState,
+    Flag,
     ModerationAction,
     ReasonCode,
     Report,
     ReportOutcome,
     Role,
     User,
+    utcnow,
 )
-from moderation.queue import TRANSITIONS, transition
+from moderation.queue import TRANSITIONS, NewComment, post_new_comment, transition
 from moderation.rules import PostingPolicy
+from tallies.recount import recount
 from tests.conftest import login
 from tests.factories import (
     ORIGIN,
@@ -333,3 +336,134 @@ def test_deleting_a_held_comment_moves_it_out_of_the_held_queue(
     )
     assert audit_trail(db, comment.id)[-1] == ("delete", "held", "deleted", author.id)
     assert_no_drift(db)
+
+
+# ---------------------------------------------------------------- the posting hot path
+
+
+def _stored_row(session: Session, comment_id: int) -> dict[str, Any]:
+    """A stored comment's columns that do not depend on which path or moment wrote it."""
+    stored = reload(session, Comment, comment_id)
+    return {
+        "state": stored.state,
+        "parent_id": stored.parent_id,
+        "depth": stored.depth,
+        "queued": stored.queued_at is not None,
+        "report_score": stored.report_score,
+        "report_count": stored.report_count,
+        "top_severity": stored.top_severity,
+        "top_reason": stored.top_reason,
+        "reviewed_at": stored.reviewed_at,
+        "decision_reason": stored.decision_reason,
+        "decision_note": stored.decision_note,
+        "flags": [(f.code, f.reason, f.severity, f.detail, f.span_start) for f in stored.flags],
+        "audit": [row[:3] + (row[3],) for row in audit_trail(session, comment_id)],
+    }
+
+
+@pytest.mark.parametrize("to_state", ["published", "held", "rejected"])
+def test_posting_writes_what_the_transition_writes(matrix_db: Session, to_state: str) -> None:
+    """post_new_comment (Core statements) and transition() store the same new comment."""
+    session = matrix_db
+    state = CommentState(to_state)
+    reason = ReasonCode.BELEDIGEND if state is CommentState.REJECTED else None
+    flags = (
+        []
+        if state is CommentState.PUBLISHED
+        else [
+            {
+                "code": "profanity",
+                "reason": ReasonCode.BELEDIGEND,
+                "severity": 2,
+                "detail": "kanker",
+                "span_start": 4,
+                "span_end": 10,
+            },
+            {
+                "code": "shouting",
+                "reason": ReasonCode.SPAM,
+                "severity": 1,
+                "detail": None,
+                "span_start": None,
+                "span_end": None,
+            },
+        ]
+    )
+    results = []
+    for path in ("transition", "post_new_comment"):
+        article, author, _ = _cast(session)
+        before = counters(session, article, author)
+        now = utcnow()
+        if path == "transition":
+            comment = Comment(article_id=article.id, author_id=author.id, body="Tekst hier")
+            comment.flags = [Flag(**flag) for flag in flags]
+            strongest = max(flags, key=lambda f: f["severity"], default=None)
+            comment.top_severity = strongest["severity"] if strongest else 0
+            comment.top_reason = strongest["reason"] if strongest else None
+            transition(session, comment, state, "post", None, reason=reason, now=now)
+        else:
+            new = NewComment(article_id=article.id, author_id=author.id, body="Tekst hier")
+            comment = post_new_comment(session, new, flags, state, reason, now)
+        session.commit()
+        author_row = reload(session, User, author.id)
+        results.append(
+            (
+                _stored_row(session, comment.id),
+                changes(before, counters(session, article, author)),
+                author_row.last_rejected_at is not None,
+            )
+        )
+
+    assert results[0] == results[1]
+    assert results[0][1] == state_change("new", to_state, "post")
+    assert results[0][2] is (state is CommentState.REJECTED)
+    assert_no_drift(session)
+
+
+@pytest.mark.parametrize(
+    ("path", "stamped"),
+    [
+        ([("post", CommentState.REJECTED)], True),
+        ([("post", CommentState.PUBLISHED), ("remove", CommentState.REMOVED)], True),
+        ([("post", CommentState.HELD), ("approve", CommentState.PUBLISHED)], False),
+        ([("post", CommentState.HELD), ("delete", CommentState.DELETED)], False),
+    ],
+    ids=["rejected", "removed", "approved", "deleted"],
+)
+def test_rejections_and_removals_stamp_the_author(
+    matrix_db: Session, path: list[tuple[str, CommentState]], stamped: bool
+) -> None:
+    session = matrix_db
+    article, author, moderator = _cast(session)
+    comment = Comment(article_id=article.id, author_id=author.id, body="Tekst hier")
+    for action, state in path:
+        actor = _actor(action, author, moderator)
+        transition(session, comment, state, action, actor, reason=ReasonCode.BELEDIGEND)
+        session.commit()
+
+    stamp = reload(session, User, author.id).last_rejected_at
+    if stamped:
+        assert stamp is not None and stamp >= reload(session, Comment, comment.id).created_at
+    else:
+        assert stamp is None
+    assert_no_drift(session)
+
+
+def test_recount_raises_a_last_rejected_at_that_lies_before_a_rejection(
+    matrix_db: Session,
+) -> None:
+    """Posting skips the rejection-rate query on this column, so recount repairs it."""
+    session = matrix_db
+    article, author, _ = _cast(session)
+    comment = create_comment(session, article, author, CommentState.REJECTED)
+    session.execute(update(User).where(User.id == author.id).values(last_rejected_at=None))
+    session.commit()
+
+    drifts = [d for d in recount(session) if d.counter == "users.last_rejected_at"]
+    session.commit()
+
+    created = reload(session, Comment, comment.id).created_at
+    assert [(d.key, d.stored, d.actual) for d in drifts] == [
+        (str(author.id), 0, int(created.timestamp()))
+    ]
+    assert reload(session, User, author.id).last_rejected_at == created

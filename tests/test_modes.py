@@ -27,7 +27,7 @@ from models import (
     User,
     utcnow,
 )
-from moderation.modes import active_mode, brussels_to_utc
+from moderation.modes import ActiveMode, active_mode, brussels_to_utc, posting_target
 from moderation.rules import PostingPolicy
 from moderation.screening import screen
 from tests.conftest import login
@@ -68,6 +68,19 @@ def add_window(
     db.add(window)
     db.commit()
     return window
+
+
+def mode_at(db: Session, article: Article, auto_close_days: int, moment: datetime) -> ActiveMode:
+    """active_mode (pages), checked against posting_target (the posting hot path's one read)."""
+    mode = active_mode(db, article, auto_close_days, now=moment)
+    target = posting_target(db, article.cms_id, auto_close_days, moment)
+    assert target.id == article.id
+    assert (target.mode.closed, target.mode.premoderated, target.mode.slow_seconds) == (
+        mode.closed,
+        mode.premoderated,
+        mode.slow_seconds,
+    )
+    return mode
 
 
 # ---------------------------------------------------------------- the article's own mode
@@ -189,8 +202,8 @@ def test_a_premoderation_window_applies_from_its_start_until_before_its_end(
     add_window(db, None if site_wide else article, MatchDayMode.PREMODERATE, START, END)
     policy = PostingPolicy(auto_close_days=0)
 
-    mode = active_mode(db, article, 0, now=moment)
-    other = active_mode(db, elsewhere, 0, now=moment)
+    mode = mode_at(db, article, 0, moment)
+    other = mode_at(db, elsewhere, 0, moment)
     result = post_service(
         db,
         article.cms_id,
@@ -222,7 +235,7 @@ def test_a_slow_window_has_the_same_boundaries(
     add_window(db, article, MatchDayMode.SLOW, START, END, slow_seconds=60)
     add_window(db, None, MatchDayMode.SLOW, START, END, slow_seconds=30)
 
-    mode = active_mode(db, article, 0, now=moment)
+    mode = mode_at(db, article, 0, moment)
 
     assert mode.slow_seconds == slow  # the strictest window wins
     assert mode.premoderated is False
@@ -234,7 +247,7 @@ def test_a_closed_article_stays_closed_during_a_window(
     article = make_article(comment_mode=CommentMode.CLOSED)
     add_window(db, None, MatchDayMode.PREMODERATE, START, END)
 
-    assert active_mode(db, article, 0, now=START).closed is True
+    assert mode_at(db, article, 0, START).closed is True
 
 
 # ---------------------------------------------------------------- match-day windows over HTTP
