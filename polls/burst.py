@@ -4,6 +4,10 @@ Token issuance is counted per poll per minute (Redis when configured, else this 
 memory). A ballot cast with a token issued in a minute whose count is above both a floor and
 `factor` times the average of the ten minutes before is marked suspicious ("burst"). Nothing is
 refused: a goal in a derby also brings a spike, so editors look and decide (quarantine).
+
+A spike, once seen, is remembered in the process: its minute's count only grows and the ten
+minutes before it are over, so the verdict cannot change, and the votes of a spike (where the
+load is) ask the store nothing. A quiet minute is asked again: it may still become a spike.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any, Protocol
 
 BASELINE_MINUTES = 10
 KEEP_SECONDS = 2 * 3600
+SPIKES_KEPT = 10_000  # remembered spike minutes per process before the memo starts afresh
 
 
 def minute_of(when: datetime) -> int:
@@ -76,6 +81,7 @@ class BurstDetector:
         self.store = store
         self.floor = floor
         self.factor = factor
+        self._spikes: set[tuple[int, int]] = set()
 
     def record_issue(self, poll_id: int, when: datetime) -> None:
         """Count one newly issued token."""
@@ -84,10 +90,17 @@ class BurstDetector:
     def is_burst(self, poll_id: int, issued_at: datetime) -> bool:
         """Whether the token's issuing minute was a spike."""
         minute = minute_of(issued_at)
+        if (poll_id, minute) in self._spikes:
+            return True
         minutes = [minute - i for i in range(BASELINE_MINUTES + 1)]
         try:
             current, *before = self.store.counts(poll_id, minutes)
         except Exception:  # a Redis hiccup must not block voting
             return False
         baseline = sum(before) / BASELINE_MINUTES
-        return current > self.floor and current > self.factor * baseline
+        if current > self.floor and current > self.factor * baseline:
+            if len(self._spikes) >= SPIKES_KEPT:
+                self._spikes.clear()
+            self._spikes.add((poll_id, minute))
+            return True
+        return False

@@ -28,9 +28,11 @@ from models import (
     ResultsVisibility,
     User,
     VoterScope,
+    utcnow,
 )
 from models.base import UTCDateTime
 from moderation.audit import record_action
+from polls.allowance import Mark, RedisIpAllowance
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10
@@ -320,6 +322,7 @@ class VoteContext:
     ip_allowance: int  # ballots per poll per IP hash per hour before marking; 0 = off
     burst: bool = False  # the voter token was issued in a spike
     editor: bool = False
+    allowance: RedisIpAllowance | None = None  # the allowance in Redis; None: count the rows
 
 
 @dataclass(frozen=True)
@@ -349,6 +352,7 @@ class PollSnapshot:
     ballot_count: int
     options: tuple[OptionSnapshot, ...]
     article_cms_id: str | None = None
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -422,6 +426,7 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
             polls_t.c.results_visibility,
             polls_t.c.voter_scope,
             polls_t.c.ballot_count,
+            polls_t.c.created_at,
             options_t.c.id,
             options_t.c.label,
             options_t.c.vote_count,
@@ -483,12 +488,6 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         .values(vote_count=options_t.c.vote_count + 1)
         .returning(options_t.c.id, options_t.c.vote_count, options_t.c.poll_id, options_t.c.label)
     )
-    bump_option = (
-        update(options_t)
-        .where(options_t.c.id == bindparam("option_id"))
-        .values(vote_count=options_t.c.vote_count + 1)
-        .returning(options_t.c.id, options_t.c.vote_count, options_t.c.poll_id, options_t.c.label)
-    )
     bump_poll = (
         update(polls_t)
         .where(polls_t.c.id == bindparam("poll_id"))
@@ -509,7 +508,6 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         "insert_choices": choices_t.insert(),
         "existing": existing,
         "bump_options": bump_options,
-        "bump_option": bump_option,
         "bump_poll": bump_poll,
         "bump_article": bump_article,
     }
@@ -563,6 +561,7 @@ def _load_snapshot(conn: Any, stmts: dict[str, Any], poll_id: int) -> PollSnapsh
         results_visibility=first.results_visibility,
         voter_scope=first.voter_scope,
         ballot_count=first.ballot_count,
+        created_at=first.created_at,
         options=tuple(
             OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None
         ),
@@ -586,10 +585,13 @@ def cast_vote(
 ) -> VoteOutcome:
     """One ballot per voter per poll: 201-style created, or the existing ballot back.
 
-    Statements: the poll with its options (one read), the per-IP allowance count (when on),
-    INSERT … ON CONFLICT DO NOTHING RETURNING id, the choices, then the counters with
-    RETURNING, last and in the fixed order (options by ascending id, the poll, the article).
-    The answer is built from what was read and written: nothing is read back after the write.
+    Statements: the poll with its options (one read); the per-IP allowance (when on): a mark
+    in Redis (polls.allowance) when the context has it, else a count of the rows in the write
+    transaction; INSERT … ON CONFLICT DO NOTHING RETURNING id, the choices, then the counters
+    with RETURNING, last and in the fixed order (options by ascending id, the poll, the
+    article). On PostgreSQL the insert, choices and counters are one statement (a chain of
+    CTEs, see _pg_cast_statement). The answer is built from what was read and written: nothing
+    is read back after the write. A Redis mark whose ballot is not inserted is taken back.
 
     Read first on SQLite: when the session is not yet a write transaction (a @read_first
     route), the poll is read and checked in a read transaction, which then ends; only the
@@ -603,7 +605,8 @@ def cast_vote(
     - the options (replaceable only while there are no ballots, and SQLite may hand a deleted
       option's id to a new row): the option counter UPDATE returns poll_id and label, and any
       difference from what the voter saw is 409 vote_conflict (rolled back, nothing counted);
-    - the per-IP allowance is counted inside the write transaction, so it stays exact.
+    - the per-IP allowance is exact either way: Redis counts atomically (MULTI/EXEC), and the
+      fallback counts the rows inside the write transaction (under SQLite's write lock).
     Sessions that already write (other callers, PostgreSQL routes hold FOR KEY SHARE on the
     poll from the first read) run everything in their one transaction as before.
     """
@@ -613,13 +616,60 @@ def cast_vote(
     read_first = dialect == "sqlite" and not conn.get_execution_options().get(WRITE_OPTION)
     snapshot = _load_snapshot(conn, stmts, poll_id)
     option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
+
+    # The per-IP allowance in Redis: one round trip, before any write lock. Without Redis (or
+    # when it fails) the rows are counted inside the write transaction, as before.
+    mark = None
+    if context.ip_hash and context.ip_allowance > 0 and context.allowance is not None:
+        assert snapshot.created_at is not None
+        mark = context.allowance.mark(poll_id, snapshot.created_at, context.ip_hash, voter.key, now)
+    try:
+        outcome = _write_ballot(
+            session,
+            stmts,
+            snapshot,
+            option_ids,
+            raw_option_ids,
+            voter,
+            context,
+            now,
+            read_first,
+            mark,
+        )
+    except BaseException:
+        if mark is not None and context.allowance is not None:
+            context.allowance.unmark(mark)
+        raise
+    if mark is not None and context.allowance is not None and not outcome.created:
+        context.allowance.unmark(mark)  # the voter's ballot already existed
+    return outcome
+
+
+def _write_ballot(
+    session: Session,
+    stmts: dict[str, Any],
+    snapshot: PollSnapshot,
+    option_ids: list[int],
+    raw_option_ids: object,
+    voter: Voter,
+    context: VoteContext,
+    now: datetime,
+    read_first: bool,
+    mark: Mark | None,
+) -> VoteOutcome:
+    """The write half of cast_vote: the ballot, its choices and the counters."""
+    poll_id = snapshot.id
     if read_first:
         session.commit()  # the read transaction: nothing was written
         begin_write(session)
-        conn = session.connection()
+    conn = session.connection()
+    dialect = conn.dialect.name
 
     suspicion = None
-    if context.ip_hash and context.ip_allowance > 0:
+    if mark is not None:
+        if mark.before >= context.ip_allowance:
+            suspicion = SUSPICION_IP
+    elif context.ip_hash and context.ip_allowance > 0:
         recent = conn.execute(
             stmts["allowance"],
             {"poll_id": poll_id, "ip_hash": context.ip_hash, "since": now - timedelta(hours=1)},
@@ -638,7 +688,27 @@ def cast_vote(
         "is_suspicious": suspicion is not None,
         "suspicion": suspicion,
     }
-    if read_first:
+    ordered = sorted(option_ids)
+    if dialect == "postgresql":
+        # One statement: ballot, choices and counters (in the fixed order) with their RETURNING.
+        rows = conn.execute(
+            _pg_cast_statement(len(ordered)),
+            {
+                **values,
+                **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
+                "article_id": snapshot.article_id,
+                "updated_at": utcnow(),
+            },
+        ).all()
+        if rows:
+            bumped = [r for r in rows if r.id is not None]
+            _check_bumped(bumped, ordered, snapshot)
+            first = rows[0]
+            return _written(
+                snapshot, first.ballot_id, now, ordered, bumped, first.ballot_count, first.cms_id
+            )
+        ballot_id = None
+    elif read_first:
         guard = {
             "n_choices": len(option_ids),
             "member": voter.is_member,
@@ -652,6 +722,7 @@ def cast_vote(
             # Under the write lock now: read the poll again and check as the locked path does.
             snapshot = _load_snapshot(conn, stmts, poll_id)
             option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
+            ordered = sorted(option_ids)
         found = conn.execute(stmts["existing"], {"poll_id": poll_id, "voter_key": voter.key}).all()
         if found:
             chosen = [r.option_id for r in found if r.option_id is not None]
@@ -661,27 +732,39 @@ def cast_vote(
         if ballot_id is None:  # cannot happen: the conflict row is committed and visible
             raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
 
-    ordered = sorted(option_ids)
     conn.execute(
         stmts["insert_choices"],
         [{"ballot_id": ballot_id, "option_id": option_id} for option_id in ordered],
     )
     # Counters last, in the fixed order. SQLite's write lock serialises whole transactions, so
-    # one statement does; PostgreSQL locks rows, so one statement per option, ascending.
-    if dialect == "postgresql" and len(ordered) > 1:
-        bumped = []
-        for option_id in ordered:
-            bumped.extend(conn.execute(stmts["bump_option"], {"option_id": option_id}).all())
-    else:
-        bumped = conn.execute(stmts["bump_options"], {"option_ids": ordered}).all()
-    seen = {o.id: o.label for o in snapshot.options}
-    if len(bumped) != len(ordered) or any(
-        r.poll_id != poll_id or seen.get(r.id) != r.label for r in bumped
-    ):
-        raise _options_changed()
-    counts = {r.id: r.vote_count for r in bumped}
+    # one statement does for the options.
+    bumped = conn.execute(stmts["bump_options"], {"option_ids": ordered}).all()
+    _check_bumped(bumped, ordered, snapshot)
     ballot_count = conn.execute(stmts["bump_poll"], {"poll_id": poll_id}).scalar()
     cms_id = conn.execute(stmts["bump_article"], {"article_id": snapshot.article_id}).scalar()
+    return _written(snapshot, ballot_id, now, ordered, bumped, ballot_count, cms_id)
+
+
+def _check_bumped(bumped: Sequence[Any], ordered: list[int], snapshot: PollSnapshot) -> None:
+    """The counter update must have hit exactly the options the voter saw (else 409)."""
+    seen = {o.id: o.label for o in snapshot.options}
+    if len(bumped) != len(ordered) or any(
+        r.poll_id != snapshot.id or seen.get(r.id) != r.label for r in bumped
+    ):
+        raise _options_changed()
+
+
+def _written(
+    snapshot: PollSnapshot,
+    ballot_id: int,
+    now: datetime,
+    ordered: list[int],
+    bumped: Sequence[Any],
+    ballot_count: int,
+    cms_id: str | None,
+) -> VoteOutcome:
+    """The new ballot, with the poll as this vote wrote it (counters from RETURNING)."""
+    counts = {r.id: r.vote_count for r in bumped}
     written = replace(
         snapshot,
         ballot_count=ballot_count,
@@ -691,6 +774,59 @@ def cast_vote(
         ),
     )
     return VoteOutcome(ballot_id, now, True, ordered, written)
+
+
+_PG_CAST: dict[int, Any] = {}
+
+
+def _pg_cast_statement(n_options: int) -> Any:
+    """PostgreSQL: the ballot, its choices and every counter in one statement (one round trip).
+
+    Each counter update waits for the step before it (`EXISTS (SELECT FROM <previous>)`, a
+    one-time filter PostgreSQL evaluates before it touches the table), so the rows are locked in
+    the fixed order: options by ascending id (the caller sorts them), the poll, the article.
+    When the ballot already exists nothing is inserted or counted and no row comes back.
+    """
+    built = _PG_CAST.get(n_options)
+    if built is not None:
+        return built
+    values = ", ".join(f"(CAST(:o{i} AS INTEGER))" for i in range(n_options))
+    parts = [
+        "b AS (INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at,"
+        " is_suspicious, suspicion, quarantined_at) VALUES (:poll_id, :voter_key, :user_id,"
+        " :ip_hash, :created_at, :is_suspicious, :suspicion, NULL)"
+        " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id)",
+        "c AS (INSERT INTO ballot_choices (ballot_id, option_id)"
+        f" SELECT b.id, v.option_id FROM b, (VALUES {values}) AS v(option_id))",
+    ]
+    previous = "b"
+    for i in range(n_options):
+        parts.append(
+            f"o{i} AS (UPDATE poll_options SET vote_count = vote_count + 1"
+            f" WHERE id = :o{i} AND EXISTS (SELECT FROM {previous})"
+            " RETURNING id, vote_count, poll_id, label)"
+        )
+        previous = f"o{i}"
+    parts.append(
+        "p AS (UPDATE polls SET ballot_count = ballot_count + 1, updated_at = :updated_at"
+        f" WHERE id = :poll_id AND EXISTS (SELECT FROM {previous}) RETURNING ballot_count)"
+    )
+    parts.append(
+        "a AS (UPDATE articles SET vote_count = vote_count + 1, updated_at = :updated_at"
+        " WHERE id = :article_id AND EXISTS (SELECT FROM p) RETURNING cms_id)"
+    )
+    options = " UNION ALL ".join(f"SELECT * FROM o{i}" for i in range(n_options))
+    built = text(
+        "WITH " + ", ".join(parts) + " SELECT b.id AS ballot_id, o.id, o.vote_count, o.poll_id,"
+        " o.label, (SELECT ballot_count FROM p) AS ballot_count, (SELECT cms_id FROM a) AS cms_id"
+        f" FROM b LEFT JOIN ({options}) AS o ON true ORDER BY o.id"
+    ).bindparams(
+        bindparam("created_at", type_=UTCDateTime()),
+        bindparam("updated_at", type_=UTCDateTime()),
+        bindparam("is_suspicious", type_=Boolean()),
+    )
+    _PG_CAST[n_options] = built
+    return built
 
 
 # ---------------------------------------------------------------- quarantine

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from errors import DomainError
 from models import Ballot, Poll, Role, VoterScope, utcnow
 from polls import services as polls
+from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.results import PollResults, poll_results, results_visible
 from polls.tokens import VoterToken, issue_voter_token, read_voter_token
@@ -67,6 +68,17 @@ def burst_detector() -> BurstDetector:
         )
         current_app.extensions["tribune.poll_burst"] = detector
     return detector
+
+
+def ip_allowance() -> RedisIpAllowance | None:
+    """The per-IP allowance counted in Redis (one per app); None without Redis."""
+    if "tribune.poll_allowance" not in current_app.extensions:
+        client = current_app.extensions.get("tribune.redis")
+        prefix = current_app.config.get("TRIBUNE_REDIS_PREFIX", "tribune") + ":pollip"
+        current_app.extensions["tribune.poll_allowance"] = (
+            RedisIpAllowance(client, prefix) if client is not None else None
+        )
+    return current_app.extensions["tribune.poll_allowance"]
 
 
 def _token_allowed(ip_hash: str) -> bool:
@@ -138,6 +150,7 @@ def vote_context(token: VoterToken | None) -> polls.VoteContext:
         ip_allowance=int(setting("TRIBUNE_POLL_IP_ALLOWANCE", DEFAULT_IP_ALLOWANCE)),
         burst=burst,
         editor=is_editor(),
+        allowance=ip_allowance(),
     )
 
 

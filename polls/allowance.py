@@ -1,0 +1,85 @@
+"""The per-IP allowance counted in Redis: ballots per poll per IP hash in the last hour.
+
+One sorted set per poll and IP hash holds a mark per ballot (score: the ballot's time; member:
+the voter key plus a random suffix, so two attempts of one voter never share a mark). Marking
+is one round trip (a script: drop the marks older than an hour, add this one, count), so
+concurrent votes from one address each see a different count and the sliding hour stays exact,
+as the database count under SQLite's write lock was. A mark whose ballot is not inserted (a
+repeat voter, a refused or rolled-back vote) is taken away again; until then it counts for the
+address's other votes.
+
+Without Redis, or when Redis does not answer, polls.services counts the ballot rows instead.
+The keys carry the poll's created_at next to its id: ids repeat across databases (test runs,
+a restored copy) that share one Redis, creation times practically do not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One ballot's mark and how many other marks its address had in the hour before."""
+
+    key: str
+    member: str
+    before: int
+
+
+# Drop the marks older than the hour ("(" keeps a mark exactly an hour old, as the row count's
+# `created_at >= now - 1 hour` does), add this one, count, keep the key a little over an hour.
+# A script runs atomically and costs one round trip.
+_MARK_SCRIPT = """
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[3])
+local marks = redis.call('ZCARD', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+return marks
+"""
+
+
+class RedisIpAllowance:
+    """Marks per poll per IP hash in a Redis sorted set (shared by every worker)."""
+
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.client = client
+        self.prefix = prefix
+        self._mark = client.register_script(_MARK_SCRIPT)
+
+    def _key(self, poll_id: int, poll_created_at: datetime, ip_hash: str) -> str:
+        born = int(poll_created_at.timestamp() * 1_000_000)
+        return f"{self.prefix}:{poll_id}:{born}:{ip_hash}"
+
+    def mark(
+        self,
+        poll_id: int,
+        poll_created_at: datetime,
+        ip_hash: str,
+        voter_key: str,
+        now: datetime,
+    ) -> Mark | None:
+        """Mark one ballot about to be inserted; None when Redis fails (count the rows then)."""
+        key = self._key(poll_id, poll_created_at, ip_hash)
+        member = f"{voter_key}:{secrets.token_hex(4)}"
+        moment = now.timestamp()
+        try:
+            marks = self._mark(
+                keys=[key],
+                args=[repr(moment - WINDOW_SECONDS), repr(moment), member, WINDOW_SECONDS + 60],
+            )
+        except Exception:  # a Redis hiccup must not block voting: count the rows instead
+            return None
+        return Mark(key, member, int(marks) - 1)
+
+    def unmark(self, mark: Mark) -> None:
+        """Take back the mark of a ballot that was not inserted."""
+        # If Redis fails here, the address counts one ballot too many for an hour at worst.
+        with contextlib.suppress(Exception):
+            self.client.zrem(mark.key, mark.member)
