@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 WINDOW_SECONDS = 3600
+BORN_KEPT = 10_000  # polls whose creation time a process keeps before it starts afresh
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,17 @@ class RedisIpAllowance:
         self.client = client
         self.prefix = prefix
         self._mark = client.register_script(_MARK_SCRIPT)
+        self._born: dict[int, datetime] = {}
+
+    def born(self, poll_id: int) -> datetime | None:
+        """The poll's creation time if this process has seen it (it names the poll's keys)."""
+        return self._born.get(poll_id)
+
+    def remember_born(self, poll_id: int, created_at: datetime) -> None:
+        """Keep a poll's creation time: it never changes, so one read per poll per process."""
+        if len(self._born) >= BORN_KEPT:
+            self._born.clear()
+        self._born[poll_id] = created_at
 
     def _key(self, poll_id: int, poll_created_at: datetime, ip_hash: str) -> str:
         born = int(poll_created_at.timestamp() * 1_000_000)

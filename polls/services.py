@@ -10,11 +10,11 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
+from sqlalchemy import Boolean, bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from db import WRITE_OPTION, begin_write
@@ -445,20 +445,12 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
             ballots_t.c.created_at >= bindparam("since", type_=UTCDateTime()),
         )
     )
+    born = select(polls_t.c.created_at).where(polls_t.c.id == bindparam("poll_id"))
     # Spelled out: the dialects' insert().on_conflict_do_nothing() has no cache key, so it would
-    # be compiled again on every vote. The same SQL works on SQLite (3.35+) and PostgreSQL.
-    insert_ballot = text(
-        "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at, is_suspicious,"
-        " suspicion, quarantined_at) VALUES (:poll_id, :voter_key, :user_id, :ip_hash,"
-        " :created_at, :is_suspicious, :suspicion, NULL)"
-        " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
-    ).bindparams(
-        bindparam("created_at", type_=UTCDateTime()),
-        bindparam("is_suspicious", type_=Boolean()),
-    )
-    # The read-first path (SQLite): the same insert, made only while the poll row still takes
-    # this vote (open at :created_at, voter scope, max_choices). The SELECT has a WHERE clause,
-    # which SQLite needs to parse INSERT … SELECT … ON CONFLICT.
+    # be compiled again on every vote. Inserts only while the poll row takes this vote (open at
+    # :created_at, voter scope, max_choices, every chosen option on this poll). The SELECT has
+    # a WHERE clause, which SQLite needs to parse INSERT … SELECT … ON CONFLICT.
+    # (PostgreSQL runs the same insert inside _pg_cast_statement.)
     insert_ballot_guarded = text(
         "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at, is_suspicious,"
         " suspicion, quarantined_at) SELECT :poll_id, :voter_key, :user_id, :ip_hash,"
@@ -467,11 +459,14 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         " AND (polls.closes_at IS NULL OR polls.closes_at > :created_at)"
         " AND polls.max_choices >= :n_choices"
         " AND (:member OR polls.voter_scope = :everyone)"
+        " AND (SELECT count(*) FROM poll_options WHERE poll_options.poll_id = :poll_id"
+        " AND poll_options.id IN :option_ids) = :n_choices"
         " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
     ).bindparams(
         bindparam("created_at", type_=UTCDateTime()),
         bindparam("is_suspicious", type_=Boolean()),
         bindparam("member", type_=Boolean()),
+        bindparam("option_ids", expanding=True),
     )
     existing = (
         select(ballots_t.c.id, ballots_t.c.created_at, choices_t.c.option_id)
@@ -482,17 +477,28 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         )
         .order_by(choices_t.c.option_id)
     )
+    chosen = options_t.c.id.in_(bindparam("option_ids", expanding=True))
     bump_options = (
         update(options_t)
-        .where(options_t.c.id.in_(bindparam("option_ids", expanding=True)))
-        .values(vote_count=options_t.c.vote_count + 1)
-        .returning(options_t.c.id, options_t.c.vote_count, options_t.c.poll_id, options_t.c.label)
+        .where(options_t.c.poll_id == bindparam("for_poll"))
+        .values(vote_count=options_t.c.vote_count + case((chosen, 1), else_=0))
+        .returning(options_t.c.id, options_t.c.position, options_t.c.label, options_t.c.vote_count)
     )
     bump_poll = (
         update(polls_t)
         .where(polls_t.c.id == bindparam("poll_id"))
         .values(ballot_count=polls_t.c.ballot_count + 1)
-        .returning(polls_t.c.ballot_count)
+        .returning(
+            polls_t.c.article_id,
+            polls_t.c.question,
+            polls_t.c.max_choices,
+            polls_t.c.opens_at,
+            polls_t.c.closes_at,
+            polls_t.c.results_visibility,
+            polls_t.c.voter_scope,
+            polls_t.c.ballot_count,
+            polls_t.c.created_at,
+        )
     )
     bump_article = (
         update(articles_t)
@@ -503,7 +509,7 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
     built = {
         "load": load,
         "allowance": allowance,
-        "insert_ballot": insert_ballot,
+        "born": born,
         "insert_ballot_guarded": insert_ballot_guarded,
         "insert_choices": choices_t.insert(),
         "existing": existing,
@@ -585,100 +591,112 @@ def cast_vote(
 ) -> VoteOutcome:
     """One ballot per voter per poll: 201-style created, or the existing ballot back.
 
-    Statements: the poll with its options (one read); the per-IP allowance (when on): a mark
-    in Redis (polls.allowance) when the context has it, else a count of the rows in the write
-    transaction; INSERT … ON CONFLICT DO NOTHING RETURNING id, the choices, then the counters
-    with RETURNING, last and in the fixed order (options by ascending id, the poll, the
-    article). On PostgreSQL the insert, choices and counters are one statement (a chain of
-    CTEs, see _pg_cast_statement). The answer is built from what was read and written: nothing
-    is read back after the write. A Redis mark whose ballot is not inserted is taken back.
+    Write first: a well-formed vote goes straight to the write transaction (BEGIN IMMEDIATE on
+    SQLite), without reading the poll before. The ballot INSERT … SELECT … FROM polls inserts
+    only while the poll takes this vote (open at the vote's time, the voter's scope, at most
+    max_choices, every chosen option on this poll), ON CONFLICT DO NOTHING; then the choices
+    and the counters, whose RETURNING gives the poll and its options for the answer (nothing
+    is read back after the write). On PostgreSQL that is one statement (_pg_cast_statement);
+    on SQLite five, all under the write lock.
 
-    Read first on SQLite: when the session is not yet a write transaction (a @read_first
-    route), the poll is read and checked in a read transaction, which then ends; only the
-    writes run under the write lock (BEGIN IMMEDIATE), so the two workers overlap on the
-    reads. What an editor may change in between is checked again by the writes themselves,
-    at no extra statement on the common path:
-    - open state, voter scope and max_choices: the ballot INSERT only inserts while the poll
-      row still allows this vote (its WHERE); when it inserts nothing (an existing ballot, or a
-      poll changed in between) the poll is read again under the lock and the vote goes the
-      locked way: the same answers as if the editor had been a moment earlier;
-    - the options (replaceable only while there are no ballots, and SQLite may hand a deleted
-      option's id to a new row): the option counter UPDATE returns poll_id and label, and any
-      difference from what the voter saw is 409 vote_conflict (rolled back, nothing counted);
-    - the per-IP allowance is exact either way: Redis counts atomically (MULTI/EXEC), and the
-      fallback counts the rows inside the write transaction (under SQLite's write lock).
-    Sessions that already write (other callers, PostgreSQL routes hold FOR KEY SHARE on the
-    poll from the first read) run everything in their one transaction as before.
+    When nothing is inserted (a repeat voter, a poll that is closed, scheduled, for members, an
+    unknown option, too many choices …) the checked path runs in the same write transaction:
+    the poll with its options is read (FOR KEY SHARE OF polls on PostgreSQL), the rules give the
+    exact error in DESIGN.md's order, or the existing ballot comes back. Malformed option ids go
+    to the checked path directly, so a scheduled poll stays 404 whatever the body says.
+
+    The per-IP allowance (when on): a mark in Redis (polls.allowance) when the context has it,
+    one round trip before the write lock, taken back when no ballot is inserted; else (no Redis,
+    or Redis fails) a count of the rows inside the write transaction.
     """
-    conn = session.connection()
-    dialect = conn.dialect.name
+    dialect = session.get_bind().dialect.name
     stmts = _vote_statements(dialect)
-    read_first = dialect == "sqlite" and not conn.get_execution_options().get(WRITE_OPTION)
-    snapshot = _load_snapshot(conn, stmts, poll_id)
-    option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
-
-    # The per-IP allowance in Redis: one round trip, before any write lock. Without Redis (or
-    # when it fails) the rows are counted inside the write transaction, as before.
+    option_ids = _well_formed(raw_option_ids)
+    allowance = context.allowance if context.ip_hash and context.ip_allowance > 0 else None
     mark = None
-    if context.ip_hash and context.ip_allowance > 0 and context.allowance is not None:
-        assert snapshot.created_at is not None
-        mark = context.allowance.mark(poll_id, snapshot.created_at, context.ip_hash, voter.key, now)
     try:
-        outcome = _write_ballot(
-            session,
-            stmts,
-            snapshot,
-            option_ids,
-            raw_option_ids,
-            voter,
-            context,
-            now,
-            read_first,
-            mark,
-        )
+        if allowance is not None:
+            born = allowance.born(poll_id)
+            if born is None:  # once per poll per process: its creation time names its keys
+                born = session.execute(stmts["born"], {"poll_id": poll_id}).scalar()
+                if born is not None:
+                    allowance.remember_born(poll_id, born)
+            if born is not None and option_ids is not None:
+                mark = allowance.mark(poll_id, born, context.ip_hash or "", voter.key, now)
+        _begin_vote_write(session, dialect)
+        outcome = None
+        if option_ids is not None:
+            outcome = _insert_vote(session, stmts, poll_id, option_ids, voter, context, now, mark)
+        if outcome is None:
+            outcome = _checked_vote(
+                session, stmts, poll_id, raw_option_ids, voter, context, now, mark
+            )
     except BaseException:
-        if mark is not None and context.allowance is not None:
-            context.allowance.unmark(mark)
+        if mark is not None and allowance is not None:
+            allowance.unmark(mark)
         raise
-    if mark is not None and context.allowance is not None and not outcome.created:
-        context.allowance.unmark(mark)  # the voter's ballot already existed
+    if mark is not None and allowance is not None and not outcome.created:
+        allowance.unmark(mark)  # the voter's ballot already existed
     return outcome
 
 
-def _write_ballot(
-    session: Session,
+def _well_formed(raw: object) -> list[int] | None:
+    """The option ids sorted, or None when parse_option_ids would refuse them."""
+    try:
+        return sorted(parse_option_ids(raw))
+    except Invalid:
+        return None
+
+
+def _begin_vote_write(session: Session, dialect: str) -> None:
+    """SQLite: end a read transaction (a @read_first route may have read) and BEGIN IMMEDIATE."""
+    if dialect != "sqlite":
+        return
+    if session.in_transaction():
+        if session.connection().get_execution_options().get(WRITE_OPTION):
+            return  # the caller already writes
+        session.commit()  # the read transaction: nothing was written
+    begin_write(session)
+
+
+def _suspicion(
+    conn: Any,
     stmts: dict[str, Any],
-    snapshot: PollSnapshot,
-    option_ids: list[int],
-    raw_option_ids: object,
+    poll_id: int,
     voter: Voter,
     context: VoteContext,
     now: datetime,
-    read_first: bool,
     mark: Mark | None,
-) -> VoteOutcome:
-    """The write half of cast_vote: the ballot, its choices and the counters."""
-    poll_id = snapshot.id
-    if read_first:
-        session.commit()  # the read transaction: nothing was written
-        begin_write(session)
-    conn = session.connection()
-    dialect = conn.dialect.name
-
-    suspicion = None
+) -> str | None:
+    """Why the new ballot is marked suspicious (None: it is not)."""
     if mark is not None:
         if mark.before >= context.ip_allowance:
-            suspicion = SUSPICION_IP
+            return SUSPICION_IP
     elif context.ip_hash and context.ip_allowance > 0:
         recent = conn.execute(
             stmts["allowance"],
             {"poll_id": poll_id, "ip_hash": context.ip_hash, "since": now - timedelta(hours=1)},
         ).scalar()
         if (recent or 0) >= context.ip_allowance:
-            suspicion = SUSPICION_IP
-    if suspicion is None and context.burst and not voter.is_member:
-        suspicion = SUSPICION_BURST
+            return SUSPICION_IP
+    if context.burst and not voter.is_member:
+        return SUSPICION_BURST
+    return None
 
+
+def _insert_vote(
+    session: Session,
+    stmts: dict[str, Any],
+    poll_id: int,
+    ordered: list[int],
+    voter: Voter,
+    context: VoteContext,
+    now: datetime,
+    mark: Mark | None,
+) -> VoteOutcome | None:
+    """The guarded ballot insert, its choices and the counters; None when nothing inserted."""
+    conn = session.connection()
+    suspicion = _suspicion(conn, stmts, poll_id, voter, context, now, mark)
     values = {
         "poll_id": poll_id,
         "voter_key": voter.key,
@@ -687,143 +705,175 @@ def _write_ballot(
         "created_at": now,
         "is_suspicious": suspicion is not None,
         "suspicion": suspicion,
+        "n_choices": len(ordered),
+        "member": voter.is_member,
+        "everyone": VoterScope.EVERYONE.value,
     }
-    ordered = sorted(option_ids)
-    if dialect == "postgresql":
-        # One statement: ballot, choices and counters (in the fixed order) with their RETURNING.
+    if conn.dialect.name == "postgresql":
         rows = conn.execute(
             _pg_cast_statement(len(ordered)),
             {
                 **values,
                 **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
-                "article_id": snapshot.article_id,
                 "updated_at": utcnow(),
             },
         ).all()
-        if rows:
-            bumped = [r for r in rows if r.id is not None]
-            _check_bumped(bumped, ordered, snapshot)
-            first = rows[0]
-            return _written(
-                snapshot, first.ballot_id, now, ordered, bumped, first.ballot_count, first.cms_id
-            )
-        ballot_id = None
-    elif read_first:
-        guard = {
-            "n_choices": len(option_ids),
-            "member": voter.is_member,
-            "everyone": VoterScope.EVERYONE.value,
-        }
-        ballot_id = conn.execute(stmts["insert_ballot_guarded"], {**values, **guard}).scalar()
-    else:
-        ballot_id = conn.execute(stmts["insert_ballot"], values).scalar()
-    if ballot_id is None:
-        if read_first:
-            # Under the write lock now: read the poll again and check as the locked path does.
-            snapshot = _load_snapshot(conn, stmts, poll_id)
-            option_ids = _check_vote(snapshot, raw_option_ids, voter, context, now)
-            ordered = sorted(option_ids)
-        found = conn.execute(stmts["existing"], {"poll_id": poll_id, "voter_key": voter.key}).all()
-        if found:
-            chosen = [r.option_id for r in found if r.option_id is not None]
-            return VoteOutcome(found[0].id, found[0].created_at, False, chosen, snapshot)
-        if read_first:  # the poll changed in between and still takes this vote
-            ballot_id = conn.execute(stmts["insert_ballot"], values).scalar()
-        if ballot_id is None:  # cannot happen: the conflict row is committed and visible
-            raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
+        if not rows:
+            return None
+        first = rows[0]
+        bumped = {r.option_id for r in rows if r.bumped}
+        if first.ballot_count is None or bumped != set(ordered):
+            # An editor replaced the options while this vote waited for the poll (rolled back).
+            raise _options_changed()
+        options = tuple(OptionSnapshot(r.option_id, r.label, r.vote_count) for r in rows)
+        return _outcome(first, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
 
+    ballot_id = conn.execute(
+        stmts["insert_ballot_guarded"], {**values, "option_ids": ordered}
+    ).scalar()
+    if ballot_id is None:
+        return None
     conn.execute(
         stmts["insert_choices"],
         [{"ballot_id": ballot_id, "option_id": option_id} for option_id in ordered],
     )
-    # Counters last, in the fixed order. SQLite's write lock serialises whole transactions, so
-    # one statement does for the options.
-    bumped = conn.execute(stmts["bump_options"], {"option_ids": ordered}).all()
-    _check_bumped(bumped, ordered, snapshot)
-    ballot_count = conn.execute(stmts["bump_poll"], {"poll_id": poll_id}).scalar()
-    cms_id = conn.execute(stmts["bump_article"], {"article_id": snapshot.article_id}).scalar()
-    return _written(snapshot, ballot_id, now, ordered, bumped, ballot_count, cms_id)
-
-
-def _check_bumped(bumped: Sequence[Any], ordered: list[int], snapshot: PollSnapshot) -> None:
-    """The counter update must have hit exactly the options the voter saw (else 409)."""
-    seen = {o.id: o.label for o in snapshot.options}
-    if len(bumped) != len(ordered) or any(
-        r.poll_id != snapshot.id or seen.get(r.id) != r.label for r in bumped
-    ):
-        raise _options_changed()
-
-
-def _written(
-    snapshot: PollSnapshot,
-    ballot_id: int,
-    now: datetime,
-    ordered: list[int],
-    bumped: Sequence[Any],
-    ballot_count: int,
-    cms_id: str | None,
-) -> VoteOutcome:
-    """The new ballot, with the poll as this vote wrote it (counters from RETURNING)."""
-    counts = {r.id: r.vote_count for r in bumped}
-    written = replace(
-        snapshot,
-        ballot_count=ballot_count,
-        article_cms_id=cms_id,
-        options=tuple(
-            OptionSnapshot(o.id, o.label, counts.get(o.id, o.vote_count)) for o in snapshot.options
-        ),
+    # Counters last: every option of the poll (+1 for the chosen ones), so the answer has them
+    # all as they are now; SQLite's write lock serialises whole transactions, so no row order
+    # matters. Then the poll (its fields for the answer), then the article.
+    option_rows = conn.execute(
+        stmts["bump_options"], {"for_poll": poll_id, "option_ids": ordered}
+    ).all()
+    poll_row = conn.execute(stmts["bump_poll"], {"poll_id": poll_id}).one()
+    cms_id = conn.execute(stmts["bump_article"], {"article_id": poll_row.article_id}).scalar()
+    options = tuple(
+        OptionSnapshot(r.id, r.label, r.vote_count)
+        for r in sorted(option_rows, key=lambda r: r.position)
     )
-    return VoteOutcome(ballot_id, now, True, ordered, written)
+    return _outcome(poll_row, ballot_id, cms_id, options, ordered, now, poll_id)
+
+
+def _outcome(
+    poll_row: Any,
+    ballot_id: int,
+    cms_id: str | None,
+    options: tuple[OptionSnapshot, ...],
+    ordered: list[int],
+    now: datetime,
+    poll_id: int,
+) -> VoteOutcome:
+    """The new ballot, with the poll as this vote wrote it (from RETURNING)."""
+    written = PollSnapshot(
+        id=poll_id,
+        article_id=poll_row.article_id,
+        question=poll_row.question,
+        max_choices=poll_row.max_choices,
+        opens_at=poll_row.opens_at,
+        closes_at=poll_row.closes_at,
+        results_visibility=ResultsVisibility(poll_row.results_visibility),
+        voter_scope=VoterScope(poll_row.voter_scope),
+        ballot_count=poll_row.ballot_count,
+        options=options,
+        article_cms_id=cms_id,
+        created_at=poll_row.created_at,
+    )
+    return VoteOutcome(ballot_id, now, True, list(ordered), written)
+
+
+def _checked_vote(
+    session: Session,
+    stmts: dict[str, Any],
+    poll_id: int,
+    raw_option_ids: object,
+    voter: Voter,
+    context: VoteContext,
+    now: datetime,
+    mark: Mark | None,
+) -> VoteOutcome:
+    """In the write transaction: read the poll, apply the rules (their errors), return the
+    existing ballot, or insert when the poll took the vote after all (it changed meanwhile)."""
+    conn = session.connection()
+    snapshot = _load_snapshot(conn, stmts, poll_id)
+    ordered = sorted(_check_vote(snapshot, raw_option_ids, voter, context, now))
+    found = conn.execute(stmts["existing"], {"poll_id": poll_id, "voter_key": voter.key}).all()
+    if found:
+        chosen = [r.option_id for r in found if r.option_id is not None]
+        return VoteOutcome(found[0].id, found[0].created_at, False, chosen, snapshot)
+    outcome = _insert_vote(session, stmts, poll_id, ordered, voter, context, now, mark)
+    if outcome is None:  # cannot happen: the rules passed under the lock and no ballot exists
+        raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
+    return outcome
 
 
 _PG_CAST: dict[int, Any] = {}
 
 
 def _pg_cast_statement(n_options: int) -> Any:
-    """PostgreSQL: the ballot, its choices and every counter in one statement (one round trip).
+    """PostgreSQL: the guarded ballot insert, its choices and every counter in one statement.
 
-    Each counter update waits for the step before it (`EXISTS (SELECT FROM <previous>)`, a
-    one-time filter PostgreSQL evaluates before it touches the table), so the rows are locked in
-    the fixed order: options by ascending id (the caller sorts them), the poll, the article.
-    When the ballot already exists nothing is inserted or counted and no row comes back.
+    The insert reads the poll FOR KEY SHARE (an editor's pending change is waited for and seen)
+    and inserts only while it takes this vote. Each counter update waits for the step before it
+    (`EXISTS (SELECT FROM <previous>)`, a one-time filter PostgreSQL evaluates before it touches
+    the table), so the rows are locked in the fixed order: options by ascending id (the caller
+    sorts them), the poll, the article; the choices follow the options. Rows come back per
+    option of the poll: the counted ones from RETURNING, the others as the statement saw them.
+    No row comes back when no ballot was inserted.
     """
     built = _PG_CAST.get(n_options)
     if built is not None:
         return built
+    chosen = ", ".join(f":o{i}" for i in range(n_options))
     values = ", ".join(f"(CAST(:o{i} AS INTEGER))" for i in range(n_options))
     parts = [
         "b AS (INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at,"
-        " is_suspicious, suspicion, quarantined_at) VALUES (:poll_id, :voter_key, :user_id,"
-        " :ip_hash, :created_at, :is_suspicious, :suspicion, NULL)"
+        " is_suspicious, suspicion, quarantined_at) SELECT :poll_id, :voter_key, :user_id,"
+        " :ip_hash, :created_at, :is_suspicious, :suspicion, NULL FROM polls"
+        " WHERE polls.id = :poll_id"
+        " AND (polls.opens_at IS NULL OR polls.opens_at <= :created_at)"
+        " AND (polls.closes_at IS NULL OR polls.closes_at > :created_at)"
+        " AND polls.max_choices >= :n_choices"
+        " AND (:member OR polls.voter_scope = :everyone)"
+        " AND (SELECT count(*) FROM poll_options WHERE poll_options.poll_id = :poll_id"
+        f" AND poll_options.id IN ({chosen})) = :n_choices"
+        " FOR KEY SHARE OF polls"
         " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id)",
-        "c AS (INSERT INTO ballot_choices (ballot_id, option_id)"
-        f" SELECT b.id, v.option_id FROM b, (VALUES {values}) AS v(option_id))",
     ]
     previous = "b"
     for i in range(n_options):
         parts.append(
             f"o{i} AS (UPDATE poll_options SET vote_count = vote_count + 1"
-            f" WHERE id = :o{i} AND EXISTS (SELECT FROM {previous})"
-            " RETURNING id, vote_count, poll_id, label)"
+            f" WHERE id = :o{i} AND poll_id = :poll_id AND EXISTS (SELECT FROM {previous})"
+            " RETURNING id, vote_count)"
         )
         previous = f"o{i}"
     parts.append(
+        "c AS (INSERT INTO ballot_choices (ballot_id, option_id)"
+        f" SELECT b.id, v.option_id FROM b, (VALUES {values}) AS v(option_id)"
+        f" WHERE EXISTS (SELECT FROM {previous}))"
+    )
+    parts.append(
         "p AS (UPDATE polls SET ballot_count = ballot_count + 1, updated_at = :updated_at"
-        f" WHERE id = :poll_id AND EXISTS (SELECT FROM {previous}) RETURNING ballot_count)"
+        f" WHERE id = :poll_id AND EXISTS (SELECT FROM {previous}) RETURNING article_id,"
+        " question, max_choices, opens_at, closes_at, results_visibility, voter_scope,"
+        " ballot_count, created_at)"
     )
     parts.append(
         "a AS (UPDATE articles SET vote_count = vote_count + 1, updated_at = :updated_at"
-        " WHERE id = :article_id AND EXISTS (SELECT FROM p) RETURNING cms_id)"
+        " WHERE id = (SELECT article_id FROM p) RETURNING cms_id)"
     )
-    options = " UNION ALL ".join(f"SELECT * FROM o{i}" for i in range(n_options))
+    counted = " UNION ALL ".join(f"SELECT * FROM o{i}" for i in range(n_options))
     built = text(
-        "WITH " + ", ".join(parts) + " SELECT b.id AS ballot_id, o.id, o.vote_count, o.poll_id,"
-        " o.label, (SELECT ballot_count FROM p) AS ballot_count, (SELECT cms_id FROM a) AS cms_id"
-        f" FROM b LEFT JOIN ({options}) AS o ON true ORDER BY o.id"
+        "WITH " + ", ".join(parts) + " SELECT b.id AS ballot_id, p.article_id, p.question,"
+        " p.max_choices, p.opens_at, p.closes_at, p.results_visibility, p.voter_scope,"
+        " p.ballot_count, p.created_at, a.cms_id, opt.id AS option_id, opt.label,"
+        " COALESCE(o.vote_count, opt.vote_count) AS vote_count, o.id IS NOT NULL AS bumped"
+        " FROM b LEFT JOIN p ON true LEFT JOIN a ON true"
+        " LEFT JOIN poll_options AS opt ON opt.poll_id = :poll_id"
+        f" LEFT JOIN ({counted}) AS o ON o.id = opt.id ORDER BY opt.position"
     ).bindparams(
         bindparam("created_at", type_=UTCDateTime()),
         bindparam("updated_at", type_=UTCDateTime()),
         bindparam("is_suspicious", type_=Boolean()),
+        bindparam("member", type_=Boolean()),
     )
     _PG_CAST[n_options] = built
     return built

@@ -178,8 +178,8 @@ def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
     raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
     if raw_token is not None and not isinstance(raw_token, str):
         raise Invalid("invalid_voter_token", "voter_token is een tekst.")
-    # @read_first: the session starts read-only; polls.cast_vote reads and checks the poll, then
-    # takes the write transaction (BEGIN IMMEDIATE on SQLite) for the ballot and counters only.
+    # @read_first: the session starts read-only (the token checks need no transaction);
+    # polls.cast_vote takes the write transaction itself (BEGIN IMMEDIATE on SQLite).
     token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
     voter = support.voter_for(token)
     context = support.vote_context(token) if voter else None
