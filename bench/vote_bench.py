@@ -39,6 +39,9 @@ from db import make_engine, upgrade_database  # noqa: E402
 from models import Article, Ballot, Poll  # noqa: E402
 from tests.polls_fixtures import create_poll  # noqa: E402
 
+sys.path.insert(0, str(ROOT / "bench"))
+from minimal_app import metadata as baseline_metadata  # noqa: E402
+
 BIN = Path(sys.executable).parent
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -184,7 +187,11 @@ def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool)
         poll = create_poll(session, article, options=("Ja", "Nee", "Weet niet"))
         poll_id, option_ids = poll.id, [o.id for o in poll.options]
 
-    # Baseline: insert + commit one row, same database, same worker count.
+    # Baseline: insert + commit one row, same database, same worker count. Its table is made
+    # here, once: each worker's create_app() runs create_all, and two workers creating it at the
+    # same moment failed one of them ("database is locked" on SQLite, a duplicate pg_type row on
+    # PostgreSQL), which left the baseline at a few dozen requests per second.
+    baseline_metadata.create_all(engine)
     base = Gunicorn("minimal_app:create_app()", {"DATABASE_URL": url}, ROOT / "bench")
     try:
         base_rate, base_status = run_wrk(
