@@ -15,9 +15,17 @@ ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 # Connection option that asks SQLite for BEGIN IMMEDIATE: a write transaction takes the write
 # lock up front, so two workers never both read-then-upgrade and fail with "database is locked".
 WRITE_OPTION = "tribune_write"
+# Connection option for a @read_first request: on SQLite no BEGIN is sent, so its reads run in
+# autocommit (each its own snapshot) until start_write() sends BEGIN IMMEDIATE on the same
+# connection: one checkout and one transaction per request instead of two.
+READ_FIRST_OPTION = "tribune_read_first"
+# Set on the DBAPI connection while its reads run in autocommit; cleared by BEGIN IMMEDIATE,
+# commit, rollback and check-in. A write statement meanwhile is a bug and raises.
+AUTOCOMMIT_READS = "tribune.autocommit_reads"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Attribute set by @read_first on a view function: its write request starts read-only.
 READ_FIRST = "tribune_read_first"
+READ_ONLY_STATEMENTS = ("SELECT", "PRAGMA", "WITH")
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -46,8 +54,30 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
-        immediate = connection.get_execution_options().get(WRITE_OPTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        if options.get(WRITE_OPTION):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif options.get(READ_FIRST_OPTION):
+            connection.info[AUTOCOMMIT_READS] = True
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _reads_only(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if conn.info.get(AUTOCOMMIT_READS) and not statement.lstrip().upper().startswith(
+            READ_ONLY_STATEMENTS
+        ):
+            raise RuntimeError("a @read_first request wrote before start_write()")
+
+    def _end(connection):  # type: ignore[no-untyped-def]
+        connection.info.pop(AUTOCOMMIT_READS, None)
+
+    event.listen(engine, "commit", _end)
+    event.listen(engine, "rollback", _end)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+        record.info.pop(AUTOCOMMIT_READS, None)
 
 
 def begin_write(session: Session) -> None:
@@ -68,9 +98,22 @@ def read_first(view: ViewT) -> ViewT:
 
 
 def start_write(session: Session) -> None:
-    """In a @read_first request: end the read transaction and open the write transaction."""
-    if session.in_transaction():
-        session.commit()  # nothing was written yet: this only ends the read snapshot
+    """In a @read_first request: from here on the request writes.
+
+    SQLite: BEGIN IMMEDIATE on the connection that read in autocommit (or, for a session
+    that read in a plain transaction, end it and open a write transaction). PostgreSQL: the
+    one transaction goes on; row locks, not a database lock, order the writers.
+    """
+    if not session.in_transaction():
+        begin_write(session)
+        return
+    connection = session.connection()
+    if connection.dialect.name != "sqlite" or connection.get_execution_options().get(WRITE_OPTION):
+        return
+    if connection.info.pop(AUTOCOMMIT_READS, False):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    session.commit()  # a plain read transaction: nothing was written yet
     begin_write(session)
 
 
@@ -90,16 +133,19 @@ def init_app(app: Flask) -> None:
 def get_session() -> Session:
     """The request's session; writes (non-GET requests) start with a write transaction.
 
-    Except on views marked @read_first, which start read-only and call begin_write() later.
+    Except on views marked @read_first, which start read-only and call start_write() later.
     """
     if "db_session" not in g:
         session = current_app.extensions["tribune.sessionmaker"]()
         g.db_session = session
         try:
-            is_write = request.method not in SAFE_METHODS and not _starts_read_only()
+            writes = request.method not in SAFE_METHODS
+            read_first = writes and _starts_read_only()
         except RuntimeError:  # no request: CLI commands write
-            is_write = True
-        if is_write:
+            writes, read_first = True, False
+        if read_first:
+            session.connection(execution_options={READ_FIRST_OPTION: True})
+        elif writes:
             begin_write(session)
     return g.db_session
 

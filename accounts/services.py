@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -134,12 +134,16 @@ def change_password(
     session.flush()
 
 
+# Built once: every signed-in request runs it (Session.get builds its SELECT on each call).
+_USER_BY_ID = select(User).where(User.id == bindparam("user_id"))
+
+
 def load_user(session: Session, user_key: str) -> User | None:
     """Flask-Login's loader: "<id>:<session version>" → the active user, or None."""
     user_id, _, version = user_key.partition(":")
     if not is_int_text(user_id) or not is_int_text(version):
         return None
-    user = session.get(User, int(user_id))
+    user = session.execute(_USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     return user

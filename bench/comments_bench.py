@@ -6,7 +6,9 @@ Runs ../shared/bench/isso_peer.sh, then Tribune on a fresh SQLite database with 
           password hash; session cookies minted with the app's own signer) and varied bodies
   thread  GET  /api/v1/articles/<id>/comments?per_page=50 on a 50-comment thread (cached,
           invalidated by the state machine)
-and prints requests/s, the ratio to Isso, and the share of 201 / 202 / 4xx answers.
+and prints requests/s, the ratio to Isso, and the share of 201 / 202 / 4xx answers. Then, as
+a reference, bench/minimal_app.py (one INSERT + COMMIT per request) under the same gunicorn:
+the ceiling any posting path can reach on this machine.
 
 Usage: .venv/bin/python bench/comments_bench.py [--seconds 8] [--isso PATH] [--no-isso]
 Loopback only; each scenario is bounded in time.
@@ -217,6 +219,49 @@ def lua_post_script(path: Path, cookies: list[str], origin: str) -> None:
     path.write_text("\n".join(lines))
 
 
+def run_ceiling(work: Path, seconds: int) -> tuple[float, str, str]:
+    """bench/minimal_app.py (one INSERT + COMMIT per request, Tribune's engine settings) under
+    the same gunicorn -w 2 on a fresh SQLite file: what any posting path could reach at best."""
+    env = dict(os.environ, DATABASE_URL=f"sqlite:///{work / 'ceiling.db'}")
+    port = PORT + 1
+    server = subprocess.Popen(
+        [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "-w",
+            "2",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            "--chdir",
+            str(ROOT / "bench"),
+            "minimal_app:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        wait_for_port(port)
+        return run_wrk(f"http://127.0.0.1:{port}/write", seconds, ROOT / "bench" / "post.lua")
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=20)
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    import socket
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit(f"server on port {port} did not start")
+
+
 def count_outcomes(database_url: str) -> dict[str, int]:
     from sqlalchemy import create_engine, text
 
@@ -237,6 +282,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--isso", default=str(ROOT.parent / "shared" / "bench" / "isso_peer.sh"))
     parser.add_argument("--no-isso", action="store_true")
+    parser.add_argument(
+        "--no-ceiling", action="store_true", help="skip the minimal insert+commit endpoint"
+    )
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/14"))
     args = parser.parse_args()
     if not shutil.which("wrk"):
@@ -295,19 +343,32 @@ def main() -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=20)
 
+    if not args.no_ceiling:
+        results["ceiling"] = run_ceiling(work, args.seconds)
+
     outcomes = count_outcomes(database_url)
     print("== Tribune (gunicorn -w 2, SQLite + Redis) ==")
     goals = {"new": 2.0, "thread": 10.0}
     for name, (rps, p50, status) in results.items():
+        if name == "ceiling":
+            continue
         ratio = f"{rps / isso[name]:.2f}x Isso (goal >= {goals[name]:.0f}x)" if name in isso else ""
         print(f"tribune {name:<7} {rps:>9.1f} req/s  p50 {p50:<8} {ratio}")
-        if status:
+        if status and name == "new":
             counts = dict(part.split("=") for part in status.split())
             total = sum(int(v) for v in counts.values()) or 1
             print(
                 "  answers: "
                 + ", ".join(f"{k} {int(v)} ({int(v) / total:.0%})" for k, v in counts.items())
             )
+    if "ceiling" in results:
+        rps, p50, _ = results["ceiling"]
+        versus = f"{rps / isso['new']:.2f}x Isso POST /new; " if "new" in isso else ""
+        share = results["new"][0] / rps
+        print(
+            f"ceiling  {rps:>9.1f} req/s  p50 {p50:<8} minimal INSERT+COMMIT endpoint "
+            f"(bench/minimal_app.py): {versus}Tribune's full posting path is {share:.0%} of it"
+        )
     stored = sum(outcomes.values())
     print(
         "post outcomes stored: "

@@ -1,0 +1,99 @@
+"""Request sessions: read-first write requests read without a lock, then write in one go."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app import create_app
+from db import READ_FIRST_OPTION, start_write, upgrade_database
+from models import Article
+
+
+@pytest.fixture
+def sqlite_app(tmp_path: Path, app_settings: dict[str, Any]) -> Iterator[Flask]:
+    """An app on its own SQLite file, whichever backend the suite runs on (SQLite behaviour)."""
+    url = f"sqlite:///{tmp_path / 'eigen.db'}"
+    upgrade_database(url)
+    app = create_app({**app_settings, "DATABASE_URL": url, "REDIS_URL": ""})
+    yield app
+    app.extensions["tribune.engine"].dispose()
+
+
+def _read_first_session(app: Flask) -> Session:
+    session: Session = app.extensions["tribune.sessionmaker"]()
+    session.connection(execution_options={READ_FIRST_OPTION: True})
+    return session
+
+
+def test_a_read_first_session_writes_after_start_write_on_the_same_connection(
+    app: Flask, db: Session
+) -> None:
+    session = _read_first_session(app)
+    reading = session.connection()
+    assert session.scalar(select(func.count()).select_from(Article)) == 0
+
+    start_write(session)
+    writing = session.connection()
+    session.add(Article(cms_id="na-het-lezen", title="Geschreven na het lezen"))
+    session.commit()
+    session.close()
+
+    assert writing is reading  # one connection and one checkout for the request
+    assert db.scalar(select(Article.title).where(Article.cms_id == "na-het-lezen")) == (
+        "Geschreven na het lezen"
+    )
+
+
+def test_writing_before_start_write_is_refused(sqlite_app: Flask) -> None:
+    app = sqlite_app
+    session = _read_first_session(app)
+
+    with pytest.raises(RuntimeError, match="start_write"):
+        session.execute(text("INSERT INTO articles (cms_id, title) VALUES ('te-vroeg', 'x')"))
+    session.rollback()
+    session.close()
+
+    with app.extensions["tribune.sessionmaker"]() as check:
+        assert check.scalar(select(func.count()).select_from(Article)) == 0
+
+
+def test_sqlite_read_first_reads_take_no_lock_and_the_write_takes_the_write_lock(
+    sqlite_app: Flask,
+) -> None:
+    app = sqlite_app
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    session = _read_first_session(app)
+    session.scalar(select(func.count()).select_from(Article))
+    other = sqlite3.connect(path, timeout=0.05, isolation_level=None)
+
+    other.execute("BEGIN IMMEDIATE")  # nothing holds a lock during the reads
+    other.execute("ROLLBACK")
+    start_write(session)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        other.execute("BEGIN IMMEDIATE")
+    session.rollback()
+    other.execute("BEGIN IMMEDIATE")  # released by the rollback
+    other.execute("ROLLBACK")
+    other.close()
+    session.close()
+
+
+def test_a_rolled_back_read_first_session_leaves_its_connection_clean(app: Flask) -> None:
+    """The autocommit flag dies with the request: the next user of the connection may write."""
+    session = _read_first_session(app)
+    session.scalar(select(func.count()).select_from(Article))
+    session.rollback()
+    session.close()
+
+    writer: Session = app.extensions["tribune.sessionmaker"]()
+    writer.add(Article(cms_id="daarna", title="Daarna"))
+    writer.commit()
+    writer.close()
