@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -28,10 +30,36 @@ READ_FIRST = "tribune_read_first"
 READ_ONLY_STATEMENTS = ("SELECT", "PRAGMA", "WITH")
 
 
+BUSY_TIMEOUT_SECONDS = 15.0
+
+
+def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, waiting for the write lock in steps of 50 µs to 1 ms.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10 … ms between tries, while a write here holds
+    the lock for well under a millisecond: the waiting worker would sleep long after the lock
+    is free. The busy timeout is off for this one statement and on again for every other.
+    """
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        delay, deadline = 0.00005, time.monotonic() + BUSY_TIMEOUT_SECONDS
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.001)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 15})
+        engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
@@ -46,7 +74,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         # Read the hot pages through the OS page cache instead of copying them per connection.
         cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA cache_size=-32000")
@@ -56,7 +84,7 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         options = connection.get_execution_options()
         if options.get(WRITE_OPTION):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_immediate(connection.connection.driver_connection)
         elif options.get(READ_FIRST_OPTION):
             connection.info[AUTOCOMMIT_READS] = True
         else:
@@ -111,7 +139,7 @@ def start_write(session: Session) -> None:
     if connection.dialect.name != "sqlite" or connection.get_execution_options().get(WRITE_OPTION):
         return
     if connection.info.pop(AUTOCOMMIT_READS, False):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        _begin_immediate(connection.connection.driver_connection)
         return
     session.commit()  # a plain read transaction: nothing was written yet
     begin_write(session)
