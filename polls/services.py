@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import Boolean, bindparam, case, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
-from db import WRITE_OPTION, begin_write
+from db import start_write
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Article,
@@ -623,7 +623,7 @@ def cast_vote(
                     allowance.remember_born(poll_id, born)
             if born is not None and option_ids is not None:
                 mark = allowance.mark(poll_id, born, context.ip_hash or "", voter.key, now)
-        _begin_vote_write(session, dialect)
+        start_write(session)  # SQLite: BEGIN IMMEDIATE on the connection that read
         outcome = None
         if option_ids is not None:
             outcome = _insert_vote(session, stmts, poll_id, option_ids, voter, context, now, mark)
@@ -646,17 +646,6 @@ def _well_formed(raw: object) -> list[int] | None:
         return sorted(parse_option_ids(raw))
     except Invalid:
         return None
-
-
-def _begin_vote_write(session: Session, dialect: str) -> None:
-    """SQLite: end a read transaction (a @read_first route may have read) and BEGIN IMMEDIATE."""
-    if dialect != "sqlite":
-        return
-    if session.in_transaction():
-        if session.connection().get_execution_options().get(WRITE_OPTION):
-            return  # the caller already writes
-        session.commit()  # the read transaction: nothing was written
-    begin_write(session)
 
 
 def _suspicion(
