@@ -245,7 +245,7 @@ def run_ceiling(work: Path, seconds: int) -> tuple[float, str, str]:
         wait_for_port(port)
         return run_wrk(f"http://127.0.0.1:{port}/write", seconds, ROOT / "bench" / "post.lua")
     finally:
-        os.killpg(server.pid, signal.SIGTERM)
+        server.terminate()  # the master stops its workers gracefully
         server.wait(timeout=20)
 
 

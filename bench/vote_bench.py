@@ -81,6 +81,8 @@ class Gunicorn:
 
     def __init__(self, target: str, env: dict[str, str], cwd: Path) -> None:
         self.port = free_port()
+        # Its error log is kept, to be shown when a run's counts do not add up.
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="vb-gunicorn-", suffix=".log")  # noqa: SIM115 (lives as long as the server)
         self.proc = subprocess.Popen(
             [
                 str(BIN / "gunicorn"),
@@ -99,8 +101,14 @@ class Gunicorn:
             cwd=cwd,
             env={**os.environ, **env},
             start_new_session=True,
+            stderr=self.log,
         )
         wait_port(self.port)
+
+    def errors(self) -> str:
+        self.log.seek(0)
+        lines = [line for line in self.log.read().splitlines() if "was sent SIGTERM" not in line]
+        return "\n".join(lines[-40:])
 
     def stop(self) -> None:
         os.killpg(self.proc.pid, signal.SIGTERM)
@@ -131,6 +139,10 @@ def run_wrk(url: str, seconds: int, script: Path, *args: str) -> tuple[float, di
     status = dict(
         (k, int(v)) for k, v in re.findall(r"(\d{3}|other)=(\d+)", out.split("STATUS", 1)[1])
     )
+    # Connection-level failures get no HTTP status, so the Lua counters never see them.
+    errors = re.search(r"Socket errors: (.*)", out)
+    if errors:
+        status["socket_errors"] = errors.group(1)  # type: ignore[assignment]
     return rate, status
 
 
@@ -268,6 +280,11 @@ def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool)
         f"ratio to minimal endpoint: {100 * rate / base_rate:.0f}%  "
         f"(201 answers == ballot rows == counter: {'OK' if ok else 'MISMATCH'})"
     )
+    if "socket_errors" in status:
+        print(f"wrk socket errors: {status['socket_errors']}")
+    if not ok:
+        # Which side lost count: per-second ballots show a stall, the server log its cause.
+        print("server log (errors):\n" + (tribune.errors() or "(empty)"))
     return {
         "label": label,
         "votes_per_s": rate,
