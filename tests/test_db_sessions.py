@@ -97,3 +97,27 @@ def test_a_rolled_back_read_first_session_leaves_its_connection_clean(app: Flask
     writer.add(Article(cms_id="daarna", title="Daarna"))
     writer.commit()
     writer.close()
+
+
+def test_a_writer_waits_for_the_write_lock_and_gets_it_once_free(sqlite_app: Flask) -> None:
+    """BEGIN IMMEDIATE retries in short steps while another writer holds the lock."""
+    import threading
+
+    app = sqlite_app
+    path = app.config["DATABASE_URL"].removeprefix("sqlite:///")
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.2, lambda: holder.execute("ROLLBACK"))
+    session = _read_first_session(app)
+    session.scalar(select(func.count()).select_from(Article))
+
+    timer.start()
+    start_write(session)  # waits about 0.2 s, then holds the lock
+    session.add(Article(cms_id="gewacht", title="Gewacht"))
+    session.commit()
+    session.close()
+    timer.join()
+    holder.close()
+
+    with app.extensions["tribune.sessionmaker"]() as check:
+        assert check.scalar(select(Article.title).where(Article.cms_id == "gewacht")) == "Gewacht"
