@@ -11,6 +11,8 @@ a reference, bench/minimal_app.py (one INSERT + COMMIT per request) under the sa
 the ceiling any posting path can reach on this machine.
 
 Usage: .venv/bin/python bench/comments_bench.py [--seconds 8] [--isso PATH] [--no-isso]
+                                                [--no-ceiling]
+(details and the latest figures: bench/comments_bench.md)
 Loopback only; each scenario is bounded in time.
 """
 
@@ -222,7 +224,16 @@ def lua_post_script(path: Path, cookies: list[str], origin: str) -> None:
 def run_ceiling(work: Path, seconds: int) -> tuple[float, str, str]:
     """bench/minimal_app.py (one INSERT + COMMIT per request, Tribune's engine settings) under
     the same gunicorn -w 2 on a fresh SQLite file: what any posting path could reach at best."""
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{work / 'ceiling.db'}")
+    from bench.minimal_app import metadata
+    from db import make_engine
+
+    url = f"sqlite:///{work / 'ceiling.db'}"
+    # Its table exists before gunicorn starts: each worker's create_app() runs create_all, and
+    # two workers creating it at once fail one of them (the ceiling then collapses).
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+    env = dict(os.environ, DATABASE_URL=url)
     port = PORT + 1
     server = subprocess.Popen(
         [
@@ -362,7 +373,9 @@ def main() -> int:
                 + ", ".join(f"{k} {int(v)} ({int(v) / total:.0%})" for k, v in counts.items())
             )
     if "ceiling" in results:
-        rps, p50, _ = results["ceiling"]
+        rps, p50, ceiling_status = results["ceiling"]
+        if "other=0" not in ceiling_status:
+            print(f"  ceiling answers not all 201: {ceiling_status}")
         versus = f"{rps / isso['new']:.2f}x Isso POST /new; " if "new" in isso else ""
         share = results["new"][0] / rps
         print(
