@@ -627,6 +627,14 @@ def seed(engine: Engine, plan: Plan, now: datetime, keep_indexes: bool, log: Any
                 if counts
             ],
         )
+        # users.last_rejected_at may not lie before any rejected or removed comment of the
+        # author (posting relies on it to skip the rejection-rate query).
+        writer.cursor.execute(
+            "UPDATE users SET last_rejected_at = m.latest FROM (SELECT author_id,"
+            " max(created_at) AS latest FROM comments WHERE state IN ('rejected', 'removed')"
+            " GROUP BY author_id) AS m WHERE users.id = m.author_id"
+            " AND (users.last_rejected_at IS NULL OR users.last_rejected_at < m.latest)"
+        )
         for name in sorted(totals.queues):
             writer.cursor.execute(
                 "SELECT count FROM queue_counters WHERE name = "
