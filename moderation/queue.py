@@ -230,7 +230,8 @@ def transition(
             comment.created_at = comment.updated_at = now
         session.add(comment)
         session.flush()
-    touch_article(session, comment.article_id)
+    if CommentState.PUBLISHED.value in (from_state, to_state.value):  # what readers see changed
+        touch_article(session, comment.article_id)
     record_action(
         session,
         actor,
@@ -352,7 +353,8 @@ def post_new_comment(
             "created_at": now,
         },
     )
-    touch_article(session, new.article_id)
+    if to_state is CommentState.PUBLISHED:  # a held or rejected comment changes no thread
+        touch_article(session, new.article_id)
     names = sorted(queue_memberships(comment))
     counted = set(conn.execute(_POSTING["queues"], {"names": names}).scalars())
     for name in names:
