@@ -36,7 +36,7 @@ def init_app(app: Flask) -> None:
         redis_client,
         prefix,
         ttl=float(app.config.get("TRIBUNE_THREAD_CACHE_SECONDS", 60)),
-        local_ttl=float(app.config.get("TRIBUNE_THREAD_LOCAL_CACHE_SECONDS", 2)),
+        local_ttl=float(app.config.get("TRIBUNE_THREAD_LOCAL_CACHE_SECONDS", 60)),
     )
     thread_cache.listen(app.extensions["tribune.sessionmaker"])
     app.extensions["tribune.thread_cache"] = thread_cache

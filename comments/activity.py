@@ -1,28 +1,54 @@
 """Recent activity per author: flood limits and duplicate memory.
 
-Shared by every instance through Redis when REDIS_URL is set; in process otherwise.
+Shared by every instance through Redis when REDIS_URL is set; in process otherwise. One call
+checks the flood limits and, when they allow the post, records it: one Redis round trip per
+post, and two posts of one author at the same moment cannot both slip under a limit.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections import defaultdict, deque
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+# Flood limits: (posts allowed, within seconds).
+Limits = list[tuple[int, float]]
+
+
+@dataclass
+class Claim:
+    """The author's posts in the memory window before this one, and whether this one may go.
+
+    When `allowed`, the post is recorded already (`member` names it, so a post that then
+    fails can be forgotten); otherwise `window` is the limit it ran into.
+    """
+
+    allowed: bool
+    recent: list[tuple[float, str]] = field(default_factory=list)
+    window: float = 0.0
+    member: str = ""
 
 
 class ActivityStore(Protocol):
-    def recent(self, user_id: int, window_seconds: float, now: float) -> list[tuple[float, str]]:
-        """(time, fingerprint) of the author's posts in the window, oldest first."""
+    def claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> Claim:
+        """Check the flood limits and, if they allow it, record the post (atomically)."""
         ...
 
-    def count_recent(self, user_id: int, window_seconds: float, now: float) -> int: ...
-
-    def record_post(self, user_id: int, fingerprint: str, now: float, pipe: Any = None) -> None:
-        """Remember a post; with Redis, `pipe` (a pipeline) sends it with other commands."""
+    def forget(self, user_id: int, claim: Claim) -> None:
+        """Take back a recorded post that was not stored after all."""
         ...
 
-    def recent_fingerprints(self, user_id: int, window_seconds: float, now: float) -> list[str]: ...
+
+def _first_breach(times: list[float], now: float, limits: Limits) -> float | None:
+    for limit, window in limits:
+        if sum(1 for at in times if now - at < window) >= limit:
+            return window
+    return None
 
 
 class MemoryActivity:
@@ -31,72 +57,88 @@ class MemoryActivity:
     MAX_ITEMS = 50
 
     def __init__(self) -> None:
-        self._posts: dict[int, deque[tuple[float, str]]] = defaultdict(
+        self._posts: dict[int, deque[tuple[float, str, str]]] = defaultdict(
             lambda: deque(maxlen=self.MAX_ITEMS)
         )
         self._lock = threading.Lock()
 
-    def recent(self, user_id: int, window_seconds: float, now: float) -> list[tuple[float, str]]:
+    def claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> Claim:
         with self._lock:
-            return [
-                (at, fp) for at, fp in self._posts.get(user_id, ()) if now - at < window_seconds
-            ]
+            posts = self._posts[user_id]
+            recent = [(at, fp) for at, fp, _ in posts if now - at < memory_seconds]
+            breach = _first_breach([at for at, _ in recent], now, limits)
+            if breach is not None:
+                return Claim(False, recent, breach)
+            member = uuid.uuid4().hex
+            posts.append((now, fingerprint, member))
+            return Claim(True, recent, member=member)
 
-    def count_recent(self, user_id: int, window_seconds: float, now: float) -> int:
+    def forget(self, user_id: int, claim: Claim) -> None:
         with self._lock:
-            return sum(1 for at, _ in self._posts.get(user_id, ()) if now - at < window_seconds)
+            posts = self._posts.get(user_id)
+            if posts is not None:
+                kept = [post for post in posts if post[2] != claim.member]
+                posts.clear()
+                posts.extend(kept)
 
-    def record_post(self, user_id: int, fingerprint: str, now: float, pipe: Any = None) -> None:
-        with self._lock:
-            self._posts[user_id].append((now, fingerprint))
 
-    def recent_fingerprints(self, user_id: int, window_seconds: float, now: float) -> list[str]:
-        with self._lock:
-            return [fp for at, fp in self._posts.get(user_id, ()) if now - at < window_seconds]
+# KEYS[1]: the author's sorted set (score = time, member = time:fingerprint:nonce).
+# ARGV: now, memory start, member, keep seconds, max items, then (limit, window) pairs.
+# Returns {allowed 0/1, window of the breached limit, the posts in the memory window}.
+_CLAIM = """
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local recent = redis.call('ZRANGEBYSCORE', key, ARGV[2], '+inf', 'WITHSCORES')
+for i = 6, #ARGV, 2 do
+  local limit = tonumber(ARGV[i])
+  local window = tonumber(ARGV[i + 1])
+  if redis.call('ZCOUNT', key, '(' .. (now - window), '+inf') >= limit then
+    return {0, ARGV[i + 1], recent}
+  end
+end
+redis.call('ZADD', key, now, ARGV[3])
+redis.call('ZREMRANGEBYSCORE', key, '-inf', now - tonumber(ARGV[4]))
+redis.call('ZREMRANGEBYRANK', key, 0, -(tonumber(ARGV[5]) + 1))
+redis.call('EXPIRE', key, ARGV[4])
+return {1, '0', recent}
+"""
 
 
 class RedisActivity:
-    """One sorted set per author (score = time, member = time:fingerprint), trimmed as it goes."""
+    """One sorted set per author, trimmed as it goes; checked and written by one script."""
 
     KEEP_SECONDS = 24 * 3600
+    MAX_ITEMS = 50
 
-    def __init__(self, client: object, prefix: str = "tribune:activity") -> None:
+    def __init__(self, client: Any, prefix: str = "tribune:activity") -> None:
         self.redis = client
         self.prefix = prefix
+        self._claim = client.register_script(_CLAIM)
 
     def _key(self, user_id: int) -> str:
         return f"{self.prefix}:{user_id}"
 
-    def recent(self, user_id: int, window_seconds: float, now: float) -> list[tuple[float, str]]:
-        """One round trip for both the flood count and the duplicate check."""
-        members = self.redis.zrangebyscore(  # type: ignore[attr-defined]
-            self._key(user_id), now - window_seconds, "+inf", withscores=True
-        )
-        result = []
-        for member, score in members:
-            text = member.decode() if isinstance(member, bytes) else member
-            result.append((float(score), text.split(":", 1)[1]))
-        return result
+    def claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> Claim:
+        member = f"{now:.6f}:{fingerprint}:{uuid.uuid4().hex[:8]}"
+        args: list[Any] = [now, now - memory_seconds, member, self.KEEP_SECONDS, self.MAX_ITEMS]
+        for limit, window in limits:
+            args += [limit, window]
+        allowed, window, flat = self._claim(keys=[self._key(user_id)], args=args)
+        recent = []
+        for raw, score in zip(flat[::2], flat[1::2], strict=True):
+            text = raw.decode() if isinstance(raw, bytes) else raw
+            # "time:fingerprint:nonce" (entries written before the nonce have none)
+            recent.append((float(score), text.split(":", 1)[1].rsplit(":", 1)[0]))
+        if not allowed:
+            return Claim(False, recent, float(window))
+        return Claim(True, recent, member=member)
 
-    def count_recent(self, user_id: int, window_seconds: float, now: float) -> int:
-        return int(self.redis.zcount(self._key(user_id), now - window_seconds, "+inf"))  # type: ignore[attr-defined]
-
-    def record_post(self, user_id: int, fingerprint: str, now: float, pipe: Any = None) -> None:
-        key = self._key(user_id)
-        # No MULTI/EXEC: one round trip either way, and the trims are idempotent.
-        own = pipe is None
-        if own:
-            pipe = self.redis.pipeline(transaction=False)  # type: ignore[attr-defined]
-        pipe.zadd(key, {f"{now:.6f}:{fingerprint}": now})
-        pipe.zremrangebyscore(key, "-inf", now - self.KEEP_SECONDS)
-        pipe.zremrangebyrank(key, 0, -51)
-        pipe.expire(key, self.KEEP_SECONDS)
-        if own:
-            pipe.execute()
-
-    def recent_fingerprints(self, user_id: int, window_seconds: float, now: float) -> list[str]:
-        members = self.redis.zrangebyscore(self._key(user_id), now - window_seconds, "+inf")  # type: ignore[attr-defined]
-        return [(m.decode() if isinstance(m, bytes) else m).split(":", 1)[1] for m in members]
+    def forget(self, user_id: int, claim: Claim) -> None:
+        self.redis.zrem(self._key(user_id), claim.member)
 
 
 def clock() -> float:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from comments.activity import ActivityStore, clock
-from comments.cache import after_commit, touch_article
+from comments.cache import touch_article
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
@@ -163,8 +163,9 @@ def post_comment(
 ) -> PostResult:
     """Screen a new comment, apply the context rules and store it as published, held or rejected.
 
-    Everything up to the first write only reads; `before_write` is called there (the view opens
-    its write transaction), and what could have changed meanwhile is checked again.
+    Everything up to the first database write only reads (and records the post in the flood
+    memory, taken back if it is not stored); `before_write` is called there (the view opens its
+    write transaction), and what could have changed meanwhile is checked again.
     """
     now = now or utcnow()
     target = posting_target(session, article_cms_id, policy.auto_close_days, now)
@@ -180,65 +181,68 @@ def post_comment(
     if mode.slow_seconds:  # match-day slow mode: one comment per N seconds
         limits.append((1, float(mode.slow_seconds)))
     memory_window = max([policy.duplicate_window_seconds, *(w for _, w in limits)])
-    recent_posts = activity.recent(author.id, memory_window, moment)
-    for limit, window in limits:
-        if sum(1 for at, _ in recent_posts if moment - at < window) >= limit:
-            raise DomainError(
-                "too_fast",
-                "Je reageert te snel. Wacht even voor je opnieuw reageert.",
-                429,
-                details={"retry_after": int(window)},
-            )
-
-    screening = screener(text)
-    flags = _screening_flags(screening)
-    decision = screening.decision
     fingerprint = rules.fingerprint(text)
-    if decision != "reject":
-        if mode.premoderated:
-            flags.append(_context_flag(ContextFlag.PREMODERATED))
-        if screening.flags and rules.is_new_account(session, author, policy):
-            flags.append(_context_flag(ContextFlag.NEW_ACCOUNT))
-        rate = rules.recent_rejection_rate(session, author, policy, now)
-        if rate is not None and rate > policy.rejection_rate:
-            flags.append(_context_flag(ContextFlag.RECENT_HISTORY, f"{rate:.0%}"))
-        previous = [fp for at, fp in recent_posts if moment - at < policy.duplicate_window_seconds]
-        duplicate = rules.duplicate_flag(fingerprint, previous, policy)
-        if duplicate is not None:
-            flags.append(_context_flag(duplicate))
-        if decision == "publish" and any(
-            f.severity >= int(ContextFlag.PREMODERATED.severity) for f in flags
-        ):
-            decision = "hold"
+    # One step checks the flood limits and records this post (one Redis round trip).
+    claim = activity.claim(author.id, fingerprint, moment, memory_window, limits)
+    if not claim.allowed:
+        raise DomainError(
+            "too_fast",
+            "Je reageert te snel. Wacht even voor je opnieuw reageert.",
+            429,
+            details={"retry_after": int(claim.window)},
+        )
+    try:
+        screening = screener(text)
+        flags = _screening_flags(screening)
+        decision = screening.decision
+        if decision != "reject":
+            if mode.premoderated:
+                flags.append(_context_flag(ContextFlag.PREMODERATED))
+            if screening.flags and rules.is_new_account(session, author, policy):
+                flags.append(_context_flag(ContextFlag.NEW_ACCOUNT))
+            rate = rules.recent_rejection_rate(session, author, policy, now)
+            if rate is not None and rate > policy.rejection_rate:
+                flags.append(_context_flag(ContextFlag.RECENT_HISTORY, f"{rate:.0%}"))
+            previous = [
+                fp for at, fp in claim.recent if moment - at < policy.duplicate_window_seconds
+            ]
+            duplicate = rules.duplicate_flag(fingerprint, previous, policy)
+            if duplicate is not None:
+                flags.append(_context_flag(duplicate))
+            if decision == "publish" and any(
+                f.severity >= int(ContextFlag.PREMODERATED.severity) for f in flags
+            ):
+                decision = "hold"
 
-    if before_write is not None:
-        before_write()
-        if parent is not None:
-            session.refresh(parent, ["state"])
-            if parent.state is not CommentState.PUBLISHED:
-                raise Conflict(
-                    "parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden."
-                )
-    to_state = {
-        "publish": CommentState.PUBLISHED,
-        "hold": CommentState.HELD,
-        "reject": CommentState.REJECTED,
-    }[decision]
-    reason = None
-    if decision == "reject":
-        reason = ReasonCode(max(flags, key=lambda f: f.severity).reason)
-    new = NewComment(
-        article_id=target.id,
-        author_id=author.id,
-        body=text,
-        parent_id=parent.id if parent else None,
-        root_id=(parent.root_id or parent.id) if parent else None,
-        depth=min(parent.depth + 1, MAX_DEPTH) if parent else 0,
-    )
-    comment = post_new_comment(session, new, _flag_rows(flags), to_state, reason, now)
-    # Remembered once stored, in the round trip that retires the thread's cached pages.
-    after_commit(session, lambda pipe: activity.record_post(author.id, fingerprint, moment, pipe))
-    return PostResult(comment, flags)
+        if before_write is not None:
+            before_write()
+            if parent is not None:
+                session.refresh(parent, ["state"])
+                if parent.state is not CommentState.PUBLISHED:
+                    raise Conflict(
+                        "parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden."
+                    )
+        to_state = {
+            "publish": CommentState.PUBLISHED,
+            "hold": CommentState.HELD,
+            "reject": CommentState.REJECTED,
+        }[decision]
+        reason = None
+        if decision == "reject":
+            reason = ReasonCode(max(flags, key=lambda f: f.severity).reason)
+        new = NewComment(
+            article_id=target.id,
+            author_id=author.id,
+            body=text,
+            parent_id=parent.id if parent else None,
+            root_id=(parent.root_id or parent.id) if parent else None,
+            depth=min(parent.depth + 1, MAX_DEPTH) if parent else 0,
+        )
+        comment = post_new_comment(session, new, _flag_rows(flags), to_state, reason, now)
+        return PostResult(comment, flags)
+    except BaseException:
+        activity.forget(author.id, claim)  # not stored, so it does not count as a post
+        raise
 
 
 def _own_comment(session: Session, comment_id: int, author: User) -> Comment:

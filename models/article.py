@@ -36,5 +36,7 @@ class Article(Base):
     # Tallies: published comments (replies included) and ballots not in quarantine.
     comment_count: Mapped[int] = mapped_column(default=0)
     vote_count: Mapped[int] = mapped_column(default=0)
+    # Raised by every change readers see in the thread: the key of its cached pages.
+    thread_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from comments.cache import touch_article
+from comments.cache import article_bumped, touch_article
 from errors import Conflict
 from models import (
     Article,
@@ -285,9 +285,13 @@ def _posting_statements() -> dict[str, Any]:
             " ON CONFLICT (name) DO UPDATE SET count = queue_counters.count + 1"
         ),
         "authors": authors,
+        # A published post changes the thread readers see: its version goes up here too.
         "article": update(articles_t)
         .where(articles_t.c.id == bindparam("article_id"))
-        .values(comment_count=articles_t.c.comment_count + 1),
+        .values(
+            comment_count=articles_t.c.comment_count + 1,
+            thread_version=articles_t.c.thread_version + 1,
+        ),
     }
 
 
@@ -353,16 +357,15 @@ def post_new_comment(
             "created_at": now,
         },
     )
-    if to_state is CommentState.PUBLISHED:  # a held or rejected comment changes no thread
-        touch_article(session, new.article_id)
     names = sorted(queue_memberships(comment))
     counted = set(conn.execute(_POSTING["queues"], {"names": names}).scalars())
     for name in names:
         if name not in counted:  # a fresh database: the first comment in this queue
             conn.execute(_POSTING["create_queue"], {"name": name})
     conn.execute(_POSTING["authors"][to_state], {"author_id": new.author_id, "now": now})
-    if to_state is CommentState.PUBLISHED:
+    if to_state is CommentState.PUBLISHED:  # a held or rejected comment changes no thread
         conn.execute(_POSTING["article"], {"article_id": new.article_id})
+        article_bumped(session, new.article_id)
     return comment
 
 

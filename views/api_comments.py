@@ -7,13 +7,13 @@ from typing import Any
 
 from flask import Response, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from articles import services as articles
 from comments import services as comments
 from comments.threads import ThreadNode, published_threads
 from db import get_session, read_first, start_write
-from errors import Invalid
+from errors import Invalid, NotFound
 from models import Article, Comment, CommentState
 from parsing import is_int_text
 from security import login_required_any
@@ -21,8 +21,10 @@ from views.api import bp
 from wiring import activity_store, posting_policy, screen_text, thread_cache
 
 PER_PAGE_MAX = 100
-# CMS id → row id; article ids never change, so a cache hit needs no database query.
-_ARTICLE_IDS: dict[str, int] = {}
+# The article's row id and thread version: the key of its cached pages (one indexed read).
+_THREAD_VERSION = select(Article.__table__.c.id, Article.__table__.c.thread_version).where(
+    Article.__table__.c.cms_id == bindparam("cms_id")
+)
 
 
 def node_json(node: ThreadNode) -> dict[str, Any]:
@@ -83,13 +85,11 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
     per_page = _int_arg("per_page", 20, 1, PER_PAGE_MAX)
     session = get_session()
     cache = thread_cache()
-    known_id = _ARTICLE_IDS.get(article_id)
-    if known_id is None:
-        known_id = articles.get_article(session, article_id).id
-        if len(_ARTICLE_IDS) > 50_000:
-            _ARTICLE_IDS.clear()
-        _ARTICLE_IDS[article_id] = known_id
-    key, body = cache.get(known_id, f"{sort}:{page}:{per_page}")
+    found = session.connection().execute(_THREAD_VERSION, {"cms_id": article_id}).first()
+    if found is None:
+        raise NotFound("article_not_found", "Dit artikel bestaat niet.")
+    key = cache.key(found.id, found.thread_version, f"{sort}:{page}:{per_page}")
+    body = cache.get(key)
     if body is None:
         article = articles.get_article(session, article_id)
         result = published_threads(session, article, page, per_page, newest_first=sort == "newest")

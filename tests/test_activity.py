@@ -1,0 +1,58 @@
+"""Flood and duplicate memory: one call checks the limits and records the post, in Redis and
+in process alike; a post that is not stored after all is taken back."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from comments.activity import ActivityStore, MemoryActivity, RedisActivity
+
+LIMITS = [(3, 30.0)]
+
+
+@pytest.fixture(params=["redis", "in-process"])
+def store(request: pytest.FixtureRequest) -> ActivityStore:
+    if request.param == "in-process":
+        return MemoryActivity()
+    import redis
+
+    client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+    return RedisActivity(client, f"tribune-test-{uuid.uuid4().hex[:8]}:activity")
+
+
+def test_the_limit_counts_recorded_posts_and_refuses_without_recording(
+    store: ActivityStore,
+) -> None:
+    claims = [store.claim(7, f"tekst {i}", 1000.0 + i, 3600.0, LIMITS) for i in range(3)]
+    refused = store.claim(7, "tekst 3", 1003.0, 3600.0, LIMITS)
+    later = store.claim(7, "tekst 4", 1031.0, 3600.0, LIMITS)  # the first left the 30 s window
+
+    assert [c.allowed for c in claims] == [True, True, True]
+    assert [fp for _, fp in claims[2].recent] == ["tekst 0", "tekst 1"]
+    assert (refused.allowed, refused.window) == (False, 30.0)
+    assert later.allowed
+    assert [fp for _, fp in later.recent] == ["tekst 0", "tekst 1", "tekst 2"]  # not "tekst 3"
+
+
+def test_a_forgotten_post_frees_its_place_and_leaves_the_duplicate_memory(
+    store: ActivityStore,
+) -> None:
+    kept = store.claim(8, "eerste", 2000.0, 3600.0, LIMITS)
+    dropped = store.claim(8, "tweede", 2001.0, 3600.0, LIMITS)
+    store.forget(8, dropped)
+
+    after = store.claim(8, "derde", 2002.0, 3600.0, LIMITS)
+
+    assert kept.allowed and dropped.allowed and after.allowed
+    assert [fp for _, fp in after.recent] == ["eerste"]
+
+
+def test_authors_do_not_share_memory(store: ActivityStore) -> None:
+    for i in range(3):
+        store.claim(9, f"x {i}", 3000.0 + i, 3600.0, LIMITS)
+
+    other = store.claim(10, "y", 3003.0, 3600.0, LIMITS)
+
+    assert other.allowed and other.recent == []
