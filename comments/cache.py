@@ -21,8 +21,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import Article
 
 TOUCHED = "tribune.touched_articles"
-# Articles whose version this transaction already raised in its own counter update (posting).
-BUMPED = "tribune.bumped_articles"
 
 _ARTICLES = Article.__table__
 _BUMP = (
@@ -37,14 +35,9 @@ def touch_article(session: Session, article_id: int) -> None:
     session.info.setdefault(TOUCHED, set()).add(article_id)
 
 
-def article_bumped(session: Session, article_id: int) -> None:
-    """This transaction raised the article's thread version itself (in its counter update)."""
-    session.info.setdefault(BUMPED, set()).add(article_id)
-
-
 def bump_touched(session: Session) -> None:
-    """Raise the thread version of every touched article not raised yet (one statement)."""
-    touched = session.info.pop(TOUCHED, set()) - session.info.pop(BUMPED, set())
+    """Raise the thread version of every touched article (one statement)."""
+    touched = session.info.pop(TOUCHED, None)
     if touched:
         session.connection().execute(_BUMP, {"ids": sorted(touched)})
 
@@ -98,4 +91,3 @@ class ThreadCache:
         @event.listens_for(factory, "after_rollback")
         def _after_rollback(session: Session) -> None:
             session.info.pop(TOUCHED, None)
-            session.info.pop(BUMPED, None)

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from comments.cache import article_bumped, touch_article
+from comments.cache import touch_article
 from errors import Conflict
 from models import (
     Article,
@@ -363,9 +363,10 @@ def post_new_comment(
         if name not in counted:  # a fresh database: the first comment in this queue
             conn.execute(_POSTING["create_queue"], {"name": name})
     conn.execute(_POSTING["authors"][to_state], {"author_id": new.author_id, "now": now})
-    if to_state is CommentState.PUBLISHED:  # a held or rejected comment changes no thread
+    # Only a published post changes the thread readers see; its counter update raises the
+    # thread version itself, so the article is not touched (no second UPDATE before commit).
+    if to_state is CommentState.PUBLISHED:
         conn.execute(_POSTING["article"], {"article_id": new.article_id})
-        article_bumped(session, new.article_id)
     return comment
 
 
