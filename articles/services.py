@@ -37,12 +37,26 @@ class ArticleFields:
     comment_mode: CommentMode | None = None
 
 
+def article_not_found() -> NotFound:
+    """The one 404 for an article id that names no article."""
+    return NotFound("article_not_found", "Dit artikel bestaat niet.")
+
+
 def get_article(session: Session, article_id: str) -> Article:
     """The article with this CMS id, or 404."""
     article = session.scalar(select(Article).where(Article.cms_id == article_id))
     if article is None:
-        raise NotFound("article_not_found", "Dit artikel bestaat niet.")
+        raise article_not_found()
     return article
+
+
+def article_for_page(session: Session, article_id: str) -> Article:
+    """For pages under /artikels/<id>: a malformed id is an article that does not exist."""
+    try:
+        validate_article_id(article_id)
+    except Invalid:
+        raise article_not_found() from None
+    return get_article(session, article_id)
 
 
 def register_article(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+from articles.services import article_not_found
 from errors import Invalid, NotFound
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
 from models.base import UTCDateTime
@@ -132,7 +133,7 @@ def posting_target(
     """The article by CMS id with its mode now (as active_mode decides), or 404."""
     rows = session.connection().execute(_TARGET, {"cms_id": cms_id, "now": now}).all()
     if not rows:
-        raise NotFound("article_not_found", "Dit artikel bestaat niet.")
+        raise article_not_found()
     first = rows[0]
     comment_mode = CommentMode(first.comment_mode)
     if comment_mode is CommentMode.CLOSED or auto_closed(first.published_at, auto_close_days, now):

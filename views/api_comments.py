@@ -13,7 +13,7 @@ from articles import services as articles
 from comments import services as comments
 from comments.threads import ThreadNode, published_threads
 from db import get_session, read_first, start_write
-from errors import Invalid, NotFound
+from errors import Invalid
 from models import Article, Comment, CommentState
 from parsing import is_int_text
 from security import login_required_any
@@ -87,7 +87,7 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
     cache = thread_cache()
     found = session.connection().execute(_THREAD_VERSION, {"cms_id": article_id}).first()
     if found is None:
-        raise NotFound("article_not_found", "Dit artikel bestaat niet.")
+        raise articles.article_not_found()
     key = cache.key(found.id, found.thread_version, f"{sort}:{page}:{per_page}")
     body = cache.get(key)
     if body is None:

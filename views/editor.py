@@ -225,11 +225,7 @@ def index():  # type: ignore[no-untyped-def]
 def new_poll(article_id: str):  # type: ignore[no-untyped-def]
     """Create a poll on an article."""
     session = get_session()
-    try:
-        articles.validate_article_id(article_id)
-    except DomainError:
-        raise DomainError("article_not_found", "Dit artikel bestaat niet.", 404) from None
-    article = articles.get_article(session, article_id)
+    article = articles.article_for_page(session, article_id)
     if request.method == "GET":
         return _render_form(article, None)
     try:
@@ -463,11 +459,7 @@ def ballots_csv(poll_id: int):  # type: ignore[no-untyped-def]
 def comment_mode(article_id: str):  # type: ignore[no-untyped-def]
     """Set an article's comment mode (audited)."""
     session = get_session()
-    try:
-        articles.validate_article_id(article_id)
-    except DomainError:
-        raise DomainError("article_not_found", "Dit artikel bestaat niet.", 404) from None
-    article = articles.get_article(session, article_id)
+    article = articles.article_for_page(session, article_id)
     try:
         mode = CommentMode(request.form.get("mode", ""))
     except ValueError:

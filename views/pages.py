@@ -9,7 +9,6 @@ from sqlalchemy import select
 from articles import services as articles
 from comments.threads import authors_pending, published_threads
 from db import get_session
-from errors import NotFound
 from models import Article, ReasonCode, utcnow
 from moderation.modes import active_mode
 from views.votes import poll_panels
@@ -50,11 +49,7 @@ def index():  # type: ignore[no-untyped-def]
 def article(article_id: str):  # type: ignore[no-untyped-def]
     """An article with its polls and comments."""
     session = get_session()
-    try:
-        articles.validate_article_id(article_id)
-    except Exception:
-        raise NotFound("article_not_found", "Dit artikel bestaat niet.") from None
-    item = articles.get_article(session, article_id)
+    item = articles.article_for_page(session, article_id)
     own_pending, appeals = [], {}
     if current_user.is_authenticated:
         own_pending, appeals = authors_pending(session, item, current_user.id)

@@ -42,11 +42,7 @@ def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
 def vote(article_id: str, poll_id: int):  # type: ignore[no-untyped-def]
     """Cast a vote from the article page (CSRF token in the form; first-party cookie token)."""
     session = get_session()
-    try:
-        articles.validate_article_id(article_id)
-    except DomainError:
-        raise DomainError("article_not_found", "Dit artikel bestaat niet.", 404) from None
-    article = articles.get_article(session, article_id)
+    article = articles.article_for_page(session, article_id)
     moment = support.now()
     poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
     if poll.article_id != article.id:
