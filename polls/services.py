@@ -416,17 +416,21 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
     ballots_t, choices_t, articles_t = Ballot.__table__, BallotChoice.__table__, Article.__table__
     # The poll and its options in one statement; FOR KEY SHARE OF polls on PostgreSQL: votes run
     # side by side but wait for an editor's pending option change (SQLite: the write lock).
+    # What a vote's answer needs of the poll: read by `load`, returned by `bump_poll`.
+    poll_columns = (
+        polls_t.c.article_id,
+        polls_t.c.question,
+        polls_t.c.max_choices,
+        polls_t.c.opens_at,
+        polls_t.c.closes_at,
+        polls_t.c.results_visibility,
+        polls_t.c.voter_scope,
+        polls_t.c.ballot_count,
+        polls_t.c.created_at,
+    )
     load = (
         select(
-            polls_t.c.article_id,
-            polls_t.c.question,
-            polls_t.c.max_choices,
-            polls_t.c.opens_at,
-            polls_t.c.closes_at,
-            polls_t.c.results_visibility,
-            polls_t.c.voter_scope,
-            polls_t.c.ballot_count,
-            polls_t.c.created_at,
+            *poll_columns,
             options_t.c.id,
             options_t.c.label,
             options_t.c.vote_count,
@@ -488,17 +492,7 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         update(polls_t)
         .where(polls_t.c.id == bindparam("poll_id"))
         .values(ballot_count=polls_t.c.ballot_count + 1)
-        .returning(
-            polls_t.c.article_id,
-            polls_t.c.question,
-            polls_t.c.max_choices,
-            polls_t.c.opens_at,
-            polls_t.c.closes_at,
-            polls_t.c.results_visibility,
-            polls_t.c.voter_scope,
-            polls_t.c.ballot_count,
-            polls_t.c.created_at,
-        )
+        .returning(*poll_columns)
     )
     bump_article = (
         update(articles_t)
