@@ -8,7 +8,9 @@ as the database count under SQLite's write lock was. A mark whose ballot is not 
 repeat voter, a refused or rolled-back vote) is taken away again; until then it counts for the
 address's other votes.
 
-Without Redis, or when Redis does not answer, polls.services counts the ballot rows instead.
+Used on PostgreSQL, where votes run side by side. On SQLite the write lock serialises votes,
+so polls.services counts the rows inside the ballot insert instead (exact, and cheaper than a
+round trip); it does the same without Redis, or when Redis does not answer.
 The keys carry the poll's created_at next to its id: ids repeat across databases (test runs,
 a restored copy) that share one Redis, creation times practically do not.
 """

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, case, delete, func, select, text, update
+from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
 from db import start_write
@@ -403,8 +403,9 @@ def _shift_counters(session: Session, poll: Poll, per_option: dict[int, int], ba
         )
 
 
-# The vote path runs prebuilt Core statements (built once per dialect, bound by parameters):
-# no ORM identity map, no per-call statement construction, answers from RETURNING.
+# The vote's reads run prebuilt Core statements (built once per dialect, bound by parameters);
+# its writes are one statement on PostgreSQL (_pg_cast_statement) and plain SQL on SQLite's
+# driver connection (_sqlite_insert_vote), answered from RETURNING.
 _VOTE_STATEMENTS: dict[str, dict[str, Any]] = {}
 
 
@@ -413,10 +414,10 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
     if built is not None:
         return built
     polls_t, options_t = Poll.__table__, PollOption.__table__
-    ballots_t, choices_t, articles_t = Ballot.__table__, BallotChoice.__table__, Article.__table__
+    ballots_t, choices_t = Ballot.__table__, BallotChoice.__table__
     # The poll and its options in one statement; FOR KEY SHARE OF polls on PostgreSQL: votes run
     # side by side but wait for an editor's pending option change (SQLite: the write lock).
-    # What a vote's answer needs of the poll: read by `load`, returned by `bump_poll`.
+    # What a vote's answer needs of the poll: read by `load`; the writes return the same.
     poll_columns = (
         polls_t.c.article_id,
         polls_t.c.question,
@@ -450,28 +451,6 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         )
     )
     born = select(polls_t.c.created_at).where(polls_t.c.id == bindparam("poll_id"))
-    # Spelled out: the dialects' insert().on_conflict_do_nothing() has no cache key, so it would
-    # be compiled again on every vote. Inserts only while the poll row takes this vote (open at
-    # :created_at, voter scope, max_choices, every chosen option on this poll). The SELECT has
-    # a WHERE clause, which SQLite needs to parse INSERT … SELECT … ON CONFLICT.
-    # (PostgreSQL runs the same insert inside _pg_cast_statement.)
-    insert_ballot_guarded = text(
-        "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at, is_suspicious,"
-        " suspicion, quarantined_at) SELECT :poll_id, :voter_key, :user_id, :ip_hash,"
-        " :created_at, :is_suspicious, :suspicion, NULL FROM polls WHERE polls.id = :poll_id"
-        " AND (polls.opens_at IS NULL OR polls.opens_at <= :created_at)"
-        " AND (polls.closes_at IS NULL OR polls.closes_at > :created_at)"
-        " AND polls.max_choices >= :n_choices"
-        " AND (:member OR polls.voter_scope = :everyone)"
-        " AND (SELECT count(*) FROM poll_options WHERE poll_options.poll_id = :poll_id"
-        " AND poll_options.id IN :option_ids) = :n_choices"
-        " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
-    ).bindparams(
-        bindparam("created_at", type_=UTCDateTime()),
-        bindparam("is_suspicious", type_=Boolean()),
-        bindparam("member", type_=Boolean()),
-        bindparam("option_ids", expanding=True),
-    )
     existing = (
         select(ballots_t.c.id, ballots_t.c.created_at, choices_t.c.option_id)
         .select_from(ballots_t.outerjoin(choices_t, choices_t.c.ballot_id == ballots_t.c.id))
@@ -481,35 +460,11 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
         )
         .order_by(choices_t.c.option_id)
     )
-    chosen = options_t.c.id.in_(bindparam("option_ids", expanding=True))
-    bump_options = (
-        update(options_t)
-        .where(options_t.c.poll_id == bindparam("for_poll"))
-        .values(vote_count=options_t.c.vote_count + case((chosen, 1), else_=0))
-        .returning(options_t.c.id, options_t.c.position, options_t.c.label, options_t.c.vote_count)
-    )
-    bump_poll = (
-        update(polls_t)
-        .where(polls_t.c.id == bindparam("poll_id"))
-        .values(ballot_count=polls_t.c.ballot_count + 1)
-        .returning(*poll_columns)
-    )
-    bump_article = (
-        update(articles_t)
-        .where(articles_t.c.id == bindparam("article_id"))
-        .values(vote_count=articles_t.c.vote_count + 1)
-        .returning(articles_t.c.cms_id)
-    )
     built = {
         "load": load,
         "allowance": allowance,
         "born": born,
-        "insert_ballot_guarded": insert_ballot_guarded,
-        "insert_choices": choices_t.insert(),
         "existing": existing,
-        "bump_options": bump_options,
-        "bump_poll": bump_poll,
-        "bump_article": bump_article,
     }
     _VOTE_STATEMENTS[dialect] = built
     return built
@@ -591,7 +546,7 @@ def cast_vote(
     max_choices, every chosen option on this poll), ON CONFLICT DO NOTHING; then the choices
     and the counters, whose RETURNING gives the poll and its options for the answer (nothing
     is read back after the write). On PostgreSQL that is one statement (_pg_cast_statement);
-    on SQLite five, all under the write lock.
+    on SQLite five, all under the write lock, sent to the driver directly.
 
     When nothing is inserted (a repeat voter, a poll that is closed, scheduled, for members, an
     unknown option, too many choices …) the checked path runs in the same write transaction:
@@ -599,14 +554,17 @@ def cast_vote(
     exact error in DESIGN.md's order, or the existing ballot comes back. Malformed option ids go
     to the checked path directly, so a scheduled poll stays 404 whatever the body says.
 
-    The per-IP allowance (when on): a mark in Redis (polls.allowance) when the context has it,
-    one round trip before the write lock, taken back when no ballot is inserted; else (no Redis,
-    or Redis fails) a count of the rows inside the write transaction.
+    The per-IP allowance (when on): on SQLite a count of the rows inside the ballot insert,
+    exact under the write lock. On PostgreSQL, where votes run side by side, a mark in Redis
+    (polls.allowance) when the context has it, one round trip before the write, taken back when
+    no ballot is inserted; else (no Redis, or Redis fails) a count of the rows.
     """
     dialect = session.get_bind().dialect.name
     stmts = _vote_statements(dialect)
     option_ids = _well_formed(raw_option_ids)
-    allowance = context.allowance if context.ip_hash and context.ip_allowance > 0 else None
+    # SQLite counts the allowance inside the ballot insert (exact under its write lock).
+    counted_in_redis = dialect != "sqlite" and context.ip_hash and context.ip_allowance > 0
+    allowance = context.allowance if counted_in_redis else None
     mark = None
     try:
         if allowance is not None:
@@ -679,6 +637,8 @@ def _insert_vote(
 ) -> VoteOutcome | None:
     """The guarded ballot insert, its choices and the counters; None when nothing inserted."""
     conn = session.connection()
+    if conn.dialect.name == "sqlite":
+        return _sqlite_insert_vote(conn, poll_id, ordered, voter, context, now)
     suspicion = _suspicion(conn, stmts, poll_id, voter, context, now, mark)
     values = {
         "poll_id": poll_id,
@@ -692,45 +652,181 @@ def _insert_vote(
         "member": voter.is_member,
         "everyone": VoterScope.EVERYONE.value,
     }
-    if conn.dialect.name == "postgresql":
-        rows = conn.execute(
-            _pg_cast_statement(len(ordered)),
-            {
-                **values,
-                **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
-                "updated_at": utcnow(),
-            },
-        ).all()
-        if not rows:
-            return None
-        first = rows[0]
-        bumped = {r.option_id for r in rows if r.bumped}
-        if first.ballot_count is None or bumped != set(ordered):
-            # An editor replaced the options while this vote waited for the poll (rolled back).
-            raise _options_changed()
-        options = tuple(OptionSnapshot(r.option_id, r.label, r.vote_count) for r in rows)
-        return _outcome(first, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
-
-    ballot_id = conn.execute(
-        stmts["insert_ballot_guarded"], {**values, "option_ids": ordered}
-    ).scalar()
-    if ballot_id is None:
-        return None
-    conn.execute(
-        stmts["insert_choices"],
-        [{"ballot_id": ballot_id, "option_id": option_id} for option_id in ordered],
-    )
-    # Counters last: every option of the poll (+1 for the chosen ones), so the answer has them
-    # all as they are now; SQLite's write lock serialises whole transactions, so no row order
-    # matters. Then the poll (its fields for the answer), then the article.
-    option_rows = conn.execute(
-        stmts["bump_options"], {"for_poll": poll_id, "option_ids": ordered}
+    rows = conn.execute(
+        _pg_cast_statement(len(ordered)),
+        {
+            **values,
+            **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
+            "updated_at": utcnow(),
+        },
     ).all()
-    poll_row = conn.execute(stmts["bump_poll"], {"poll_id": poll_id}).one()
-    cms_id = conn.execute(stmts["bump_article"], {"article_id": poll_row.article_id}).scalar()
+    if not rows:
+        return None
+    first = rows[0]
+    bumped = {r.option_id for r in rows if r.bumped}
+    if first.ballot_count is None or bumped != set(ordered):
+        # An editor replaced the options while this vote waited for the poll (rolled back).
+        raise _options_changed()
+    options = tuple(OptionSnapshot(r.option_id, r.label, r.vote_count) for r in rows)
+    return _outcome(first, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
+
+
+# SQLite: the vote's writes go straight to the driver connection as plain SQL, under the write
+# lock that start_write() took. Every statement here runs once per vote while every other
+# worker waits for that lock, so the SQLAlchemy layer (statement cache lookup, parameter and
+# result processing, the expanding IN rendered anew per call) is left out; sqlite3 keeps each
+# statement prepared per connection. Types are converted with the models' own processors.
+# The ballot insert's guard, on both dialects: the poll takes this vote (open at :created_at,
+# the voter's scope, at most max_choices, every chosen option {chosen} on this poll).
+_POLL_TAKES_VOTE = (
+    " WHERE polls.id = :poll_id"
+    " AND (polls.opens_at IS NULL OR polls.opens_at <= :created_at)"
+    " AND (polls.closes_at IS NULL OR polls.closes_at > :created_at)"
+    " AND polls.max_choices >= :n_choices"
+    " AND (:member OR polls.voter_scope = :everyone)"
+    " AND (SELECT count(*) FROM poll_options WHERE poll_options.poll_id = :poll_id"
+    " AND poll_options.id IN ({chosen})) = :n_choices"
+)
+_SQLITE_INSERT_BALLOT = (
+    "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at, is_suspicious,"
+    " suspicion, quarantined_at)"
+    " SELECT :poll_id, :voter_key, :user_id, :ip_hash, :created_at, why.code IS NOT NULL,"
+    " why.code, NULL FROM polls,"
+    # The per-IP allowance is counted here, under the write lock, so it is exact: the ballots
+    # of this poll from this IP hash in the last hour (one index range), before this one.
+    " (SELECT CASE WHEN :ip_allowance > 0 AND (SELECT count(*) FROM ballots"
+    " WHERE ballots.poll_id = :poll_id AND ballots.ip_hash = :ip_hash"
+    " AND ballots.created_at >= :since) >= :ip_allowance THEN 'ip_allowance'"
+    " WHEN :burst THEN 'burst' END AS code) AS why"
+    + _POLL_TAKES_VOTE
+    + " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
+)
+# Every option of the poll, +1 for the chosen ones, so the answer has all counts as they are.
+_SQLITE_BUMP_OPTIONS = (
+    "UPDATE poll_options SET vote_count = vote_count + (id IN ({chosen}))"
+    " WHERE poll_id = :poll_id RETURNING id, position, label, vote_count"
+)
+_SQLITE_BUMP_POLL = (
+    "UPDATE polls SET ballot_count = ballot_count + 1, updated_at = :updated_at"
+    " WHERE id = :poll_id RETURNING article_id, question, max_choices, opens_at, closes_at,"
+    " results_visibility, voter_scope, ballot_count, created_at"
+)
+_SQLITE_BUMP_ARTICLE = (
+    "UPDATE articles SET vote_count = vote_count + 1, updated_at = :updated_at"
+    " WHERE id = :article_id RETURNING cms_id"
+)
+_SQLITE_SQL: dict[int, tuple[str, str]] = {}
+
+
+@dataclass(frozen=True)
+class _SqlitePollRow:
+    """The poll columns of _SQLITE_BUMP_POLL, converted (what _outcome reads)."""
+
+    article_id: int
+    question: str
+    max_choices: int
+    opens_at: datetime | None
+    closes_at: datetime | None
+    results_visibility: str
+    voter_scope: str
+    ballot_count: int
+    created_at: datetime
+
+
+_SQLITE_TIME: dict[str, Any] = {}
+
+
+def _sqlite_time(dialect: Any) -> tuple[Any, Any]:
+    """UTCDateTime's bind and result processors on SQLite (built once)."""
+    if not _SQLITE_TIME:
+        column_type = UTCDateTime().dialect_impl(dialect)  # its impl as SQLite stores it
+        _SQLITE_TIME["bind"] = column_type.bind_processor(dialect)
+        _SQLITE_TIME["result"] = column_type.result_processor(dialect, None)
+    return _SQLITE_TIME["bind"], _SQLITE_TIME["result"]
+
+
+def _sqlite_insert_vote(
+    conn: Any,
+    poll_id: int,
+    ordered: list[int],
+    voter: Voter,
+    context: VoteContext,
+    now: datetime,
+) -> VoteOutcome | None:
+    """The guarded ballot insert, its choices and the counters, on SQLite's driver connection."""
+    sql = _SQLITE_SQL.get(len(ordered))
+    if sql is None:
+        chosen = ", ".join(f":o{i}" for i in range(len(ordered)))
+        sql = (
+            _SQLITE_INSERT_BALLOT.format(chosen=chosen),
+            _SQLITE_BUMP_OPTIONS.format(chosen=chosen),
+        )
+        _SQLITE_SQL[len(ordered)] = sql
+    insert_ballot, bump_options = sql
+    to_db, from_db = _sqlite_time(conn.dialect)
+    chosen_ids = {f"o{i}": option_id for i, option_id in enumerate(ordered)}
+    moment = to_db(now)
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(
+            insert_ballot,
+            {
+                "poll_id": poll_id,
+                "voter_key": voter.key,
+                "user_id": voter.user_id,
+                "ip_hash": context.ip_hash,
+                "created_at": moment,
+                "since": to_db(now - timedelta(hours=1)),
+                "ip_allowance": context.ip_allowance if context.ip_hash else 0,
+                "burst": context.burst and not voter.is_member,
+                "n_choices": len(ordered),
+                "member": voter.is_member,
+                "everyone": VoterScope.EVERYONE.value,
+                **chosen_ids,
+            },
+        )
+        inserted = cursor.fetchone()
+        if inserted is None:
+            return None
+        ballot_id = inserted[0]
+        cursor.executemany(
+            "INSERT INTO ballot_choices (ballot_id, option_id) VALUES (?, ?)",
+            [(ballot_id, option_id) for option_id in ordered],
+        )
+        # Counters last: SQLite's write lock serialises whole transactions, so no row order
+        # matters. The poll gives its fields for the answer, the article its cms_id.
+        option_rows = cursor.execute(bump_options, {"poll_id": poll_id, **chosen_ids}).fetchall()
+        stamp = to_db(utcnow())
+        (
+            article_id,
+            question,
+            max_choices,
+            opens_at,
+            closes_at,
+            visibility,
+            scope,
+            ballot_count,
+            created_at,
+        ) = cursor.execute(_SQLITE_BUMP_POLL, {"updated_at": stamp, "poll_id": poll_id}).fetchone()
+        (cms_id,) = cursor.execute(
+            _SQLITE_BUMP_ARTICLE, {"updated_at": stamp, "article_id": article_id}
+        ).fetchone()
+    finally:
+        cursor.close()
+    poll_row = _SqlitePollRow(
+        article_id,
+        question,
+        max_choices,
+        from_db(opens_at),
+        from_db(closes_at),
+        visibility,
+        scope,
+        ballot_count,
+        from_db(created_at),
+    )
     options = tuple(
-        OptionSnapshot(r.id, r.label, r.vote_count)
-        for r in sorted(option_rows, key=lambda r: r.position)
+        OptionSnapshot(option_id, label, votes)
+        for option_id, _, label, votes in sorted(option_rows, key=lambda r: r[1])
     )
     return _outcome(poll_row, ballot_id, cms_id, options, ordered, now, poll_id)
 
@@ -810,14 +906,8 @@ def _pg_cast_statement(n_options: int) -> Any:
         "b AS (INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at,"
         " is_suspicious, suspicion, quarantined_at) SELECT :poll_id, :voter_key, :user_id,"
         " :ip_hash, :created_at, :is_suspicious, :suspicion, NULL FROM polls"
-        " WHERE polls.id = :poll_id"
-        " AND (polls.opens_at IS NULL OR polls.opens_at <= :created_at)"
-        " AND (polls.closes_at IS NULL OR polls.closes_at > :created_at)"
-        " AND polls.max_choices >= :n_choices"
-        " AND (:member OR polls.voter_scope = :everyone)"
-        " AND (SELECT count(*) FROM poll_options WHERE poll_options.poll_id = :poll_id"
-        f" AND poll_options.id IN ({chosen})) = :n_choices"
-        " FOR KEY SHARE OF polls"
+        + _POLL_TAKES_VOTE.format(chosen=chosen)
+        + " FOR KEY SHARE OF polls"
         " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id)",
     ]
     previous = "b"

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from db import begin_write
-from models import Poll, utcnow
+from models import Poll, User, utcnow
 from polls import services as polls
 from polls.allowance import WINDOW_SECONDS, Mark, RedisIpAllowance
 from tests.polls_fixtures import (
@@ -94,22 +94,25 @@ def _marks(app: Flask, poll: Poll, ip: str) -> int:
 
 
 @pytest.mark.usefixtures("proxied")
-def test_redis_allowance_marks_and_a_repeat_vote_takes_its_mark_back(
+def test_allowance_marks_and_a_repeat_vote_takes_its_mark_back(
     app: Flask, client: FlaskClient, db: Session, make_poll: Callable[..., Poll]
 ) -> None:
     poll = make_poll()
+    # PostgreSQL runs votes side by side, so the marks live in Redis; SQLite counts the rows
+    # inside the ballot insert, under its write lock, and leaves Redis alone.
+    marked = 0 if db.get_bind().dialect.name == "sqlite" else 1
     nat = {"X-Forwarded-For": "203.0.113.9"}
     tokens = [voter_token(client, poll.id, nat) for _ in range(3)]
     for token in tokens:
         assert vote(client, poll.id, option_ids(poll)[:1], token, nat).status_code == 201
-    assert _marks(app, poll, "203.0.113.9") == 3
+    assert _marks(app, poll, "203.0.113.9") == 3 * marked
     # A repeat vote (the ballot exists): 200, and its mark is removed again.
     assert vote(client, poll.id, option_ids(poll)[:1], tokens[0], nat).status_code == 200
-    assert _marks(app, poll, "203.0.113.9") == 3
+    assert _marks(app, poll, "203.0.113.9") == 3 * marked
     # A refused vote (422) leaves no mark either.
     fourth = voter_token(client, poll.id, nat)
     assert vote(client, poll.id, [999_999], fourth, nat).status_code == 422
-    assert _marks(app, poll, "203.0.113.9") == 3
+    assert _marks(app, poll, "203.0.113.9") == 3 * marked
     assert [r.suspicion for r in ballots(db, poll.id)] == [None, None, "ip_allowance"]
     assert_no_drift(app)
 
@@ -137,5 +140,45 @@ def test_without_redis_the_rows_are_counted(app: Flask, make_poll: Callable[...,
         None,
         "ip_allowance",
         "ip_allowance",
+    ]
+    session.close()
+
+
+def test_counted_rows_keep_a_sliding_hour_exactly(
+    app: Flask, make_poll: Callable[..., Poll], make_user: Callable[..., User]
+) -> None:
+    """The row count (inside the ballot insert on SQLite; a count without Redis elsewhere):
+    a ballot exactly an hour old still counts, one a second older does not; members are never
+    marked as a token spike, anonymous voters are."""
+    poll = make_poll()
+    ids = option_ids(poll)
+    member = make_user().id
+    start = utcnow() - timedelta(hours=2)
+    hour = timedelta(seconds=WINDOW_SECONDS)
+    votes = [
+        ("a:1", None, "ip", start, False),
+        ("a:2", None, "ip", start + hour, False),  # the first is exactly an hour old: 1 before
+        ("a:3", None, "ip", start + hour + timedelta(seconds=1), False),  # only a:2 counts now
+        ("a:4", None, "other-ip", start + hour + timedelta(seconds=1), True),  # its own count
+        (f"u:{member}", member, "member-ip", start + hour + timedelta(seconds=2), True),
+    ]
+    for key, user_id, ip_hash, moment, burst in votes:
+        session = app.extensions["tribune.sessionmaker"]()
+        begin_write(session)
+        context = polls.VoteContext(ip_hash=ip_hash, ip_allowance=1, burst=burst)
+        outcome = polls.cast_vote(
+            session, poll.id, ids[:1], polls.Voter(key, user_id), context, moment
+        )
+        session.commit()
+        session.close()
+        assert outcome.created
+    session = app.extensions["tribune.sessionmaker"]()
+    rows = ballots(session, poll.id)
+    assert [(r.suspicion, r.is_suspicious) for r in rows] == [
+        (None, False),
+        ("ip_allowance", True),
+        ("ip_allowance", True),
+        ("burst", True),
+        (None, False),  # a member's ballot is never a token spike
     ]
     session.close()
