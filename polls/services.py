@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import enum
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from db import start_write
@@ -214,12 +217,21 @@ def update_poll(
     if frozen_changes and has_ballots(session, poll.id):
         raise Conflict("poll_frozen", FROZEN_MESSAGE, details={"fields": frozen_changes})
     if "options" in frozen_changes:
-        # No ballot refers to them (checked above under the row lock): replace them.
-        session.execute(delete(PollOption).where(PollOption.poll_id == poll.id))
-        session.expire(poll, ["options"])
-        session.flush()
+        # No ballot refers to them (checked above under the row lock): replace them. The new
+        # rows are written before the old ones go, so their ids are new: SQLite hands out the
+        # highest deleted rowid again, and a vote from a page that still shows the old options
+        # must be refused, not counted for whatever option took over its id.
+        old_ids = [option.id for option in poll.options]
+        session.execute(
+            update(PollOption)
+            .where(PollOption.poll_id == poll.id)
+            .values(position=-1 - PollOption.position)  # out of the new ones' way
+        )
         for i, label in enumerate(draft.options):
             session.add(PollOption(poll_id=poll.id, position=i, label=label))
+        session.flush()
+        session.execute(delete(PollOption).where(PollOption.id.in_(old_ids)))
+        session.expire(poll, ["options"])
     poll.question = draft.question
     poll.max_choices = draft.max_choices
     poll.opens_at = draft.opens_at
@@ -652,20 +664,27 @@ def _insert_vote(
         "member": voter.is_member,
         "everyone": VoterScope.EVERYONE.value,
     }
-    rows = conn.execute(
-        _pg_cast_statement(len(ordered)),
-        {
-            **values,
-            **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
-            "updated_at": utcnow(),
-        },
-    ).all()
+    try:
+        with _statement_is_the_transaction(conn):
+            rows = conn.execute(
+                _pg_cast_statement(len(ordered)),
+                {
+                    **values,
+                    **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
+                    "updated_at": utcnow(),
+                },
+            ).all()
+    except IntegrityError:
+        # A chosen option was deleted while this vote waited for the poll: the choice's
+        # foreign key failed the statement, so nothing of the vote was written.
+        raise _options_changed() from None
     if not rows:
         return None
     first = rows[0]
     bumped = {r.option_id for r in rows if r.bumped}
     if first.ballot_count is None or bumped != set(ordered):
-        # An editor replaced the options while this vote waited for the poll (rolled back).
+        # Cannot happen: a chosen option that still exists is on this poll (the guard read it
+        # there, and options never move), and a deleted one fails the statement above.
         raise _options_changed()
     options = tuple(OptionSnapshot(r.option_id, r.label, r.vote_count) for r in rows)
     return _outcome(first, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
@@ -831,6 +850,28 @@ def _sqlite_insert_vote(
     return _outcome(poll_row, ballot_id, cms_id, options, ordered, now, poll_id)
 
 
+@contextmanager
+def _statement_is_the_transaction(conn: Any) -> Iterator[None]:
+    """PostgreSQL: run the next statement in autocommit when no transaction has begun yet.
+
+    The vote's writes are one statement, which PostgreSQL runs atomically on its own: in
+    autocommit its implicit transaction saves the BEGIN and COMMIT round trips (the commit is
+    as durable). psycopg sends BEGIN only with the first statement, so a request that has not
+    read the database yet is idle here; one that has (its transaction is open) just goes on.
+    The connection is put back as it was before it returns to the pool (as SQLAlchemy's own
+    pool ping does).
+    """
+    driver = conn.connection.driver_connection
+    if driver.autocommit or driver.info.transaction_status != TransactionStatus.IDLE:
+        yield
+        return
+    driver.autocommit = True
+    try:
+        yield
+    finally:
+        driver.autocommit = False
+
+
 def _outcome(
     poll_row: Any,
     ballot_id: int,
@@ -918,10 +959,11 @@ def _pg_cast_statement(n_options: int) -> Any:
             " RETURNING id, vote_count)"
         )
         previous = f"o{i}"
+    # The choices follow the ballot alone: should a chosen option be deleted meanwhile, its
+    # foreign key fails the whole statement instead of leaving a ballot without its choice.
     parts.append(
         "c AS (INSERT INTO ballot_choices (ballot_id, option_id)"
-        f" SELECT b.id, v.option_id FROM b, (VALUES {values}) AS v(option_id)"
-        f" WHERE EXISTS (SELECT FROM {previous}))"
+        f" SELECT b.id, v.option_id FROM b, (VALUES {values}) AS v(option_id))"
     )
     parts.append(
         "p AS (UPDATE polls SET ballot_count = ballot_count + 1, updated_at = :updated_at"

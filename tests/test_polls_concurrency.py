@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from db import begin_write, upgrade_database
+from errors import DomainError
 from models import Article, Ballot, Poll, utcnow
 from polls import services as polls
 from tests.conftest import _backend
@@ -142,3 +144,70 @@ def test_many_voters_on_a_multiple_choice_poll_keep_true_counters(voting_app: Fl
     assert session.scalar(select(Article.vote_count)) == len(plan)
     session.close()
     assert_no_drift(voting_app)
+
+
+def test_options_replaced_while_the_first_vote_waits_leave_no_ballot(voting_app: Flask) -> None:
+    """An editor replaces the options (allowed before the first ballot) while the first vote
+    waits for the poll: the vote is refused whole, never a ballot without its choice."""
+    poll = _make_poll(voting_app)
+    old_option = poll.options[0].id
+    editing = threading.Event()
+    refused: list[str] = []
+
+    def editor() -> None:
+        session = _session(voting_app)
+        try:
+            begin_write(session)
+            draft = polls.PollDraft(question=poll.question, options=["Nieuw A", "Nieuw B"])
+            polls.update_poll(session, poll.id, draft, None, utcnow())
+            editing.set()
+            time.sleep(0.5)  # the vote starts meanwhile and waits for the poll
+            session.commit()
+        finally:
+            editing.set()
+            session.close()
+
+    def voter() -> None:
+        editing.wait(timeout=30)
+        try:
+            _cast(voting_app, poll.id, [old_option], "a:first-voter", [])
+        except DomainError as exc:
+            refused.append(exc.code)
+
+    errors = _run([editor, voter])
+
+    assert errors == []
+    # PostgreSQL: the vote saw the old option, its choice's foreign key failed the statement;
+    # SQLite: the vote waited for the write lock and then saw the new options.
+    assert refused in (["vote_conflict"], ["invalid_options"])
+    session = _session(voting_app)
+    assert session.scalar(select(func.count()).select_from(Ballot)) == 0
+    assert [o.label for o in session.get(Poll, poll.id).options] == ["Nieuw A", "Nieuw B"]
+    session.close()
+    assert_no_drift(voting_app)
+
+
+# PostgreSQL on either suite: on a PostgreSQL suite "postgresql" is the suite's own app.
+@pytest.mark.parametrize("voting_app", ["postgresql"], indirect=True)
+def test_the_vote_statement_runs_alone_only_outside_a_transaction(voting_app: Flask) -> None:
+    """PostgreSQL: the one-statement vote runs in autocommit when nothing has begun yet, and the
+    connection goes back to the pool as it was, also when the statement fails."""
+    engine = voting_app.extensions["tribune.engine"]
+    assert engine.dialect.name == "postgresql"
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        with polls._statement_is_the_transaction(conn):
+            assert driver.autocommit is True
+        assert driver.autocommit is False
+        with pytest.raises(ZeroDivisionError), polls._statement_is_the_transaction(conn):
+            1 / 0  # noqa: B018 - the failure inside
+        assert driver.autocommit is False
+        conn.exec_driver_sql("select 1")  # a transaction has begun: it just goes on
+        with polls._statement_is_the_transaction(conn):
+            assert driver.autocommit is False
+        conn.rollback()
+    # A whole vote leaves every pooled connection out of autocommit.
+    poll = _make_poll(voting_app)
+    _cast(voting_app, poll.id, [poll.options[0].id], "a:one", [])
+    with engine.connect() as conn:
+        assert conn.connection.driver_connection.autocommit is False
