@@ -23,6 +23,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
+    skip_idle_rate_limit_check(app)
     register_error_handlers(app)
     register_commands(app)
     register_template_helpers(app)
@@ -31,8 +32,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from extensions import csrf, limiter, login_manager
+    from security import SessionCookies
     from views.auth import configure_login
 
+    app.session_interface = SessionCookies()
     db.init_app(app)
     wiring.init_app(app)
     csrf.init_app(app)
@@ -44,6 +47,29 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
+
+
+def skip_idle_rate_limit_check(app: Flask) -> None:
+    """Drop Flask-Limiter's check before every request while it can only find nothing.
+
+    That hook applies default, application, meta and blueprint limits; Tribune sets none (its
+    limited views carry @limiter.limit, which checks when the view is called, and the other
+    throttles are its own). On a request without limits the hook still resolved them, about
+    a tenth of a vote's time. Should any such limit be configured, the hook stays.
+    """
+    from extensions import limiter
+
+    manager = limiter.limit_manager
+    if (
+        manager.default_limits
+        or manager.application_limits
+        or manager._blueprint_limits
+        or limiter._meta_limits
+    ):
+        return
+    hooks = app.before_request_funcs.get(None, [])
+    if limiter._check_request_limit in hooks:
+        hooks.remove(limiter._check_request_limit)
 
 
 def register_blueprints(app: Flask) -> None:

@@ -10,8 +10,10 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import Flask, current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
+from itsdangerous import URLSafeTimedSerializer
 
 from errors import DomainError
 
@@ -94,3 +96,21 @@ def login_required_any(view: F) -> F:
     from models import Role
 
     return role_required(*Role)(view)
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, with its serializer built once per key set.
+
+    Flask builds the serializer twice per request (to open and to save the session), although
+    it only changes with SECRET_KEY or SECRET_KEY_FALLBACKS; the cookies are unchanged.
+    """
+
+    def __init__(self) -> None:
+        self._built: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        built = self._built
+        if built is None or built[0] != keys:
+            built = self._built = (keys, super().get_signing_serializer(app))
+        return built[1]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
@@ -38,7 +39,9 @@ class VoterToken:
         return f"a:{self.token_id}"
 
 
+@lru_cache(maxsize=16)
 def _serializer(secret: str, salt: str) -> URLSafeTimedSerializer:
+    # Built once per secret and salt (it holds no per-token state), not once per vote.
     return URLSafeTimedSerializer(secret, salt=salt)
 
 

@@ -180,6 +180,20 @@ def test_logout_needs_post(client: FlaskClient, make_user: Callable[..., User]) 
     assert is_logged_in(client)
 
 
+def test_a_new_secret_key_ends_sessions_and_a_fallback_keeps_them(
+    app: Flask, client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    """The session cookie's serializer is built once per key set, not once per request."""
+    login(client, make_user())
+    old_key = app.secret_key
+    app.secret_key = "another-secret-key-for-this-test-0123456789"
+    app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert is_logged_in(client)  # the old key still opens the cookie
+    app.secret_key = "a-third-secret-key-for-this-test-0123456789"
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    assert not is_logged_in(client)
+
+
 def test_session_cookie_is_httponly_and_samesite_lax(
     client: FlaskClient, make_user: Callable[..., User]
 ) -> None:

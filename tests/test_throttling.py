@@ -173,3 +173,28 @@ def test_throttle_state_is_shared_through_redis(
     assert attempt(second_worker, user.username, TEST_PASSWORD, ip) == 429
     keys = redis.Redis.from_url(redis_url).keys(f"*login-account:{user.username.lower()}*")
     assert keys, "the account counter is not in Redis"
+
+
+def test_the_per_request_limit_check_runs_only_when_some_limit_needs_it(
+    app_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No default, application or blueprint limits: Flask-Limiter's before-request hook is
+    dropped (the login limits above still hold, checked by their decorators). Once a default
+    limit exists, the hook stays."""
+    from flask_limiter.wrappers import LimitGroup
+
+    from app import create_app
+    from extensions import limiter
+    from security import client_ip
+
+    def hook_present(application: Any) -> bool:
+        return limiter._check_request_limit in application.before_request_funcs.get(None, [])
+
+    plain = create_app(app_settings)
+    assert not hook_present(plain)
+    default = LimitGroup(limit_provider="100 per minute", key_function=client_ip)
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [default])
+    limited = create_app(app_settings)
+    assert hook_present(limited)
+    for application in (plain, limited):
+        application.extensions["tribune.engine"].dispose()
