@@ -46,11 +46,14 @@ def current_ip_hash() -> str:
     return hash_ip(client_ip(), current_app.config["TRIBUNE_IP_HASH_KEY"])
 
 
-def same_origin(origin: str, host_url: str) -> bool:
-    """True when an Origin header names exactly this site (scheme, host and port)."""
-    wanted = urlsplit(host_url)
+def same_origin(origin: str) -> bool:
+    """True when an Origin (or Referer) header names exactly this site (scheme, host, port).
+
+    Compared with the request's own scheme and Host header as received (after the trusted
+    proxy's), as browsers send them: request.host_url would build and IRI-decode a URL first.
+    """
     given = urlsplit(origin)
-    return (given.scheme, given.netloc) == (wanted.scheme, wanted.netloc)
+    return (given.scheme, given.netloc) == (request.scheme, request.host)
 
 
 def check_json_write() -> None:
@@ -61,7 +64,7 @@ def check_json_write() -> None:
             "unsupported_media_type", "Stuur JSON met Content-Type: application/json.", 415
         )
     origin = request.headers.get("Origin") or request.headers.get("Referer")
-    if not origin or not same_origin(origin, request.host_url):
+    if not origin or not same_origin(origin):
         raise DomainError(
             "origin_mismatch", "Dit verzoek komt niet van deze site en werd geweigerd.", 403
         )

@@ -179,7 +179,7 @@ def check_provenance() -> None:
     """Origin (or Sec-Fetch-Site) must say the request comes from our own pages."""
     origin = request.headers.get("Origin")
     fetch_site = request.headers.get("Sec-Fetch-Site")
-    ours = bool(origin) and origin != "null" and same_origin(origin, request.host_url)
+    ours = bool(origin) and origin != "null" and same_origin(origin)
     if origin and not ours:
         ok = False
     elif fetch_site:
@@ -219,7 +219,7 @@ def parent_origin_allowed(origin: str | None, raw: object) -> str | None:
     for token in allowed_embed_origins(raw):
         if token == "*":
             return clean
-        if token == "'self'" and same_origin(clean, request.host_url):
+        if token == "'self'" and same_origin(clean):
             return clean
         if token == clean:
             return clean
