@@ -12,12 +12,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import psycopg
 from psycopg.pq import TransactionStatus
+from psycopg.rows import namedtuple_row
 from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 from db import start_write
@@ -664,17 +665,24 @@ def _insert_vote(
         "member": voter.is_member,
         "everyone": VoterScope.EVERYONE.value,
     }
+    # Sent to psycopg directly (it prepares the statement after a few runs): the statement is
+    # the whole vote, so SQLAlchemy's compile-cache lookup and row processing are left out.
+    driver = conn.connection.driver_connection
     try:
-        with _statement_is_the_transaction(conn):
-            rows = conn.execute(
-                _pg_cast_statement(len(ordered)),
+        with (
+            _statement_is_the_transaction(conn),
+            driver.cursor(row_factory=namedtuple_row) as cursor,
+        ):
+            cursor.execute(
+                _pg_cast_sql(conn.dialect, len(ordered)),
                 {
                     **values,
                     **{f"o{i}": option_id for i, option_id in enumerate(ordered)},
                     "updated_at": utcnow(),
                 },
-            ).all()
-    except IntegrityError:
+            )
+            rows = cursor.fetchall()
+    except psycopg.IntegrityError:
         # A chosen option was deleted while this vote waited for the poll: the choice's
         # foreign key failed the statement, so nothing of the vote was written.
         raise _options_changed() from None
@@ -687,7 +695,23 @@ def _insert_vote(
         # there, and options never move), and a deleted one fails the statement above.
         raise _options_changed()
     options = tuple(OptionSnapshot(r.option_id, r.label, r.vote_count) for r in rows)
-    return _outcome(first, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
+    poll_row = _WrittenPoll(
+        first.article_id,
+        first.question,
+        first.max_choices,
+        _utc(first.opens_at),
+        _utc(first.closes_at),
+        first.results_visibility,
+        first.voter_scope,
+        first.ballot_count,
+        _utc(first.created_at),
+    )
+    return _outcome(poll_row, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    """A timestamptz from psycopg (in the session's time zone) in UTC, as UTCDateTime gives."""
+    return moment.astimezone(UTC) if moment is not None else None
 
 
 # SQLite: the vote's writes go straight to the driver connection as plain SQL, under the write
@@ -738,8 +762,8 @@ _SQLITE_SQL: dict[int, tuple[str, str]] = {}
 
 
 @dataclass(frozen=True)
-class _SqlitePollRow:
-    """The poll columns of _SQLITE_BUMP_POLL, converted (what _outcome reads)."""
+class _WrittenPoll:
+    """The poll columns the vote's writes return, converted (what _outcome reads)."""
 
     article_id: int
     question: str
@@ -832,7 +856,7 @@ def _sqlite_insert_vote(
         ).fetchone()
     finally:
         cursor.close()
-    poll_row = _SqlitePollRow(
+    poll_row = _WrittenPoll(
         article_id,
         question,
         max_choices,
@@ -992,6 +1016,17 @@ def _pg_cast_statement(n_options: int) -> Any:
     )
     _PG_CAST[n_options] = built
     return built
+
+
+_PG_CAST_SQL: dict[int, str] = {}
+
+
+def _pg_cast_sql(dialect: Any, n_options: int) -> str:
+    """_pg_cast_statement as psycopg's SQL text (named %(…)s parameters), rendered once."""
+    sql = _PG_CAST_SQL.get(n_options)
+    if sql is None:
+        sql = _PG_CAST_SQL[n_options] = str(_pg_cast_statement(n_options).compile(dialect=dialect))
+    return sql
 
 
 # ---------------------------------------------------------------- quarantine

@@ -11,11 +11,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
@@ -211,3 +212,30 @@ def test_the_vote_statement_runs_alone_only_outside_a_transaction(voting_app: Fl
     _cast(voting_app, poll.id, [poll.options[0].id], "a:one", [])
     with engine.connect() as conn:
         assert conn.connection.driver_connection.autocommit is False
+
+
+@pytest.mark.parametrize("voting_app", ["postgresql"], indirect=True)
+def test_the_vote_answer_gives_times_in_utc_whatever_the_session_zone(voting_app: Flask) -> None:
+    """psycopg returns timestamptz in the session's time zone; the vote's answer is in UTC."""
+    closes = utcnow().replace(microsecond=0) + timedelta(days=3)
+    poll = _make_poll(voting_app, closes_at=closes)
+    session = _session(voting_app)
+    try:
+        session.execute(text("SET TIME ZONE 'Europe/Brussels'"))
+        outcome = polls.cast_vote(
+            session,
+            poll.id,
+            [poll.options[0].id],
+            polls.Voter("a:zone"),
+            polls.VoteContext(ip_hash="h", ip_allowance=0),
+            utcnow(),
+        )
+        session.commit()
+    finally:
+        session.close()
+    assert outcome.created and outcome.poll is not None
+    assert outcome.poll.closes_at == closes
+    assert outcome.poll.closes_at.utcoffset() == timedelta(0)
+    assert outcome.poll.created_at is not None and outcome.poll.created_at.utcoffset() == timedelta(
+        0
+    )
