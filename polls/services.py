@@ -558,14 +558,16 @@ def cast_vote(
     only while the poll takes this vote (open at the vote's time, the voter's scope, at most
     max_choices, every chosen option on this poll), ON CONFLICT DO NOTHING; then the choices
     and the counters, whose RETURNING gives the poll and its options for the answer (nothing
-    is read back after the write). On PostgreSQL that is one statement (_pg_cast_statement);
-    on SQLite five, all under the write lock, sent to the driver directly.
+    is read back after the write). On PostgreSQL that is one statement (_pg_cast_statement),
+    its own transaction when none has begun; on SQLite five, all under the write lock. Both
+    go to the driver directly.
 
     When nothing is inserted (a repeat voter, a poll that is closed, scheduled, for members, an
-    unknown option, too many choices …) the checked path runs in the same write transaction:
-    the poll with its options is read (FOR KEY SHARE OF polls on PostgreSQL), the rules give the
-    exact error in DESIGN.md's order, or the existing ballot comes back. Malformed option ids go
-    to the checked path directly, so a scheduled poll stays 404 whatever the body says.
+    unknown option, too many choices …) the checked path runs in a write transaction (on
+    SQLite the same one; on PostgreSQL its first read begins one and takes FOR KEY SHARE OF
+    polls): the poll with its options is read, the rules give the exact error in DESIGN.md's
+    order, or the existing ballot comes back. Malformed option ids go to the
+    checked path directly, so a scheduled poll stays 404 whatever the body says.
 
     The per-IP allowance (when on): on SQLite a count of the rows inside the ballot insert,
     exact under the write lock. On PostgreSQL, where votes run side by side, a mark in Redis
@@ -719,8 +721,10 @@ def _utc(moment: datetime | None) -> datetime | None:
 # worker waits for that lock, so the SQLAlchemy layer (statement cache lookup, parameter and
 # result processing, the expanding IN rendered anew per call) is left out; sqlite3 keeps each
 # statement prepared per connection. Types are converted with the models' own processors.
+#
 # The ballot insert's guard, on both dialects: the poll takes this vote (open at :created_at,
-# the voter's scope, at most max_choices, every chosen option {chosen} on this poll).
+# the voter's scope, at most max_choices, every chosen option {chosen} on this poll). It is
+# also the WHERE clause SQLite needs to parse INSERT … SELECT … ON CONFLICT.
 _POLL_TAKES_VOTE = (
     " WHERE polls.id = :poll_id"
     " AND (polls.opens_at IS NULL OR polls.opens_at <= :created_at)"
