@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from comments.cache import touch_article
+from db import DriverInsert, type_processors
 from errors import Conflict
 from models import (
     Article,
@@ -258,6 +259,14 @@ class NewComment:
     depth: int = 0
 
 
+# A queue's first comment on a fresh database (no counter row yet). Spelled out: the dialects'
+# on_conflict_do_update() has no cache key. sqlite3 takes the :name parameter as it is.
+_CREATE_QUEUE = (
+    "INSERT INTO queue_counters (name, count) VALUES (:name, 1)"
+    " ON CONFLICT (name) DO UPDATE SET count = queue_counters.count + 1"
+)
+
+
 def _posting_statements() -> dict[str, Any]:
     """The posting hot path's statements, built once: no ORM unit of work, no per-call
     statement construction, only parameters bound."""
@@ -279,11 +288,7 @@ def _posting_statements() -> dict[str, Any]:
         .where(queues_t.c.name.in_(bindparam("names", expanding=True)))
         .values(count=queues_t.c.count + 1)
         .returning(queues_t.c.name),
-        # Spelled out: the dialects' on_conflict_do_update() has no cache key.
-        "create_queue": text(
-            "INSERT INTO queue_counters (name, count) VALUES (:name, 1)"
-            " ON CONFLICT (name) DO UPDATE SET count = queue_counters.count + 1"
-        ),
+        "create_queue": text(_CREATE_QUEUE),
         "authors": authors,
         # A published post changes the thread readers see: its version goes up here too.
         "article": update(articles_t)
@@ -379,27 +384,6 @@ def post_new_comment(
     return comment
 
 
-class _DriverInsert:
-    """INSERT … VALUES of whole rows as plain SQL on the sqlite3 connection; each value goes
-    through its column's own bind processor (enums to their values, UTCDateTime as stored)."""
-
-    def __init__(self, table: Any, columns: Sequence[str], dialect: Any, returning: str = ""):
-        self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)})"
-            f" VALUES ({', '.join('?' for _ in columns)})"
-            + (f" RETURNING {returning}" if returning else "")
-        )
-        self.steps = [
-            (name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
-            for name in columns
-        ]
-
-    def values(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        return tuple(
-            process(row[name]) if process is not None else row[name] for name, process in self.steps
-        )
-
-
 _SQLITE_POSTING: dict[str, Any] = {}
 
 
@@ -408,15 +392,15 @@ def _sqlite_posting(dialect: Any) -> dict[str, Any]:
     if not _SQLITE_POSTING:
         flag_columns = [c.key for c in Flag.__table__.columns if c.key != "id"]
         audit_columns = [c.key for c in ModerationAction.__table__.columns if c.key != "id"]
-        stamp = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
+        stamp = type_processors(UTCDateTime(), dialect)[0]
         authors = {}
         for state, column in AUTHOR_COUNTERS.items():
             rejected = ", last_rejected_at = ?" if state is CommentState.REJECTED else ""
             authors[state] = f"UPDATE users SET {column} = {column} + 1{rejected} WHERE id = ?"
         _SQLITE_POSTING.update(
-            comment=_DriverInsert(Comment.__table__, _COMMENT_COLUMNS, dialect, "id"),
-            flags=_DriverInsert(Flag.__table__, flag_columns, dialect),
-            audit=_DriverInsert(ModerationAction.__table__, audit_columns, dialect),
+            comment=DriverInsert(Comment.__table__, _COMMENT_COLUMNS, dialect, "id"),
+            flags=DriverInsert(Flag.__table__, flag_columns, dialect),
+            audit=DriverInsert(ModerationAction.__table__, audit_columns, dialect),
             authors=authors,
             # Core's update() stamped the article's updated_at (its onupdate): so does this.
             article="UPDATE articles SET comment_count = comment_count + 1,"
@@ -469,11 +453,7 @@ def _post_on_sqlite(
         }
         for name in names:
             if name not in counted:  # a fresh database: the first comment in this queue
-                cursor.execute(
-                    "INSERT INTO queue_counters (name, count) VALUES (?, 1)"
-                    " ON CONFLICT (name) DO UPDATE SET count = queue_counters.count + 1",
-                    (name,),
-                )
+                cursor.execute(_CREATE_QUEUE, {"name": name})
         stamp = built["stamp"]
         if to_state is CommentState.REJECTED:
             cursor.execute(built["authors"][to_state], (stamp(now), new.author_id))

@@ -21,7 +21,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
-from db import start_write
+from db import start_write, type_processors
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Article,
@@ -763,6 +763,7 @@ _SQLITE_BUMP_ARTICLE = (
     " WHERE id = :article_id RETURNING cms_id"
 )
 _SQLITE_SQL: dict[int, tuple[str, str]] = {}
+_UTC_TIME = UTCDateTime()  # one instance: type_processors caches per type object
 
 
 @dataclass(frozen=True)
@@ -778,18 +779,6 @@ class _WrittenPoll:
     voter_scope: str
     ballot_count: int
     created_at: datetime
-
-
-_SQLITE_TIME: dict[str, Any] = {}
-
-
-def _sqlite_time(dialect: Any) -> tuple[Any, Any]:
-    """UTCDateTime's bind and result processors on SQLite (built once)."""
-    if not _SQLITE_TIME:
-        column_type = UTCDateTime().dialect_impl(dialect)  # its impl as SQLite stores it
-        _SQLITE_TIME["bind"] = column_type.bind_processor(dialect)
-        _SQLITE_TIME["result"] = column_type.result_processor(dialect, None)
-    return _SQLITE_TIME["bind"], _SQLITE_TIME["result"]
 
 
 def _sqlite_insert_vote(
@@ -810,7 +799,7 @@ def _sqlite_insert_vote(
         )
         _SQLITE_SQL[len(ordered)] = sql
     insert_ballot, bump_options = sql
-    to_db, from_db = _sqlite_time(conn.dialect)
+    to_db, from_db = type_processors(_UTC_TIME, conn.dialect)
     chosen_ids = {f"o{i}": option_id for i, option_id in enumerate(ordered)}
     moment = to_db(now)
     cursor = conn.connection.driver_connection.cursor()
