@@ -35,29 +35,48 @@ class ReportOutcome(enum.Enum):
     DISMISSED = "dismissed"
 
 
+# The partial-index condition of the queue indexes: the comment is in a queue.
+IN_A_QUEUE = {
+    "postgresql_where": text("queued_at IS NOT NULL"),
+    "sqlite_where": text("queued_at IS NOT NULL"),
+}
+
+
 class Comment(Base):
     __tablename__ = "comments"
     __table_args__ = (
         # Thread listing: an article's comments in one state, by time.
         Index("ix_comments_article_id_state_created_at", "article_id", "state", "created_at"),
-        # Moderation queue: one state, oldest entry first.
-        Index("ix_comments_state_queued_at", "state", "queued_at"),
         Index("ix_comments_author_id_created_at", "author_id", "created_at"),
         Index("ix_comments_root_id", "root_id"),
-        # Queue filters and sorts: each keeps the oldest-first order inside one state.
-        Index("ix_comments_state_article_id_queued_at", "state", "article_id", "queued_at"),
-        Index("ix_comments_state_top_reason_queued_at", "state", "top_reason", "queued_at"),
-        # Sorts read backwards: highest score (newest first among equals), most severe.
-        Index("ix_comments_state_report_score_id", "state", "report_score", "id"),
-        Index(
-            "ix_comments_state_severity_queued_at",
-            "state",
-            text("top_severity DESC"),
-            "queued_at",
+        # Moderation queue (Wachtrij, Gemeld): one state, oldest entry first, with its filters
+        # and sorts. Partial: only comments in a queue (queued_at set) are in these indexes, so
+        # a post that publishes straight away, most of them, writes none of them. Queue queries
+        # say "queued_at IS NOT NULL" so that both databases can use them.
+        *(
+            Index(name, *columns, **IN_A_QUEUE)
+            for name, columns in (
+                ("ix_comments_state_queued_at", ("state", "queued_at")),
+                ("ix_comments_state_article_id_queued_at", ("state", "article_id", "queued_at")),
+                ("ix_comments_state_top_reason_queued_at", ("state", "top_reason", "queued_at")),
+                ("ix_comments_state_author_id_queued_at", ("state", "author_id", "queued_at")),
+                # Sorts read backwards: highest score (newest first among equals), most severe.
+                ("ix_comments_state_report_score_id", ("state", "report_score", "id")),
+                (
+                    "ix_comments_state_severity_queued_at",
+                    ("state", text("top_severity DESC"), "queued_at"),
+                ),
+            )
         ),
-        Index("ix_comments_state_author_id_queued_at", "state", "author_id", "queued_at"),
-        # Recent (not yet reviewed) and Goedgekeurd (reviewed) tabs.
-        Index("ix_comments_state_reviewed_at_created_at", "state", "reviewed_at", "created_at"),
+        # Recent (not yet reviewed) and Goedgekeurd (reviewed) tabs; each holds only its rows.
+        Index(
+            "ix_comments_state_reviewed_at_created_at",
+            "state",
+            "reviewed_at",
+            "created_at",
+            postgresql_where=text("reviewed_at IS NOT NULL"),
+            sqlite_where=text("reviewed_at IS NOT NULL"),
+        ),
         Index(
             "ix_comments_unreviewed_created_at",
             "created_at",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -15,7 +15,15 @@ class ModerationAction(Base):
     __tablename__ = "moderation_actions"
     __table_args__ = (
         Index("ix_moderation_actions_target", "target_type", "target_id", "created_at"),
-        Index("ix_moderation_actions_actor_id_created_at", "actor_id", "created_at"),
+        # Partial: most rows are the system's (actor_id NULL: every post writes one), and the
+        # lookups by actor (its foreign key) never ask for those.
+        Index(
+            "ix_moderation_actions_actor_id_created_at",
+            "actor_id",
+            "created_at",
+            postgresql_where=text("actor_id IS NOT NULL"),
+            sqlite_where=text("actor_id IS NOT NULL"),
+        ),
         Index("ix_moderation_actions_created_at", "created_at"),
     )
 

@@ -97,6 +97,7 @@ def recount(session: Session) -> list[Drift]:
         )
         _fix(drifts, f"users.{attribute}", users, per_author, attribute)
     _raise_last_rejected(session, users, drifts)
+    _queue_held_comments(session, drifts)
     _recount_queues(session, drifts)
     session.flush()
     return drifts
@@ -124,6 +125,20 @@ def _raise_last_rejected(session: Session, users: list[User], drifts: list[Drift
                 Drift("users.last_rejected_at", str(user.id), stored, int(created.timestamp()))
             )
             user.last_rejected_at = created
+
+
+def _queue_held_comments(session: Session, drifts: list[Drift]) -> None:
+    """Every held comment has queued_at: the Wachtrij lists by it, through indexes that hold
+    only comments with one. A held comment without it would never be seen; it gets the time of
+    its last change. Reported in epoch seconds."""
+    unqueued = session.scalars(
+        select(Comment).where(Comment.state == CommentState.HELD, Comment.queued_at.is_(None))
+    )
+    for comment in unqueued:
+        comment.queued_at = comment.updated_at or comment.created_at
+        drifts.append(
+            Drift("comments.queued_at", str(comment.id), 0, int(comment.queued_at.timestamp()))
+        )
 
 
 def _recount_queues(session: Session, drifts: list[Drift]) -> None:

@@ -467,3 +467,32 @@ def test_recount_raises_a_last_rejected_at_that_lies_before_a_rejection(
         (str(author.id), 0, int(created.timestamp()))
     ]
     assert reload(session, User, author.id).last_rejected_at == created
+
+
+def test_recount_queues_a_held_comment_without_queued_at(matrix_db: Session) -> None:
+    """The Wachtrij lists held comments through indexes that hold only queued ones: a held
+    comment without queued_at would never be seen, so recount gives it one."""
+    from moderation.triage import QueueFilter, list_queue
+
+    session = matrix_db
+    article, author, _ = _cast(session)
+    comment = create_comment(session, article, author, CommentState.HELD)
+
+    def queued() -> list[int]:
+        return [
+            item.comment.id for item in list_queue(session, QueueFilter(author=author.username))
+        ]
+
+    assert queued() == [comment.id]
+    session.execute(update(Comment).where(Comment.id == comment.id).values(queued_at=None))
+    session.commit()
+    assert queued() == []
+
+    drifts = [d for d in recount(session) if d.counter == "comments.queued_at"]
+    session.commit()
+
+    updated = reload(session, Comment, comment.id).updated_at
+    assert [(d.key, d.stored, d.actual) for d in drifts] == [
+        (str(comment.id), 0, int(updated.timestamp()))
+    ]
+    assert queued() == [comment.id]

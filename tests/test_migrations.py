@@ -16,13 +16,23 @@ from config import normalise_database_url
 from db import UNCOMPARED_INDEXES, alembic_config, include_object, upgrade_database
 
 
+def _empty_database(request: pytest.FixtureRequest, tmp_path: Path, name: str) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / f'{name}.db'}"
+    server = request.getfixturevalue("postgres_server")
+    return normalise_database_url(server.url_for(server.create(name)))
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database on each backend (PostgreSQL skips when no server answers)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'migrations.db'}"
-    server = request.getfixturevalue("postgres_server")
-    return normalise_database_url(server.url_for(server.create("mig")))
+    return _empty_database(request, tmp_path, "mig")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_pair(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+    """Two empty databases on one backend."""
+    return _empty_database(request, tmp_path, "mig"), _empty_database(request, tmp_path, "made")
 
 
 def table_names(url: str) -> set[str]:
@@ -89,3 +99,40 @@ def test_desc_index_left_out_of_comparison_exists_after_upgrade(tmp_path) -> Non
     finally:
         engine.dispose()
     assert names >= UNCOMPARED_INDEXES
+
+
+def index_definitions(url: str) -> dict[str, str]:
+    """Every index as the database itself states it (columns, order, partial condition)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            if engine.dialect.name == "sqlite":
+                rows = conn.exec_driver_sql(
+                    "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+                )
+            else:
+                rows = conn.exec_driver_sql(
+                    "SELECT indexname, indexdef FROM pg_indexes"
+                    " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                )
+            # SQLite keeps the CREATE INDEX text as written: compare it without quoting/spacing.
+            return {
+                name: " ".join(sql.replace('"', "").replace("(", " ( ").split()).lower()
+                for name, sql in rows
+            }
+    finally:
+        engine.dispose()
+
+
+def test_migrated_indexes_are_the_models_indexes(database_pair: tuple[str, str]) -> None:
+    """Alembic's comparison sees index columns, not partial conditions or DESC: the migrated
+    indexes must read exactly as the ones the models create."""
+    migrated, made = database_pair
+    upgrade_database(migrated)
+    engine = create_engine(made)
+    models.Base.metadata.create_all(engine)
+    engine.dispose()
+
+    wanted = index_definitions(made)
+    assert any("where" in definition for definition in wanted.values())
+    assert index_definitions(migrated) == wanted
