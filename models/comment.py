@@ -48,7 +48,13 @@ class Comment(Base):
         # Thread listing: an article's comments in one state, by time.
         Index("ix_comments_article_id_state_created_at", "article_id", "state", "created_at"),
         Index("ix_comments_author_id_created_at", "author_id", "created_at"),
-        Index("ix_comments_root_id", "root_id"),
+        # Replies by thread: top-level comments (root_id NULL) are never looked up by it.
+        Index(
+            "ix_comments_root_id",
+            "root_id",
+            postgresql_where=text("root_id IS NOT NULL"),
+            sqlite_where=text("root_id IS NOT NULL"),
+        ),
         # Moderation queue (Wachtrij, Gemeld): one state, oldest entry first, with its filters
         # and sorts. Partial: only comments in a queue (queued_at set) are in these indexes, so
         # a post that publishes straight away, most of them, writes none of them. Queue queries
@@ -83,8 +89,15 @@ class Comment(Base):
             postgresql_where=text("state = 'published' AND reviewed_at IS NULL"),
             sqlite_where=text("state = 'published' AND reviewed_at IS NULL"),
         ),
-        # Afgewezen tab: latest decisions first.
-        Index("ix_comments_state_updated_at", "state", "updated_at"),
+        # Afgewezen tab: latest decisions first. Published comments, the most, are left out;
+        # its query says "state <> 'published'" so that both databases can use it.
+        Index(
+            "ix_comments_state_updated_at",
+            "state",
+            "updated_at",
+            postgresql_where=text("state <> 'published'"),
+            sqlite_where=text("state <> 'published'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -128,8 +128,12 @@ def _base_query(session: Session, flt: QueueFilter) -> Select:  # type: ignore[t
         stmt = stmt.where(Comment.state == CommentState.PUBLISHED, Comment.reviewed_at.is_not(None))
         order = (Comment.reviewed_at.desc(),)
     elif flt.tab == "afgewezen":
-        # Two states: list_queue merges two index-ordered scans (see _rejected_page).
-        stmt = stmt.where(Comment.state.in_((CommentState.REJECTED, CommentState.REMOVED)))
+        # Two states: list_queue merges two index-ordered scans (see _rejected_page). The
+        # "not published" term is the condition of the partial index those scans read.
+        stmt = stmt.where(
+            Comment.state.in_((CommentState.REJECTED, CommentState.REMOVED)),
+            Comment.state != CommentState.PUBLISHED,
+        )
         order = (Comment.updated_at.desc(), Comment.id.desc())
     else:  # bezwaren
         stmt = stmt.join(Appeal, Appeal.comment_id == Comment.id).where(

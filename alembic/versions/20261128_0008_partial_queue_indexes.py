@@ -1,7 +1,8 @@
 """partial queue indexes
 
 Only comments in a queue (queued_at set) are in the queue indexes, only reviewed ones in the
-Goedgekeurd index, and only staff actions in the audit log's actor index: a post that publishes
+Goedgekeurd index, only replies in the thread index, only unpublished ones in the Afgewezen
+index, and only staff actions in the audit log's actor index: a top-level post that publishes
 straight away writes none of them.
 
 Revision ID: 0008
@@ -28,6 +29,8 @@ QUEUE_INDEXES = (
     ("ix_comments_state_severity_queued_at", ["state", sa.text("top_severity DESC"), "queued_at"]),
 )
 REVIEWED = ("ix_comments_state_reviewed_at_created_at", ["state", "reviewed_at", "created_at"])
+REPLIES = ("ix_comments_root_id", ["root_id"])
+DECIDED = ("ix_comments_state_updated_at", ["state", "updated_at"])
 ACTOR = ("ix_moderation_actions_actor_id_created_at", ["actor_id", "created_at"])
 
 
@@ -47,6 +50,8 @@ def _recreate(partial: bool) -> None:
     for name, columns in QUEUE_INDEXES:
         swap("comments", name, columns, "queued_at IS NOT NULL")
     swap("comments", *REVIEWED, "reviewed_at IS NOT NULL")
+    swap("comments", *REPLIES, "root_id IS NOT NULL")
+    swap("comments", *DECIDED, "state <> 'published'")
     swap("moderation_actions", *ACTOR, "actor_id IS NOT NULL")
 
 
