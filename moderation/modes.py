@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from articles.services import article_not_found
+from db import hot_rows
 from errors import Invalid, NotFound
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
 from models.base import UTCDateTime
@@ -131,7 +132,7 @@ def posting_target(
     session: Session, cms_id: str, auto_close_days: int, now: datetime
 ) -> PostingTarget:
     """The article by CMS id with its mode now (as active_mode decides), or 404."""
-    rows = session.connection().execute(_TARGET, {"cms_id": cms_id, "now": now}).all()
+    rows = hot_rows(session.connection(), _TARGET, {"cms_id": cms_id, "now": now})
     if not rows:
         raise article_not_found()
     first = rows[0]

@@ -121,3 +121,47 @@ def test_a_writer_waits_for_the_write_lock_and_gets_it_once_free(sqlite_app: Fla
 
     with app.extensions["tribune.sessionmaker"]() as check:
         assert check.scalar(select(Article.title).where(Article.cms_id == "gewacht")) == "Gewacht"
+
+
+def test_a_driver_select_returns_what_core_returns(sqlite_app: Flask) -> None:
+    """The posting target read on SQLite's driver connection: same rows, same Python types
+    (UTC datetimes, enums), for an article with overlapping match-day windows."""
+    from datetime import UTC, datetime, timedelta
+
+    from db import DriverSelect
+    from models import MatchDayMode, MatchDayWindow
+    from moderation.modes import _TARGET
+
+    now = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
+    session: Session = sqlite_app.extensions["tribune.sessionmaker"]()
+    article = Article(cms_id="derby", title="Derby", published_at=now - timedelta(hours=3))
+    session.add(article)
+    session.flush()
+    for article_id, mode, slow in (
+        (article.id, MatchDayMode.SLOW, 30),
+        (None, MatchDayMode.PREMODERATE, None),
+    ):
+        session.add(
+            MatchDayWindow(
+                article_id=article_id,
+                mode=mode,
+                slow_seconds=slow,
+                starts_at=now - timedelta(hours=1),
+                ends_at=now + timedelta(hours=1),
+            )
+        )
+    session.commit()
+    connection = session.connection()
+    select_on_driver = DriverSelect(_TARGET, connection.dialect)
+
+    for values in ({"cms_id": "derby", "now": now}, {"cms_id": "onbekend", "now": now}):
+        core = connection.execute(_TARGET, values).all()
+        driver = select_on_driver.all(connection, values)
+        assert [tuple(row) for row in driver] == [tuple(row) for row in core]
+        assert [row._fields for row in driver] == [tuple(row._fields) for row in core]
+    rows = select_on_driver.all(connection, {"cms_id": "derby", "now": now})
+    assert len(rows) == 2
+    assert rows[0].published_at == now - timedelta(hours=3)
+    assert rows[0].published_at.tzinfo is not None
+    assert {row.mode for row in rows} == {MatchDayMode.SLOW, MatchDayMode.PREMODERATE}
+    session.close()

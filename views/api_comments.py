@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from articles import services as articles
 from comments import services as comments
 from comments.threads import ThreadNode, published_threads
-from db import get_session, read_first, start_write
+from db import get_session, hot_rows, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
 from parsing import is_int_text
@@ -85,9 +85,10 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
     per_page = _int_arg("per_page", 20, 1, PER_PAGE_MAX)
     session = get_session()
     cache = thread_cache()
-    found = session.connection().execute(_THREAD_VERSION, {"cms_id": article_id}).first()
-    if found is None:
+    rows = hot_rows(session.connection(), _THREAD_VERSION, {"cms_id": article_id})
+    if not rows:
         raise articles.article_not_found()
+    found = rows[0]
     key = cache.key(found.id, found.thread_version, f"{sort}:{page}:{per_page}")
     body = cache.get(key)
     if body is None:
@@ -123,7 +124,8 @@ def post_comment(article_id: str):  # type: ignore[no-untyped-def]
     result = comments.post_comment(
         session,
         article_id,
-        current_user,
+        # The user itself: the service reads it a few dozen times, each through the proxy.
+        current_user._get_current_object(),
         payload.get("body"),
         payload.get("parent_id"),
         screen_text,
