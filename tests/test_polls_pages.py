@@ -423,3 +423,16 @@ def test_quarantine_changes_the_counters_recount_agrees(
     db.commit()
     assert moved == []
     assert_no_drift(app)
+
+
+def test_a_views_own_security_header_is_kept_and_the_rest_added(app: Flask) -> None:
+    @app.get("/eigen-kop")
+    def own_header():  # type: ignore[no-untyped-def]
+        return "ok", 200, {"Content-Security-Policy": "default-src 'self'"}
+
+    response = app.test_client().get("/eigen-kop")
+
+    assert response.headers.getlist("Content-Security-Policy") == ["default-src 'self'"]
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"

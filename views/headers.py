@@ -8,16 +8,29 @@ def register_headers(app: Flask) -> None:
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        # A view may set its own; only the missing ones are added. (Werkzeug's setdefault
+        # raises and catches an exception for every header not there yet: on every answer.)
+        present = {name.lower() for name, _ in response.headers}
+        wanted = [
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "strict-origin-when-cross-origin"),
+        ]
         if not request.path.startswith("/embed/"):
-            response.headers.setdefault("X-Frame-Options", "DENY")
-            response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+            wanted += [
+                ("X-Frame-Options", "DENY"),
+                ("Content-Security-Policy", "frame-ancestors 'none'"),
+            ]
         else:
             # Embeds may be framed by the configured publisher origins only.
             from views.poll_support import frame_ancestors
 
-            response.headers.setdefault(
-                "Content-Security-Policy", frame_ancestors(app.config.get("EMBED_ALLOWED_ORIGINS"))
+            wanted.append(
+                (
+                    "Content-Security-Policy",
+                    frame_ancestors(app.config.get("EMBED_ALLOWED_ORIGINS")),
+                )
             )
+        for name, value in wanted:
+            if name.lower() not in present:
+                response.headers.add(name, value)
         return response
