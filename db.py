@@ -275,6 +275,8 @@ class DriverSelect:
 
     def __init__(self, statement: Any, dialect: Any) -> None:
         compiled = statement.compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:  # expanding IN lists are rendered per execution
+            raise ValueError("DriverSelect takes no expanding (IN list) parameters")
         self.sql = compiled.string
         self.params = [
             (name, type_processors(compiled.binds[name].type, dialect)[0])

@@ -165,3 +165,13 @@ def test_a_driver_select_returns_what_core_returns(sqlite_app: Flask) -> None:
     assert rows[0].published_at.tzinfo is not None
     assert {row.mode for row in rows} == {MatchDayMode.SLOW, MatchDayMode.PREMODERATE}
     session.close()
+
+
+def test_a_driver_select_refuses_an_in_list_it_cannot_render(sqlite_app: Flask) -> None:
+    from db import DriverSelect
+
+    statement = select(Article.id).where(Article.cms_id.in_(["a", "b"]))
+    engine = sqlite_app.extensions["tribune.engine"]
+
+    with pytest.raises(ValueError, match="IN list"):
+        DriverSelect(statement, engine.dialect)
