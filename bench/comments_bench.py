@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -294,11 +295,15 @@ def count_outcomes(database_url: str) -> dict[str, int]:
     return {state: count for state, count in rows}
 
 
-def answer_shares(status: str) -> str:
-    """ "201 3460 (85%), 202 618 (15%), …" from wrk's STATUS line."""
-    counts = dict(part.split("=") for part in status.split())
-    total = sum(int(v) for v in counts.values()) or 1
-    return ", ".join(f"{k} {int(v)} ({int(v) / total:.0%})" for k, v in counts.items())
+def status_counts(status: str) -> Counter[str]:
+    """wrk's STATUS line ("201=3460 202=618 …") as counts per answer."""
+    return Counter({key: int(value) for key, value in (p.split("=") for p in status.split())})
+
+
+def answer_shares(counts: Counter[str]) -> str:
+    """ "201 3460 (85%), 202 618 (15%), …" """
+    total = sum(counts.values()) or 1
+    return ", ".join(f"{k} {v} ({v / total:.0%})" for k, v in counts.items())
 
 
 def start_tribune(database_url: str, redis_url: str) -> subprocess.Popen:  # type: ignore[type-arg]
@@ -360,7 +365,7 @@ def main() -> int:
     goals = {"new": 2.0, "thread": 10.0}
     ratios: dict[str, list[float]] = {"new": [], "thread": []}
     posting: list[float] = []
-    statuses: list[str] = []
+    statuses: list[Counter[str]] = []
     server = start_tribune(database_url, args.redis)
     try:
         wait_for(f"{origin}/api/v1/articles/bench-thread/comments?per_page=50")
@@ -383,8 +388,8 @@ def main() -> int:
                     versus = f"{rps / isso[name]:.2f}x Isso ({isso[name]:.1f} req/s)"
                 print(f"tribune {name:<7} {rps:>9.1f} req/s  p50 {p50:<8} {versus}")
                 if name == "new" and status:
-                    statuses.append(status)
-                    print("  answers: " + answer_shares(status))
+                    statuses.append(status_counts(status))
+                    print("  answers: " + answer_shares(statuses[-1]))
             posting.append(tribune["new"][0])
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -401,10 +406,9 @@ def main() -> int:
                 f"(goal >= {goals[name]:.0f}x); rounds: {each}"
             )
     if statuses:
-        total = " ".join(
-            f"{key}={sum(int(dict(p.split('=') for p in s.split())[key]) for s in statuses)}"
-            for key in dict(part.split("=") for part in statuses[0].split())
-        )
+        total: Counter[str] = Counter()
+        for counts in statuses:
+            total.update(counts)  # keeps the zero counts, unlike +
         print("  answers, all rounds: " + answer_shares(total))
     if ceiling is not None:
         rps, p50, ceiling_status = ceiling
