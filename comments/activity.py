@@ -3,6 +3,11 @@
 Shared by every instance through Redis when REDIS_URL is set; in process otherwise. One call
 checks the flood limits and, when they allow the post, records it: one Redis round trip per
 post, and two posts of one author at the same moment cannot both slip under a limit.
+
+The round trip can travel while the caller works: begin_claim() sends it and the answer's
+result() collects it. A worker that waits idle for Redis pays more CPU for the wake-up (a
+context switch, cold caches) than for the call itself; one that screens the text meanwhile
+mostly finds the answer waiting.
 """
 
 from __future__ import annotations
@@ -13,6 +18,10 @@ import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 # Flood limits: (posts allowed, within seconds).
 Limits = list[tuple[int, float]]
@@ -32,11 +41,33 @@ class Claim:
     member: str = ""
 
 
+class PendingClaim(Protocol):
+    def result(self) -> Claim:
+        """The claim's answer; must be called once for every begin_claim()."""
+        ...
+
+
+@dataclass
+class ReadyClaim:
+    """A claim answered at once (in process, or after a fallback to the plain call)."""
+
+    claim: Claim
+
+    def result(self) -> Claim:
+        return self.claim
+
+
 class ActivityStore(Protocol):
     def claim(
         self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
     ) -> Claim:
         """Check the flood limits and, if they allow it, record the post (atomically)."""
+        ...
+
+    def begin_claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> PendingClaim:
+        """claim(), started now and answered by the result's result()."""
         ...
 
     def forget(self, user_id: int, claim: Claim) -> None:
@@ -74,6 +105,11 @@ class MemoryActivity:
             member = uuid.uuid4().hex
             posts.append((now, fingerprint, member))
             return Claim(True, recent, member=member)
+
+    def begin_claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> PendingClaim:
+        return ReadyClaim(self.claim(user_id, fingerprint, now, memory_seconds, limits))
 
     def forget(self, user_id: int, claim: Claim) -> None:
         with self._lock:
@@ -120,14 +156,18 @@ class RedisActivity:
     def _key(self, user_id: int) -> str:
         return f"{self.prefix}:{user_id}"
 
-    def claim(
-        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
-    ) -> Claim:
+    def _arguments(
+        self, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> tuple[str, list[Any]]:
         member = f"{now:.6f}:{fingerprint}:{uuid.uuid4().hex[:8]}"
         args: list[Any] = [now, now - memory_seconds, member, self.KEEP_SECONDS, self.MAX_ITEMS]
         for limit, window in limits:
             args += [limit, window]
-        allowed, window, flat = self._claim(keys=[self._key(user_id)], args=args)
+        return member, args
+
+    @staticmethod
+    def _answer(reply: list[Any], member: str) -> Claim:
+        allowed, window, flat = reply
         recent = []
         for raw, score in zip(flat[::2], flat[1::2], strict=True):
             text = raw.decode() if isinstance(raw, bytes) else raw
@@ -137,6 +177,37 @@ class RedisActivity:
             return Claim(False, recent, float(window))
         return Claim(True, recent, member=member)
 
+    def claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> Claim:
+        member, args = self._arguments(fingerprint, now, memory_seconds, limits)
+        return self._answer(self._claim(keys=[self._key(user_id)], args=args), member)
+
+    def begin_claim(
+        self, user_id: int, fingerprint: str, now: float, memory_seconds: float, limits: Limits
+    ) -> PendingClaim:
+        """Send the script on a connection of the client's pool; _SentClaim reads the answer.
+
+        When the send fails, the plain call runs at once (with the client's retries).
+        """
+        member, args = self._arguments(fingerprint, now, memory_seconds, limits)
+        pool = self.redis.connection_pool
+        try:
+            connection = pool.get_connection()
+        except (RedisConnectionError, RedisTimeoutError):
+            return ReadyClaim(self.claim(user_id, fingerprint, now, memory_seconds, limits))
+        try:
+            connection.send_command("EVALSHA", self._claim.sha, 1, self._key(user_id), *args)
+        except (RedisConnectionError, RedisTimeoutError):
+            connection.disconnect()
+            pool.release(connection)
+            return ReadyClaim(self.claim(user_id, fingerprint, now, memory_seconds, limits))
+        except BaseException:
+            connection.disconnect()
+            pool.release(connection)
+            raise
+        return _SentClaim(self, connection, user_id, member, args)
+
     def forget(self, user_id: int, claim: Claim) -> None:
         self.redis.zrem(self._key(user_id), claim.member)
 
@@ -144,3 +215,38 @@ class RedisActivity:
 def clock() -> float:
     """Wall-clock seconds (shared meaning across instances, unlike monotonic time)."""
     return time.time()
+
+
+class _SentClaim:
+    """A claim sent on `connection`; result() reads its answer and gives the connection back."""
+
+    def __init__(
+        self, store: RedisActivity, connection: Any, user_id: int, member: str, args: list[Any]
+    ) -> None:
+        self.store = store
+        self.connection = connection
+        self.user_id = user_id
+        self.member = member
+        self.args = args
+
+    def result(self) -> Claim:
+        store, connection = self.store, self.connection
+        pool = store.redis.connection_pool
+        try:
+            reply = connection.read_response()
+        except (NoScriptError, RedisConnectionError, RedisTimeoutError) as exc:
+            # NOSCRIPT: Redis lost its scripts (restart, SCRIPT FLUSH); the error was read, so
+            # the connection is clean. A broken connection is dropped; as with the client's own
+            # retry the script may have run (worst case: the post is recorded twice).
+            if not isinstance(exc, NoScriptError):
+                connection.disconnect()
+            pool.release(connection)
+            # The plain call (re)loads the script and retries as the client does.
+            key = store._key(self.user_id)
+            return store._answer(store._claim(keys=[key], args=self.args), self.member)
+        except BaseException:
+            connection.disconnect()  # an answer may still be on its way: never reuse it
+            pool.release(connection)
+            raise
+        pool.release(connection)
+        return store._answer(reply, self.member)

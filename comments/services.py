@@ -182,15 +182,10 @@ def post_comment(
         limits.append((1, float(mode.slow_seconds)))
     memory_window = max([policy.duplicate_window_seconds, *(w for _, w in limits)])
     fingerprint = rules.fingerprint(text)
-    # One step checks the flood limits and records this post (one Redis round trip).
-    claim = activity.claim(author.id, fingerprint, moment, memory_window, limits)
-    if not claim.allowed:
-        raise DomainError(
-            "too_fast",
-            "Je reageert te snel. Wacht even voor je opnieuw reageert.",
-            429,
-            details={"retry_after": int(claim.window)},
-        )
+    # One step checks the flood limits and records this post (one Redis round trip). It
+    # travels while the text is screened and the author's history weighed: waiting for it
+    # idle cost the worker more than the round trip itself.
+    pending = activity.begin_claim(author.id, fingerprint, moment, memory_window, limits)
     try:
         screening = screener(text)
         flags = _screening_flags(screening)
@@ -203,6 +198,21 @@ def post_comment(
             rate = rules.recent_rejection_rate(session, author, policy, now)
             if rate is not None and rate > policy.rejection_rate:
                 flags.append(_context_flag(ContextFlag.RECENT_HISTORY, f"{rate:.0%}"))
+    except BaseException:
+        claim = pending.result()
+        if claim.allowed:
+            activity.forget(author.id, claim)
+        raise
+    claim = pending.result()
+    if not claim.allowed:
+        raise DomainError(
+            "too_fast",
+            "Je reageert te snel. Wacht even voor je opnieuw reageert.",
+            429,
+            details={"retry_after": int(claim.window)},
+        )
+    try:
+        if decision != "reject":
             previous = [
                 fp for at, fp in claim.recent if moment - at < policy.duplicate_window_seconds
             ]

@@ -56,3 +56,32 @@ def test_authors_do_not_share_memory(store: ActivityStore) -> None:
     other = store.claim(10, "y", 3003.0, 3600.0, LIMITS)
 
     assert other.allowed and other.recent == []
+
+
+def test_a_started_claim_answers_like_the_plain_call(store: ActivityStore) -> None:
+    first = store.begin_claim(11, "een", 4000.0, 3600.0, LIMITS).result()
+    pending = [store.begin_claim(11, f"t {i}", 4001.0 + i, 3600.0, LIMITS) for i in range(2)]
+    answers = [p.result() for p in pending]
+    refused = store.begin_claim(11, "vier", 4003.0, 3600.0, LIMITS).result()
+
+    assert first.allowed and first.recent == []
+    assert [a.allowed for a in answers] == [True, True]
+    assert [fp for _, fp in answers[1].recent] == ["een", "t 0"]
+    assert (refused.allowed, refused.window) == (False, 30.0)
+
+
+def test_a_started_claim_survives_redis_losing_its_scripts(redis_url: str) -> None:
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    store = RedisActivity(client, f"tribune-test-{uuid.uuid4().hex[:8]}:activity")
+    store.claim(12, "eerste", 5000.0, 3600.0, LIMITS)
+    client.script_flush()  # as after a Redis restart
+
+    answer = store.begin_claim(12, "tweede", 5001.0, 3600.0, LIMITS).result()
+    again = store.begin_claim(12, "derde", 5002.0, 3600.0, LIMITS).result()
+
+    assert answer.allowed and [fp for _, fp in answer.recent] == ["eerste"]
+    assert again.allowed and [fp for _, fp in again.recent] == ["eerste", "tweede"]
+    # The connection went back to the pool clean: a plain command still gets its own answer.
+    assert client.ping() is True

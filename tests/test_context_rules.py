@@ -330,6 +330,39 @@ def test_rejected_comments_count_towards_the_flood_limit(
     assert_no_drift(db)
 
 
+@pytest.fixture(params=["in-process", pytest.param("redis", marks=pytest.mark.redis)])
+def flood_memory(request: pytest.FixtureRequest, app_settings: dict[str, Any]) -> str:
+    """The flood memory in process, or in Redis (set before the app is built)."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_settings")
+    return str(request.param)
+
+
+def test_a_post_that_fails_after_its_flood_claim_does_not_count(
+    flood_memory: str,
+    client: FlaskClient,
+    db: Session,
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    article = make_article()
+    login(client, make_user())
+
+    def broken_screening(text: str) -> Any:
+        raise RuntimeError("screening failed")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("views.api_comments.screen_text", broken_screening)
+        failed = post_comment(client, article.cms_id, CLEAN_TEXTS[0])
+    statuses = [post_comment(client, article.cms_id, text).status_code for text in CLEAN_TEXTS[:4]]
+
+    assert failed.status_code == 500
+    # The claim was collected and taken back: three posts fit in the limit, the fourth not.
+    assert statuses == [201, 201, 201, 429]
+    assert len(db.scalars(select(Comment)).all()) == 3
+
+
 @pytest.fixture
 def flood_of_one_per_minute(app_settings: dict[str, Any]) -> None:
     app_settings["TRIBUNE_FLOOD_LIMIT"] = 1
