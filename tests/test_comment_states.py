@@ -487,12 +487,14 @@ def test_recount_queues_a_held_comment_without_queued_at(matrix_db: Session) -> 
     session.execute(update(Comment).where(Comment.id == comment.id).values(queued_at=None))
     session.commit()
     assert queued() == []
+    # Its last change, as recount finds it (recount's own write moves updated_at on).
+    changed = reload(session, Comment, comment.id).updated_at
 
     drifts = [d for d in recount(session) if d.counter == "comments.queued_at"]
     session.commit()
 
-    updated = reload(session, Comment, comment.id).updated_at
     assert [(d.key, d.stored, d.actual) for d in drifts] == [
-        (str(comment.id), 0, int(updated.timestamp()))
+        (str(comment.id), 0, int(changed.timestamp()))
     ]
+    assert reload(session, Comment, comment.id).queued_at == changed
     assert queued() == [comment.id]
