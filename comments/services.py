@@ -164,8 +164,9 @@ def post_comment(
     """Screen a new comment, apply the context rules and store it as published, held or rejected.
 
     Everything up to the first database write only reads (and records the post in the flood
-    memory, taken back if it is not stored); `before_write` is called there (the view opens its
-    write transaction), and what could have changed meanwhile is checked again.
+    memory, taken back if it is not stored); `before_write` is called there, once the rows are
+    built (the view opens its write transaction), and what could have changed meanwhile is
+    checked again.
     """
     now = now or utcnow()
     target = posting_target(session, article_cms_id, policy.auto_close_days, now)
@@ -224,7 +225,9 @@ def post_comment(
             ):
                 decision = "hold"
 
-        if before_write is not None:
+        def take_lock() -> None:
+            if before_write is None:
+                return
             before_write()
             if parent is not None:
                 session.refresh(parent, ["state"])
@@ -232,6 +235,7 @@ def post_comment(
                     raise Conflict(
                         "parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden."
                     )
+
         to_state = {
             "publish": CommentState.PUBLISHED,
             "hold": CommentState.HELD,
@@ -248,7 +252,9 @@ def post_comment(
             root_id=(parent.root_id or parent.id) if parent else None,
             depth=min(parent.depth + 1, MAX_DEPTH) if parent else 0,
         )
-        comment = post_new_comment(session, new, _flag_rows(flags), to_state, reason, now)
+        comment = post_new_comment(
+            session, new, _flag_rows(flags), to_state, reason, now, take_lock=take_lock
+        )
         return PostResult(comment, flags)
     except BaseException:
         activity.forget(author.id, claim)  # not stored, so it does not count as a post

@@ -10,7 +10,7 @@ cannot deadlock.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -328,6 +328,7 @@ def post_new_comment(
     to_state: CommentState,
     reason: ReasonCode | None,
     now: datetime,
+    take_lock: Callable[[], None] | None = None,
 ) -> Comment:
     """The transition from nothing to published, held or rejected, for the posting hot path.
 
@@ -336,6 +337,10 @@ def post_new_comment(
     prebuilt Core statements, on SQLite as plain SQL on the driver connection
     (_post_on_sqlite). The returned Comment is not attached to the session.
     tests/test_comment_states.py holds each path to the rows and counters transition() writes.
+
+    `take_lock` is called once everything is built, right before the first write: the caller
+    starts its write transaction there and checks again what could have changed, so the write
+    lock is held for the writes alone.
     """
     if "post" not in allowed_actions(NEW, to_state):
         raise Conflict("illegal_transition", f"Een nieuwe reactie kan niet '{to_state.value}'.")
@@ -360,18 +365,27 @@ def post_new_comment(
         decision_reason=reason if to_state is CommentState.REJECTED else None,
         decision_note=None,
     )
-    conn = session.connection()
     row = {column: getattr(comment, column) for column in _COMMENT_COLUMNS}
-    if conn.dialect.name == "sqlite":
-        names = sorted(queue_memberships(comment))
-        comment.id = _post_on_sqlite(conn, new, row, flags, names, to_state, reason, now)
+    names = sorted(queue_memberships(comment))
+    dialect = session.connection().dialect
+    if dialect.name == "sqlite":
+        built = _sqlite_posting(dialect)
+        values = built["comment"].values(row)
+        article_stamp = built["stamp"](utcnow())
+        if take_lock is not None:
+            take_lock()
+        comment.id = _post_on_sqlite(
+            session.connection(), values, article_stamp, new, flags, names, to_state, reason, now
+        )
         return comment
+    if take_lock is not None:
+        take_lock()
+    conn = session.connection()
     comment.id = conn.execute(_POSTING["comment"], row).scalar_one()
     if flags:
         rows = [{**flag, "comment_id": comment.id, "created_at": now} for flag in flags]
         conn.execute(_POSTING["flags"], rows)
     conn.execute(_POSTING["audit"], _post_audit_row(comment.id, to_state, reason, now))
-    names = sorted(queue_memberships(comment))
     counted = set(conn.execute(_POSTING["queues"], {"names": names}).scalars())
     for name in names:
         if name not in counted:  # a fresh database: the first comment in this queue
@@ -412,8 +426,9 @@ def _sqlite_posting(dialect: Any) -> dict[str, Any]:
 
 def _post_on_sqlite(
     conn: Any,
+    comment_values: tuple[Any, ...],
+    article_stamp: Any,
     new: NewComment,
-    row: Mapping[str, Any],
     flags: Sequence[Mapping[str, Any]],
     names: Sequence[str],
     to_state: CommentState,
@@ -424,14 +439,13 @@ def _post_on_sqlite(
 
     The same rows and counters in the same order as the Core statements (and transition());
     SQLAlchemy's execution layer cost about as much as SQLite itself for these seven
-    statements, while every other writer waited for the lock. Returns the comment's id.
+    statements, while every other writer waited for the lock. `comment_values` are the
+    comment's row as the driver takes it. Returns the comment's id.
     """
     built = _sqlite_posting(conn.dialect)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        comment_id = cursor.execute(built["comment"].sql, built["comment"].values(row)).fetchone()[
-            0
-        ]
+        comment_id = cursor.execute(built["comment"].sql, comment_values).fetchone()[0]
         if flags:
             cursor.executemany(
                 built["flags"].sql,
@@ -460,7 +474,7 @@ def _post_on_sqlite(
         else:
             cursor.execute(built["authors"][to_state], (new.author_id,))
         if to_state is CommentState.PUBLISHED:
-            cursor.execute(built["article"], (stamp(utcnow()), new.article_id))
+            cursor.execute(built["article"], (article_stamp, new.article_id))
     finally:
         cursor.close()
     return comment_id
