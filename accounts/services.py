@@ -10,7 +10,6 @@ from functools import lru_cache
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from db import hot_rows
@@ -164,15 +163,17 @@ def _signed_in_user(session: Session, user_id: int) -> User | None:
     connection = session.connection()
     if connection.dialect.name != "sqlite":
         return session.execute(_USER_BY_ID, {"user_id": user_id}).scalar_one_or_none()
-    known = session.identity_map.get(session.identity_key(User, user_id))
-    if known is not None:
-        return known  # type: ignore[no-any-return]
+    if session.identity_map:  # a request's session is usually empty here
+        known = session.identity_map.get(session.identity_key(User, user_id))
+        if known is not None:
+            return known  # type: ignore[no-any-return]
     rows = hot_rows(connection, _USER_ROW, {"user_id": user_id})
     if not rows:
         return None
     user = User()
-    for key, value in zip(_USER_COLUMNS, rows[0], strict=True):
-        set_committed_value(user, key, value)
+    # A new instance has no attribute history, so its loaded values go straight into its
+    # __dict__ (what set_committed_value does per attribute, without the per-call lookups).
+    user.__dict__.update(zip(_USER_COLUMNS, rows[0], strict=True))
     make_transient_to_detached(user)  # no pending changes: it reads as loaded
     session.add(user)
     return user

@@ -27,7 +27,13 @@ from models import (
 from moderation import rules
 from moderation.flags import Screening
 from moderation.modes import active_mode, posting_target
-from moderation.queue import NewComment, mark_reported, post_new_comment, transition
+from moderation.queue import (
+    NewComment,
+    PostedComment,
+    mark_reported,
+    post_new_comment,
+    transition,
+)
 from moderation.rules import ContextFlag, PostingPolicy
 
 BODY_MIN = 2
@@ -51,7 +57,7 @@ class StoredFlag:
 
 @dataclass
 class PostResult:
-    comment: Comment
+    comment: Comment | PostedComment
     flags: list[StoredFlag] = field(default_factory=list)
 
     @property

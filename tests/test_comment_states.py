@@ -27,7 +27,13 @@ from models import (
     User,
     utcnow,
 )
-from moderation.queue import TRANSITIONS, NewComment, post_new_comment, transition
+from moderation.queue import (
+    TRANSITIONS,
+    NewComment,
+    PostedComment,
+    post_new_comment,
+    transition,
+)
 from moderation.rules import PostingPolicy
 from tallies.recount import recount
 from tests.conftest import login
@@ -359,6 +365,13 @@ def _stored_row(session: Session, comment_id: int) -> dict[str, Any]:
         "flags": [(f.code, f.reason, f.severity, f.detail, f.span_start) for f in stored.flags],
         "audit": [row[:3] + (row[3],) for row in audit_trail(session, comment_id)],
     }
+
+
+def test_a_posted_comment_has_every_column_of_a_comment() -> None:
+    """post_new_comment's record stands for a Comment: same names, nothing left out."""
+    from dataclasses import fields
+
+    assert [f.name for f in fields(PostedComment)] == [c.key for c in Comment.__table__.columns]
 
 
 @pytest.mark.parametrize("to_state", ["published", "held", "rejected"])

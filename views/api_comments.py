@@ -15,6 +15,7 @@ from comments.threads import ThreadNode, published_threads
 from db import get_session, hot_rows, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
+from moderation.queue import PostedComment
 from parsing import is_int_text
 from security import login_required_any
 from views.api import bp
@@ -42,16 +43,18 @@ def node_json(node: ThreadNode) -> dict[str, Any]:
     }
 
 
-def own_comment_json(comment: Comment, flags: list[comments.StoredFlag] | None = None) -> dict:
+def stored_flags(comment: Comment) -> list[comments.StoredFlag]:
+    """A stored comment's flags as the author's view shows them."""
+    return [
+        comments.StoredFlag(f.code, f.reason.value, f.severity, f.code, f.detail)
+        for f in comment.flags
+    ]
+
+
+def own_comment_json(
+    comment: Comment | PostedComment, shown_flags: list[comments.StoredFlag]
+) -> dict:
     """The author's view of their comment: its state and, when not published, why."""
-    shown_flags = (
-        flags
-        if flags is not None
-        else [
-            comments.StoredFlag(f.code, f.reason.value, f.severity, f.code, f.detail)
-            for f in comment.flags
-        ]
-    )
     return {
         "id": comment.id,
         "parent_id": comment.parent_id,
@@ -215,7 +218,11 @@ def my_comments():  # type: ignore[no-untyped-def]
         .limit(_int_arg("limit", 50, 1, 200))
     )
     return (
-        jsonify(comments=[{**own_comment_json(c), "article_id": cms_id} for c, cms_id in rows]),
+        jsonify(
+            comments=[
+                {**own_comment_json(c, stored_flags(c)), "article_id": cms_id} for c, cms_id in rows
+            ]
+        ),
         200,
         {"Cache-Control": "private, no-store"},
     )
