@@ -79,11 +79,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        # No memory map: in WAL mode SQLite unmaps the whole file whenever another connection
-        # has committed, and with two workers writing that is nearly every transaction; the
-        # remap and its page faults cost more than reading the pages (measured: a post-like
-        # transaction 64 µs without the map, 114 µs with it; the queue pages are no slower).
-        cursor.execute("PRAGMA mmap_size=0")
+        # Read the hot pages through the OS page cache instead of copying them per connection.
+        cursor.execute("PRAGMA mmap_size=268435456")
         cursor.execute("PRAGMA cache_size=-32000")
         cursor.close()
 
