@@ -60,6 +60,23 @@ def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
 
 
+# SQLite maps the database file into memory for reads (shared with the OS page cache, no copy)
+# on read transactions, and not on writing ones. In WAL mode SQLite drops the whole map whenever
+# another connection has committed: a write request, which follows the other workers' commits
+# by a few milliseconds, would remap nearly every time, and that cost more than reading its few
+# pages (a post-like transaction on two alternating writers: 114 µs with the map, 64 µs
+# without). A read request over a large file (tallies, the queue) gains from it.
+MAPPED_BYTES = 268_435_456
+MAP_SIZE = "tribune.mmap_size"  # the size set on a DBAPI connection (its pool record's info)
+
+
+def _map_file(connection: Connection, size: int) -> None:
+    """Set the connection's mmap_size, outside any transaction, when it differs."""
+    if connection.info.get(MAP_SIZE) != size:
+        connection.connection.driver_connection.execute(f"PRAGMA mmap_size={size}")
+        connection.info[MAP_SIZE] = size
+
+
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
     if url.startswith("sqlite"):
@@ -71,7 +88,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy (not the driver) emit BEGIN, so we can choose IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -80,18 +97,22 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
         # Read the hot pages through the OS page cache instead of copying them per connection.
-        cursor.execute("PRAGMA mmap_size=268435456")
+        cursor.execute(f"PRAGMA mmap_size={MAPPED_BYTES}")
         cursor.execute("PRAGMA cache_size=-32000")
         cursor.close()
+        record.info[MAP_SIZE] = MAPPED_BYTES
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         options = connection.get_execution_options()
         if options.get(WRITE_OPTION):
+            _map_file(connection, 0)
             _begin_immediate(connection.connection.driver_connection)
         elif options.get(READ_FIRST_OPTION):
+            _map_file(connection, 0)
             connection.info[AUTOCOMMIT_READS] = True
         else:
+            _map_file(connection, MAPPED_BYTES)
             connection.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine, "before_cursor_execute")

@@ -175,3 +175,27 @@ def test_a_driver_select_refuses_an_in_list_it_cannot_render(sqlite_app: Flask) 
 
     with pytest.raises(ValueError, match="IN list"):
         DriverSelect(statement, engine.dialect)
+
+
+def test_sqlite_maps_the_file_for_reads_and_not_for_writes(sqlite_app: Flask) -> None:
+    """Another writer's commit drops SQLite's memory map: writing transactions go without it,
+    reading ones keep it (a connection switches as its next transaction begins)."""
+    from db import begin_write
+
+    def map_size(session: Session) -> int:
+        return int(session.connection().exec_driver_sql("PRAGMA mmap_size").scalar_one())
+
+    factory = sqlite_app.extensions["tribune.sessionmaker"]
+    sizes = []
+    for start in ("read", "read_first", "write", "read"):
+        session: Session = factory()
+        if start == "read_first":
+            session.connection(execution_options={READ_FIRST_OPTION: True})
+        elif start == "write":
+            begin_write(session)
+        sizes.append(map_size(session))
+        session.rollback()
+        session.close()
+
+    assert sizes[0] > 0 and sizes[3] == sizes[0]
+    assert sizes[1:3] == [0, 0]
