@@ -13,7 +13,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from db import READ_FIRST_OPTION, start_write, upgrade_database
+from db import READ_FIRST_OPTION, begin_write, start_write, upgrade_database
 from models import Article
 
 
@@ -180,7 +180,6 @@ def test_a_driver_select_refuses_an_in_list_it_cannot_render(sqlite_app: Flask) 
 def test_sqlite_maps_the_file_for_reads_and_not_for_writes(sqlite_app: Flask) -> None:
     """Another writer's commit drops SQLite's memory map: writing transactions go without it,
     reading ones keep it (a connection switches as its next transaction begins)."""
-    from db import begin_write
 
     def map_size(session: Session) -> int:
         return int(session.connection().exec_driver_sql("PRAGMA mmap_size").scalar_one())
