@@ -23,14 +23,17 @@ from models import (
     Flag,
     LexiconAction,
     LexiconEntry,
+    MatchDayMode,
     ModerationAction,
     ReasonCode,
+    ReportOutcome,
     Role,
     User,
     utcnow,
 )
 from moderation import actions
-from moderation.queue import transition
+from moderation.actions import SUSPENSIONS
+from moderation.queue import TRANSITIONS, transition
 from moderation.rules import PostingPolicy
 from moderation.runtime import add_entry
 from moderation.triage import PAGE_SIZE, highlight, tab_counts
@@ -44,6 +47,7 @@ from tests.factories import (
     post_comment,
     unique_redis_prefix,
 )
+from views.templating import ACTION_LABELS_NL, STATE_LABELS_NL
 
 JSON = {"Accept": "application/json"}
 ITEM = re.compile(r'id="item-(\d+)"')
@@ -403,6 +407,7 @@ def test_an_item_shows_reports_with_track_record_parent_and_article(
     page = mod_client.get("/moderatie/?tab=gemeld").get_data(as_text=True)
 
     assert ITEM.findall(page) == [str(reply.id)]
+    assert '<span class="badge badge-published">gepubliceerd</span>' in page
     assert "Defour blijft bij KV Mechelen" in page
     assert "Antwoord op Vader:</span> Ouder" in page
     assert (
@@ -433,11 +438,17 @@ def test_the_comment_history_page_shows_the_audit_trail(
 
     assert response.status_code == 200
     rows = re.findall(r"<tr><td>.*?</tr>", response.get_data(as_text=True), re.S)
-    cells = [re.findall(r"<td>(.*?)</td>", row, re.S)[1:] for row in rows]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[1:] for row in rows]
     assert [[c.strip() for c in row] for row in cells] == [
-        ["systeem", "post", "new → held", "", ""],
-        ["modAnne", "reject", "held → rejected", "spam", "Reclame"],
-        ["modAnne", "restore", "rejected → published", "", "Toch niet"],
+        ["systeem", "geplaatst", "nieuw → wacht op nakijken", "", ""],
+        ["modAnne", "afgewezen", "wacht op nakijken → afgewezen", "Spam of reclame", "Reclame"],
+        ["modAnne", "hersteld", "afgewezen → gepubliceerd", "", "Toch niet"],
+    ]
+    # The stored codes stay at hand, in the action cell's title.
+    assert re.findall(r'<td title="(\w+)">', response.get_data(as_text=True)) == [
+        "post",
+        "reject",
+        "restore",
     ]
     assert missing.status_code == 404
     assert error_code(missing) == "comment_not_found"
@@ -460,9 +471,14 @@ def test_the_user_history_page_shows_decisions_about_them(
     page = mod_client.get(f"/moderatie/gebruikers/{fan.id}").get_data(as_text=True)
     missing = mod_client.get("/moderatie/gebruikers/999999", headers=JSON)
 
-    actions_shown = re.findall(r"<td>modAnne</td><td>(\w+)</td>", page)
-    assert actions_shown == ["add_note", "suspend_7d", "lift_ban"]
+    actions_shown = re.findall(r'<td>modAnne</td><td title="(\w+)">([^<]+)</td>', page)
+    assert actions_shown == [
+        ("add_note", "notitie"),
+        ("suspend_7d", "geschorst (7 dagen)"),
+        ("lift_ban", "schorsing opgeheven"),
+    ]
     assert "Eerste reactie" in page
+    assert '<span class="badge badge-rejected">afgewezen</span>' in page
     assert "0 geplaatst · 0 wachtend · 1 afgewezen" in page
     assert missing.status_code == 404
     assert error_code(missing) == "user_not_found"
@@ -499,6 +515,22 @@ def test_the_stats_page_counts_decisions_per_moderator_and_reason(
 # ---------------------------------------------------------------- word lists
 
 
+def test_every_audited_code_has_a_dutch_label() -> None:
+    actions_recorded = set().union(*TRANSITIONS.values()) | {
+        "dismiss_reports", "mark_reviewed", "appeal", "appeal_denied", "ban", "lift_ban",
+        "add_note", "set_role", "create_token", "revoke_token",
+        "schedule_match_day", "cancel_match_day",
+    }  # fmt: skip
+    actions_recorded |= {f"suspend_{duration}" for duration in SUSPENSIONS}
+    actions_recorded |= {f"lexicon_{a.value}" for a in LexiconAction}
+    actions_recorded |= {f"lexicon_undo_{a.value}" for a in LexiconAction}
+    states = {"new", "active", "banned"} | {s.value for s in CommentState}
+    states |= {s.value for s in ReportOutcome} | {m.value for m in MatchDayMode}
+
+    assert actions_recorded - ACTION_LABELS_NL.keys() == set()
+    assert states - STATE_LABELS_NL.keys() == set()
+
+
 def test_word_list_changes_are_listed_audited_and_undone(
     mod_client: FlaskClient, db: Session, moderator: User
 ) -> None:
@@ -517,6 +549,7 @@ def test_word_list_changes_are_listed_audited_and_undone(
     assert added.get_json()["version"] == 1
     assert (entry.word, entry.list_name, entry.created_by_id) == ("zwalpgast", "hold", moderator.id)
     assert "<code>zwalpgast</code>" in page and "(nu 1)" in page
+    assert '<td title="add">woord toegevoegd</td>' in page
     assert removed.status_code == 200
     # The version the workers are told is the one stored (runtime.read_version).
     assert removed.get_json()["version"] == 2

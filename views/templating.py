@@ -1,4 +1,4 @@
-"""Jinja helpers: Dutch plurals and dates, safe comment bodies."""
+"""Jinja helpers: Dutch plurals, dates and labels of stored codes, safe comment bodies."""
 
 from __future__ import annotations
 
@@ -69,6 +69,84 @@ def flag_label(code: str) -> str:
     return code
 
 
+# What the audit trail stores (states, actions) as moderators read it. A code without a label
+# (one added later) is shown as stored rather than hidden.
+STATE_LABELS_NL = {
+    "new": "nieuw",
+    "published": "gepubliceerd",
+    "held": "wacht op nakijken",
+    "rejected": "afgewezen",
+    "removed": "verwijderd door moderator",
+    "deleted": "verwijderd door auteur",
+    "active": "actief",
+    "banned": "geschorst",
+    "pending": "open",
+    "upheld": "toegekend",
+    "dismissed": "afgewezen",
+    "premoderate": "voormoderatie",
+    "slow": "vertraagd",
+}
+ACTION_LABELS_NL = {
+    "post": "geplaatst",
+    "edit": "bewerkt door auteur",
+    "delete": "verwijderd door auteur",
+    "report_threshold": "meldscore bereikt",
+    "approve": "goedgekeurd",
+    "reject": "afgewezen",
+    "remove": "verwijderd",
+    "restore": "hersteld",
+    "dismiss_reports": "meldingen onterecht",
+    "mark_reviewed": "nagekeken",
+    "appeal": "bezwaar ingediend",
+    "appeal_upheld": "bezwaar toegekend",
+    "appeal_denied": "bezwaar afgewezen",
+    "ban": "permanent verbannen",
+    "suspend_24h": "geschorst (24 uur)",
+    "suspend_7d": "geschorst (7 dagen)",
+    "suspend_30d": "geschorst (30 dagen)",
+    "lift_ban": "schorsing opgeheven",
+    "add_note": "notitie",
+    "set_role": "rol gewijzigd",
+    "create_token": "API-sleutel aangemaakt",
+    "revoke_token": "API-sleutel ingetrokken",
+    "lexicon_add": "woord toegevoegd",
+    "lexicon_remove": "woord geschrapt",
+    "lexicon_allow": "woord toegelaten",
+    "lexicon_allow_domain": "domein toegelaten",
+    "lexicon_undo_add": "toevoeging ongedaan",
+    "lexicon_undo_remove": "schrapping ongedaan",
+    "lexicon_undo_allow": "toelating ongedaan",
+    "lexicon_undo_allow_domain": "domeintoelating ongedaan",
+    "schedule_match_day": "wedstrijddag gepland",
+    "cancel_match_day": "wedstrijddag geannuleerd",
+}
+
+
+def state_nl(code: object) -> str:
+    """A stored state (comment, user, report) in Dutch; '–' for none."""
+    if code is None or code == "":
+        return "–"
+    value = getattr(code, "value", code)
+    return STATE_LABELS_NL.get(str(value), str(value))
+
+
+def action_nl(code: str) -> str:
+    """An audited action in Dutch."""
+    return ACTION_LABELS_NL.get(code, code)
+
+
+def reason_nl(code: str | None) -> str:
+    """A stored reason code as its Dutch label; empty for none."""
+    from reasons import ReasonCode
+
+    if not code:
+        return ""
+    try:
+        return ReasonCode(code).label_nl
+    except ValueError:
+        return code
+
+
 def register(app: Flask) -> None:
     """Make the helpers available in every template."""
 
@@ -81,4 +159,10 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         count_nl=count_nl, has_endpoint=has_endpoint, flag_label=flag_label
     )
-    app.jinja_env.filters.update(brussels=brussels, comment_html=comment_html)
+    app.jinja_env.filters.update(
+        brussels=brussels,
+        comment_html=comment_html,
+        state_nl=state_nl,
+        action_nl=action_nl,
+        reason_nl=reason_nl,
+    )
