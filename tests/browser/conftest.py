@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from tests.browser.live import live_app
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 
 
@@ -22,3 +24,16 @@ def chromium(playwright_driver: Any) -> Iterator[Any]:
     )
     yield browser
     browser.close()
+
+
+@pytest.fixture
+def base_url(app: Flask) -> Iterator[str]:
+    """The test's app on a real port (127.0.0.1:<free port>)."""
+    with live_app(app) as url:
+        yield url
+
+
+@pytest.fixture
+def real_csrf(app_settings: dict[str, Any]) -> None:
+    """A real browser posts the real forms: let them carry (and need) their CSRF tokens."""
+    app_settings["WTF_CSRF_ENABLED"] = True
