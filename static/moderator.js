@@ -5,6 +5,7 @@
   var items = Array.prototype.slice.call(document.querySelectorAll(".queue-item"));
   var current = 0;
   var awaitingReason = null;
+  var MODIFIER_KEYS = ["Shift", "Control", "Alt", "AltGraph", "Meta", "CapsLock", "NumLock"];
 
   function select(index) {
     if (!items.length) return;
@@ -38,7 +39,11 @@
     }
     var key = event.key;
     if (awaitingReason) {
-      var n = parseInt(key, 10);
+      // Belgian AZERTY types the top-row digits with Shift: that keydown must not end the
+      // prompt, and the unshifted key (é, ", ' …) still counts by its position.
+      if (MODIFIER_KEYS.indexOf(key) >= 0) return;
+      var position = /^(?:Digit|Numpad)([0-9])$/.exec(event.code || "");
+      var n = position ? parseInt(position[1], 10) : parseInt(key, 10);
       var form = awaitingReason;
       awaitingReason = null;
       document.body.classList.remove("awaiting-reason");
