@@ -51,8 +51,21 @@
     } catch (e) { /* private mode, quota: "+N nieuw" is optional */ }
   }
 
+  function rendered(el) {  // counts the server put in the page, not yet replaced by this script
+    return !el.hasAttribute("data-tribune-filled") && el.hasAttribute("data-comments");
+  }
+
   function fill(el, t) {
     var id = el.getAttribute(ATTR);
+    if (rendered(el)) {
+      // The page's own counts were read when it was rendered; an API answer may be a few
+      // seconds older (server and browser caches), so the first fill never lowers them: a
+      // reader back from posting must see their comment counted. reload() shows decreases.
+      t = {
+        comments: Math.max(t.comments, parseInt(el.getAttribute("data-comments"), 10) || 0),
+        votes: Math.max(t.votes, parseInt(el.getAttribute("data-votes"), 10) || 0),
+      };
+    }
     el.textContent = tallyText(t, el.getAttribute("data-tribune-show"));
     el.setAttribute("data-comments", t.comments);
     el.setAttribute("data-votes", t.votes);
@@ -64,6 +77,7 @@
       el.appendChild(extra);
     }
     el.setAttribute("data-tribune-filled", "");
+    return t;
   }
 
   function request(ids, byId, fresh) {
@@ -72,26 +86,31 @@
     return fetch(url, { credentials: "omit", cache: fresh ? "no-cache" : "default" })
       .then(function (r) { return r.ok ? r.json() : {}; })
       .then(function (data) {
+        var shown = {};
         ids.forEach(function (id) {
-          if (data[id]) byId[id].forEach(function (el) { fill(el, data[id]); });
+          if (data[id]) byId[id].forEach(function (el) { shown[id] = fill(el, data[id]); });
         });
-        if (showNew) writeSeen(data);
+        if (showNew) writeSeen(shown);
       })
       .catch(function () { /* leave the server-rendered text (or nothing) in place */ });
   }
 
   function scan(all) {
     var byId = {};
+    var fresh = all;
     var nodes = document.querySelectorAll("[" + ATTR + "]");
     for (var i = 0; i < nodes.length; i++) {
       var id = nodes[i].getAttribute(ATTR);
       if (!id || (!all && nodes[i].hasAttribute("data-tribune-filled"))) continue;
       (byId[id] = byId[id] || []).push(nodes[i]);
+      // A page rendered with its counts was just fetched: revalidate rather than take the
+      // browser's copy of an earlier answer.
+      if (rendered(nodes[i])) fresh = true;
     }
     var ids = Object.keys(byId).sort();
     var work = [];
     for (var start = 0; start < ids.length; start += CHUNK) {
-      work.push(request(ids.slice(start, start + CHUNK), byId, all));
+      work.push(request(ids.slice(start, start + CHUNK), byId, fresh));
     }
     return Promise.all(work);
   }
