@@ -5,7 +5,9 @@
  * One GET /api/v1/tallies per 100 ids (sorted and deduplicated so caches share keys); headlines
  * added later are picked up; window.TribuneCounts.reload() refreshes all. Optional on the script
  * tag: data-api="https://…" (API base; default: this script's origin), data-tribune-new (show
- * "+N nieuw" since the reader's last visit). Per element: data-tribune-show="comments|votes".
+ * "+N nieuw" since the reader's last visit). Per element: data-tribune-show="comments|votes";
+ * counts the server rendered into the page (data-comments, data-votes) are revalidated, not
+ * taken from the browser's cache, and the first fill never lowers them.
  */
 (function () {
   "use strict";
