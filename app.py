@@ -8,15 +8,29 @@ from typing import Any
 
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 import db
 import wiring
 from config import load_settings
+from parsing import ID_MAX
+
+
+class RowIdConverter(IntegerConverter):
+    """`<int:…>` in a route. A number above any row id becomes 0, which names no row either:
+    the view answers its own 404 (poll_not_found …) instead of the driver failing to bind it.
+    (Refusing it in the converter would answer 405 where the path has routes for other
+    methods.)"""
+
+    def to_python(self, value: str) -> Any:
+        number = super().to_python(value)
+        return number if number <= ID_MAX else 0
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides every other source (used by tests)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.from_mapping(load_settings(Path(app.instance_path), config))
     proxies = int(app.config["TRIBUNE_TRUSTED_PROXIES"])
     if proxies:

@@ -4,3 +4,18 @@
 def is_int_text(text: str, max_digits: int = 11) -> bool:
     """ASCII digits only: str.isdigit() also accepts '²' and '٣', which int() refuses."""
     return 0 < len(text) <= max_digits and text.isascii() and text.isdigit()
+
+
+# Row ids are INTEGER columns, 32-bit on PostgreSQL: a larger number names no row, and binding
+# it would fail in the driver (PostgreSQL: out of range; SQLite: above 64 bits, OverflowError).
+ID_MAX = 2**31 - 1
+
+
+def is_id(value: object) -> bool:
+    """A JSON number that can name a row: an int (not a bool) from 1 to ID_MAX."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= ID_MAX
+
+
+def is_id_text(text: str) -> bool:
+    """Text that can name a row: ASCII digits, from 1 to ID_MAX."""
+    return is_int_text(text, 10) and 0 < int(text) <= ID_MAX

@@ -16,7 +16,7 @@ from db import hot_rows
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import ApiToken, Role, User, utcnow
 from moderation.audit import record_action
-from parsing import is_int_text
+from parsing import is_id_text, is_int_text
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -145,7 +145,7 @@ _USER_COLUMNS = tuple(column.key for column in User.__table__.columns)
 def load_user(session: Session, user_key: str) -> User | None:
     """Flask-Login's loader: "<id>:<session version>" → the active user, or None."""
     user_id, _, version = user_key.partition(":")
-    if not is_int_text(user_id) or not is_int_text(version):
+    if not is_id_text(user_id) or not is_int_text(version):
         return None
     user = _signed_in_user(session, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):

@@ -35,6 +35,7 @@ from moderation.queue import (
     transition,
 )
 from moderation.rules import ContextFlag, PostingPolicy
+from parsing import is_id
 
 BODY_MIN = 2
 BODY_MAX = 2000
@@ -147,6 +148,8 @@ def _parent(session: Session, article_id: int, parent_id: object) -> Comment | N
         return None
     if not isinstance(parent_id, int) or isinstance(parent_id, bool):
         raise Invalid("invalid_parent", "parent_id is een getal of null.")
+    if not is_id(parent_id):
+        raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")
     parent = session.get(Comment, parent_id)
     if parent is None or parent.article_id != article_id:
         raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")

@@ -36,6 +36,7 @@ from models import (
 )
 from models.base import UTCDateTime
 from moderation.audit import record_action
+from parsing import is_id
 from polls.allowance import Mark, RedisIpAllowance
 
 MIN_OPTIONS = 2
@@ -384,7 +385,7 @@ def parse_option_ids(raw: object) -> list[int]:
     if (
         not isinstance(raw, list)
         or not raw
-        or not all(isinstance(i, int) and not isinstance(i, bool) for i in raw)
+        or not all(is_id(i) for i in raw)
         or len(set(raw)) != len(raw)
     ):
         raise Invalid("invalid_options", "Kies minstens één antwoord (elk antwoord één keer).")

@@ -16,6 +16,7 @@ from accounts.services import create_api_token
 from errors import STATUS_ERRORS
 from models import Article, Role, User
 from tests.conftest import TEST_PASSWORD, login
+from tests.polls_fixtures import create_poll, vote, voter_token
 
 ACCEPT_JSON = {"Accept": "application/json"}
 
@@ -92,6 +93,64 @@ def test_404_unknown_article(client: FlaskClient) -> None:
 
 def test_404_unknown_api_path(client: FlaskClient) -> None:
     assert_error(client.get("/api/v1/bestaat-niet"), 404, "not_found")
+
+
+# Ids beyond any row (ids are INTEGER columns, 32-bit on PostgreSQL): the route's own 404,
+# never the driver's bind error (it answered 500).
+HUGE = [2**31, 10**25]
+
+
+@pytest.mark.parametrize("number", HUGE)
+@pytest.mark.parametrize(
+    ("method", "path", "code"),
+    [
+        ("GET", "/api/v1/polls/{}", "poll_not_found"),
+        ("POST", "/api/v1/polls/{}/voter-token", "poll_not_found"),
+        ("POST", "/api/v1/comments/{}/reports", "comment_not_found"),
+        ("GET", "/embed/polls/{}", "poll_not_found"),
+    ],
+)
+def test_404_for_an_id_beyond_any_row_in_the_path(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    method: str,
+    path: str,
+    code: str,
+    number: int,
+) -> None:
+    login(client, make_user())
+    response = client.open(
+        path.format(number),
+        method=method,
+        json={"reason": "spam"} if method == "POST" else None,
+        headers={**ACCEPT_JSON, "Origin": "http://localhost"},
+    )
+
+    assert_error(response, 404, code)
+
+
+@pytest.mark.parametrize("number", [*HUGE, -(2**64) - 1])
+def test_body_ids_beyond_any_row_are_clear_errors(
+    client: FlaskClient,
+    db: Session,
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+    number: int,
+) -> None:
+    article = make_article("ids")
+    poll = create_poll(db, article)
+    login(client, make_user())
+    token = voter_token(client, poll.id)
+
+    reply = client.post(
+        "/api/v1/articles/ids/comments",
+        json={"body": "Een antwoord op niets.", "parent_id": number},
+        headers={"Origin": "http://localhost"},
+    )
+    ballot = vote(client, poll.id, [number], token)
+
+    assert_error(reply, 404, "parent_not_found")
+    assert_error(ballot, 422, "invalid_options")
 
 
 def test_405_keeps_the_allow_header(client: FlaskClient) -> None:

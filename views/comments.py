@@ -58,13 +58,16 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
     """Post a comment or a reply from the article page."""
     session = get_session()
     parent = request.form.get("parent_id", "")
+    # Digits become the id (the service refuses one that names no row); anything else goes on
+    # as it came, for the service's clear "invalid_parent" instead of a top-level comment.
+    parent_id: object = (int(parent) if is_int_text(parent) else parent) if parent else None
     try:
         result = comments.post_comment(
             session,
             article_id,
             current_user,
             request.form.get("body", ""),
-            int(parent) if is_int_text(parent) else None,
+            parent_id,
             screen_text,
             posting_policy(),
             activity_store(),

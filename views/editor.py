@@ -16,7 +16,7 @@ from articles import services as articles
 from db import get_session
 from errors import DomainError, Invalid
 from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
-from parsing import is_int_text
+from parsing import is_id_text, is_int_text
 from polls import export
 from polls import services as polls
 from polls.results import ballot_stats, poll_results, votes_over_time
@@ -404,7 +404,7 @@ def quarantine(poll_id: int):  # type: ignore[no-untyped-def]
         scope = polls.QuarantineScope(request.form.get("scope", "selected"))
     except ValueError:
         scope = None
-    ids = [int(v) for v in request.form.getlist("ballot") if is_int_text(v)]
+    ids = [int(v) for v in request.form.getlist("ballot") if is_id_text(v)]
     back = url_for(
         "editor.results",
         poll_id=item.id,

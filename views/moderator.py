@@ -18,7 +18,7 @@ from models import (
     UserNote,
 )
 from moderation import actions, runtime, stats, triage
-from parsing import is_int_text
+from parsing import is_id_text
 from security import role_required
 from wiring import lexicon_refresher
 
@@ -59,8 +59,8 @@ def _done(message: str, payload: dict | None = None):  # type: ignore[no-untyped
 
 def _int_form(name: str) -> int:
     raw = request.form.get(name, "")
-    if not is_int_text(raw):
-        raise Invalid("invalid_parameter", f"{name} ontbreekt of is geen getal.")
+    if not is_id_text(raw):
+        raise Invalid("invalid_parameter", f"{name} ontbreekt of is geen geldig nummer.")
     return int(raw)
 
 
@@ -150,7 +150,7 @@ def dismiss(comment_id: int):  # type: ignore[no-untyped-def]
 @role_required(*MODERATORS)
 def bulk():  # type: ignore[no-untyped-def]
     """Approve or reject the selected items."""
-    ids = [int(raw) for raw in request.form.getlist("ids") if is_int_text(raw)]
+    ids = [int(raw) for raw in request.form.getlist("ids") if is_id_text(raw)]
     if not ids:
         raise Invalid("nothing_selected", "Selecteer eerst reacties (x).")
     session = get_session()
