@@ -139,6 +139,13 @@ def begin_write(session: Session) -> None:
         session.connection(execution_options={WRITE_OPTION: True})
 
 
+def in_write_transaction(session: Session) -> bool:
+    """Whether the session's transaction was begun as a write transaction (begin_write)."""
+    if not session.in_transaction():
+        return False
+    return bool(session.connection().get_execution_options().get(WRITE_OPTION))
+
+
 def read_first(view: ViewT) -> ViewT:
     """Opt a write route out of the up-front write transaction (put it below the route).
 

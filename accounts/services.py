@@ -6,9 +6,10 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -23,6 +24,7 @@ EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 TOKEN_PREFIX = "trb_"
+TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how exactly a token's "last used" is kept
 
 
 def username_key(username: str) -> str:
@@ -209,16 +211,36 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> ApiToken:
     return token
 
 
-def user_for_token(session: Session, plain: str) -> User | None:
-    """The active editor behind a valid, unrevoked token."""
+def valid_token(session: Session, plain: str) -> ApiToken | None:
+    """A valid, unrevoked token of an active editor (its `user`); reading only."""
     token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_digest(plain)))
     if token is None or token.revoked_at is not None:
         return None
     user = session.get(User, token.user_id)
     if user is None or not user.is_active or user.role not in (Role.EDITOR, Role.ADMIN):
         return None
-    token.last_used_at = utcnow()
-    return user
+    return token
+
+
+def token_use_due(token: ApiToken, now: datetime) -> bool:
+    """Whether this use should be recorded: "last used" is kept to TOKEN_USE_RESOLUTION, so a
+    busy CMS does not make every one of its requests a write."""
+    return token.last_used_at is None or now - token.last_used_at >= TOKEN_USE_RESOLUTION
+
+
+def mark_token_used(session: Session, token_id: int, now: datetime) -> None:
+    """Record a use of the token (only when the stored one is older than the resolution)."""
+    session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == token_id,
+            or_(
+                ApiToken.last_used_at.is_(None),
+                ApiToken.last_used_at <= now - TOKEN_USE_RESOLUTION,
+            ),
+        )
+        .values(last_used_at=now)
+    )
 
 
 def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:

@@ -13,6 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.services import TOKEN_USE_RESOLUTION
 from models import ApiToken, Article, Role, User
 from tests.conftest import TEST_PASSWORD, login
 
@@ -227,6 +228,54 @@ def test_token_registers_then_updates_an_article(
     assert token not in (stored.token_hash, stored.prefix, stored.name)
     assert token.startswith(stored.prefix)
     assert stored.last_used_at is not None
+
+
+def test_token_use_is_recorded_on_reads_to_the_resolution(
+    editor_client: FlaskClient, app: Flask, db: Session
+) -> None:
+    token = create_token(editor_client)
+    cms = app.test_client()
+    cms.put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))  # a write: recorded
+    reread(db)
+    stored = db.scalars(select(ApiToken)).one()
+    first_use = stored.last_used_at
+    assert first_use is not None
+
+    # Within the resolution a read changes nothing: no write per request.
+    again = cms.get("/api/v1/articles/x", headers=bearer(token))
+    reread(db)
+    assert again.status_code == 200
+    assert db.get(ApiToken, stored.id).last_used_at == first_use
+
+    # Older than the resolution: the read records the use, in a transaction of its own.
+    db.get(ApiToken, stored.id).last_used_at = first_use - TOKEN_USE_RESOLUTION
+    db.commit()
+    read = cms.get("/api/v1/articles/x", headers=bearer(token))
+    reread(db)
+    assert read.status_code == 200
+    assert db.get(ApiToken, stored.id).last_used_at > first_use
+
+
+def test_token_posts_a_comment_through_the_read_first_route(
+    app: Flask, db: Session, make_user: Callable[..., User], make_article: Callable[..., Article]
+) -> None:
+    """Posting reads before it takes the write lock: recording the token's use must not make
+    the request write early (it answered 500)."""
+    make_article("tok-art")
+    admin_client = app.test_client()
+    login(admin_client, make_user(Role.ADMIN))
+    token = create_token(admin_client)
+    cms = app.test_client()
+
+    posted = cms.post(
+        "/api/v1/articles/tok-art/comments",
+        json={"body": "Een reactie van de redactie."},
+        headers=bearer(token),
+    )
+
+    assert posted.status_code == 201, posted.get_data(as_text=True)
+    reread(db)
+    assert db.scalars(select(ApiToken.last_used_at)).one() is not None
 
 
 def test_token_is_shown_once(editor_client: FlaskClient) -> None:

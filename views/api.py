@@ -6,15 +6,15 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from flask import Blueprint, g, jsonify, request
+from flask import Blueprint, current_app, g, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from accounts import services as accounts
 from articles import services as articles
-from db import get_session
+from db import get_session, in_write_transaction, session_scope
 from errors import DomainError
 from extensions import csrf
-from models import Article, CommentMode, Role
+from models import Article, CommentMode, Role, utcnow
 from security import check_json_write, role_required
 from views.openapi import openapi_document
 
@@ -36,11 +36,21 @@ def _authenticate() -> None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise DomainError("invalid_token", "Gebruik 'Authorization: Bearer <sleutel>'.", 401)
-        user = accounts.user_for_token(get_session(), token.strip())
-        if user is None:
+        session = get_session()
+        found = accounts.valid_token(session, token.strip())
+        if found is None:
             raise DomainError("invalid_token", "Deze API-sleutel is ongeldig of ingetrokken.", 401)
+        now = utcnow()
+        if accounts.token_use_due(found, now):
+            if in_write_transaction(session):
+                accounts.mark_token_used(session, found.id, now)
+            else:
+                # A read (or read-first) request does not write in its own transaction: on
+                # SQLite its snapshot could not become a writer once another worker committed.
+                with session_scope(current_app) as writer:
+                    accounts.mark_token_used(writer, found.id, now)
         # Flask-Login reads the request's user from here; nothing is written to the session.
-        g._login_user = user
+        g._login_user = found.user
         g.token_auth = True
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
