@@ -39,6 +39,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     skip_idle_rate_limit_check(app)
     register_error_handlers(app)
+    register_input_checks(app)
     register_commands(app)
     register_template_helpers(app)
     return app
@@ -96,6 +97,28 @@ def register_error_handlers(app: Flask) -> None:
     from errors import register_error_handlers as register
 
     register(app)
+
+
+def register_input_checks(app: Flask) -> None:
+    from flask import request
+
+    from errors import Invalid
+    from parsing import holds_nul
+
+    @app.before_request
+    def _refuse_nul_characters() -> None:
+        """No text column keeps U+0000 (PostgreSQL refuses it outright): refuse it at the door,
+        in the query string, a form or a JSON body, with one clear error."""
+        inputs: list[object] = [list(request.args.lists())]
+        if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if request.is_json:
+                inputs.append(request.get_json(silent=True))
+            else:
+                inputs.append(list(request.form.lists()))
+        if holds_nul(inputs):
+            raise Invalid(
+                "invalid_text", "Tekst met een nulteken (U+0000) kunnen we niet verwerken."
+            )
 
 
 def register_commands(app: Flask) -> None:

@@ -19,3 +19,22 @@ def is_id(value: object) -> bool:
 def is_id_text(text: str) -> bool:
     """Text that can name a row: ASCII digits, from 1 to ID_MAX."""
     return is_int_text(text, 10) and 0 < int(text) <= ID_MAX
+
+
+def holds_nul(value: object) -> bool:
+    """Whether parsed input (text; lists, tuples and objects, keys included) holds U+0000.
+
+    Iterative: a deeply nested body must not exhaust the stack here.
+    """
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False

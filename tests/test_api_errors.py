@@ -153,6 +153,61 @@ def test_body_ids_beyond_any_row_are_clear_errors(
     assert_error(ballot, 422, "invalid_options")
 
 
+NUL = "\x00"
+
+
+@pytest.mark.parametrize(
+    ("path", "payload"),
+    [
+        ("/api/v1/articles/nul/comments", {"body": f"Sterke match{NUL} gisteren."}),
+        ("/api/v1/articles/nul/comments", {"body": "Sterke match.", f"x{NUL}": 1}),
+        ("/api/v1/articles/nul/polls", {"question": "Wint KV?", "options": ["Ja", f"N{NUL}ee"]}),
+        ("/api/v1/articles/nul", {"title": "Defour", "teaser": [[f"{NUL}"]]}),
+    ],
+)
+def test_422_text_with_a_nul_character_in_a_json_body(
+    client: FlaskClient,
+    db: Session,
+    editor_token: dict[str, str],
+    make_article: Callable[..., Article],
+    path: str,
+    payload: dict[str, Any],
+) -> None:
+    """PostgreSQL refuses U+0000 in text (it answered 500 there); every database gets a 422."""
+    make_article("nul")
+    method = client.put if path == "/api/v1/articles/nul" else client.post
+
+    response = method(path, json=payload, headers=editor_token)
+
+    assert_error(response, 422, "invalid_text")
+    reread(db)
+    assert db.scalars(select(Article.title).where(Article.cms_id == "nul")).one() != "Defour"
+
+
+def test_422_text_with_a_nul_character_in_a_query_string(client: FlaskClient) -> None:
+    response = client.get("/api/v1/tallies", query_string={"ids": f"a{NUL}b"})
+
+    assert_error(response, 422, "invalid_text")
+
+
+def test_a_form_with_a_nul_character_gets_a_dutch_page(client: FlaskClient, db: Session) -> None:
+    response = client.post(
+        "/registreren",
+        data={
+            "username": f"Sinjoor{NUL}",
+            "email": "sinjoor@example.be",
+            "password": "lang genoeg wachtwoord",
+            "password_confirm": "lang genoeg wachtwoord",
+        },
+    )
+
+    assert response.status_code == 422
+    assert response.mimetype == "text/html"
+    assert "nulteken" in response.get_data(as_text=True)
+    reread(db)
+    assert db.scalar(select(User).where(User.email == "sinjoor@example.be")) is None
+
+
 def test_405_keeps_the_allow_header(client: FlaskClient) -> None:
     response = client.delete("/api/v1/articles/x")
 
