@@ -8,11 +8,31 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Article, Comment, CommentState, ReasonCode, Role, User
+from comments.services import report_comment
+from models import (
+    Article,
+    Comment,
+    CommentState,
+    ModerationAction,
+    ReasonCode,
+    Report,
+    ReportOutcome,
+    Role,
+    User,
+)
+from moderation.rules import PostingPolicy
 from tests.browser.live import TIMEOUT_MS, log_in
-from tests.factories import assert_no_drift, audit_rows, audit_trail, create_comment, reload
+from tests.factories import (
+    assert_no_drift,
+    audit_rows,
+    audit_trail,
+    create_comment,
+    fresh,
+    reload,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("real_csrf")]
 
@@ -210,3 +230,57 @@ def test_reject_reason_digit_typed_on_azerty(
     submitted = page.evaluate("() => window.submitted || null")
     context.close()
     assert submitted == [f"{base_url}/moderatie/reacties/{held[0].id}/afwijzen", "racisme"]
+
+
+def test_d_dismisses_reports_and_b_n_open_their_forms_by_keyboard(
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+    held: list[Comment],
+) -> None:
+    """The other shortcuts: d (dismiss a reported comment's reports, on Gemeld), b (open the
+    author's suspension form), n (open the note form); typing in them triggers nothing."""
+    moderator = make_user(Role.MODERATOR, username="scheids")
+    reader = make_user(username="melder")
+    reported = create_comment(
+        db,
+        make_article("bekerfinale"),
+        make_user(),
+        CommentState.PUBLISHED,
+        body="Scherp maar eerlijk.",
+    )
+    report, _ = report_comment(db, reported.id, reader, "beledigend", None, PostingPolicy())
+    db.commit()
+    context = chromium.new_context()
+    page = context.new_page()
+    log_in(page, base_url, moderator, "/moderatie/?tab=gemeld")
+    assert queue_ids(page) == [reported.id]
+
+    press_and_wait(page, "d")
+    assert queue_ids(page) == []
+    assert reload(db, Report, report.id).outcome is ReportOutcome.DISMISSED
+    assert reload(db, Comment, reported.id).state is CommentState.PUBLISHED
+
+    page.goto(f"{base_url}/moderatie/")
+    first = held[0].id
+    page.keyboard.press("b")
+    assert page.evaluate(f"() => document.querySelector('#item-{first} .ban-box').open")
+    assert page.evaluate("() => document.activeElement.id") == f"dur-{first}"
+    page.keyboard.press("Escape")  # leaves the field; the form stays open
+
+    page.keyboard.press("n")
+    assert page.evaluate(f"() => document.querySelector('#item-{first} .note-box').open")
+    assert page.evaluate("() => document.activeElement.id") == f"nbody-{first}"
+    page.keyboard.type("a r j: geen sneltoetsen in een veld")
+    with page.expect_navigation(timeout=TIMEOUT_MS):
+        page.click(f"#item-{first} .note-box button[type=submit]")
+    context.close()
+
+    fresh(db)
+    notes = db.scalars(
+        select(ModerationAction.note).where(ModerationAction.action == "add_note")
+    ).all()
+    assert notes == ["a r j: geen sneltoetsen in een veld"]
+    assert reload(db, Comment, first).state is CommentState.HELD  # "a" typed, nothing approved
