@@ -1,13 +1,33 @@
-"""The OpenAPI document describes every /api/v1 route and looks like valid OpenAPI 3."""
+"""The OpenAPI document is generated from the models, describes every /api/v1 route, and is
+valid OpenAPI 3.1."""
 
 from __future__ import annotations
 
+import enum
 import re
+from dataclasses import replace
 from typing import Any
 
+import jsonschema_rs
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from pydantic import Field
+from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
+
+from comments.services import BODY_MAX, BODY_MIN
+from models import (
+    AppealState,
+    CommentMode,
+    CommentState,
+    ReasonCode,
+    ReportOutcome,
+    ResultsVisibility,
+    VoterScope,
+)
+from polls.services import MAX_OPTIONS, QUESTION_MAX, PollState
+from views import api_schemas as schemas
+from views.openapi import openapi_document, operations_of
 
 HTTP_METHODS = {"get", "put", "post", "delete", "patch"}
 PARAMETER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
@@ -58,8 +78,8 @@ def test_every_documented_operation_exists(app: Flask, document: dict[str, Any])
             assert (path, method) in routes, f"{method.upper()} {path} is documented but not routed"
 
 
-def test_document_looks_like_openapi_3(document: dict[str, Any]) -> None:
-    assert document["openapi"].startswith("3.")
+def test_document_looks_like_openapi_3_1(document: dict[str, Any]) -> None:
+    assert document["openapi"].startswith("3.1.")
     assert document["info"]["title"]
     assert document["info"]["version"]
     assert document["servers"][0]["url"] == "http://localhost"
@@ -99,8 +119,122 @@ def test_every_reference_resolves(document: dict[str, Any]) -> None:
             target = target[part]
 
 
+def resolve(document: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """The schema a {"$ref": …} names (or the node itself)."""
+    while "$ref" in node:
+        node = document["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def body_schema(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    body = document["paths"][path][method]["requestBody"]["content"]["application/json"]
+    return resolve(document, body["schema"])
+
+
 def test_error_schema_matches_the_error_shape(document: dict[str, Any]) -> None:
     error = document["components"]["schemas"]["Error"]
 
     assert error["required"] == ["error"]
-    assert set(error["properties"]["error"]["required"]) == {"code", "message"}
+    inner = resolve(document, error["properties"]["error"])
+    assert set(inner["required"]) == {"code", "message"}
+    assert set(inner["properties"]) == {"code", "message", "details"}
+
+
+def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
+    OPENAPI_31_VALIDATOR.validate(document)
+    for name, schema in document["components"]["schemas"].items():
+        assert jsonschema_rs.meta.is_valid(schema), name
+
+
+def test_the_validator_refuses_a_broken_document(document: dict[str, Any]) -> None:
+    broken = {**document, "paths": {"/api/v1/tallies": {"get": {"responses": "none"}}}}
+
+    assert not OPENAPI_31_VALIDATOR.is_valid(broken)
+    assert not jsonschema_rs.meta.is_valid({"type": "text"})
+
+
+def test_a_field_added_to_a_model_appears_in_the_document(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class ArticleWithSection(schemas.ArticleIn):
+        section: str = Field(max_length=40)
+
+    recorded = operations_of(app.view_functions["api.put_article"])
+    monkeypatch.setitem(recorded, None, replace(recorded[None], body=ArticleWithSection))
+
+    document = openapi_document(app)
+
+    schema = body_schema(document, "/api/v1/articles/{article_id}", "put")
+    section = schema["properties"]["section"]
+    assert (section["type"], section["maxLength"]) == ("string", 40)
+    assert set(schema["required"]) == {"title", "section"}
+
+
+def test_a_route_without_models_stops_the_document(app: Flask) -> None:
+    app.add_url_rule("/api/v1/undocumented", "undocumented", lambda: "")
+
+    with pytest.raises(LookupError, match="undocumented"):
+        openapi_document(app)
+
+
+def test_poll_patch_documents_every_field_it_accepts(document: dict[str, Any]) -> None:
+    patch = body_schema(document, "/api/v1/polls/{poll_id}", "patch")
+    create = body_schema(document, "/api/v1/articles/{article_id}/polls", "post")
+
+    assert set(patch["properties"]) == set(schemas.PollPatch.model_fields)
+    assert set(patch["properties"]) == set(create["properties"]) | {"state"}
+    assert patch["additionalProperties"] is False
+    assert "required" not in patch
+    state = patch["properties"]["state"]["anyOf"][0]
+    assert state["enum"] == [PollState.OPEN.value, PollState.CLOSED.value]
+
+
+def test_article_in_documents_the_nulls_it_accepts(document: dict[str, Any]) -> None:
+    article = body_schema(document, "/api/v1/articles/{article_id}", "put")
+
+    for name in ("url", "teaser", "body", "published_at", "comment_mode"):
+        assert {"type": "null"} in article["properties"][name]["anyOf"], name
+        assert schemas.ArticleIn.model_validate({"title": "t", name: None})
+
+
+@pytest.mark.parametrize(
+    "enum_type",
+    [
+        ReasonCode,
+        CommentState,
+        CommentMode,
+        ReportOutcome,
+        AppealState,
+        ResultsVisibility,
+        VoterScope,
+        PollState,
+    ],
+)
+def test_enums_come_from_the_code(document: dict[str, Any], enum_type: type[enum.Enum]) -> None:
+    schema = document["components"]["schemas"][enum_type.__name__]
+
+    assert schema["enum"] == [member.value for member in enum_type]
+
+
+def test_reason_codes_and_limits_come_from_the_code(document: dict[str, Any]) -> None:
+    report = body_schema(document, "/api/v1/comments/{comment_id}/reports", "post")
+    comment = body_schema(document, "/api/v1/articles/{article_id}/comments", "post")
+    poll = body_schema(document, "/api/v1/articles/{article_id}/polls", "post")
+    own = document["components"]["schemas"]["OwnComment"]["properties"]
+
+    assert resolve(document, report["properties"]["reason"])["enum"] == list(ReasonCode)
+    assert resolve(document, own["reasons"]["items"])["enum"] == list(ReasonCode)
+    body = comment["properties"]["body"]
+    assert (body["minLength"], body["maxLength"]) == (BODY_MIN, BODY_MAX)
+    assert poll["properties"]["question"]["maxLength"] == QUESTION_MAX
+    assert poll["properties"]["options"]["maxItems"] == MAX_OPTIONS
+
+
+def test_every_write_documents_the_refusals_of_the_write_check(document: dict[str, Any]) -> None:
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "options"):
+                continue
+            assert {"401", "403", "413", "415"} <= set(operation["responses"]), (method, path)
+            if "requestBody" in operation:
+                assert {"400", "422"} <= set(operation["responses"]), (method, path)

@@ -49,16 +49,7 @@ from tests.factories import (
     state_change,
 )
 
-ALL_REASONS = [
-    "beledigend",
-    "racisme",
-    "bedreiging",
-    "spam",
-    "persoonsgegevens",
-    "off-topic",
-    "illegaal",
-    "andere",
-]
+ALL_REASONS = [code.value for code in ReasonCode]
 
 
 @pytest.fixture(autouse=True)

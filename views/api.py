@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
+from pydantic import BaseModel, ValidationError
 
 from accounts import services as accounts
 from articles import services as articles
 from db import get_session, in_write_transaction, session_scope
 from errors import DomainError
 from extensions import csrf
-from models import Article, CommentMode, Role, utcnow
+from models import Article, Role, utcnow
 from security import check_json_write, role_required
-from views.openapi import openapi_document
+from views import api_schemas as schemas
+from views.openapi import openapi_document, operation
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 # The API has its own write protection (token, or JSON + Origin); form CSRF tokens do not apply.
@@ -90,17 +90,6 @@ def json_object() -> dict[str, Any]:
     return data
 
 
-class ArticleIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    title: str = Field(min_length=1, max_length=300)
-    url: HttpUrl | None = None
-    teaser: str | None = Field(default=None, max_length=2000)
-    body: str | None = Field(default=None, max_length=100_000)
-    published_at: datetime | None = None
-    comment_mode: Literal["open", "premoderated", "closed"] | None = None
-
-
 def article_json(article: Article) -> dict[str, Any]:
     """The public view of an article."""
     return {
@@ -116,6 +105,10 @@ def article_json(article: Article) -> dict[str, Any]:
 
 
 @bp.get("/articles/<article_id>")
+@operation(
+    responses={200: schemas.ArticleOut},
+    errors={404: "article_not_found", 422: "invalid_article_id"},
+)
 def get_article(article_id: str):  # type: ignore[no-untyped-def]
     """One article with its tallies."""
     articles.validate_article_id(article_id)
@@ -123,13 +116,19 @@ def get_article(article_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.put("/articles/<article_id>")
+@operation(
+    auth="editor",
+    body=schemas.ArticleIn,
+    responses={200: schemas.ArticleOut, 201: schemas.ArticleOut},
+    errors={422: "invalid_article_id"},
+)
 @role_required(Role.EDITOR, Role.ADMIN)
 def put_article(article_id: str):  # type: ignore[no-untyped-def]
     """Register or update an article (the CMS, with an editor token)."""
     from flask_login import current_user
 
     articles.validate_article_id(article_id)
-    payload = parse_body(ArticleIn)
+    payload = parse_body(schemas.ArticleIn)
     if payload.published_at is not None and payload.published_at.tzinfo is None:
         raise DomainError(
             "validation_failed",
@@ -147,7 +146,7 @@ def put_article(article_id: str):  # type: ignore[no-untyped-def]
             teaser=payload.teaser,
             body=payload.body,
             published_at=payload.published_at,
-            comment_mode=CommentMode(payload.comment_mode) if payload.comment_mode else None,
+            comment_mode=payload.comment_mode,
         ),
         current_user,
     )
@@ -156,6 +155,11 @@ def put_article(article_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/openapi.json")
+@operation(responses={200: schemas.OpenAPIDocument})
 def openapi():  # type: ignore[no-untyped-def]
-    """The OpenAPI 3 document of every /api/v1 route."""
-    return jsonify(openapi_document(request.host_url.rstrip("/")))
+    """This document: OpenAPI 3.1, generated from the models of each operation."""
+    # Built once per app; only the server URL follows the request.
+    document = current_app.extensions.get("tribune.openapi")
+    if document is None:
+        document = current_app.extensions["tribune.openapi"] = openapi_document(current_app)
+    return jsonify({**document, "servers": [{"url": request.host_url.rstrip("/")}]})

@@ -18,10 +18,11 @@ from models import Article, Comment, CommentState
 from moderation.queue import PostedComment
 from parsing import is_int_text
 from security import login_required_any
+from views import api_schemas as schemas
 from views.api import bp
+from views.openapi import operation
 from wiring import activity_store, posting_policy, screen_text, thread_cache
 
-PER_PAGE_MAX = 100
 # The article's row id and thread version: the key of its cached pages (one indexed read).
 _THREAD_VERSION = select(Article.__table__.c.id, Article.__table__.c.thread_version).where(
     Article.__table__.c.cms_id == bindparam("cms_id")
@@ -78,14 +79,19 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 
 
 @bp.get("/articles/<article_id>/comments")
+@operation(
+    query=schemas.ThreadQuery,
+    responses={200: schemas.ThreadPage},
+    errors={404: "article_not_found", 422: "invalid_article_id or invalid_parameter."},
+)
 def list_comments(article_id: str):  # type: ignore[no-untyped-def]
     """Published comments with replies, a page of top-level threads at a time."""
     articles.validate_article_id(article_id)
     sort = request.args.get("sort", "newest")
     if sort not in ("newest", "oldest"):
         raise Invalid("invalid_parameter", "sort is 'newest' of 'oldest'.")
-    page = _int_arg("page", 1, 1, 100_000)
-    per_page = _int_arg("per_page", 20, 1, PER_PAGE_MAX)
+    page = _int_arg("page", 1, 1, schemas.PAGE_MAX)
+    per_page = _int_arg("per_page", schemas.PER_PAGE_DEFAULT, 1, schemas.PER_PAGE_MAX)
     session = get_session()
     cache = thread_cache()
     rows = hot_rows(session.connection(), _THREAD_VERSION, {"cms_id": article_id})
@@ -115,6 +121,23 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/articles/<article_id>/comments")
+@operation(
+    auth="login",
+    body=schemas.CommentIn,
+    responses={
+        201: schemas.OwnComment,
+        202: schemas.HeldComment,
+        422: (schemas.Error, schemas.CommentRejected),
+    },
+    errors={
+        403: "banned (details.banned_until).",
+        404: "article_not_found or parent_not_found.",
+        409: "comments_closed or parent_not_visible.",
+        422: "comment_rejected (stored: details.comment_id and details.reasons), "
+        "invalid_article_id, invalid_body, body_too_short, body_too_long or invalid_parent.",
+        429: "too_fast (details.retry_after).",
+    },
+)
 @read_first
 @login_required_any
 def post_comment(article_id: str):  # type: ignore[no-untyped-def]
@@ -154,6 +177,17 @@ def post_comment(article_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.patch("/comments/<int:comment_id>")
+@operation(
+    auth="login",
+    body=schemas.CommentEdit,
+    responses={200: schemas.OwnComment, 202: schemas.OwnComment},
+    errors={
+        403: "forbidden: not your comment.",
+        404: "comment_not_found",
+        409: "edit_window_closed or not_editable.",
+        422: "edit_rejected (the old text stays), invalid_body, body_too_short or body_too_long.",
+    },
+)
 @login_required_any
 def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
     """Edit one's own comment within the edit window (screened again)."""
@@ -170,6 +204,15 @@ def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/comments/<int:comment_id>")
+@operation(
+    auth="login",
+    responses={200: schemas.DeletedComment},
+    errors={
+        403: "forbidden: not your comment.",
+        404: "comment_not_found",
+        409: "illegal_transition",
+    },
+)
 @login_required_any
 def delete_comment(comment_id: int):  # type: ignore[no-untyped-def]
     """Delete one's own comment (its replies stay)."""
@@ -180,6 +223,16 @@ def delete_comment(comment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/comments/<int:comment_id>/reports")
+@operation(
+    auth="login",
+    body=schemas.ReportIn,
+    responses={201: schemas.ReportOut, 200: schemas.ReportOut},
+    errors={
+        404: "comment_not_found (or not published).",
+        409: "own_comment",
+        422: "invalid_reason (details.allowed) or invalid_note.",
+    },
+)
 @login_required_any
 def report_comment(comment_id: int):  # type: ignore[no-untyped-def]
     """Report a comment: 201 new, 200 when this reader reported it already."""
@@ -206,6 +259,12 @@ def report_comment(comment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/me/comments")
+@operation(
+    auth="login",
+    query=schemas.MyCommentsQuery,
+    responses={200: schemas.MyComments},
+    errors={422: "invalid_parameter"},
+)
 @login_required_any
 def my_comments():  # type: ignore[no-untyped-def]
     """The caller's own recent comments with their state and reasons."""
@@ -215,7 +274,7 @@ def my_comments():  # type: ignore[no-untyped-def]
         .join(Article, Article.id == Comment.article_id)
         .where(Comment.author_id == current_user.id)
         .order_by(Comment.created_at.desc())
-        .limit(_int_arg("limit", 50, 1, 200))
+        .limit(_int_arg("limit", schemas.MY_COMMENTS_DEFAULT, 1, schemas.MY_COMMENTS_MAX))
     )
     return (
         jsonify(
@@ -229,6 +288,16 @@ def my_comments():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/comments/<int:comment_id>/appeal")
+@operation(
+    auth="login",
+    body=schemas.AppealIn,
+    responses={201: schemas.AppealOut},
+    errors={
+        404: "comment_not_found (or not yours).",
+        409: "not_appealable or already_appealed.",
+        422: "invalid_appeal",
+    },
+)
 @login_required_any
 def appeal_comment(comment_id: int):  # type: ignore[no-untyped-def]
     """The author appeals a rejection or removal, once, with a short text."""
@@ -243,6 +312,7 @@ def appeal_comment(comment_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/me/reports")
+@operation(auth="login", responses={200: schemas.MyReports})
 @login_required_any
 def my_reports():  # type: ignore[no-untyped-def]
     """The caller's reports with their outcome (upheld, dismissed or pending)."""

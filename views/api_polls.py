@@ -8,47 +8,22 @@ check_widget_write), registered in views.api.WRITE_CHECKS: see its docstring for
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
 
 from flask import jsonify, request
 from flask_login import current_user
-from pydantic import BaseModel, ConfigDict, Field
 
 from articles import services as articles
 from db import get_session, read_first
 from errors import Conflict, DomainError, Invalid
-from models import ResultsVisibility, Role, VoterScope
+from models import Role, VoterScope
 from polls import services as polls
 from security import role_required
+from views import api_schemas as schemas
 from views import poll_support as support
 from views.api import WRITE_CHECKS, bp, json_object, parse_body
+from views.openapi import operation
 
 NO_STORE = {"Cache-Control": "private, no-store"}
-
-
-class PollIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    question: str = Field(min_length=1, max_length=300)
-    options: list[str] = Field(min_length=2, max_length=10)
-    max_choices: int = Field(default=1, ge=1, le=10)
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    results_visibility: Literal["always", "after_vote", "after_close", "never"] = "always"
-    voter_scope: Literal["everyone", "logged_in"] = "everyone"
-
-
-class PollPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-    question: str | None = Field(default=None, min_length=1, max_length=300)
-    options: list[str] | None = Field(default=None, min_length=2, max_length=10)
-    max_choices: int | None = Field(default=None, ge=1, le=10)
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    results_visibility: Literal["always", "after_vote", "after_close", "never"] | None = None
-    voter_scope: Literal["everyone", "logged_in"] | None = None
-    state: Literal["open", "closed"] | None = None
 
 
 def _need_zone(**values: datetime | None) -> None:
@@ -60,11 +35,17 @@ def _need_zone(**values: datetime | None) -> None:
 
 
 @bp.post("/articles/<article_id>/polls")
+@operation(
+    auth="editor",
+    body=schemas.PollIn,
+    responses={201: schemas.PollOut},
+    errors={404: "article_not_found", 422: "invalid_article_id"},
+)
 @role_required(Role.EDITOR, Role.ADMIN)
 def create_poll(article_id: str):  # type: ignore[no-untyped-def]
     """Create a poll on an article (editor token or editor session)."""
     articles.validate_article_id(article_id)
-    payload = parse_body(PollIn)
+    payload = parse_body(schemas.PollIn)
     _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
     session = get_session()
     article = articles.get_article(session, article_id)
@@ -78,8 +59,8 @@ def create_poll(article_id: str):  # type: ignore[no-untyped-def]
             max_choices=payload.max_choices,
             opens_at=payload.opens_at,
             closes_at=payload.closes_at,
-            results_visibility=ResultsVisibility(payload.results_visibility),
-            voter_scope=VoterScope(payload.voter_scope),
+            results_visibility=payload.results_visibility,
+            voter_scope=payload.voter_scope,
         ),
         current_user,
         moment,
@@ -90,10 +71,19 @@ def create_poll(article_id: str):  # type: ignore[no-untyped-def]
 
 
 @bp.patch("/polls/<int:poll_id>")
+@operation(
+    auth="editor",
+    body=schemas.PollPatch,
+    responses={200: schemas.PollOut},
+    errors={
+        404: "poll_not_found",
+        409: "poll_frozen (details.fields), poll_not_open or poll_not_closed.",
+    },
+)
 @role_required(Role.EDITOR, Role.ADMIN)
 def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
     """Edit a poll; after the first ballot only closes_at and results_visibility (409)."""
-    payload = parse_body(PollPatch)
+    payload = parse_body(schemas.PollPatch)
     _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
     session = get_session()
     moment = support.now()
@@ -119,12 +109,8 @@ def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
             max_choices=payload.max_choices if "max_choices" in sent else poll.max_choices,
             opens_at=payload.opens_at if "opens_at" in sent else poll.opens_at,
             closes_at=payload.closes_at if "closes_at" in sent else poll.closes_at,
-            results_visibility=ResultsVisibility(payload.results_visibility)
-            if payload.results_visibility
-            else poll.results_visibility,
-            voter_scope=VoterScope(payload.voter_scope)
-            if payload.voter_scope
-            else poll.voter_scope,
+            results_visibility=payload.results_visibility or poll.results_visibility,
+            voter_scope=payload.voter_scope or poll.voter_scope,
         )
         poll = polls.update_poll(session, poll.id, draft, current_user, moment)
     session.commit()
@@ -132,6 +118,11 @@ def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.delete("/polls/<int:poll_id>")
+@operation(
+    auth="editor",
+    responses={204: "Deleted."},
+    errors={404: "poll_not_found", 409: "poll_has_ballots"},
+)
 @role_required(Role.EDITOR, Role.ADMIN)
 def delete_poll(poll_id: int):  # type: ignore[no-untyped-def]
     """Delete a poll without ballots (409 poll_has_ballots otherwise)."""
@@ -142,6 +133,11 @@ def delete_poll(poll_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.get("/polls/<int:poll_id>")
+@operation(
+    headers=schemas.VoterHeaders,
+    responses={200: schemas.PollOut},
+    errors={404: "poll_not_found: unknown, or scheduled (except for editors)."},
+)
 def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
     """Question, options, state, results when visible and the caller's own ballot."""
     session = get_session()
@@ -156,6 +152,16 @@ def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/polls/<int:poll_id>/voter-token")
+@operation(
+    responses={201: schemas.VoterToken},
+    errors={
+        401: "login_required: the poll is for logged-in fans.",
+        403: "Sec-Fetch-Site other than same-origin.",
+        404: "poll_not_found",
+        409: "poll_closed",
+        429: "too_many_tokens: many votes from this network.",
+    },
+)
 def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
     """A signed anonymous voter token for this poll (rate-limited per IP hash)."""
     session = get_session()
@@ -170,6 +176,18 @@ def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/polls/<int:poll_id>/votes")
+@operation(
+    body=schemas.VoteIn,
+    headers=schemas.VoterHeaders,
+    responses={201: schemas.VoteOut, 200: schemas.VoteOut},
+    errors={
+        401: "login_required (a poll for logged-in fans) or voter_token_required.",
+        403: "invalid_voter_token, voter_token_expired or foreign_voter_token.",
+        404: "poll_not_found",
+        409: "poll_not_open (scheduled, editors), poll_closed or vote_conflict.",
+        422: "invalid_options, too_many_choices or invalid_voter_token.",
+    },
+)
 @read_first
 def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
     """Vote: 201 counted, 200 already voted (the same ballot back)."""

@@ -20,7 +20,9 @@ from errors import DomainError, error_response
 from tallies.cache import TallyCache, build_cache
 from tallies.ids import parse_ids
 from tallies.reading import TallySnapshot, load_snapshot
+from views import api_schemas as schemas
 from views.api import bp
+from views.openapi import operation
 
 # Settings (TRIBUNE_*; the environment may override them).
 DEFAULT_CACHE_SECONDS = 3.0  # server-side cache: a new comment shows within seconds
@@ -105,6 +107,24 @@ def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @bp.route("/tallies", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+@operation(
+    "GET",
+    summary=f"Comments and votes of up to {schemas.MAX_IDS} articles, cacheable by a CDN.",
+    query=schemas.TalliesQuery,
+    headers=schemas.TalliesHeaders,
+    responses={200: schemas.Tallies, 304: "Not modified: the ETag matched."},
+    errors={422: "missing_ids, invalid_article_id or too_many_ids."},
+    description="Ids are validated, deduplicated and sorted (the cache key). comments = "
+    "published comments including replies; votes = ballots not in quarantine over the "
+    "article's polls. Public and cacheable: Cache-Control public with max-age and "
+    "stale-while-revalidate, a strong ETag (304 on If-None-Match), and "
+    "Access-Control-Allow-Origin: *, on errors too.",
+)
+@operation(
+    "OPTIONS",
+    summary="CORS preflight.",
+    responses={204: "The allowed methods and headers."},
+)
 @public_errors
 def tallies():  # type: ignore[no-untyped-def]
     """`{"a": {"comments": n, "votes": n}, …}` for up to 100 ids; unknown ids give zeros."""

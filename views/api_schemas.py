@@ -1,0 +1,392 @@
+"""The pydantic models of /api/v1: request bodies, query strings, headers and response bodies.
+
+Request models of the editor routes validate (parse_body); the comment and vote routes keep
+their own checks in the services (the hot paths build their answers as plain dicts), so their
+models describe them, with the same constants and enums. views/openapi.py builds the OpenAPI
+document from these models, and the schemathesis tests hold the answers to them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    RootModel,
+    UrlConstraints,
+)
+
+from comments.services import BODY_MAX, BODY_MIN
+from models import (
+    ARTICLE_ID_PATTERN,
+    AppealState,
+    Article,
+    CommentMode,
+    CommentState,
+    ReasonCode,
+    ReportOutcome,
+    ResultsVisibility,
+    VoterScope,
+)
+from models.poll import PollOption
+from moderation.actions import APPEAL_MAX
+from polls.services import MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, PollState
+from tallies.ids import MAX_IDS
+
+# The API's own limits (the columns bound the rest).
+TITLE_MAX: int = Article.__table__.c.title.type.length
+URL_MAX: int = Article.__table__.c.url.type.length
+LABEL_MAX: int = PollOption.__table__.c.label.type.length
+TEASER_MAX = 2000
+ARTICLE_BODY_MAX = 100_000
+APPEAL_MIN = 5
+REPORT_NOTE_MAX = 500
+VOTER_TOKEN_MAX = 300
+PAGE_MAX = 100_000
+PER_PAGE_MAX = 100
+PER_PAGE_DEFAULT = 20
+MY_COMMENTS_MAX = 200
+MY_COMMENTS_DEFAULT = 50
+VOTER_HEADER = "X-Tribune-Voter-Token"
+
+# A PATCH moves a poll to one of these states; "scheduled" follows from opens_at.
+PollTarget = Literal[PollState.OPEN.value, PollState.CLOSED.value]  # type: ignore[valid-type]
+
+
+class Input(BaseModel):
+    """A request body: unknown fields are refused, text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# ---------------------------------------------------------------- errors
+
+
+class ErrorBody(BaseModel):
+    code: str = Field(description="Stable snake_case code, e.g. validation_failed.")
+    message: str = Field(description="Dutch, for people.")
+    details: dict[str, Any] = Field(
+        default_factory=dict, description="Per code: fields, limits, retry_after, …"
+    )
+
+
+class Error(BaseModel):
+    """Every refusal of the API: {"error": {"code", "message", "details"?}}."""
+
+    error: ErrorBody
+
+
+class RejectionDetails(BaseModel):
+    comment_id: int
+    reasons: list[ReasonCode]
+
+
+class RejectionBody(BaseModel):
+    code: Literal["comment_rejected"]
+    message: str
+    details: RejectionDetails
+
+
+class CommentRejected(BaseModel):
+    """The comment was stored as rejected: its id and the reasons, for an appeal."""
+
+    error: RejectionBody
+
+
+# ---------------------------------------------------------------- parameters
+
+
+class PathParameters(BaseModel):
+    """Every path parameter of /api/v1, by name (the generator picks those a route has)."""
+
+    article_id: str = Field(pattern=ARTICLE_ID_PATTERN, description="The CMS's own article id.")
+    poll_id: int = Field(ge=0)
+    comment_id: int = Field(ge=0)
+
+
+class ThreadQuery(BaseModel):
+    sort: Literal["newest", "oldest"] = "newest"
+    page: int = Field(default=1, ge=1, le=PAGE_MAX)
+    per_page: int = Field(default=PER_PAGE_DEFAULT, ge=1, le=PER_PAGE_MAX)
+
+
+class MyCommentsQuery(BaseModel):
+    limit: int = Field(default=MY_COMMENTS_DEFAULT, ge=1, le=MY_COMMENTS_MAX)
+
+
+class TalliesQuery(BaseModel):
+    ids: str = Field(
+        description=f"Comma-separated article ids, at most {MAX_IDS} distinct.",
+        examples=["a,b,c"],
+    )
+
+
+class TalliesHeaders(BaseModel):
+    if_none_match: str | None = Field(default=None, alias="If-None-Match")
+
+
+class VoterHeaders(BaseModel):
+    voter_token: str | None = Field(
+        default=None,
+        alias=VOTER_HEADER,
+        max_length=VOTER_TOKEN_MAX,
+        description="Signed anonymous voter token for this poll (POST …/voter-token).",
+    )
+
+
+# ---------------------------------------------------------------- articles
+
+
+class ArticleIn(Input):
+    """An article as the CMS sends it: a PUT replaces it (null and left out are the same)."""
+
+    title: str = Field(min_length=1, max_length=TITLE_MAX)
+    url: Annotated[HttpUrl, UrlConstraints(max_length=URL_MAX)] | None = Field(
+        default=None, description="null: no link."
+    )
+    teaser: str | None = Field(default=None, max_length=TEASER_MAX, description="null: none.")
+    body: str | None = Field(
+        default=None, max_length=ARTICLE_BODY_MAX, description="null: the stored body stays."
+    )
+    published_at: datetime | None = Field(
+        default=None,
+        description="With a time zone offset, e.g. 2026-05-01T18:00:00Z; null: not published.",
+    )
+    comment_mode: CommentMode | None = Field(
+        default=None, description="null: unchanged (open for a new article)."
+    )
+
+
+class ArticleOut(BaseModel):
+    id: str
+    title: str
+    url: str | None
+    teaser: str | None
+    published_at: datetime | None
+    comment_mode: CommentMode
+    comments: int = Field(ge=0, description="Published comments, replies included.")
+    votes: int = Field(ge=0, description="Counted ballots over the article's polls.")
+
+
+class TallyCounts(BaseModel):
+    comments: int = Field(ge=0)
+    votes: int = Field(ge=0)
+
+
+class Tallies(RootModel[dict[str, TallyCounts]]):
+    """Tallies by article id; unknown ids give zeros."""
+
+
+# ---------------------------------------------------------------- polls
+
+OptionLabel = Annotated[str, Field(min_length=1, max_length=LABEL_MAX)]
+
+
+class PollIn(Input):
+    question: str = Field(min_length=1, max_length=QUESTION_MAX)
+    options: list[OptionLabel] = Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
+    max_choices: int = Field(default=1, ge=1, le=MAX_OPTIONS)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    results_visibility: ResultsVisibility = ResultsVisibility.ALWAYS
+    voter_scope: VoterScope = VoterScope.EVERYONE
+
+
+class PollPatch(Input):
+    """Any field of PollIn, and state. After the first ballot only closes_at,
+    results_visibility and state may change (409 poll_frozen)."""
+
+    question: str | None = Field(default=None, min_length=1, max_length=QUESTION_MAX)
+    options: list[OptionLabel] | None = Field(
+        default=None, min_length=MIN_OPTIONS, max_length=MAX_OPTIONS
+    )
+    max_choices: int | None = Field(default=None, ge=1, le=MAX_OPTIONS)
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    results_visibility: ResultsVisibility | None = None
+    voter_scope: VoterScope | None = None
+    state: PollTarget | None = Field(
+        default=None, description="Close the poll now, or reopen it (with closes_at)."
+    )
+
+
+class VoteIn(BaseModel):
+    option_ids: list[int] = Field(min_length=1, max_length=MAX_OPTIONS)
+    voter_token: str | None = Field(
+        default=None, max_length=VOTER_TOKEN_MAX, description=f"Or the {VOTER_HEADER} header."
+    )
+
+
+class OptionOut(BaseModel):
+    id: int
+    label: str
+
+
+class OptionResult(BaseModel):
+    id: int
+    votes: int = Field(ge=0)
+    percent: int = Field(ge=0, le=100)
+
+
+class Results(BaseModel):
+    """Counted ballots (quarantined ones excluded)."""
+
+    total: int = Field(ge=0)
+    options: list[OptionResult]
+
+
+class Ballot(BaseModel):
+    id: int
+    option_ids: list[int]
+    created_at: datetime
+
+
+class BallotStats(BaseModel):
+    ballots: int = Field(ge=0)
+    counted: int = Field(ge=0)
+    members: int = Field(ge=0)
+    anonymous: int = Field(ge=0)
+    suspicious: int = Field(ge=0)
+    quarantined: int = Field(ge=0)
+
+
+class PollOut(BaseModel):
+    id: int
+    article_id: str | None
+    article_page: str | None
+    question: str
+    state: PollState
+    opens_at: datetime | None
+    closes_at: datetime | None
+    max_choices: int = Field(ge=1)
+    voter_scope: VoterScope
+    results_visibility: ResultsVisibility
+    options: list[OptionOut]
+    results: Results | None = Field(description="null while the results are not visible.")
+    results_members: Results | None = Field(description="Logged-in fans only; null as results.")
+    own_ballot: Ballot | None
+    stats: BallotStats = Field(default=None, description="Editors only.")  # type: ignore[assignment]
+
+
+class VoteOut(BaseModel):
+    counted: bool = Field(description="false: the voter had voted; the same ballot back.")
+    ballot: Ballot
+    poll: PollOut
+
+
+class VoterToken(BaseModel):
+    voter_token: str
+    poll_id: int
+    max_age: int = Field(description="Seconds.")
+
+
+# ---------------------------------------------------------------- comments
+
+
+class CommentIn(BaseModel):
+    body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX)
+    parent_id: int | None = Field(default=None, description="The comment this one replies to.")
+
+
+class CommentEdit(BaseModel):
+    body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX)
+
+
+class ReportIn(BaseModel):
+    reason: ReasonCode
+    note: str | None = Field(default=None, max_length=REPORT_NOTE_MAX)
+
+
+class AppealIn(BaseModel):
+    body: str = Field(min_length=APPEAL_MIN, max_length=APPEAL_MAX)
+
+
+class ThreadComment(BaseModel):
+    """A visible comment with its replies; a deleted one keeps its place without text."""
+
+    id: int
+    parent_id: int | None
+    author: str | None
+    body: str | None
+    deleted: bool
+    created_at: datetime
+    edited_at: datetime | None
+    replies: list[ThreadComment]
+
+
+class ThreadPage(BaseModel):
+    article_id: str
+    comments: list[ThreadComment]
+    count: int = Field(ge=0, description="Published comments, replies included.")
+    page: int = Field(ge=1)
+    pages: int = Field(ge=0)
+    per_page: int = Field(ge=1)
+    total_threads: int = Field(ge=0)
+
+
+class OwnComment(BaseModel):
+    """The author's view of their comment: its state and, when not published, why."""
+
+    id: int
+    parent_id: int | None
+    body: str
+    state: CommentState
+    created_at: datetime
+    edited_at: datetime | None
+    reasons: list[ReasonCode]
+    decision_reason: ReasonCode | None
+    decision_note: str | None
+
+
+class HeldComment(OwnComment):
+    message: str = Field(description="It awaits a moderator.")
+
+
+class MyComment(OwnComment):
+    article_id: str
+
+
+class MyComments(BaseModel):
+    comments: list[MyComment]
+
+
+class DeletedComment(BaseModel):
+    id: int
+    state: CommentState
+
+
+class ReportOut(BaseModel):
+    id: int
+    comment_id: int
+    reason: ReasonCode
+    outcome: ReportOutcome
+    created_at: datetime
+
+
+class MyReport(ReportOut):
+    resolved_at: datetime | None
+
+
+class MyReports(BaseModel):
+    reports: list[MyReport]
+
+
+class AppealOut(BaseModel):
+    id: int
+    comment_id: int
+    state: AppealState
+
+
+class OpenAPIDocument(BaseModel):
+    """An OpenAPI 3.1 document."""
+
+    model_config = ConfigDict(extra="allow")
+
+    openapi: str
+    info: dict[str, Any]
+    paths: dict[str, Any]
+    components: dict[str, Any]
