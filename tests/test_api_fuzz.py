@@ -1,5 +1,6 @@
 """Every /api/v1 operation under generated input (schemathesis reads the OpenAPI document):
-never a server error, and every refusal in the one error shape.
+never a server error, every refusal in the one error shape, and every answer as documented
+(status code, content type and body schema).
 
 Generated bodies, path ids and query strings are what found a 500 on ids beyond any row, on
 text with U+0000 (PostgreSQL) and on token-authenticated posts; this keeps looking, with an
@@ -15,6 +16,12 @@ import pytest
 import schemathesis
 from flask import Flask
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy.orm import Session
 
 from accounts.services import create_api_token
@@ -23,6 +30,12 @@ from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
 
 EXAMPLES_PER_OPERATION = 25
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -57,8 +70,10 @@ schema = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=[HealthCheck.function_scoped_fixture],
     derandomize=True,
 )
-def test_no_operation_answers_a_server_error(case: Any, admin_token: str) -> None:
-    response = case.call(headers={"Authorization": f"Bearer {admin_token}"})
+def test_every_operation_answers_as_documented(case: Any, admin_token: str) -> None:
+    response = case.call_and_validate(
+        headers={"Authorization": f"Bearer {admin_token}"}, checks=CHECKS
+    )
 
     assert response.status_code < 500, response.text[:500]
     if response.status_code >= 400:

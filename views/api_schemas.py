@@ -18,7 +18,9 @@ from pydantic import (
     HttpUrl,
     RootModel,
     UrlConstraints,
+    field_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from comments.services import BODY_MAX, BODY_MIN
 from models import (
@@ -196,22 +198,45 @@ class PollIn(Input):
     voter_scope: VoterScope = VoterScope.EVERYONE
 
 
-class PollPatch(Input):
-    """Any field of PollIn, and state. After the first ballot only closes_at,
-    results_visibility and state may change (409 poll_frozen)."""
+def _no_default(schema: dict[str, Any]) -> None:
+    # Left out means unchanged; the None behind it is not a value a client may send.
+    schema.pop("default", None)
 
-    question: str | None = Field(default=None, min_length=1, max_length=QUESTION_MAX)
-    options: list[OptionLabel] | None = Field(
-        default=None, min_length=MIN_OPTIONS, max_length=MAX_OPTIONS
+
+class PollPatch(Input):
+    """Any field of PollIn, and state; a field left out stays as it is. After the first ballot
+    only closes_at, results_visibility and state may change (409 poll_frozen)."""
+
+    # A poll always has a question, options and max_choices: null is refused, not "unchanged".
+    question: str | SkipJsonSchema[None] = Field(
+        default=None, min_length=1, max_length=QUESTION_MAX, json_schema_extra=_no_default
     )
-    max_choices: int | None = Field(default=None, ge=1, le=MAX_OPTIONS)
-    opens_at: datetime | None = None
-    closes_at: datetime | None = None
-    results_visibility: ResultsVisibility | None = None
-    voter_scope: VoterScope | None = None
+    options: list[OptionLabel] | SkipJsonSchema[None] = Field(
+        default=None,
+        min_length=MIN_OPTIONS,
+        max_length=MAX_OPTIONS,
+        json_schema_extra=_no_default,
+    )
+    max_choices: int | SkipJsonSchema[None] = Field(
+        default=None, ge=1, le=MAX_OPTIONS, json_schema_extra=_no_default
+    )
+    opens_at: datetime | None = Field(default=None, description="null: opens at once.")
+    closes_at: datetime | None = Field(default=None, description="null: no closing time.")
+    results_visibility: ResultsVisibility | None = Field(
+        default=None, description="null: unchanged."
+    )
+    voter_scope: VoterScope | None = Field(default=None, description="null: unchanged.")
     state: PollTarget | None = Field(
-        default=None, description="Close the poll now, or reopen it (with closes_at)."
+        default=None,
+        description="Close the poll now, or reopen it (with closes_at); null: unchanged.",
     )
+
+    @field_validator("question", "options", "max_choices", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("Input should not be null")
+        return value
 
 
 class VoteIn(BaseModel):
