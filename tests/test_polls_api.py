@@ -395,3 +395,34 @@ def test_results_visibility(
     editor_view = client.get(url, headers=editor_headers).get_json()
     assert editor_view["results"]["total"] == 1
     assert editor_view["stats"]["counted"] == 1
+
+
+@pytest.mark.parametrize("field", ["question", "options", "max_choices"])
+def test_patch_refuses_null_where_a_poll_needs_a_value(
+    client: FlaskClient, make_poll: Callable[..., Poll], editor_headers: dict, field: str
+) -> None:
+    poll = make_poll()
+
+    response = client.patch(f"/api/v1/polls/{poll.id}", json={field: None}, headers=editor_headers)
+
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["error"]["code"] == "validation_failed"
+    assert field in response.get_json()["error"]["details"]["fields"]
+
+
+def test_patch_edits_question_and_options_and_clears_closes_at(
+    client: FlaskClient, make_poll: Callable[..., Poll], editor_headers: dict
+) -> None:
+    poll = make_poll()
+
+    response = client.patch(
+        f"/api/v1/polls/{poll.id}",
+        json={"question": "Wie wint?", "options": ["KVM", "Lier"], "closes_at": None},
+        headers=editor_headers,
+    )
+
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert body["question"] == "Wie wint?"
+    assert [option["label"] for option in body["options"]] == ["KVM", "Lier"]
+    assert body["closes_at"] is None
