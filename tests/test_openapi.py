@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -18,14 +19,20 @@ from schemathesis.specs.openapi.definitions import OPENAPI_31_VALIDATOR
 from comments.services import BODY_MAX, BODY_MIN
 from models import (
     AppealState,
+    Article,
     CommentMode,
     CommentState,
+    Poll,
     ReasonCode,
     ReportOutcome,
     ResultsVisibility,
+    User,
     VoterScope,
 )
 from polls.services import MAX_OPTIONS, QUESTION_MAX, PollState
+from tests.conftest import login
+from tests.factories import CLEAN, HOLD_TEXT, ORIGIN, REJECT_TEXT
+from tests.polls_fixtures import make_poll_fixture, vote, voter_token  # noqa: F401
 from views import api_schemas as schemas
 from views.openapi import openapi_document, operations_of
 
@@ -238,3 +245,61 @@ def test_every_write_documents_the_refusals_of_the_write_check(document: dict[st
             assert {"401", "403", "413", "415"} <= set(operation["responses"]), (method, path)
             if "requestBody" in operation:
                 assert {"400", "422"} <= set(operation["responses"]), (method, path)
+
+
+# ---------------------------------------------------------------- the hot paths' plain dicts
+
+
+def answer_validator(document: dict[str, Any], path: str, method: str, status: int) -> Any:
+    """A JSON Schema validator for one documented answer (its refs resolve in the document)."""
+    content = document["paths"][path][method]["responses"][str(status)]["content"]
+    schema = content["application/json"]["schema"]
+    return jsonschema_rs.Draft202012Validator({**schema, "components": document["components"]})
+
+
+@pytest.fixture
+def trusted_posting(app_settings: dict[str, Any]) -> None:
+    # New accounts' first comments are held, and three quick posts are a flood: not here.
+    app_settings["TRIBUNE_NEW_ACCOUNT_COMMENTS"] = 0
+    app_settings["TRIBUNE_FLOOD_LIMIT"] = 100
+
+
+@pytest.mark.parametrize(
+    ("text", "status"), [(CLEAN, 201), (HOLD_TEXT, 202), (REJECT_TEXT, 422)]
+)
+def test_posting_answers_as_documented(
+    trusted_posting: None,
+    client: FlaskClient,
+    document: dict[str, Any],
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+    text: str,
+    status: int,
+) -> None:
+    make_article("match")
+    login(client, make_user())
+
+    response = client.post(
+        "/api/v1/articles/match/comments", json={"body": text}, headers=ORIGIN
+    )
+
+    assert response.status_code == status, response.get_json()
+    validator = answer_validator(document, "/api/v1/articles/{article_id}/comments", "post", status)
+    validator.validate(response.get_json())
+
+
+def test_voting_answers_as_documented(
+    client: FlaskClient, document: dict[str, Any], make_poll: Callable[..., Poll]
+) -> None:
+    poll = make_poll()
+    token = voter_token(client, poll.id)
+    path = "/api/v1/polls/{poll_id}/votes"
+
+    first = vote(client, poll.id, [poll.options[0].id], token)
+    again = vote(client, poll.id, [poll.options[0].id], token)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    answer_validator(document, path, "post", 201).validate(first.get_json())
+    answer_validator(document, path, "post", 200).validate(again.get_json())
+    broken = {**first.get_json(), "counted": "yes"}
+    assert not answer_validator(document, path, "post", 201).is_valid(broken)

@@ -141,7 +141,10 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
 @read_first
 @login_required_any
 def post_comment(article_id: str):  # type: ignore[no-untyped-def]
-    """Post a comment: 201 published, 202 held for review, 422 rejected (stored)."""
+    """Post a comment: 201 published, 202 held for review, 422 rejected (stored).
+
+    With an API token, or the session cookie plus a JSON body and this site's Origin.
+    """
     from views.api import json_object
 
     articles.validate_article_id(article_id)

@@ -139,7 +139,10 @@ def delete_poll(poll_id: int):  # type: ignore[no-untyped-def]
     errors={404: "poll_not_found: unknown, or scheduled (except for editors)."},
 )
 def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
-    """Question, options, state, results when visible and the caller's own ballot."""
+    """Question, options, state, results when visible and the caller's own ballot.
+
+    Cache-Control: private, no-store. A scheduled poll is 404 except for editors.
+    """
     session = get_session()
     moment = support.now()
     editor = support.is_editor()
@@ -163,7 +166,11 @@ def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
     },
 )
 def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
-    """A signed anonymous voter token for this poll (rate-limited per IP hash)."""
+    """A signed anonymous voter token for this poll (rate-limited per IP hash).
+
+    From a page (no API token): send `{}` as application/json with this site's Origin (or
+    Sec-Fetch-Site: same-origin).
+    """
     session = get_session()
     poll = polls.get_poll(session, poll_id, support.now())
     token = support.mint_voter_token(poll)
@@ -190,7 +197,11 @@ def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
 )
 @read_first
 def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
-    """Vote: 201 counted, 200 already voted (the same ballot back)."""
+    """Vote: 201 counted, 200 already voted (the same ballot back).
+
+    Logged-in fans vote with their session (JSON and this site's Origin), anonymous fans with
+    the voter token (X-Tribune-Voter-Token or voter_token in the body).
+    """
     payload = json_object()
     moment = support.now()
     raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
