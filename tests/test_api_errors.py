@@ -415,3 +415,18 @@ def test_pages_answer_json_only_when_json_is_preferred(
 
     assert response.status_code == 404
     assert (response.mimetype == "application/json") is json_expected
+
+
+def test_422_an_article_url_longer_than_its_column_once_normalised(
+    client: FlaskClient, editor_token: dict[str, str]
+) -> None:
+    # 2,000 characters as sent; pydantic adds the path's "/", which PostgreSQL would refuse.
+    url = "https://" + ".".join(["b" * 63] * 32)[:1992]
+    assert len(url) == 2000 and not url.endswith(".")
+
+    response = client.put(
+        "/api/v1/articles/lang", json={"title": "T", "url": url}, headers=editor_token
+    )
+
+    error = assert_error(response, 422, "validation_failed")
+    assert "url" in error["details"]["fields"]

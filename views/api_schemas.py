@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -143,11 +144,23 @@ class VoterHeaders(BaseModel):
 # ---------------------------------------------------------------- articles
 
 
+def _fits_the_column(url: HttpUrl) -> HttpUrl:
+    # Normalising can lengthen a URL (a trailing slash): check what will be stored.
+    if len(str(url)) > URL_MAX:
+        raise ValueError(f"URL should have at most {URL_MAX} characters")
+    return url
+
+
+ArticleUrl = Annotated[
+    HttpUrl, UrlConstraints(max_length=URL_MAX), AfterValidator(_fits_the_column)
+]
+
+
 class ArticleIn(Input):
     """An article as the CMS sends it: a PUT replaces it (null and left out are the same)."""
 
     title: str = Field(min_length=1, max_length=TITLE_MAX)
-    url: Annotated[HttpUrl, UrlConstraints(max_length=URL_MAX)] | None = Field(
+    url: ArticleUrl | None = Field(
         default=None, description="null: no link."
     )
     teaser: str | None = Field(default=None, max_length=TEASER_MAX, description="null: none.")
