@@ -39,6 +39,7 @@ from parsing import is_id
 
 BODY_MIN = 2
 BODY_MAX = 2000
+REPORT_NOTE_MAX = 500
 MAX_DEPTH = 6
 Screener = Callable[[str], Screening]
 
@@ -381,8 +382,10 @@ def report_comment(
             "Kies een geldige reden.",
             details={"allowed": [code.value for code in ReasonCode]},
         ) from None
-    if note is not None and (not isinstance(note, str) or len(note) > 500):
-        raise Invalid("invalid_note", "Een toelichting heeft hoogstens 500 tekens.")
+    if note is not None and (not isinstance(note, str) or len(note) > REPORT_NOTE_MAX):
+        raise Invalid(
+            "invalid_note", f"Een toelichting heeft hoogstens {REPORT_NOTE_MAX} tekens."
+        )
     comment = session.get(Comment, comment_id)
     if comment is None or comment.state is not CommentState.PUBLISHED:
         raise NotFound("comment_not_found", "Deze reactie bestaat niet (meer).")
@@ -393,7 +396,7 @@ def report_comment(
         comment_id=comment.id,
         reporter_id=reporter.id,
         reason=reason_code.value,
-        note=(note or None) and note.strip()[:500],  # type: ignore[union-attr]
+        note=(note or None) and note.strip()[:REPORT_NOTE_MAX],  # type: ignore[union-attr]
         weight=weight,
         outcome=ReportOutcome.PENDING.value,
         created_at=now,

@@ -23,7 +23,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from comments.services import BODY_MAX, BODY_MIN
+from comments.services import BODY_MAX, BODY_MIN, REPORT_NOTE_MAX
 from models import (
     ARTICLE_ID_PATTERN,
     AppealState,
@@ -36,9 +36,10 @@ from models import (
     VoterScope,
 )
 from models.poll import PollOption
-from moderation.actions import APPEAL_MAX
+from moderation.actions import APPEAL_MAX, APPEAL_MIN
 from polls.services import MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, PollState
 from tallies.ids import MAX_IDS
+from views.poll_support import VOTER_HEADER, VOTER_TOKEN_MAX
 
 # The API's own limits (the columns bound the rest).
 TITLE_MAX: int = Article.__table__.c.title.type.length
@@ -46,15 +47,11 @@ URL_MAX: int = Article.__table__.c.url.type.length
 LABEL_MAX: int = PollOption.__table__.c.label.type.length
 TEASER_MAX = 2000
 ARTICLE_BODY_MAX = 100_000
-APPEAL_MIN = 5
-REPORT_NOTE_MAX = 500
-VOTER_TOKEN_MAX = 300
 PAGE_MAX = 100_000
 PER_PAGE_MAX = 100
 PER_PAGE_DEFAULT = 20
 MY_COMMENTS_MAX = 200
 MY_COMMENTS_DEFAULT = 50
-VOTER_HEADER = "X-Tribune-Voter-Token"
 
 # A PATCH moves a poll to one of these states; "scheduled" follows from opens_at.
 PollTarget = Literal[PollState.OPEN.value, PollState.CLOSED.value]  # type: ignore[valid-type]
