@@ -57,7 +57,7 @@ def same_origin(origin: str) -> bool:
 
 
 def check_json_write() -> None:
-    """Cookie-authenticated JSON writes need a JSON body and this site's Origin (DESIGN.md)."""
+    """Cookie-authenticated JSON writes need a JSON body and this site's Origin (docs/design.md)."""
     bodyless = request.method == "DELETE" and not request.content_length
     if not bodyless and request.mimetype != "application/json":
         raise DomainError(
