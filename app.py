@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.from_mapping(load_settings(Path(app.instance_path), config))
-    proxies = int(app.config["TRIBUNE_TRUSTED_PROXIES"])
+    proxies = app.config["TRIBUNE_TRUSTED_PROXIES"]
     if proxies:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     register_extensions(app)
@@ -54,9 +54,6 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     wiring.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_ENABLED", app.config["TRIBUNE_RATELIMIT_ENABLED"])
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "tribune-rl")
     # Flask-Limiter keeps the first app's key prefix; each app (each test) sets its own.
     limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
     limiter.init_app(app)

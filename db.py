@@ -184,7 +184,7 @@ def _starts_read_only() -> bool:
 
 def init_app(app: Flask) -> None:
     """Bind an engine and session factory to the app and close sessions after each request."""
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("TRIBUNE_SQL_ECHO", False))
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["TRIBUNE_SQL_ECHO"])
     app.extensions["tribune.engine"] = engine
     app.extensions["tribune.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)

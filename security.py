@@ -112,7 +112,7 @@ class SessionCookies(SecureCookieSessionInterface):
         self._built: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         built = self._built
         if built is None or built[0] != keys:
             built = self._built = (keys, super().get_signing_serializer(app))

@@ -14,11 +14,11 @@ from moderation.runtime import LexiconRefresher
 def init_app(app: Flask) -> None:
     """Build the Redis client, activity store, lexicon refresher and posting policy."""
     redis_client = None
-    if app.config.get("REDIS_URL"):
+    if app.config["REDIS_URL"]:
         import redis
 
         redis_client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
-    prefix = app.config.get("TRIBUNE_REDIS_PREFIX", "tribune")
+    prefix = app.config["TRIBUNE_REDIS_PREFIX"]
     activity: ActivityStore = (
         RedisActivity(redis_client, prefix + ":activity") if redis_client else MemoryActivity()
     )
@@ -28,15 +28,15 @@ def init_app(app: Flask) -> None:
     app.extensions["tribune.lexicon"] = LexiconRefresher(
         app.extensions["tribune.sessionmaker"],
         redis_client,
-        interval=float(app.config.get("TRIBUNE_LEXICON_CHECK_SECONDS", 3.0)),
+        interval=app.config["TRIBUNE_LEXICON_CHECK_SECONDS"],
         redis_key=prefix + ":lexicon_version",
     )
     app.extensions["tribune.username_check"] = check_username
     thread_cache = ThreadCache(
         redis_client,
         prefix,
-        ttl=float(app.config.get("TRIBUNE_THREAD_CACHE_SECONDS", 60)),
-        local_ttl=float(app.config.get("TRIBUNE_THREAD_LOCAL_CACHE_SECONDS", 60)),
+        ttl=app.config["TRIBUNE_THREAD_CACHE_SECONDS"],
+        local_ttl=app.config["TRIBUNE_THREAD_LOCAL_CACHE_SECONDS"],
     )
     thread_cache.listen(app.extensions["tribune.sessionmaker"])
     app.extensions["tribune.thread_cache"] = thread_cache

@@ -22,11 +22,6 @@ from tallies.ids import parse_ids
 from tallies.reading import TallySnapshot, load_snapshot
 from views.api import bp
 
-# Settings (TRIBUNE_*; the environment may override them).
-DEFAULT_CACHE_SECONDS = 3.0  # server-side cache: a new comment shows within seconds
-DEFAULT_MAX_AGE = 5  # browsers and CDNs
-DEFAULT_STALE_SECONDS = 15  # stale-while-revalidate: serve the old copy while refetching
-
 
 def tally_cache() -> TallyCache:
     """The app's tally cache, built on first use from the settings."""
@@ -34,9 +29,9 @@ def tally_cache() -> TallyCache:
     if cache is None:
         config = current_app.config
         cache = build_cache(
-            float(config.get("TRIBUNE_TALLY_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)),
+            config["TRIBUNE_TALLY_CACHE_SECONDS"],
             current_app.extensions.get("tribune.redis"),
-            config.get("TRIBUNE_REDIS_PREFIX", "tribune"),
+            config["TRIBUNE_REDIS_PREFIX"],
         )
         current_app.extensions["tribune.tally_cache"] = cache
     return cache
@@ -58,8 +53,8 @@ def public_headers(response: Response) -> Response:
 def cacheable(response: Response, etag: str) -> Response:
     """Public caching headers, and 304 when the client already holds these bytes."""
     config = current_app.config
-    max_age = int(config.get("TRIBUNE_TALLY_MAX_AGE", DEFAULT_MAX_AGE))
-    stale = int(config.get("TRIBUNE_TALLY_STALE_SECONDS", DEFAULT_STALE_SECONDS))
+    max_age = config["TRIBUNE_TALLY_MAX_AGE"]
+    stale = config["TRIBUNE_TALLY_STALE_SECONDS"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={stale}"
     response.headers["ETag"] = etag
     if etag in _if_none_match():

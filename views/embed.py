@@ -38,7 +38,7 @@ def _render(poll_id: int, status: int = 200, **extra):  # type: ignore[no-untype
         ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
     article = session.get(Article, poll.article_id)
     parent = support.parent_origin_allowed(
-        request.values.get("origin"), current_app.config.get("EMBED_ALLOWED_ORIGINS")
+        request.values.get("origin"), current_app.config["EMBED_ALLOWED_ORIGINS"]
     )
     panel = support.PollPanel(session, poll, moment, ballot, option_ids)
     html = render_template(

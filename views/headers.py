@@ -27,7 +27,7 @@ def register_headers(app: Flask) -> None:
             wanted.append(
                 (
                     "Content-Security-Policy",
-                    frame_ancestors(app.config.get("EMBED_ALLOWED_ORIGINS")),
+                    frame_ancestors(app.config["EMBED_ALLOWED_ORIGINS"]),
                 )
             )
         for name, value in wanted:
