@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 import db
 import wiring
-from config import load_settings
+from config import SettingError, load_settings
 from parsing import ID_MAX
 
 
@@ -37,7 +37,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     register_extensions(app)
     register_blueprints(app)
-    skip_idle_rate_limit_check(app)
     register_error_handlers(app)
     register_input_checks(app)
     register_commands(app)
@@ -48,40 +47,29 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 def register_extensions(app: Flask) -> None:
     from extensions import csrf, limiter, login_manager
     from security import SessionCookies
+    from views.api import API_PREFIX
     from views.auth import configure_login
 
-    app.session_interface = SessionCookies()
+    app.session_interface = SessionCookies(token_path_prefix=API_PREFIX + "/")
     db.init_app(app)
     wiring.init_app(app)
     csrf.init_app(app)
-    # Flask-Limiter keeps the first app's key prefix; each app (each test) sets its own.
-    limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    refuse_request_wide_limits(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
 
 
-def skip_idle_rate_limit_check(app: Flask) -> None:
-    """Drop Flask-Limiter's check before every request while it can only find nothing.
-
-    That hook applies default, application, meta and blueprint limits; Tribune sets none (its
-    limited views carry @limiter.limit, which checks when the view is called, and the other
-    throttles are its own). On a request without limits the hook still resolved them, about
-    a tenth of a vote's time. Should any such limit be configured, the hook stays.
-    """
-    from extensions import limiter
-
-    manager = limiter.limit_manager
-    if (
-        manager.default_limits
-        or manager.application_limits
-        or manager._blueprint_limits
-        or limiter._meta_limits
-    ):
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
+def refuse_request_wide_limits(app: Flask) -> None:
+    """The limiter checks only the views marked @limits_checked (it runs with auto_check=False),
+    so a default, application or meta limit would be silently ignored: refuse one at startup."""
+    limit_keys = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+    configured = [key for key in limit_keys if key in app.config and app.config[key]]
+    if configured:
+        raise SettingError(
+            f"{', '.join(configured)}: Tribune checks rate limits per view (@limits_checked); "
+            "request-wide limits are not supported"
+        )
 
 
 def register_blueprints(app: Flask) -> None:

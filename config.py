@@ -92,6 +92,11 @@ SETTINGS: dict[str, Setting] = {
         None, bool, "Flask-Limiter on/off; default TRIBUNE_RATELIMIT_ENABLED", nullable=True
     ),
     "RATELIMIT_KEY_PREFIX": Setting("tribune-rl", str, "prefix of Flask-Limiter's keys"),
+    "RATELIMIT_STORAGE_OPTIONS": Setting(
+        {},
+        dict,
+        "options of the limit storage; on Redis default {key_prefix: RATELIMIT_KEY_PREFIX}",
+    ),
     # ------------------------------------------------------------ Tribune: accounts, requests
     "TRIBUNE_PASSWORD_METHOD": _tribune("scrypt", str, "werkzeug hash method (tests: pbkdf2)"),
     "TRIBUNE_TRUSTED_PROXIES": _tribune(0, int, "proxies whose X-Forwarded-For is believed"),
@@ -198,7 +203,18 @@ def _parse_list(raw: str) -> list[str]:
     return [item for item in re.split(r"[\s,]+", raw) if item]
 
 
+def _parse_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError("a JSON object")
+    return value
+
+
 _PARSERS: dict[type, Callable[[str], Any]] = {
+    dict: _parse_object,
     bool: _parse_bool,
     int: _parse_int,
     float: _parse_float,
@@ -288,6 +304,12 @@ def load_settings(
         settings["TRIBUNE_IP_HASH_KEY"] = "ip:" + settings["SECRET_KEY"]
     if not settings["RATELIMIT_STORAGE_URI"]:
         settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
+    if not settings["RATELIMIT_STORAGE_OPTIONS"] and settings["RATELIMIT_STORAGE_URI"].startswith(
+        "redis"
+    ):
+        # Flask-Limiter binds its own key prefix to the first app of a process; the storage is
+        # built per app, so each app (each test) keeps its counters under its own prefix.
+        settings["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": settings["RATELIMIT_KEY_PREFIX"]}
     if settings["RATELIMIT_ENABLED"] is None:
         settings["RATELIMIT_ENABLED"] = settings["TRIBUNE_RATELIMIT_ENABLED"]
     return settings

@@ -12,11 +12,10 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, current_app, request
-from flask.globals import request_ctx
-from flask.sessions import NullSession
 
 from db import get_session
 from errors import DomainError, error_response
+from security import sessionless
 from tallies.cache import TallyCache, build_cache
 from tallies.ids import parse_ids
 from tallies.reading import TallySnapshot, load_snapshot
@@ -71,21 +70,11 @@ def _if_none_match() -> set[str]:
     return tags
 
 
-def _drop_session() -> None:
-    # Flask saves (and adds "Vary: Cookie" for) any session that was read; a NullSession is
-    # never saved. Flask 3.1 keeps the opened session on the context's `_session`.
-    if hasattr(request_ctx, "_session"):
-        request_ctx._session = NullSession()
-
-
 def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A sessionless public view; errors in the usual shape, readable cross-origin, not cached."""
+    """A public view's errors: in the usual shape, readable cross-origin, not cached."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # The answer is the same for everyone: no session, so no Set-Cookie and no
-        # "Vary: Cookie" (which Flask-Login's cookie refresh would otherwise cause).
-        _drop_session()
         try:
             return view(*args, **kwargs)
         except DomainError as error:
@@ -100,6 +89,7 @@ def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @bp.route("/tallies", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+@sessionless  # the same answer for everyone: no Set-Cookie, no "Vary: Cookie"
 @public_errors
 def tallies():  # type: ignore[no-untyped-def]
     """`{"a": {"comments": n, "votes": n}, …}` for up to 100 ids; unknown ids give zeros."""
