@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Flask, current_app
 
+from caching import ThreadCache
 from comments.activity import ActivityStore, MemoryActivity, RedisActivity
-from comments.cache import ThreadCache
 from moderation.flags import Screening
 from moderation.rules import PostingPolicy
 from moderation.runtime import LexiconRefresher

@@ -9,8 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from caching import touch_article
 from comments.activity import ActivityStore, clock
-from comments.cache import touch_article
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from comments.cache import touch_article
+from caching import touch_article
 from db import DriverInsert, type_processors
 from errors import Conflict
 from models import (

@@ -13,10 +13,10 @@ from typing import Any
 
 from flask import Response, current_app, request
 
+from caching import TallyCache, build_tally_cache
 from db import get_session
 from errors import DomainError, error_response
 from security import sessionless
-from tallies.cache import TallyCache, build_cache
 from tallies.ids import parse_ids
 from tallies.reading import TallySnapshot, load_snapshot
 from views.api import bp
@@ -27,7 +27,7 @@ def tally_cache() -> TallyCache:
     cache = current_app.extensions.get("tribune.tally_cache")
     if cache is None:
         config = current_app.config
-        cache = build_cache(
+        cache = build_tally_cache(
             config["TRIBUNE_TALLY_CACHE_SECONDS"],
             current_app.extensions.get("tribune.redis"),
             config["TRIBUNE_REDIS_PREFIX"],
