@@ -13,6 +13,7 @@ from caching import touch_article
 from comments.activity import ActivityStore, clock
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
+from lookups import get_or_404
 from models import (
     Article,
     Comment,
@@ -150,9 +151,14 @@ def _parent(session: Session, article_id: int, parent_id: object) -> Comment | N
         raise Invalid("invalid_parent", "parent_id is een getal of null.")
     if not is_id(parent_id):
         raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")
-    parent = session.get(Comment, parent_id)
-    if parent is None or parent.article_id != article_id:
-        raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")
+    parent = get_or_404(
+        session,
+        Comment,
+        parent_id,
+        "parent_not_found",
+        "De reactie waarop je antwoordt bestaat niet.",
+        visible=lambda parent: parent.article_id == article_id,
+    )
     if parent.state is not CommentState.PUBLISHED:
         raise Conflict("parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden.")
     return parent
@@ -271,9 +277,14 @@ def post_comment(
 
 
 def _own_comment(session: Session, comment_id: int, author: User) -> Comment:
-    comment = session.get(Comment, comment_id)
-    if comment is None or comment.state is CommentState.DELETED:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    comment = get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet.",
+        visible=lambda comment: comment.state is not CommentState.DELETED,
+    )
     if comment.author_id != author.id:
         raise DomainError("forbidden", "Je kan enkel je eigen reacties aanpassen.", 403)
     return comment
@@ -383,9 +394,14 @@ def report_comment(
         ) from None
     if note is not None and (not isinstance(note, str) or len(note) > 500):
         raise Invalid("invalid_note", "Een toelichting heeft hoogstens 500 tekens.")
-    comment = session.get(Comment, comment_id)
-    if comment is None or comment.state is not CommentState.PUBLISHED:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet (meer).")
+    comment = get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet (meer).",
+        visible=lambda comment: comment.state is CommentState.PUBLISHED,
+    )
     if comment.author_id == reporter.id:
         raise Conflict("own_comment", "Je kan je eigen reactie niet melden.")
     weight = reporter_weight(session, reporter, policy, now)

@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 
 from articles.services import article_not_found
 from db import hot_rows
-from errors import Invalid, NotFound
+from errors import Invalid
+from lookups import get_or_404
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
 from models.base import UTCDateTime
 from moderation.audit import record_action
@@ -211,9 +212,9 @@ def schedule_window(
 
 def cancel_window(session: Session, actor: User, window_id: int) -> None:
     """Remove a scheduled window (audited)."""
-    window = session.get(MatchDayWindow, window_id)
-    if window is None:
-        raise NotFound("window_not_found", "Dit venster bestaat niet.")
+    window = get_or_404(
+        session, MatchDayWindow, window_id, "window_not_found", "Dit venster bestaat niet."
+    )
     record_action(session, actor, "match_day", window.id, "cancel_match_day", window.mode.value)
     session.delete(window)
     session.flush()

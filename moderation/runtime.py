@@ -14,7 +14,8 @@ from collections.abc import Callable
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from errors import Invalid, NotFound
+from errors import Invalid
+from lookups import get_or_404
 from models import LexiconAction, LexiconEntry, SiteSetting, User, utcnow
 from moderation.audit import record_action
 from moderation.lexicon import (
@@ -116,9 +117,9 @@ def add_entry(
 
 def remove_entry(session: Session, actor: User, entry_id: int) -> int:
     """Undo a runtime change, bump the version and audit it; returns the new version."""
-    entry = session.get(LexiconEntry, entry_id)
-    if entry is None:
-        raise NotFound("entry_not_found", "Die woordenlijstregel bestaat niet.")
+    entry = get_or_404(
+        session, LexiconEntry, entry_id, "entry_not_found", "Die woordenlijstregel bestaat niet."
+    )
     version = _bump_version(session)
     record_action(
         session,
