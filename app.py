@@ -6,14 +6,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+import cli
 import db
+import errors
+import views
 import wiring
 from config import SettingError, load_settings
-from parsing import ID_MAX
+from errors import Invalid
+from extensions import csrf, limiter, login_manager
+from parsing import ID_MAX, holds_nul
+from security import SessionCookies
+from views import templating
+from views.api import API_PREFIX
+from views.auth import configure_login
 
 
 class RowIdConverter(IntegerConverter):
@@ -45,11 +54,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from extensions import csrf, limiter, login_manager
-    from security import SessionCookies
-    from views.api import API_PREFIX
-    from views.auth import configure_login
-
     app.session_interface = SessionCookies(token_path_prefix=API_PREFIX + "/")
     db.init_app(app)
     wiring.init_app(app)
@@ -73,23 +77,14 @@ def refuse_request_wide_limits(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import register_blueprints as register
-
-    register(app)
+    views.register_blueprints(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from errors import register_error_handlers as register
-
-    register(app)
+    errors.register_error_handlers(app)
 
 
 def register_input_checks(app: Flask) -> None:
-    from flask import request
-
-    from errors import Invalid
-    from parsing import holds_nul
-
     @app.before_request
     def _refuse_nul_characters() -> None:
         """No text column keeps U+0000 (PostgreSQL refuses it outright): refuse it at the door,
@@ -107,12 +102,8 @@ def register_input_checks(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from cli import bp as cli_bp
-
-    app.register_blueprint(cli_bp)
+    app.register_blueprint(cli.bp)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from views.templating import register
-
-    register(app)
+    templating.register(app)

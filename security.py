@@ -16,6 +16,7 @@ from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from errors import DomainError
+from models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -81,9 +82,7 @@ def role_required(*roles: Any) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                from extensions import login_manager
-
-                return login_manager.unauthorized()
+                return current_app.login_manager.unauthorized()
             if current_user.role not in roles:
                 raise DomainError("forbidden", "Je hebt geen toegang tot deze pagina.", 403)
             return view(*args, **kwargs)
@@ -96,8 +95,6 @@ def role_required(*roles: Any) -> Callable[[F], F]:
 
 def login_required_any(view: F) -> F:
     """Any logged-in user (every role) may call the view."""
-    from models import Role
-
     return role_required(*Role)(view)
 
 

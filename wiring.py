@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Flask, current_app
 
 from caching import ThreadCache
 from comments.activity import ActivityStore, MemoryActivity, RedisActivity
+from errors import Invalid
 from moderation.flags import Screening
 from moderation.rules import PostingPolicy
 from moderation.runtime import LexiconRefresher
+from moderation.screening import screen, screen_username
 
 
 def init_app(app: Flask) -> None:
     """Build the Redis client, activity store, lexicon refresher and posting policy."""
     redis_client = None
     if app.config["REDIS_URL"]:
-        import redis
-
         redis_client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
     prefix = app.config["TRIBUNE_REDIS_PREFIX"]
     activity: ActivityStore = (
@@ -61,17 +62,12 @@ def lexicon_refresher() -> LexiconRefresher:
 
 def screen_text(text: str) -> Screening:
     """Screen with the latest lexicon (checked at most every few seconds)."""
-    from moderation.screening import screen
-
     lexicon_refresher().refresh()
     return screen(text)
 
 
 def check_username(username: str) -> None:
     """Usernames are screened too: nothing that would hold or reject a comment."""
-    from errors import Invalid
-    from moderation.screening import screen_username
-
     lexicon_refresher().refresh()
     if screen_username(username).decision != "publish":
         raise Invalid(

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import Ballot, BallotChoice, Poll, ResultsVisibility
+from models import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility
 from polls.services import PollState, poll_state
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -103,8 +103,6 @@ def poll_results(session: Session, poll: Poll, members_only: bool = False) -> Po
 
 def refresh_counters(session: Session, poll: Poll) -> None:
     """Reload the poll's and its options' counters in one query (after a commit)."""
-    from models import PollOption
-
     rows = session.execute(
         select(PollOption.id, PollOption.vote_count, Poll.ballot_count)
         .join(Poll, Poll.id == PollOption.poll_id)

@@ -8,7 +8,8 @@ from sqlalchemy import select
 
 from articles.services import get_article
 from db import get_session
-from models import Article, Role
+from errors import DomainError
+from models import Article, MatchDayWindow, Role
 from moderation import modes
 from security import role_required
 
@@ -38,8 +39,6 @@ def schedule():  # type: ignore[no-untyped-def]
     article_id = (request.form.get("article_id") or "").strip()
     article = get_article(session, article_id) if article_id else None
     if article is None and current_user.role is not Role.ADMIN:
-        from errors import DomainError
-
         raise DomainError(
             "forbidden", "Enkel een beheerder zet de wedstrijddagmodus voor de hele site.", 403
         )
@@ -62,9 +61,6 @@ def schedule():  # type: ignore[no-untyped-def]
 @role_required(Role.ADMIN, Role.EDITOR)
 def cancel(window_id: int):  # type: ignore[no-untyped-def]
     """Cancel a window (editors only their per-article ones)."""
-    from errors import DomainError
-    from models import MatchDayWindow
-
     session = get_session()
     window = session.get(MatchDayWindow, window_id)
     if window is not None and window.article_id is None and current_user.role is not Role.ADMIN:

@@ -17,11 +17,12 @@ from limits import parse_many
 from sqlalchemy.orm import Session
 
 from errors import DomainError
-from models import Ballot, Poll, Role, VoterScope, utcnow
+from extensions import limiter
+from models import Article, Ballot, Poll, Role, VoterScope, utcnow
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
-from polls.results import PollResults, poll_results, results_visible
+from polls.results import PollResults, ballot_stats, poll_results, results_visible
 from polls.tokens import VoterToken, issue_voter_token, read_voter_token
 from security import current_ip_hash, same_origin
 
@@ -77,8 +78,6 @@ def _token_allowed(ip_hash: str) -> bool:
     """Flask-Limiter's storage (Redis when REDIS_URL is set) counts tokens per IP hash."""
     if not current_app.config["RATELIMIT_ENABLED"]:
         return True
-    from extensions import limiter
-
     items = parse_many(current_app.config["TRIBUNE_VOTER_TOKEN_LIMIT"])
     prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
     strategy = limiter.limiter
@@ -266,8 +265,6 @@ def poll_json(
     `members=False` leaves out the logged-in-only stand (one query less on the vote path;
     GET /api/v1/polls/<id> has it).
     """
-    from models import Article
-
     if isinstance(poll, polls.PollSnapshot) and poll.article_cms_id is not None:
         cms_id: str | None = poll.article_cms_id  # the vote's own UPDATE … RETURNING
     else:
@@ -299,8 +296,6 @@ def poll_json(
         if members:
             body["results_members"] = results_json(poll_results(session, poll, members_only=True))
     if editor:
-        from polls.results import ballot_stats
-
         stats = ballot_stats(session, poll)
         body["stats"] = {
             "ballots": stats.total,
