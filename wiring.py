@@ -43,21 +43,25 @@ def init_app(app: Flask) -> None:
     app.extensions["tribune.thread_cache"] = thread_cache
 
 
-def redis_client():  # type: ignore[no-untyped-def]
+def redis_client() -> redis.Redis | None:
     """The shared Redis client, or None when REDIS_URL is not set."""
-    return current_app.extensions["tribune.redis"]
+    client: redis.Redis | None = current_app.extensions["tribune.redis"]
+    return client
 
 
 def activity_store() -> ActivityStore:
-    return current_app.extensions["tribune.activity"]
+    found: ActivityStore = current_app.extensions["tribune.activity"]
+    return found
 
 
 def posting_policy() -> PostingPolicy:
-    return current_app.extensions["tribune.policy"]
+    found: PostingPolicy = current_app.extensions["tribune.policy"]
+    return found
 
 
 def lexicon_refresher() -> LexiconRefresher:
-    return current_app.extensions["tribune.lexicon"]
+    found: LexiconRefresher = current_app.extensions["tribune.lexicon"]
+    return found
 
 
 def screen_text(text: str) -> Screening:
@@ -78,4 +82,5 @@ def check_username(username: str) -> None:
 
 
 def thread_cache() -> ThreadCache:
-    return current_app.extensions["tribune.thread_cache"]
+    found: ThreadCache = current_app.extensions["tribune.thread_cache"]
+    return found

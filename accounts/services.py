@@ -168,8 +168,8 @@ def _signed_in_user(session: Session, user_id: int) -> User | None:
         return session.execute(_USER_BY_ID, {"user_id": user_id}).scalar_one_or_none()
     if session.identity_map:  # a request's session is usually empty here
         known = session.identity_map.get(session.identity_key(User, user_id))
-        if known is not None:
-            return known  # type: ignore[no-any-return]
+        if isinstance(known, User):
+            return known
     rows = hot_rows(connection, _USER_ROW, {"user_id": user_id})
     if not rows:
         return None

@@ -120,7 +120,7 @@ def _flag_rows(flags: list[StoredFlag]) -> list[dict[str, object]]:
 
 
 def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
-    comment.flags = [Flag(**row) for row in _flag_rows(flags)]  # type: ignore[arg-type]
+    comment.flags = [Flag(**row) for row in _flag_rows(flags)]
     strongest = max(flags, key=lambda f: f.severity, default=None)
     comment.top_severity = strongest.severity if strongest else 0
     comment.top_reason = strongest.reason if strongest else None
@@ -138,7 +138,7 @@ def check_can_post(author: User, now: datetime) -> None:
             else f"Je account is geschorst tot {until:%d-%m-%Y %H:%M} (UTC).",
             403,
             details={
-                "banned_until": None if permanent else until.isoformat(),  # type: ignore[union-attr]
+                "banned_until": None if permanent or until is None else until.isoformat(),
                 "reason": author.ban_reason,
             },
         )
@@ -366,7 +366,7 @@ def reporter_weight(
         )
         .group_by(Report.outcome)
     )
-    outcomes = {outcome: count for outcome, count in rows}
+    outcomes: dict[ReportOutcome, int] = {outcome: count for outcome, count in rows}
     upheld = outcomes.get(ReportOutcome.UPHELD, 0)
     dismissed = outcomes.get(ReportOutcome.DISMISSED, 0)
     weight += 0.25 * min(upheld, 6) - 0.25 * min(dismissed, 3)
@@ -385,7 +385,7 @@ def report_comment(
     """Report a comment (once per reader); returns the report and whether it is new."""
     now = now or utcnow()
     try:
-        reason_code = ReasonCode(reason)
+        reason_code = ReasonCode(reason)  # type: ignore[arg-type]  # any value: ValueError answers 422
     except ValueError:
         raise Invalid(
             "invalid_reason",
@@ -409,7 +409,7 @@ def report_comment(
         comment_id=comment.id,
         reporter_id=reporter.id,
         reason=reason_code.value,
-        note=(note or None) and note.strip()[:500],  # type: ignore[union-attr]
+        note=(note or None) and note.strip()[:500],
         weight=weight,
         outcome=ReportOutcome.PENDING.value,
         created_at=now,
@@ -417,11 +417,11 @@ def report_comment(
     # Insert-or-nothing: the unique constraint decides, not a read-then-write race.
     inserted = insert_or_nothing(session, Report, values, ["comment_id", "reporter_id"])
     if inserted is None:
-        existing = session.scalar(
+        existing = session.scalars(
             select(Report).where(Report.comment_id == comment.id, Report.reporter_id == reporter.id)
-        )
-        return existing, False  # type: ignore[return-value]
-    report = session.get(Report, inserted)
+        ).one()
+        return existing, False
+    report = session.get_one(Report, inserted)
     # Atomic increments: concurrent reports on one comment must all count.
     session.execute(
         update(Comment)
@@ -443,4 +443,4 @@ def report_comment(
             note=f"meldscore {comment.report_score:.2f}",
             now=now,
         )
-    return report, True  # type: ignore[return-value]
+    return report, True

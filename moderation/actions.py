@@ -50,7 +50,7 @@ def get_comment(session: Session, comment_id: int) -> Comment:
 def parse_reason(raw: object) -> ReasonCode:
     """A reason code from a form or JSON value, or 422."""
     try:
-        return ReasonCode(raw)
+        return ReasonCode(raw)  # type: ignore[arg-type]  # any value: ValueError answers 422
     except ValueError:
         raise Invalid(
             "invalid_reason",
@@ -290,10 +290,10 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
     )
     if inserted is None:
         raise Conflict("already_appealed", "Je maakte al bezwaar tegen deze beslissing.")
-    appeal = session.get(Appeal, inserted)
+    appeal = session.get_one(Appeal, inserted)
     record_action(session, author, "comment", comment.id, "appeal", comment.state.value, None)
     adjust_queue(session, APPEALS, +1)
-    return appeal  # type: ignore[return-value]
+    return appeal
 
 
 def decide_appeal(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, or_, select
@@ -104,7 +105,7 @@ class PostingTarget:
     mode: ActiveMode
 
 
-def _target_statement() -> Select:  # type: ignore[type-arg]
+def _target_statement() -> Select[Any]:
     articles, windows = Article.__table__, MatchDayWindow.__table__
     now = bindparam("now", type_=UTCDateTime())
     in_force = and_(
@@ -181,7 +182,7 @@ def schedule_window(
     seconds = None
     if window_mode is MatchDayMode.SLOW:
         try:
-            seconds = int(slow_seconds)  # type: ignore[arg-type]
+            seconds = int(slow_seconds)  # type: ignore[call-overload]  # form/JSON value; bad ones caught below
         except (TypeError, ValueError):
             seconds = 0
         if not 5 <= seconds <= 3600:

@@ -474,7 +474,7 @@ def _post_on_sqlite(
     built = _sqlite_posting(conn.dialect)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        comment_id = cursor.execute(built["comment"].sql, comment_values).fetchone()[0]
+        comment_id: int = cursor.execute(built["comment"].sql, comment_values).fetchone()[0]
         if flags:
             cursor.executemany(
                 built["flags"].sql,

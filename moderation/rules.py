@@ -96,7 +96,7 @@ def recent_rejection_rate(
         )
         .group_by(Comment.state)
     )
-    counts = {state: count for state, count in rows}
+    counts: dict[CommentState, int] = {state: count for state, count in rows}
     decided = sum(counts.values())
     if decided < policy.rejection_min_decided:
         return None

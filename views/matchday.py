@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -18,7 +19,7 @@ bp = Blueprint("matchday", __name__)
 
 @bp.get("/beheer/wedstrijddag")
 @role_required(Role.ADMIN, Role.EDITOR)
-def windows():  # type: ignore[no-untyped-def]
+def windows() -> ResponseReturnValue:
     """Scheduled and running match-day windows, and the form to add one."""
     session = get_session()
     upcoming = modes.upcoming_windows(session)
@@ -33,7 +34,7 @@ def windows():  # type: ignore[no-untyped-def]
 
 @bp.post("/beheer/wedstrijddag")
 @role_required(Role.ADMIN, Role.EDITOR)
-def schedule():  # type: ignore[no-untyped-def]
+def schedule() -> ResponseReturnValue:
     """Schedule a window: site-wide needs an admin, one article an editor or admin."""
     session = get_session()
     article_id = (request.form.get("article_id") or "").strip()
@@ -59,7 +60,7 @@ def schedule():  # type: ignore[no-untyped-def]
 
 @bp.post("/beheer/wedstrijddag/<int:window_id>/annuleren")
 @role_required(Role.ADMIN, Role.EDITOR)
-def cancel(window_id: int):  # type: ignore[no-untyped-def]
+def cancel(window_id: int) -> ResponseReturnValue:
     """Cancel a window (editors only their per-article ones)."""
     session = get_session()
     window = session.get(MatchDayWindow, window_id)
