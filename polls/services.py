@@ -670,7 +670,7 @@ def _insert_vote(
     }
     # Sent to psycopg directly (it prepares the statement after a few runs): the statement is
     # the whole vote, so SQLAlchemy's compile-cache lookup and row processing are left out.
-    driver = conn.connection.driver_connection
+    driver: Any = conn.connection.driver_connection
     try:
         with (
             _statement_is_the_transaction(conn),
@@ -707,7 +707,7 @@ def _insert_vote(
         first.results_visibility,
         first.voter_scope,
         first.ballot_count,
-        _utc(first.created_at),
+        first.created_at.astimezone(UTC),
     )
     return _outcome(poll_row, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
 
@@ -1071,7 +1071,7 @@ def set_quarantine(
     conditions = _ballot_filter(poll.id, scope, ids)
     if quarantine:
         conditions.append(Ballot.quarantined_at.is_(None))
-        values = {"quarantined_at": now}
+        values: dict[str, datetime | None] = {"quarantined_at": now}
     else:
         conditions.append(Ballot.quarantined_at.is_not(None))
         values = {"quarantined_at": None}
