@@ -57,7 +57,8 @@ def operation(method: str | None = None, **spec: Any) -> Callable[[F], F]:
 
 def operations_of(view: Callable[..., Any]) -> dict[str | None, Operation]:
     """The operations a view recorded (None: every method of its route)."""
-    return view.__dict__.get("openapi", {})
+    recorded: dict[str | None, Operation] = view.__dict__.get("openapi", {})
+    return recorded
 
 
 # ---------------------------------------------------------------- generation
