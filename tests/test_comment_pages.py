@@ -25,7 +25,7 @@ from tests.factories import (
     reload,
 )
 
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 PENDING_HEADING = "Jouw reacties in behandeling"
 
 

@@ -6,8 +6,10 @@ import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from markupsafe import Markup, escape
+
+from forms.base import ButtonForm
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 MONTHS_NL = (
@@ -48,6 +50,15 @@ def comment_html(body: str) -> Markup:
         last = match.start() + len(url)
     parts.append(str(escape(body[last:])))
     return Markup("<br>\n".join("".join(parts).split("\n")))
+
+
+def button_form() -> ButtonForm:
+    """The form of a one-click button (log out, delete, approve): only its CSRF field.
+    One per request; it is never filled from the submitted data."""
+    form = g.get("tribune_button_form")
+    if form is None:
+        form = g.tribune_button_form = ButtonForm(formdata=None)
+    return form
 
 
 def has_endpoint(name: str) -> bool:
@@ -157,7 +168,10 @@ def register(app: Flask) -> None:
         return {"now": utcnow()}
 
     app.jinja_env.globals.update(
-        count_nl=count_nl, has_endpoint=has_endpoint, flag_label=flag_label
+        count_nl=count_nl,
+        has_endpoint=has_endpoint,
+        flag_label=flag_label,
+        button_form=button_form,
     )
     app.jinja_env.filters.update(
         brussels=brussels,

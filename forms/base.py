@@ -1,0 +1,93 @@
+"""What every Tribune form shares: Dutch validators, service refusals placed beside the field
+they concern, and failed validation as the one error shape for JSON clients."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from errors import DomainError, Invalid
+
+FORM_INVALID_NL = "Niet alle velden zijn geldig."
+
+
+def required(message: str = "Vul dit veld in.") -> DataRequired:
+    """A field that must not be empty (renders `required`)."""
+    return DataRequired(message)
+
+
+def required_input(message: str = "Vul dit veld in.") -> InputRequired:
+    """A field that must be typed in; for parsed fields, whose own error must not be replaced."""
+    return InputRequired(message)
+
+
+def optional() -> Optional:
+    """An empty value skips the other validators."""
+    return Optional()
+
+
+def length(minimum: int = -1, maximum: int = -1, message: str | None = None) -> Length:
+    """A length rule from the code's constants (renders `minlength`/`maxlength`)."""
+    if message is None:
+        if minimum > 0 and maximum > 0:
+            message = f"Tussen {minimum} en {maximum} tekens."
+        elif maximum > 0:
+            message = f"Hoogstens {maximum} tekens."
+        else:
+            message = f"Minstens {minimum} tekens."
+    return Length(min=minimum, max=maximum, message=message)
+
+
+def number_range(minimum: int, maximum: int, message: str | None = None) -> NumberRange:
+    """A number between two limits (renders `min`/`max`)."""
+    return NumberRange(minimum, maximum, message or f"Kies {minimum} tot {maximum}.")
+
+
+def choices_of(enum_type: Any, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
+    """Select choices from an enum: the stored value and its Dutch label."""
+    return [
+        (member.value, (labels or {}).get(member.value) or getattr(member, "label_nl", member.value))
+        for member in enum_type
+    ]
+
+
+class TribuneForm(FlaskForm):
+    """A FlaskForm that can take a service's refusal and answer JSON clients in one shape."""
+
+    # The stable error code a JSON client gets when this field fails validation.
+    error_codes: ClassVar[dict[str, str]] = {}
+
+    def refuse(self, error: DomainError) -> None:
+        """Show a service's refusal beside the field it names, else above the form."""
+        details = error.details or {}
+        fields: dict[str, str] = dict(details.get("fields") or {})
+        if not fields and details.get("field"):
+            fields[details["field"]] = error.message
+        placed = False
+        for name, message in fields.items():
+            field: Field | None = self._fields.get(name)
+            if field is not None and name != "csrf_token":
+                field.errors = [*field.errors, message]
+                placed = True
+        if not placed:
+            self.form_errors.append(error.message)
+
+    def field_errors(self) -> dict[str, str]:
+        """The first error of every failing field."""
+        return {name: messages[0] for name, messages in self.errors.items() if name and messages}
+
+    def invalid(self) -> Invalid:
+        """Failed validation as a DomainError: the first failing field's code, every field's
+        message in details (for JSON clients of the same route)."""
+        fields = self.field_errors()
+        first = next(iter(fields), None)
+        code = self.error_codes.get(first or "", "validation_failed")
+        message = fields[first] if first and first in self.error_codes else FORM_INVALID_NL
+        return Invalid(code, message, details={"fields": fields})
+
+
+class ButtonForm(TribuneForm):
+    """A form that is only a button (log out, delete, one-click decisions): CSRF comes from it."""
