@@ -39,6 +39,7 @@ from parsing import is_id
 
 BODY_MIN = 2
 BODY_MAX = 2000
+REPORT_NOTE_MAX = 500
 MAX_DEPTH = 6
 Screener = Callable[[str], Screening]
 
@@ -73,7 +74,9 @@ def clean_body(body: object) -> str:
     text = body.replace("\r\n", "\n").replace("\x00", "").strip()
     if len(text) < BODY_MIN:
         raise Invalid(
-            "body_too_short", "Een reactie heeft minstens 2 tekens.", details={"field": "body"}
+            "body_too_short",
+            f"Een reactie heeft minstens {BODY_MIN} tekens.",
+            details={"field": "body"},
         )
     if len(text) > BODY_MAX:
         raise Invalid(
@@ -381,8 +384,12 @@ def report_comment(
             "Kies een geldige reden.",
             details={"allowed": [code.value for code in ReasonCode]},
         ) from None
-    if note is not None and (not isinstance(note, str) or len(note) > 500):
-        raise Invalid("invalid_note", "Een toelichting heeft hoogstens 500 tekens.")
+    if note is not None and (not isinstance(note, str) or len(note) > REPORT_NOTE_MAX):
+        raise Invalid(
+            "invalid_note",
+            f"Een toelichting heeft hoogstens {REPORT_NOTE_MAX} tekens.",
+            details={"field": "note"},
+        )
     comment = session.get(Comment, comment_id)
     if comment is None or comment.state is not CommentState.PUBLISHED:
         raise NotFound("comment_not_found", "Deze reactie bestaat niet (meer).")
@@ -393,7 +400,7 @@ def report_comment(
         comment_id=comment.id,
         reporter_id=reporter.id,
         reason=reason_code.value,
-        note=(note or None) and note.strip()[:500],  # type: ignore[union-attr]
+        note=(note or None) and note.strip()[:REPORT_NOTE_MAX],  # type: ignore[union-attr]
         weight=weight,
         outcome=ReportOutcome.PENDING.value,
         created_at=now,

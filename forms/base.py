@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 from flask_wtf import FlaskForm
 from wtforms import Field
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from errors import DomainError, Invalid
@@ -46,12 +47,17 @@ def number_range(minimum: int, maximum: int, message: str | None = None) -> Numb
     return NumberRange(minimum, maximum, message or f"Kies {minimum} tot {maximum}.")
 
 
-def choices_of(enum_type: Any, labels: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def choices_of(enum_type: Any, labels: dict[str, str] | None = None) -> list[SelectChoice]:
     """Select choices from an enum: the stored value and its Dutch label."""
     return [
-        (member.value, (labels or {}).get(member.value) or getattr(member, "label_nl", member.value))
+        SelectChoice(member.value, labels[member.value] if labels else member.label_nl)
         for member in enum_type
     ]
+
+
+def choices(pairs: dict[str, str]) -> list[SelectChoice]:
+    """Select choices from a value → Dutch label mapping."""
+    return [SelectChoice(value, label) for value, label in pairs.items()]
 
 
 class TribuneForm(FlaskForm):

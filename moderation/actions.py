@@ -30,6 +30,7 @@ from moderation.audit import record_action
 from moderation.queue import APPEALS, adjust_queue, dismiss_reports, mark_reviewed, transition
 
 SUSPENSIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+APPEAL_MIN = 5
 APPEAL_MAX = 1000
 NOTE_MAX = 1000
 
@@ -270,9 +271,11 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
         raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
     if comment.state not in (CommentState.REJECTED, CommentState.REMOVED):
         raise Conflict("not_appealable", "Enkel een afgewezen reactie kan je aanvechten.")
-    if not isinstance(body, str) or not 5 <= len(body.strip()) <= APPEAL_MAX:
+    if not isinstance(body, str) or not APPEAL_MIN <= len(body.strip()) <= APPEAL_MAX:
         raise Invalid(
-            "invalid_appeal", f"Leg in 5 tot {APPEAL_MAX} tekens uit waarom je bezwaar maakt."
+            "invalid_appeal",
+            f"Leg in {APPEAL_MIN} tot {APPEAL_MAX} tekens uit waarom je bezwaar maakt.",
+            details={"field": "body"},
         )
     inserted = insert_or_nothing(
         session,

@@ -1,0 +1,112 @@
+"""Forms of the article page: post, reply, edit, report, appeal; and which of them a page
+shows filled in (the one that failed keeps what the reader typed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+
+from comments.services import BODY_MAX, BODY_MIN, REPORT_NOTE_MAX
+from forms.base import ButtonForm, TribuneForm, choices_of, length, optional, required
+from moderation.actions import APPEAL_MAX, APPEAL_MIN
+from reasons import ReasonCode
+
+BODY_RULE_NL = f"Een reactie heeft {BODY_MIN} tot {BODY_MAX} tekens."
+
+
+class CommentForm(TribuneForm):
+    """A comment, or a reply when parent_id names the comment it answers."""
+
+    parent_id = HiddenField()
+    body = TextAreaField(
+        "Jouw reactie", [required(BODY_RULE_NL), length(BODY_MIN, BODY_MAX, BODY_RULE_NL)]
+    )
+
+
+class EditCommentForm(TribuneForm):
+    """The new text of one's own comment, within the edit window."""
+
+    body = TextAreaField(
+        "Je reactie", [required(BODY_RULE_NL), length(BODY_MIN, BODY_MAX, BODY_RULE_NL)]
+    )
+
+
+class ReportForm(TribuneForm):
+    """Why a reader reports someone else's comment."""
+
+    reason = SelectField(
+        "Waarom meld je deze reactie?",
+        [required("Kies een reden.")],
+        choices=choices_of(ReasonCode),
+        validate_choice=True,
+    )
+    note = StringField(
+        "Toelichting (niet verplicht)", [optional(), length(maximum=REPORT_NOTE_MAX)]
+    )
+
+
+class AppealForm(TribuneForm):
+    """The author's one appeal against a rejection or removal."""
+
+    body = TextAreaField(
+        "Waarom klopt deze beslissing niet?",
+        [
+            required(),
+            length(
+                APPEAL_MIN,
+                APPEAL_MAX,
+                f"Leg in {APPEAL_MIN} tot {APPEAL_MAX} tekens uit waarom je bezwaar maakt.",
+            ),
+        ],
+    )
+
+
+@dataclass
+class ArticleForms:
+    """The forms of one article page. Each is built once and rendered per comment; the one
+    that failed (`kind` on the comment `target`) comes back with the text and its errors."""
+
+    kind: str | None = None
+    target: int | None = None
+    failed: TribuneForm | None = None
+    _empty: dict[str, Any] = field(default_factory=dict)
+
+    def is_failed(self, kind: str, target: int | None = None) -> bool:
+        """Whether this is the form that failed (its <details> opens, its errors show)."""
+        return self.failed is not None and self.kind == kind and self.target == target
+
+    def _form(self, kind: str, target: int | None, form_type: type[TribuneForm]) -> Any:
+        if self.is_failed(kind, target):
+            return self.failed
+        if form_type not in self._empty:
+            # Never filled from the request: a failed reply must not fill every other form.
+            self._empty[form_type] = form_type(formdata=None)
+        return self._empty[form_type]
+
+    def post(self) -> CommentForm:
+        """The top-level comment form."""
+        return self._form("post", None, CommentForm)
+
+    def reply(self, comment_id: int) -> CommentForm:
+        """The reply form under one comment."""
+        return self._form("reply", comment_id, CommentForm)
+
+    def edit(self, comment: Any) -> EditCommentForm:
+        """The edit form of one's own comment, holding its current text."""
+        if self.is_failed("edit", comment.id):
+            return self.failed  # type: ignore[return-value]
+        return EditCommentForm(formdata=None, body=comment.body)
+
+    def report(self, comment_id: int) -> ReportForm:
+        """The report form under someone else's comment."""
+        return self._form("report", comment_id, ReportForm)
+
+    def appeal(self, comment_id: int) -> AppealForm:
+        """The appeal form under one's own rejected comment."""
+        return self._form("appeal", comment_id, AppealForm)
+
+    def button(self) -> ButtonForm:
+        """A one-click form (delete)."""
+        return self._form("button", None, ButtonForm)
