@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from flask_wtf import FlaskForm
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from errors import DomainError, Invalid
@@ -60,11 +61,23 @@ def choices(pairs: dict[str, str]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs.items()]
 
 
+_DUTCH = get_translations(["nl"])
+
+
 class TribuneForm(FlaskForm):
     """A FlaskForm that can take a service's refusal and answer JSON clients in one shape."""
 
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            # WTForms' own Dutch messages for the rules our validators leave to it (an invalid
+            # choice, a number that is not one); ours are written out in Dutch.
+            return _DUTCH
+
     # The stable error code a JSON client gets when this field fails validation.
     error_codes: ClassVar[dict[str, str]] = {}
+    # Where a service's error about something that is not one field is shown (a poll's
+    # "options" beside its first answer).
+    error_places: ClassVar[dict[str, str]] = {}
 
     def refuse(self, error: DomainError) -> None:
         """Show a service's refusal beside the field it names, else above the form."""
@@ -74,7 +87,7 @@ class TribuneForm(FlaskForm):
             fields[details["field"]] = error.message
         placed = False
         for name, message in fields.items():
-            field: Field | None = self._fields.get(name)
+            field: Field | None = self._fields.get(self.error_places.get(name, name))
             if field is not None and name != "csrf_token":
                 field.errors = [*field.errors, message]
                 placed = True

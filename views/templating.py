@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g
 from markupsafe import Markup, escape
 
+from brussels import to_local
 from forms.base import ButtonForm
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 MONTHS_NL = (
     "januari februari maart april mei juni juli augustus september oktober november december"
 )
@@ -30,7 +29,7 @@ def brussels(value: datetime | None, with_time: bool = True) -> str:
     """A UTC timestamp as Belgian local time, in Dutch."""
     if value is None:
         return ""
-    local = value.astimezone(BRUSSELS)
+    local = to_local(value)
     text = f"{local.day} {MONTHS_NL_LIST[local.month - 1]} {local.year}"
     return f"{text} om {local:%H:%M}" if with_time else text
 
