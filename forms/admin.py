@@ -19,7 +19,9 @@ class RoleForm(TribuneForm):
     error_codes = {"role": "invalid_role"}
 
     back = HiddenField()
-    role = SelectField("Rol", choices=choices_of(Role))
+    role = SelectField(
+        "Rol", choices=choices_of(Role), invalid_choice_message="Kies een geldige rol."
+    )
 
 
 class AccountStatusForm(TribuneForm):

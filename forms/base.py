@@ -85,13 +85,19 @@ class TribuneForm(FlaskForm):
         fields: dict[str, str] = dict(details.get("fields") or {})
         if not fields and details.get("field"):
             fields[details["field"]] = error.message
+        if not fields:
+            # A code this form knows belongs to one of its fields.
+            owner = {code: name for name, code in self.error_codes.items()}.get(error.code)
+            if owner:
+                fields[owner] = error.message
         placed = False
         for name, message in fields.items():
             field: Field | None = self._fields.get(self.error_places.get(name, name))
             if field is not None and name != "csrf_token":
-                field.errors = [*field.errors, message]
+                if message not in field.errors:  # the form's own failure comes back once
+                    field.errors = [*field.errors, message]
                 placed = True
-        if not placed:
+        if not placed and error.message not in self.form_errors:
             self.form_errors.append(error.message)
 
     def field_errors(self) -> dict[str, str]:
