@@ -78,6 +78,9 @@ class TribuneForm(FlaskForm):
     # Where a service's error about something that is not one field is shown (a poll's
     # "options" beside its first answer).
     error_places: ClassVar[dict[str, str]] = {}
+    # Where a refusal that names no field is shown (a comment's flood limit: beside its text);
+    # None: above the form.
+    refusal_field: ClassVar[str | None] = None
 
     def refuse(self, error: DomainError) -> None:
         """Show a service's refusal beside the field it names, else above the form."""
@@ -90,6 +93,8 @@ class TribuneForm(FlaskForm):
             owner = {code: name for name, code in self.error_codes.items()}.get(error.code)
             if owner:
                 fields[owner] = error.message
+            elif self.refusal_field:
+                fields[self.refusal_field] = error.message
         placed = False
         for name, message in fields.items():
             field: Field | None = self._fields.get(self.error_places.get(name, name))

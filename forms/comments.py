@@ -19,6 +19,8 @@ BODY_RULE_NL = f"Een reactie heeft {BODY_MIN} tot {BODY_MAX} tekens."
 class CommentForm(TribuneForm):
     """A comment, or a reply when parent_id names the comment it answers."""
 
+    refusal_field = "body"  # too fast, suspended, closed, duplicate: all about this text
+
     parent_id = HiddenField()
     body = TextAreaField(
         "Jouw reactie", [required(BODY_RULE_NL), length(BODY_MIN, BODY_MAX, BODY_RULE_NL)]
@@ -27,6 +29,8 @@ class CommentForm(TribuneForm):
 
 class EditCommentForm(TribuneForm):
     """The new text of one's own comment, within the edit window."""
+
+    refusal_field = "body"
 
     body = TextAreaField(
         "Je reactie", [required(BODY_RULE_NL), length(BODY_MIN, BODY_MAX, BODY_RULE_NL)]
@@ -49,6 +53,8 @@ class ReportForm(TribuneForm):
 
 class AppealForm(TribuneForm):
     """The author's one appeal against a rejection or removal."""
+
+    refusal_field = "body"
 
     body = TextAreaField(
         "Waarom klopt deze beslissing niet?",
