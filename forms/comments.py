@@ -77,7 +77,7 @@ class ArticleForms:
     kind: str | None = None
     target: int | None = None
     failed: TribuneForm | None = None
-    _empty: dict[str, Any] = field(default_factory=dict)
+    _empty: dict[type[TribuneForm], Any] = field(default_factory=dict)
 
     def is_failed(self, kind: str, target: int | None = None) -> bool:
         """Whether this is the form that failed (its <details> opens, its errors show)."""

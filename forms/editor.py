@@ -11,7 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from forms.base import TribuneForm, choices, choices_of, length, optional, required
 from forms.fields import BrusselsDateTimeField
 from models import CommentMode, ResultsVisibility, VoterScope
-from polls.services import LABEL_MAX, MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, QuarantineScope
+from polls.services import LABEL_MAX, MAX_OPTIONS, QUESTION_MAX, QuarantineScope
 
 VISIBILITY_NL = {
     "always": "Altijd",
@@ -68,16 +68,18 @@ class _PollFields(TribuneForm):
         return [self[name].data or "" for name in OPTION_FIELDS]
 
 
-# One text input per possible answer (option_0 … option_9), limits from the poll rules.
-PollForm = type(
-    "PollForm",
-    (_PollFields,),
-    {
-        name: StringField(f"Antwoord {i + 1}", [optional(), length(maximum=LABEL_MAX)])
-        for i, name in enumerate(OPTION_FIELDS)
-    },
-)
-PollForm.__doc__ = f"A poll: question, {MIN_OPTIONS} to {MAX_OPTIONS} answers, dates, visibility."
+class PollForm(_PollFields):
+    """A poll: question, MIN_OPTIONS to MAX_OPTIONS answers, dates, visibility."""
+
+
+# One text input per possible answer (option_0 … option_9), limits from the poll rules;
+# WTForms' form metaclass takes fields added after the class statement.
+for _number, _name in enumerate(OPTION_FIELDS, start=1):
+    setattr(
+        PollForm,
+        _name,
+        StringField(f"Antwoord {_number}", [optional(), length(maximum=LABEL_MAX)]),
+    )
 
 
 class ReopenForm(TribuneForm):

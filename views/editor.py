@@ -80,7 +80,7 @@ def _poll_data(poll: Poll) -> dict:
     return data
 
 
-def _draft_from_form(form: PollForm, poll: Poll | None, frozen: bool) -> polls.PollDraft:  # type: ignore[valid-type]
+def _draft_from_form(form: PollForm, poll: Poll | None, frozen: bool) -> polls.PollDraft:
     """The poll as typed; a frozen poll keeps its question, answers, choices, opening and
     scope whatever was sent."""
     if frozen and poll is not None:
@@ -115,7 +115,7 @@ def _render_form(  # type: ignore[no-untyped-def]
     article: Article,
     poll: Poll | None,
     status: int = 200,
-    form: PollForm | None = None,  # type: ignore[valid-type]
+    form: PollForm | None = None,
     reopen_form: ReopenForm | None = None,
 ):
     session = get_session()
