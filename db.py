@@ -8,10 +8,14 @@ from collections import namedtuple
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any, TypeVar
 
+from alembic import command
+from alembic.config import Config
 from flask import Flask, current_app, g, request
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -184,7 +188,7 @@ def _starts_read_only() -> bool:
 
 def init_app(app: Flask) -> None:
     """Bind an engine and session factory to the app and close sessions after each request."""
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("TRIBUNE_SQL_ECHO", False))
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["TRIBUNE_SQL_ECHO"])
     app.extensions["tribune.engine"] = engine
     app.extensions["tribune.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
@@ -234,10 +238,6 @@ def session_scope(app: Flask, write: bool = True) -> Iterator[Session]:
 
 def alembic_config(url: str):  # type: ignore[no-untyped-def]
     """An Alembic Config for this project's migrations against `url`."""
-    from pathlib import Path
-
-    from alembic.config import Config
-
     root = Path(__file__).resolve().parent
     cfg = Config(str(root / "alembic.ini"))
     cfg.set_main_option("script_location", str(root / "alembic"))
@@ -248,8 +248,6 @@ def alembic_config(url: str):  # type: ignore[no-untyped-def]
 
 def upgrade_database(url: str, revision: str = "head") -> None:
     """Bring the schema at `url` to `revision` (Alembic owns the schema)."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
@@ -268,8 +266,6 @@ def insert_or_nothing(
 ) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
     constraint already holds such a row (the database decides, no read-then-write race)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     table = model.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (

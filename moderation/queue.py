@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
-from comments.cache import touch_article
+from caching import touch_article
 from db import DriverInsert, type_processors
 from errors import Conflict
 from models import (
@@ -474,7 +474,7 @@ def _post_on_sqlite(
     built = _sqlite_posting(conn.dialect)
     cursor = conn.connection.driver_connection.cursor()
     try:
-        comment_id = cursor.execute(built["comment"].sql, comment_values).fetchone()[0]
+        comment_id: int = cursor.execute(built["comment"].sql, comment_values).fetchone()[0]
         if flags:
             cursor.executemany(
                 built["flags"].sql,

@@ -487,7 +487,7 @@ def _vote_statements(dialect: str) -> dict[str, Any]:
 def _check_vote(
     snapshot: PollSnapshot, option_ids: object, voter: Voter, context: VoteContext, now: datetime
 ) -> list[int]:
-    """Schedule, scope, state and options, in DESIGN.md's order; the parsed option ids."""
+    """Schedule, scope, state and options, in docs/design.md's order; the parsed option ids."""
     state = poll_state(snapshot, now)  # type: ignore[arg-type]
     if state is PollState.SCHEDULED:
         if not context.editor:
@@ -566,7 +566,7 @@ def cast_vote(
     When nothing is inserted (a repeat voter, a poll that is closed, scheduled, for members, an
     unknown option, too many choices …) the checked path runs in a write transaction (on
     SQLite the same one; on PostgreSQL its first read begins one and takes FOR KEY SHARE OF
-    polls): the poll with its options is read, the rules give the exact error in DESIGN.md's
+    polls): the poll with its options is read, the rules give the exact error in docs/design.md's
     order, or the existing ballot comes back. Malformed option ids go to the
     checked path directly, so a scheduled poll stays 404 whatever the body says.
 
@@ -670,7 +670,7 @@ def _insert_vote(
     }
     # Sent to psycopg directly (it prepares the statement after a few runs): the statement is
     # the whole vote, so SQLAlchemy's compile-cache lookup and row processing are left out.
-    driver = conn.connection.driver_connection
+    driver: Any = conn.connection.driver_connection
     try:
         with (
             _statement_is_the_transaction(conn),
@@ -707,7 +707,7 @@ def _insert_vote(
         first.results_visibility,
         first.voter_scope,
         first.ballot_count,
-        _utc(first.created_at),
+        first.created_at.astimezone(UTC),
     )
     return _outcome(poll_row, first.ballot_id, first.cms_id, options, ordered, now, poll_id)
 
@@ -1071,7 +1071,7 @@ def set_quarantine(
     conditions = _ballot_filter(poll.id, scope, ids)
     if quarantine:
         conditions.append(Ballot.quarantined_at.is_(None))
-        values = {"quarantined_at": now}
+        values: dict[str, datetime | None] = {"quarantined_at": now}
     else:
         conditions.append(Ballot.quarantined_at.is_not(None))
         values = {"quarantined_at": None}

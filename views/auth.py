@@ -19,10 +19,11 @@ from sqlalchemy import select
 from accounts import services
 from db import get_session
 from errors import DomainError, error_response, wants_json
-from extensions import limiter
+from extensions import limiter, limits_checked
 from forms.accounts import LoginForm, PasswordChangeForm, RegistrationForm, TokenForm
 from forms.base import ButtonForm
 from models import ApiToken, Role
+from moderation.actions import report_outcomes
 from security import login_required_any, role_required
 
 bp = Blueprint("auth", __name__)
@@ -65,6 +66,7 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits_checked
 @limiter.limit(
     lambda: current_app.config["TRIBUNE_LOGIN_LIMIT_IP"], methods=["POST"], deduct_when=_failed
 )
@@ -112,6 +114,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/registreren", methods=["GET", "POST"])
+@limits_checked
 @limiter.limit(lambda: current_app.config["TRIBUNE_REGISTER_LIMIT_IP"], methods=["POST"])
 def register():  # type: ignore[no-untyped-def]
     """Create a fan account and log it in."""
@@ -246,8 +249,6 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
 @login_required_any
 def my_reports():  # type: ignore[no-untyped-def]
     """What happened to the comments this reader reported."""
-    from moderation.actions import report_outcomes
-
     return render_template(
         "auth/reports.html", reports=report_outcomes(get_session(), current_user)
     )

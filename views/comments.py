@@ -12,6 +12,7 @@ from db import get_session, read_first, start_write
 from errors import DomainError, wants_json
 from forms.base import TribuneForm
 from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
+from lookups import get_or_404
 from models import Article, Comment, CommentState
 from moderation.actions import file_appeal
 from parsing import is_int_text
@@ -60,11 +61,11 @@ def _failed(  # type: ignore[no-untyped-def]
 
 
 def _article_of(comment_id: int) -> str:
-    comment = get_session().get(Comment, comment_id)
-    article = get_session().get(Article, comment.article_id) if comment else None
-    if article is None:
-        raise DomainError("comment_not_found", "Deze reactie bestaat niet.", 404)
-    return article.cms_id
+    session = get_session()
+    comment = get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
+    return session.get_one(Article, comment.article_id).cms_id
 
 
 @bp.post("/artikels/<article_id>/reacties")

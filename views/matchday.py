@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -20,12 +21,12 @@ bp = Blueprint("matchday", __name__)
 
 @bp.get("/beheer/wedstrijddag")
 @role_required(Role.ADMIN, Role.EDITOR)
-def windows():  # type: ignore[no-untyped-def]
+def windows() -> ResponseReturnValue:
     """Scheduled and running match-day windows, and the form to add one."""
     return _render(MatchDayForm(formdata=None))
 
 
-def _render(form: MatchDayForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _render(form: MatchDayForm, status: int = 200) -> ResponseReturnValue:
     session = get_session()
     upcoming = modes.upcoming_windows(session)
     article_ids = {w.article_id for w in upcoming if w.article_id}
@@ -46,7 +47,7 @@ def _render(form: MatchDayForm, status: int = 200):  # type: ignore[no-untyped-d
     )
 
 
-def _refused(form: MatchDayForm, error: DomainError):  # type: ignore[no-untyped-def]
+def _refused(form: MatchDayForm, error: DomainError) -> ResponseReturnValue:
     """JSON clients get the error; the page comes back with the typed window and the reason."""
     get_session().rollback()
     if wants_json() or error.status_code == 403:
@@ -57,7 +58,7 @@ def _refused(form: MatchDayForm, error: DomainError):  # type: ignore[no-untyped
 
 @bp.post("/beheer/wedstrijddag")
 @role_required(Role.ADMIN, Role.EDITOR)
-def schedule():  # type: ignore[no-untyped-def]
+def schedule() -> ResponseReturnValue:
     """Schedule a window: site-wide needs an admin, one article an editor or admin."""
     session = get_session()
     form = MatchDayForm()
@@ -89,7 +90,7 @@ def schedule():  # type: ignore[no-untyped-def]
 
 @bp.post("/beheer/wedstrijddag/<int:window_id>/annuleren")
 @role_required(Role.ADMIN, Role.EDITOR)
-def cancel(window_id: int):  # type: ignore[no-untyped-def]
+def cancel(window_id: int) -> ResponseReturnValue:
     """Cancel a window (editors only their per-article ones)."""
     session = get_session()
     window = session.get(MatchDayWindow, window_id)

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from db import get_session
-from errors import DomainError, NotFound, wants_json
+from errors import DomainError, wants_json
 from forms.moderation import (
     AppealDecisionForm,
     BanForm,
@@ -20,6 +20,7 @@ from forms.moderation import (
     WordForm,
     queue_forms,
 )
+from lookups import get_or_404
 from models import (
     Appeal,
     Comment,
@@ -313,9 +314,9 @@ def comment_history(comment_id: int):  # type: ignore[no-untyped-def]
 def _comment_page(comment_id: int, status: int = 200, **failed: ModeratorForm):  # type: ignore[no-untyped-def]
     """The comment's page; `failed` brings back the form that was refused, filled in."""
     session = get_session()
-    comment = session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    comment = get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
     item = triage.load_items(session, [comment])[0]
     return (
         render_template(
@@ -338,9 +339,7 @@ def user_history(user_id: int):  # type: ignore[no-untyped-def]
 
 def _user_page(user_id: int, status: int = 200, note_form: ModeratorForm | None = None):  # type: ignore[no-untyped-def]
     session = get_session()
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     recent = list(
         session.scalars(
             select(Comment)

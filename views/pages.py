@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -10,7 +11,7 @@ from articles import services as articles
 from comments.threads import authors_pending, published_threads
 from db import get_session
 from forms.comments import ArticleForms
-from models import Article, utcnow
+from models import Appeal, Article, Comment, utcnow
 from moderation.modes import active_mode
 from views.votes import poll_panels
 from wiring import posting_policy
@@ -20,7 +21,7 @@ HEADLINES = 25
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """Meest recent: the latest headlines with their tallies."""
     session = get_session()
     latest = (
@@ -47,16 +48,19 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/artikels/<article_id>")
-def article(article_id: str):  # type: ignore[no-untyped-def]
+def article(article_id: str) -> ResponseReturnValue:
     """An article with its polls and comments."""
     return render_article(article_id)
 
 
-def render_article(article_id: str, forms: ArticleForms | None = None, status: int = 200):  # type: ignore[no-untyped-def]
+def render_article(
+    article_id: str, forms: ArticleForms | None = None, status: int = 200
+) -> ResponseReturnValue:
     """The article page; `forms` brings back a form that failed, with the text and its errors."""
     session = get_session()
     item = articles.article_for_page(session, article_id)
-    own_pending, appeals = [], {}
+    own_pending: list[Comment] = []
+    appeals: dict[int, Appeal] = {}
     if current_user.is_authenticated:
         own_pending, appeals = authors_pending(session, item, current_user.id)
     mode = active_mode(session, item, posting_policy().auto_close_days)

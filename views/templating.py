@@ -10,6 +10,10 @@ from markupsafe import Markup, escape
 
 from brussels import to_local
 from forms.base import ButtonForm
+from models import utcnow
+from moderation.flags import FlagCode
+from moderation.rules import ContextFlag
+from reasons import ReasonCode
 
 MONTHS_NL = (
     "januari februari maart april mei juni juli augustus september oktober november december"
@@ -54,7 +58,7 @@ def comment_html(body: str) -> Markup:
 def button_form() -> ButtonForm:
     """The form of a one-click button (log out, delete, approve): only its CSRF field.
     One per request; it is never filled from the submitted data."""
-    form = g.get("tribune_button_form")
+    form: ButtonForm | None = g.get("tribune_button_form")
     if form is None:
         form = g.tribune_button_form = ButtonForm(formdata=None)
     return form
@@ -67,9 +71,6 @@ def has_endpoint(name: str) -> bool:
 
 def flag_label(code: str) -> str:
     """The Dutch label of a stored flag code (screening or context rule)."""
-    from moderation.flags import FlagCode
-    from moderation.rules import ContextFlag
-
     try:
         return FlagCode.from_code(code).label_nl
     except ValueError:
@@ -147,8 +148,6 @@ def action_nl(code: str) -> str:
 
 def reason_nl(code: str | None) -> str:
     """A stored reason code as its Dutch label; empty for none."""
-    from reasons import ReasonCode
-
     if not code:
         return ""
     try:
@@ -162,8 +161,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _now() -> dict[str, object]:
-        from models import utcnow
-
         return {"now": utcnow()}
 
     app.jinja_env.globals.update(
