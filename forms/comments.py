@@ -4,7 +4,7 @@ shows filled in (the one that failed keeps what the reader typed)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from wtforms import HiddenField, SelectField, StringField, TextAreaField
 
@@ -12,6 +12,8 @@ from comments.services import BODY_MAX, BODY_MIN, REPORT_NOTE_MAX
 from forms.base import ButtonForm, TribuneForm, choices_of, length, optional, required
 from moderation.actions import APPEAL_MAX, APPEAL_MIN
 from reasons import ReasonCode
+
+F = TypeVar("F", bound=TribuneForm)
 
 BODY_RULE_NL = f"Een reactie heeft {BODY_MIN} tot {BODY_MAX} tekens."
 
@@ -77,19 +79,20 @@ class ArticleForms:
     kind: str | None = None
     target: int | None = None
     failed: TribuneForm | None = None
-    _empty: dict[type[TribuneForm], Any] = field(default_factory=dict)
+    _empty: dict[type[TribuneForm], TribuneForm] = field(default_factory=dict)
 
     def is_failed(self, kind: str, target: int | None = None) -> bool:
         """Whether this is the form that failed (its <details> opens, its errors show)."""
         return self.failed is not None and self.kind == kind and self.target == target
 
-    def _form(self, kind: str, target: int | None, form_type: type[TribuneForm]) -> Any:
-        if self.is_failed(kind, target):
+    def _form(self, kind: str, target: int | None, form_type: type[F]) -> F:
+        if self.is_failed(kind, target) and isinstance(self.failed, form_type):
             return self.failed
-        if form_type not in self._empty:
+        empty = self._empty.get(form_type)
+        if not isinstance(empty, form_type):
             # Never filled from the request: a failed reply must not fill every other form.
-            self._empty[form_type] = form_type(formdata=None)
-        return self._empty[form_type]
+            empty = self._empty[form_type] = form_type(formdata=None)
+        return empty
 
     def post(self) -> CommentForm:
         """The top-level comment form."""
@@ -101,8 +104,8 @@ class ArticleForms:
 
     def edit(self, comment: Any) -> EditCommentForm:
         """The edit form of one's own comment, holding its current text."""
-        if self.is_failed("edit", comment.id):
-            return self.failed  # type: ignore[return-value]
+        if self.is_failed("edit", comment.id) and isinstance(self.failed, EditCommentForm):
+            return self.failed
         return EditCommentForm(formdata=None, body=comment.body)
 
     def report(self, comment_id: int) -> ReportForm:

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -13,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -22,7 +24,7 @@ from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
 from forms.accounts import LoginForm, PasswordChangeForm, RegistrationForm, TokenForm
 from forms.base import ButtonForm
-from models import ApiToken, Role
+from models import ApiToken, Role, User
 from moderation.actions import report_outcomes
 from security import login_required_any, role_required
 
@@ -35,11 +37,11 @@ def configure_login(manager: LoginManager) -> None:
     manager.session_protection = "basic"
 
     @manager.user_loader
-    def _load(user_key: str):  # type: ignore[no-untyped-def]
+    def _load(user_key: str) -> User | None:
         return services.load_user(get_session(), user_key)
 
     @manager.unauthorized_handler
-    def _unauthorized():  # type: ignore[no-untyped-def]
+    def _unauthorized() -> ResponseReturnValue:
         if wants_json():
             return error_response(401, "login_required", "Je moet aangemeld zijn.")
         flash("Meld je aan om verder te gaan.", "info")
@@ -60,7 +62,7 @@ def _login_account_key() -> str:
     return "login-account:" + services.username_key(request.form.get("login", ""))[:64]
 
 
-def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+def _failed(response: Response) -> bool:
     # Only failed attempts count against the throttle; a successful login redirects.
     return response.status_code != 302
 
@@ -76,7 +78,7 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
     methods=["POST"],
     deduct_when=_failed,
 )
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     """Log in by username or e-mail."""
     next_url = request.values.get("next")
     if current_user.is_authenticated:
@@ -106,7 +108,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @bp.post("/uitloggen")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Log out (POST with a CSRF token, so a link on another site cannot log you out)."""
     logout_user()
     flash("Je bent afgemeld.", "info")
@@ -116,7 +118,7 @@ def logout():  # type: ignore[no-untyped-def]
 @bp.route("/registreren", methods=["GET", "POST"])
 @limits_checked
 @limiter.limit(lambda: current_app.config["TRIBUNE_REGISTER_LIMIT_IP"], methods=["POST"])
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     """Create a fan account and log it in."""
     if current_user.is_authenticated:
         return redirect(url_for("pages.index"))
@@ -148,14 +150,14 @@ def register():  # type: ignore[no-untyped-def]
     return render_template("auth/register.html", form=form), status
 
 
-def _render_profile(  # type: ignore[no-untyped-def]
+def _render_profile(
     status: int = 200,
     password_form: PasswordChangeForm | None = None,
     token_form: TokenForm | None = None,
     new_token: str | None = None,
     new_token_name: str | None = None,
-):
-    tokens = []
+) -> tuple[str, int]:
+    tokens: list[ApiToken] = []
     if current_user.role in (Role.EDITOR, Role.ADMIN):
         tokens = list(
             get_session().scalars(
@@ -181,14 +183,14 @@ def _render_profile(  # type: ignore[no-untyped-def]
 
 @bp.get("/profiel")
 @login_required_any
-def profile():  # type: ignore[no-untyped-def]
+def profile() -> ResponseReturnValue:
     """The user's profile: password change and, for editors, API tokens."""
     return _render_profile()
 
 
 @bp.post("/profiel/wachtwoord")
 @login_required_any
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     """Change the password; other sessions end, this one stays logged in."""
     form = PasswordChangeForm()
     if not form.validate():
@@ -217,7 +219,7 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.post("/profiel/sleutels")
 @role_required(Role.EDITOR, Role.ADMIN)
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     """Create an editor API token and show it once."""
     form = TokenForm()
     if not form.validate():
@@ -236,7 +238,7 @@ def create_token():  # type: ignore[no-untyped-def]
 
 @bp.post("/profiel/sleutels/<int:token_id>/intrekken")
 @role_required(Role.EDITOR, Role.ADMIN)
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of your API tokens."""
     session = get_session()
     services.revoke_api_token(session, current_user, token_id)
@@ -247,7 +249,7 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/profiel/meldingen")
 @login_required_any
-def my_reports():  # type: ignore[no-untyped-def]
+def my_reports() -> ResponseReturnValue:
     """What happened to the comments this reader reported."""
     return render_template(
         "auth/reports.html", reports=report_outcomes(get_session(), current_user)

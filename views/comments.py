@@ -5,6 +5,7 @@ reason beside the field, with the refusal's status (422, 429, 403, 409)."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from comments import services as comments
@@ -37,14 +38,14 @@ def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
     return url_for("pages.article", article_id=article_cms_id) + "#" + anchor
 
 
-def _failed(  # type: ignore[no-untyped-def]
+def _failed(
     form: TribuneForm,
     kind: str,
     target: int | None,
     article_id: str,
     exc: DomainError | None = None,
     not_found_is_404: bool = False,
-):
+) -> ResponseReturnValue:
     """The article page again, with this form holding the typed text and the error beside it.
     An unknown article stays a 404 page (nothing to go back to); so does every "not found"
     where the form must not tell whether something exists (appeals on others' comments)."""
@@ -71,7 +72,7 @@ def _article_of(comment_id: int) -> str:
 @bp.post("/artikels/<article_id>/reacties")
 @read_first
 @login_required_any
-def post(article_id: str):  # type: ignore[no-untyped-def]
+def post(article_id: str) -> ResponseReturnValue:
     """Post a comment or a reply from the article page."""
     session = get_session()
     form = CommentForm()
@@ -104,7 +105,7 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/bewerken")
 @login_required_any
-def edit(comment_id: int):  # type: ignore[no-untyped-def]
+def edit(comment_id: int) -> ResponseReturnValue:
     """Edit one's own comment within the edit window."""
     session = get_session()
     article_id = _article_of(comment_id)
@@ -132,7 +133,7 @@ def edit(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/verwijderen")
 @login_required_any
-def delete(comment_id: int):  # type: ignore[no-untyped-def]
+def delete(comment_id: int) -> ResponseReturnValue:
     """Delete one's own comment."""
     session = get_session()
     article_id = _article_of(comment_id)
@@ -144,7 +145,7 @@ def delete(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/melden")
 @login_required_any
-def report(comment_id: int):  # type: ignore[no-untyped-def]
+def report(comment_id: int) -> ResponseReturnValue:
     """Report someone else's comment."""
     session = get_session()
     article_id = _article_of(comment_id)
@@ -174,7 +175,7 @@ def report(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/bezwaar")
 @login_required_any
-def appeal(comment_id: int):  # type: ignore[no-untyped-def]
+def appeal(comment_id: int) -> ResponseReturnValue:
     """The author appeals a rejection or removal (once)."""
     session = get_session()
     article_id = _article_of(comment_id)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
@@ -54,9 +55,7 @@ def _poll_or_404(poll_id: int) -> Poll:
 
 
 def _article_of(poll: Poll) -> Article:
-    article = get_session().get(Article, poll.article_id)
-    assert article is not None
-    return article
+    return get_session().get_one(Article, poll.article_id)
 
 
 def snippet(poll: Poll) -> str:
@@ -111,13 +110,13 @@ def _draft_from_form(form: PollForm, poll: Poll | None, frozen: bool) -> polls.P
     )
 
 
-def _render_form(  # type: ignore[no-untyped-def]
+def _render_form(
     article: Article,
     poll: Poll | None,
     status: int = 200,
     form: PollForm | None = None,
     reopen_form: ReopenForm | None = None,
-):
+) -> ResponseReturnValue:
     session = get_session()
     frozen = poll is not None and polls.has_ballots(session, poll.id)
     if form is None:
@@ -146,7 +145,7 @@ def _render_form(  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @role_required(*EDITORS)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """Articles (newest first, searchable) with their polls and comment mode."""
     session = get_session()
     query = (request.args.get("q") or "").strip()[:100]
@@ -178,7 +177,7 @@ def index():  # type: ignore[no-untyped-def]
 
 @bp.route("/artikels/<article_id>/peilingen/nieuw", methods=["GET", "POST"])
 @role_required(*EDITORS)
-def new_poll(article_id: str):  # type: ignore[no-untyped-def]
+def new_poll(article_id: str) -> ResponseReturnValue:
     """Create a poll on an article."""
     session = get_session()
     article = articles.article_for_page(session, article_id)
@@ -201,7 +200,7 @@ def new_poll(article_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/peilingen/<int:poll_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
-def poll(poll_id: int):  # type: ignore[no-untyped-def]
+def poll(poll_id: int) -> ResponseReturnValue:
     """Edit a poll (question and options freeze at the first ballot); the embed snippet."""
     session = get_session()
     item = _poll_or_404(poll_id)
@@ -225,7 +224,7 @@ def poll(poll_id: int):  # type: ignore[no-untyped-def]
     return redirect(url_for("editor.poll", poll_id=item.id), 303)
 
 
-def _state_action(poll_id: int, action: str):  # type: ignore[no-untyped-def]
+def _state_action(poll_id: int, action: str) -> ResponseReturnValue:
     session = get_session()
     moment = support.now()
     try:
@@ -259,21 +258,21 @@ def _state_action(poll_id: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/peilingen/<int:poll_id>/sluiten")
 @role_required(*EDITORS)
-def close(poll_id: int):  # type: ignore[no-untyped-def]
+def close(poll_id: int) -> ResponseReturnValue:
     """Close now."""
     return _state_action(poll_id, "close")
 
 
 @bp.post("/peilingen/<int:poll_id>/heropenen")
 @role_required(*EDITORS)
-def reopen(poll_id: int):  # type: ignore[no-untyped-def]
+def reopen(poll_id: int) -> ResponseReturnValue:
     """Reopen (optionally until a new closing time)."""
     return _state_action(poll_id, "reopen")
 
 
 @bp.post("/peilingen/<int:poll_id>/verwijderen")
 @role_required(*EDITORS)
-def delete(poll_id: int):  # type: ignore[no-untyped-def]
+def delete(poll_id: int) -> ResponseReturnValue:
     """Delete a poll without ballots."""
     return _state_action(poll_id, "delete")
 
@@ -322,7 +321,7 @@ def timeline_bars(buckets: list, unit: str, width: float = 600, height: float = 
 
 @bp.get("/peilingen/<int:poll_id>/resultaten")
 @role_required(*EDITORS)
-def results(poll_id: int):  # type: ignore[no-untyped-def]
+def results(poll_id: int) -> ResponseReturnValue:
     """Stand, votes over time, member/anonymous split, suspicious ballots and quarantine."""
     session = get_session()
     item = _poll_or_404(poll_id)
@@ -358,7 +357,7 @@ def results(poll_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/peilingen/<int:poll_id>/quarantaine")
 @role_required(*EDITORS)
-def quarantine(poll_id: int):  # type: ignore[no-untyped-def]
+def quarantine(poll_id: int) -> ResponseReturnValue:
     """Put suspicious ballots in quarantine or release them (bulk, audited, reversible)."""
     session = get_session()
     item = _poll_or_404(poll_id)
@@ -400,7 +399,7 @@ def _csv_response(text: str, filename: str) -> Response:
 
 @bp.get("/peilingen/<int:poll_id>/resultaten.csv")
 @role_required(*EDITORS)
-def results_csv(poll_id: int):  # type: ignore[no-untyped-def]
+def results_csv(poll_id: int) -> ResponseReturnValue:
     """The stand as CSV (Belgian Excel: ';' and a BOM)."""
     item = _poll_or_404(poll_id)
     return _csv_response(
@@ -410,7 +409,7 @@ def results_csv(poll_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/peilingen/<int:poll_id>/stemmen.csv")
 @role_required(*EDITORS)
-def ballots_csv(poll_id: int):  # type: ignore[no-untyped-def]
+def ballots_csv(poll_id: int) -> ResponseReturnValue:
     """Every ballot as CSV: time, options, voter type (no personal data)."""
     item = _poll_or_404(poll_id)
     return _csv_response(export.ballots_csv(get_session(), item), f"peiling-{item.id}-stemmen.csv")
@@ -418,7 +417,7 @@ def ballots_csv(poll_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/artikels/<article_id>/reactiemodus")
 @role_required(*EDITORS)
-def comment_mode(article_id: str):  # type: ignore[no-untyped-def]
+def comment_mode(article_id: str) -> ResponseReturnValue:
     """Set an article's comment mode (audited)."""
     session = get_session()
     article = articles.article_for_page(session, article_id)

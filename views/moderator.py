@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from db import get_session
 from errors import DomainError, wants_json
@@ -49,7 +51,7 @@ _FORM_KINDS = {
 }
 
 
-def _filter_from(args) -> triage.QueueFilter:  # type: ignore[no-untyped-def]
+def _filter_from(args: MultiDict[str, str]) -> triage.QueueFilter:
     tab = args.get("tab", "wachtrij")
     sort = args.get("sort", "oudste")
     reason = args.get("reden") or None
@@ -69,7 +71,7 @@ def _filter_from(args) -> triage.QueueFilter:  # type: ignore[no-untyped-def]
     )
 
 
-def _done(form: ModeratorForm, message: str, payload: dict | None = None):  # type: ignore[no-untyped-def]
+def _done(form: ModeratorForm, message: str, payload: dict | None = None) -> ResponseReturnValue:
     """Answer a decision: JSON for scripts, a redirect back to the queue for forms."""
     if wants_json():
         return jsonify(ok=True, message=message, **(payload or {}))
@@ -88,12 +90,12 @@ def _valid(form: ModeratorForm) -> ModeratorForm:
     return form
 
 
-def _refused(  # type: ignore[no-untyped-def]
+def _refused(
     form: ModeratorForm,
     error: DomainError,
     comment_id: int | None = None,
     user_id: int | None = None,
-):
+) -> ResponseReturnValue:
     """A refused decision: JSON clients and "not found" get the error; a page comes back as
     the comment's (or the user's) page with this form filled in and the reason beside it."""
     get_session().rollback()
@@ -113,7 +115,7 @@ def _refused(  # type: ignore[no-untyped-def]
 
 @bp.get("/")
 @role_required(*MODERATORS)
-def queue():  # type: ignore[no-untyped-def]
+def queue() -> ResponseReturnValue:
     """The queue: tabs, filters, sorts, one page of items."""
     session = get_session()
     flt = _filter_from(request.args)
@@ -133,7 +135,7 @@ def queue():  # type: ignore[no-untyped-def]
 
 @bp.get("/tellers")
 @role_required(*MODERATORS)
-def counts():  # type: ignore[no-untyped-def]
+def counts() -> ResponseReturnValue:
     """Counts per tab and the oldest wait, for polling every few seconds."""
     session = get_session()
     return (
@@ -147,7 +149,7 @@ def counts():  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/goedkeuren")
 @role_required(*MODERATORS)
-def approve(comment_id: int):  # type: ignore[no-untyped-def]
+def approve(comment_id: int) -> ResponseReturnValue:
     session = get_session()
     form = DecisionForm()
     try:
@@ -160,7 +162,7 @@ def approve(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/afwijzen")
 @role_required(*MODERATORS)
-def reject(comment_id: int):  # type: ignore[no-untyped-def]
+def reject(comment_id: int) -> ResponseReturnValue:
     session = get_session()
     form = ReasonDecisionForm()
     try:
@@ -174,7 +176,7 @@ def reject(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/verwijderen")
 @role_required(*MODERATORS)
-def remove(comment_id: int):  # type: ignore[no-untyped-def]
+def remove(comment_id: int) -> ResponseReturnValue:
     session = get_session()
     form = ReasonDecisionForm()
     try:
@@ -188,7 +190,7 @@ def remove(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/herstellen")
 @role_required(*MODERATORS)
-def restore(comment_id: int):  # type: ignore[no-untyped-def]
+def restore(comment_id: int) -> ResponseReturnValue:
     session = get_session()
     form = NoteDecisionForm()
     try:
@@ -202,7 +204,7 @@ def restore(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/meldingen-afwijzen")
 @role_required(*MODERATORS)
-def dismiss(comment_id: int):  # type: ignore[no-untyped-def]
+def dismiss(comment_id: int) -> ResponseReturnValue:
     session = get_session()
     form = NoteDecisionForm()
     try:
@@ -216,7 +218,7 @@ def dismiss(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/bulk")
 @role_required(*MODERATORS)
-def bulk():  # type: ignore[no-untyped-def]
+def bulk() -> ResponseReturnValue:
     """Approve or reject the selected items (a refusal is an error page: nothing typed)."""
     form = _valid(BulkForm())
     session = get_session()
@@ -232,7 +234,7 @@ def bulk():  # type: ignore[no-untyped-def]
 
 @bp.post("/gebruikers/<int:user_id>/schorsen")
 @role_required(*MODERATORS)
-def ban(user_id: int):  # type: ignore[no-untyped-def]
+def ban(user_id: int) -> ResponseReturnValue:
     session = get_session()
     form = BanForm()
     try:
@@ -254,7 +256,7 @@ def ban(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/gebruikers/<int:user_id>/opheffen")
 @role_required(*MODERATORS)
-def lift(user_id: int):  # type: ignore[no-untyped-def]
+def lift(user_id: int) -> ResponseReturnValue:
     session = get_session()
     form = NoteDecisionForm()
     try:
@@ -268,7 +270,7 @@ def lift(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/gebruikers/<int:user_id>/notities")
 @role_required(*MODERATORS)
-def note(user_id: int):  # type: ignore[no-untyped-def]
+def note(user_id: int) -> ResponseReturnValue:
     session = get_session()
     form = UserNoteForm()
     try:
@@ -282,7 +284,7 @@ def note(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/bezwaren/<int:appeal_id>")
 @role_required(*MODERATORS)
-def decide_appeal(appeal_id: int):  # type: ignore[no-untyped-def]
+def decide_appeal(appeal_id: int) -> ResponseReturnValue:
     session = get_session()
     form = AppealDecisionForm()
     appeal = session.get(Appeal, appeal_id)
@@ -306,12 +308,14 @@ def decide_appeal(appeal_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/reacties/<int:comment_id>")
 @role_required(*MODERATORS)
-def comment_history(comment_id: int):  # type: ignore[no-untyped-def]
+def comment_history(comment_id: int) -> ResponseReturnValue:
     """One comment with its full history."""
     return _comment_page(comment_id)
 
 
-def _comment_page(comment_id: int, status: int = 200, **failed: ModeratorForm):  # type: ignore[no-untyped-def]
+def _comment_page(
+    comment_id: int, status: int = 200, **failed: ModeratorForm
+) -> ResponseReturnValue:
     """The comment's page; `failed` brings back the form that was refused, filled in."""
     session = get_session()
     comment = get_or_404(
@@ -332,12 +336,14 @@ def _comment_page(comment_id: int, status: int = 200, **failed: ModeratorForm): 
 
 @bp.get("/gebruikers/<int:user_id>")
 @role_required(*MODERATORS)
-def user_history(user_id: int):  # type: ignore[no-untyped-def]
+def user_history(user_id: int) -> ResponseReturnValue:
     """One user: card, comments, notes and the full history of decisions about them."""
     return _user_page(user_id)
 
 
-def _user_page(user_id: int, status: int = 200, note_form: ModeratorForm | None = None):  # type: ignore[no-untyped-def]
+def _user_page(
+    user_id: int, status: int = 200, note_form: ModeratorForm | None = None
+) -> ResponseReturnValue:
     session = get_session()
     user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     recent = list(
@@ -369,12 +375,12 @@ def _user_page(user_id: int, status: int = 200, note_form: ModeratorForm | None 
 
 @bp.get("/woorden")
 @role_required(*MODERATORS)
-def words():  # type: ignore[no-untyped-def]
+def words() -> ResponseReturnValue:
     """Runtime word-list changes on top of the shipped lists."""
     return _words_page(WordForm(formdata=None))
 
 
-def _words_page(form: WordForm, status: int = 200):  # type: ignore[no-untyped-def]
+def _words_page(form: WordForm, status: int = 200) -> ResponseReturnValue:
     session = get_session()
     entries = list(session.scalars(select(LexiconEntry).order_by(LexiconEntry.created_at.desc())))
     return (
@@ -391,7 +397,7 @@ def _words_page(form: WordForm, status: int = 200):  # type: ignore[no-untyped-d
 
 @bp.post("/woorden")
 @role_required(*MODERATORS)
-def add_word():  # type: ignore[no-untyped-def]
+def add_word() -> ResponseReturnValue:
     session = get_session()
     form = WordForm()
     try:
@@ -412,7 +418,7 @@ def add_word():  # type: ignore[no-untyped-def]
 
 @bp.post("/woorden/<int:entry_id>/verwijderen")
 @role_required(*MODERATORS)
-def remove_word(entry_id: int):  # type: ignore[no-untyped-def]
+def remove_word(entry_id: int) -> ResponseReturnValue:
     session = get_session()
     form = DecisionForm()
     version = runtime.remove_entry(session, current_user, entry_id)
@@ -423,7 +429,7 @@ def remove_word(entry_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/statistieken")
 @role_required(*MODERATORS)
-def statistics():  # type: ignore[no-untyped-def]
+def statistics() -> ResponseReturnValue:
     """Decisions per hour, per moderator and per reason; waiting time over time."""
     hours = request.args.get("uren", 48, type=int) or 48
     hours = min(max(hours, 6), 24 * 14)
