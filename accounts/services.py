@@ -20,8 +20,11 @@ from models import ApiToken, Role, User, utcnow
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
 
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
+USERNAME_MIN, USERNAME_MAX = 3, 32
+USERNAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$")
+EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+TOKEN_NAME_MAX = 80
 PASSWORD_MIN = 10
 PASSWORD_MAX = 200
 TOKEN_PREFIX = "trb_"
@@ -77,12 +80,13 @@ def register_user(
     if not USERNAME_RE.match(username):
         raise Invalid(
             "invalid_username",
-            "Een gebruikersnaam heeft 3 tot 32 tekens: letters, cijfers, punt, streep of _.",
+            f"Een gebruikersnaam heeft {USERNAME_MIN} tot {USERNAME_MAX} tekens: "
+            "letters, cijfers, punt, streep of _.",
             details={"field": "username"},
         )
     if callable(username_check):
         username_check(username)
-    if not EMAIL_RE.match(email) or len(email) > 254:
+    if not EMAIL_RE.match(email) or len(email) > EMAIL_MAX:
         raise Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
     validate_password(registration.password)
     taken = session.scalar(
@@ -189,8 +193,12 @@ def _token_digest(token: str) -> str:
 def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """A new editor API token; the plain token is returned once and never stored."""
     name = name.strip()
-    if not 1 <= len(name) <= 80:
-        raise Invalid("invalid_name", "Geef de sleutel een naam (1 tot 80 tekens).")
+    if not 1 <= len(name) <= TOKEN_NAME_MAX:
+        raise Invalid(
+            "invalid_name",
+            f"Geef de sleutel een naam (1 tot {TOKEN_NAME_MAX} tekens).",
+            details={"field": "name"},
+        )
     if user.role not in (Role.EDITOR, Role.ADMIN):
         raise DomainError("forbidden", "Alleen redacteurs maken API-sleutels aan.", 403)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)

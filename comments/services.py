@@ -75,7 +75,9 @@ def clean_body(body: object) -> str:
     text = body.replace("\r\n", "\n").replace("\x00", "").strip()
     if len(text) < BODY_MIN:
         raise Invalid(
-            "body_too_short", "Een reactie heeft minstens 2 tekens.", details={"field": "body"}
+            "body_too_short",
+            f"Een reactie heeft minstens {BODY_MIN} tekens.",
+            details={"field": "body"},
         )
     if len(text) > BODY_MAX:
         raise Invalid(
@@ -395,7 +397,9 @@ def report_comment(
         ) from None
     if note is not None and (not isinstance(note, str) or len(note) > REPORT_NOTE_MAX):
         raise Invalid(
-            "invalid_note", f"Een toelichting heeft hoogstens {REPORT_NOTE_MAX} tekens."
+            "invalid_note",
+            f"Een toelichting heeft hoogstens {REPORT_NOTE_MAX} tekens.",
+            details={"field": "note"},
         )
     comment = get_or_404(
         session,

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
 
-ARTICLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+ARTICLE_ID_MAX = 64
+ARTICLE_ID_PATTERN = rf"^[A-Za-z0-9_-]{{1,{ARTICLE_ID_MAX}}}$"
 
 
 class CommentMode(enum.Enum):

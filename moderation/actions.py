@@ -277,6 +277,7 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
         raise Invalid(
             "invalid_appeal",
             f"Leg in {APPEAL_MIN} tot {APPEAL_MAX} tekens uit waarom je bezwaar maakt.",
+            details={"field": "body"},
         )
     inserted = insert_or_nothing(
         session,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
+import brussels
 from articles.services import article_not_found
 from db import hot_rows
 from errors import Invalid
@@ -18,7 +18,9 @@ from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utc
 from models.base import UTCDateTime
 from moderation.audit import record_action
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+SLOW_MIN, SLOW_MAX = 5, 3600  # seconds between two comments of one user in slow mode
+WINDOW_MAX = timedelta(days=7)
+LABEL_MAX = 120
 
 
 @dataclass(frozen=True)
@@ -148,52 +150,57 @@ def posting_target(
     )
 
 
-def brussels_to_utc(value: str) -> datetime:
-    """A datetime-local value typed in Belgian time, as UTC."""
-    try:
-        local = datetime.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise Invalid("invalid_time", "Geef een geldige datum en tijd (Brussel).") from None
-    if local.tzinfo is None:
-        local = local.replace(tzinfo=BRUSSELS)
-    return local.astimezone(ZoneInfo("UTC"))
-
-
 def schedule_window(
     session: Session,
     actor: User,
     article: Article | None,
     mode: str,
-    starts_local: str,
-    ends_local: str,
+    starts: datetime | None,
+    ends: datetime | None,
     slow_seconds: object = None,
     label: str | None = None,
 ) -> MatchDayWindow:
-    """Schedule a match-day window; times are entered in Europe/Brussels and stored in UTC."""
+    """Schedule a match-day window; times are aware (typed in Brussels time, parsed by
+    `brussels`) and stored in UTC."""
     try:
         window_mode = MatchDayMode(mode)
     except ValueError:
-        raise Invalid("invalid_mode", "Kies voorafgaande moderatie of trage modus.") from None
-    starts, ends = brussels_to_utc(starts_local), brussels_to_utc(ends_local)
+        raise Invalid(
+            "invalid_mode", "Kies voorafgaande moderatie of trage modus.", details={"field": "mode"}
+        ) from None
+    for name, moment in (("starts_at", starts), ("ends_at", ends)):
+        if moment is None or moment.tzinfo is None:
+            raise Invalid("invalid_time", brussels.MALFORMED_NL, details={"field": name})
+    assert starts is not None and ends is not None
     if ends <= starts:
-        raise Invalid("invalid_window", "Het einde moet na het begin liggen.")
-    if ends - starts > timedelta(days=7):
-        raise Invalid("invalid_window", "Een wedstrijddagvenster duurt hoogstens 7 dagen.")
+        raise Invalid(
+            "invalid_window", "Het einde moet na het begin liggen.", details={"field": "ends_at"}
+        )
+    if ends - starts > WINDOW_MAX:
+        raise Invalid(
+            "invalid_window",
+            f"Een wedstrijddagvenster duurt hoogstens {WINDOW_MAX.days} dagen.",
+            details={"field": "ends_at"},
+        )
     seconds = None
     if window_mode is MatchDayMode.SLOW:
         try:
             seconds = int(slow_seconds)  # type: ignore[call-overload]  # form/JSON value; bad ones caught below
         except (TypeError, ValueError):
             seconds = 0
-        if not 5 <= seconds <= 3600:
-            raise Invalid("invalid_slow", "Trage modus: kies 5 tot 3600 seconden.")
+        if not SLOW_MIN <= seconds <= SLOW_MAX:
+            raise Invalid(
+                "invalid_slow",
+                f"Trage modus: kies {SLOW_MIN} tot {SLOW_MAX} seconden.",
+                details={"field": "slow_seconds"},
+            )
     window = MatchDayWindow(
         article_id=article.id if article else None,
         mode=window_mode,
         slow_seconds=seconds,
         starts_at=starts,
         ends_at=ends,
-        label=(label or "").strip()[:120] or None,
+        label=(label or "").strip()[:LABEL_MAX] or None,
         created_by_id=actor.id,
     )
     session.add(window)

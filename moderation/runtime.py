@@ -31,6 +31,7 @@ VERSION_KEY = "lexicon_version"
 REDIS_VERSION_KEY = "tribune:lexicon_version"
 # Every list a moderator may add to (the ones screening understands).
 LIST_NAMES = ALLOWED_CATEGORIES
+WORD_MIN, WORD_MAX = 2, 100
 
 
 def _stored_int(value: object) -> int:
@@ -89,8 +90,12 @@ def add_entry(
 ) -> tuple[LexiconEntry, int]:
     """Record a word-list change, bump the version and audit it; returns the new version."""
     word = word.strip().casefold()
-    if not 2 <= len(word) <= 100 or "\n" in word:
-        raise Invalid("invalid_word", "Een woord of domein heeft 2 tot 100 tekens.")
+    if not WORD_MIN <= len(word) <= WORD_MAX or "\n" in word:
+        raise Invalid(
+            "invalid_word",
+            f"Een woord of domein heeft {WORD_MIN} tot {WORD_MAX} tekens.",
+            details={"field": "word"},
+        )
     if action is LexiconAction.ADD and list_name not in LIST_NAMES:
         raise Invalid("invalid_list", f"Kies een lijst: {', '.join(LIST_NAMES)}.")
     existing = session.scalar(

@@ -9,15 +9,14 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from brussels import to_local
 from models import Ballot, Poll
 from polls.results import ballot_stats, poll_results
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 BOM = "\ufeff"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUSPICION_NL = {"ip_allowance": "veel stemmen van één IP", "burst": "piek nieuwe stemmers"}
@@ -85,7 +84,7 @@ def _ballot_rows(session: Session, poll: Poll) -> Iterator[list[object]]:
         for ballot in batch:
             chosen = sorted(c.option_id for c in ballot.choices)
             yield [
-                ballot.created_at.astimezone(BRUSSELS).strftime("%Y-%m-%d %H:%M:%S"),
+                to_local(ballot.created_at).strftime("%Y-%m-%d %H:%M:%S"),
                 " | ".join(labels.get(i, "?") for i in chosen),
                 "aangemeld"
                 if ballot.user_id is not None or ballot.voter_key.startswith("u:")

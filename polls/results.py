@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from brussels import BRUSSELS
 from models import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility
 from polls.services import PollState, poll_state
-
-BRUSSELS = ZoneInfo("Europe/Brussels")
 
 
 @dataclass(frozen=True)

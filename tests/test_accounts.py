@@ -339,8 +339,12 @@ def test_change_password_refusals_keep_the_old_password(
 
     response = change_password(client, current, new)
 
-    assert response.status_code == 303
-    assert message in client.get("/profiel").get_data(as_text=True)
+    # The profile comes back with the refusal beside the field it concerns.
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert message in page
+    assert 'aria-invalid="true"' in page
+    assert NEW_PASSWORD not in page and "kort" not in page.split("Wachtwoord wijzigen")[1][:2000]
     stored = get_user(db, user.username)
     assert stored.password_hash == old_hash
     assert stored.session_version == 1

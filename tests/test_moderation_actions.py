@@ -449,16 +449,19 @@ def test_deciding_on_an_unknown_comment_is_404(mod_client: FlaskClient, path: st
     assert error_code(response) == "comment_not_found"
 
 
-def test_a_refused_form_post_renders_a_dutch_error_page(
+def test_a_refused_form_post_comes_back_as_the_comments_page_with_why(
     mod_client: FlaskClient, db: Session, make_user: Callable[..., User], make_article
 ) -> None:
     comment = create_comment(db, make_article(), make_user(), CommentState.REJECTED)
 
     response = mod_client.post(f"/moderatie/reacties/{comment.id}/goedkeuren")
 
+    # The comment's own page (its state, its actions) with the refusal in Dutch above them.
     assert response.status_code == 409
     assert response.mimetype == "text/html"
-    assert "illegal_transition" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert f"<h1>Reactie {comment.id}</h1>" in page
+    assert 'class="form-error" role="alert"' in page
 
 
 # ---------------------------------------------------------------- reports and reporter weight

@@ -34,7 +34,7 @@ from moderation.runtime import add_entry
 from tests.conftest import TEST_PASSWORD
 from tests.factories import create_comment, fresh, unique_redis_prefix
 
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def _post_rules() -> list[str]:

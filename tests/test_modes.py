@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session
 
 from comments.activity import MemoryActivity
 from comments.services import post_comment as post_service
-from errors import Invalid
 from models import (
     Article,
     Comment,
@@ -27,7 +26,7 @@ from models import (
     User,
     utcnow,
 )
-from moderation.modes import ActiveMode, active_mode, brussels_to_utc, posting_target
+from moderation.modes import ActiveMode, active_mode, posting_target
 from moderation.rules import PostingPolicy
 from moderation.screening import screen
 from tests.conftest import login
@@ -322,33 +321,8 @@ def test_slow_mode_allows_one_comment_per_n_seconds_while_it_runs(
         assert second.status_code == 201
 
 
-# ---------------------------------------------------------------- Brussels time → UTC
-
-
-@pytest.mark.parametrize(
-    ("local", "utc"),
-    [
-        ("2026-01-15T20:30", datetime(2026, 1, 15, 19, 30, tzinfo=UTC)),  # winter, UTC+1
-        ("2026-07-01T20:30", datetime(2026, 7, 1, 18, 30, tzinfo=UTC)),  # summer, UTC+2
-        ("2026-03-29T01:59", datetime(2026, 3, 29, 0, 59, tzinfo=UTC)),  # last minute of winter
-        ("2026-03-29T03:00", datetime(2026, 3, 29, 1, 0, tzinfo=UTC)),  # first of summer
-        # 02:30 does not exist on 29 March 2026; it is read with the offset before the jump.
-        ("2026-03-29T02:30", datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),
-        # 02:30 happens twice on 25 October 2026; the first (summer time) is meant.
-        ("2026-10-25T02:30", datetime(2026, 10, 25, 0, 30, tzinfo=UTC)),
-        ("2026-10-25T03:30", datetime(2026, 10, 25, 2, 30, tzinfo=UTC)),
-        ("2026-07-01T20:30+00:00", datetime(2026, 7, 1, 20, 30, tzinfo=UTC)),  # explicit offset
-    ],
-)
-def test_brussels_times_are_stored_in_utc(local: str, utc: datetime) -> None:
-    assert brussels_to_utc(local) == utc
-
-
-@pytest.mark.parametrize("value", ["", "morgen", "2026-13-01T10:00", None])
-def test_an_unreadable_time_is_refused(value: Any) -> None:
-    with pytest.raises(Invalid) as refused:
-        brussels_to_utc(value)
-    assert refused.value.code == "invalid_time"
+# ---------------------------------------------------------------- scheduling through the form
+# (the Brussels-time rules themselves: tests/test_brussels.py)
 
 
 def schedule(client: FlaskClient, **form: Any) -> Any:
@@ -445,6 +419,9 @@ def test_editors_schedule_per_article_and_admins_site_wide(
         ({"mode": "slow", "slow_seconds": "2"}, "invalid_slow"),
         ({"mode": "slow", "slow_seconds": "traag"}, "invalid_slow"),
         ({"starts_at": "zondag"}, "invalid_time"),
+        # The same rule as the poll form: 02:30 does not exist on 29 March 2026.
+        ({"starts_at": "2026-03-29T02:30", "ends_at": "2026-03-29T05:00"}, "invalid_time"),
+        ({"starts_at": ""}, "invalid_time"),
     ],
 )
 def test_bad_windows_are_refused(

@@ -27,7 +27,7 @@ from tests.polls_fixtures import (
     voter_token,
 )
 
-FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
+FORM_TOKEN = re.compile(r'name="form_token"[^>]*value="([^"]+)"')
 SAME_ORIGIN = {"Origin": "http://localhost"}
 
 

@@ -17,7 +17,7 @@ from accounts.services import TOKEN_USE_RESOLUTION
 from models import ApiToken, Article, Role, User
 from tests.conftest import TEST_PASSWORD, login
 
-CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+CSRF_FIELD = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 TOKEN_CODE = re.compile(r'<code class="token">([^<]+)</code>')
 ARTICLE = {"title": "Defour blijft"}
 SAME_ORIGIN = {"Origin": "http://localhost"}

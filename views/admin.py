@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from accounts import services
 from db import get_session
-from errors import Invalid
+from forms.admin import AccountStatusForm, RoleForm
 from models import Role
 from security import role_required
 
@@ -23,9 +23,10 @@ def _role_arg(raw: str | None) -> Role | None:
         return None
 
 
-def _back() -> str:
-    """Return to the list the admin came from (a local path only)."""
-    back = request.form.get("back", "")
+def _back(form: RoleForm | AccountStatusForm) -> str:
+    """Return to the list the admin came from (a local path only). Nothing is typed on these
+    forms (a choice, a button), so a refusal is the error page rather than the list again."""
+    back = form.back.data or ""
     return back if back.startswith("/beheer/") and "//" not in back else url_for("admin.users")
 
 
@@ -44,6 +45,8 @@ def users() -> ResponseReturnValue:
         query=query,
         role=role,
         roles=list(Role),
+        role_form=RoleForm(formdata=None),
+        status_form=AccountStatusForm(formdata=None),
         page=page,
         pages=max(1, -(-total // PER_PAGE)),
     )
@@ -53,21 +56,25 @@ def users() -> ResponseReturnValue:
 @role_required(Role.ADMIN)
 def change_role(user_id: int) -> ResponseReturnValue:
     """Give a user another role."""
-    role = _role_arg(request.form.get("role"))
-    if role is None:
-        raise Invalid("invalid_role", "Kies een geldige rol.")
+    form = RoleForm()
+    if not form.validate():
+        raise form.invalid()
+    role = Role(form.role.data)
     session = get_session()
     user = services.set_role(session, current_user, user_id, role)
     session.commit()
     flash(f"{user.username} is nu {role.label_nl}.", "success")
-    return redirect(_back()), 303
+    return redirect(_back(form)), 303
 
 
 @bp.post("/gebruikers/<int:user_id>/status")
 @role_required(Role.ADMIN)
 def change_status(user_id: int) -> ResponseReturnValue:
     """Deactivate or reactivate an account."""
-    active = request.form.get("active") == "1"
+    form = AccountStatusForm()
+    if not form.validate():
+        raise form.invalid()
+    active = form.active.data == "1"
     session = get_session()
     user = services.set_active(session, current_user, user_id, active)
     session.commit()
@@ -75,4 +82,4 @@ def change_status(user_id: int) -> ResponseReturnValue:
         f"{user.username} is {'opnieuw actief' if active else 'gedeactiveerd'}.",
         "success",
     )
-    return redirect(_back()), 303
+    return redirect(_back(form)), 303

@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Response,
     current_app,
     flash,
     redirect,
@@ -13,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 from sqlalchemy import select
 
@@ -20,7 +22,10 @@ from accounts import services
 from db import get_session
 from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
-from models import ApiToken, Role
+from forms.accounts import LoginForm, PasswordChangeForm, RegistrationForm, TokenForm
+from forms.base import ButtonForm
+from models import ApiToken, Role, User
+from moderation.actions import report_outcomes
 from security import login_required_any, role_required
 
 bp = Blueprint("auth", __name__)
@@ -32,11 +37,11 @@ def configure_login(manager: LoginManager) -> None:
     manager.session_protection = "basic"
 
     @manager.user_loader
-    def _load(user_key: str):  # type: ignore[no-untyped-def]
+    def _load(user_key: str) -> User | None:
         return services.load_user(get_session(), user_key)
 
     @manager.unauthorized_handler
-    def _unauthorized():  # type: ignore[no-untyped-def]
+    def _unauthorized() -> ResponseReturnValue:
         if wants_json():
             return error_response(401, "login_required", "Je moet aangemeld zijn.")
         flash("Meld je aan om verder te gaan.", "info")
@@ -57,7 +62,7 @@ def _login_account_key() -> str:
     return "login-account:" + services.username_key(request.form.get("login", ""))[:64]
 
 
-def _failed(response) -> bool:  # type: ignore[no-untyped-def]
+def _failed(response: Response) -> bool:
     # Only failed attempts count against the throttle; a successful login redirects.
     return response.status_code != 302
 
@@ -73,33 +78,37 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
     methods=["POST"],
     deduct_when=_failed,
 )
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     """Log in by username or e-mail."""
     next_url = request.values.get("next")
     if current_user.is_authenticated:
         return redirect(safe_next(next_url))
-    error = None
-    if request.method == "POST":
-        session = get_session()
-        user = services.authenticate(
-            session,
-            request.form.get("login", ""),
-            request.form.get("password", ""),
-            current_app.config["TRIBUNE_PASSWORD_METHOD"],
-        )
-        if user is not None:
-            session.commit()
-            login_user(user, remember=request.form.get("remember") == "on")
-            return redirect(safe_next(next_url))
-        # The same message whether the account exists or not: no user enumeration.
-        error = "Gebruikersnaam of wachtwoord klopt niet."
-    return render_template(
-        "auth/login.html", error=error, next=next_url, login=request.form.get("login", "")
-    )
+    form = LoginForm()
+    status = 200
+    if form.is_submitted():
+        if form.validate():
+            session = get_session()
+            user = services.authenticate(
+                session,
+                form.login.data,
+                form.password.data,
+                current_app.config["TRIBUNE_PASSWORD_METHOD"],
+            )
+            if user is not None:
+                session.commit()
+                login_user(user, remember=form.remember.data)
+                return redirect(safe_next(next_url))
+            # The same message whether the account exists or not: no user enumeration.
+            form.form_errors.append("Gebruikersnaam of wachtwoord klopt niet.")
+        else:
+            status = 422
+    else:
+        form.next.data = next_url
+    return render_template("auth/login.html", form=form, next=next_url), status
 
 
 @bp.post("/uitloggen")
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     """Log out (POST with a CSRF token, so a link on another site cannot log you out)."""
     logout_user()
     flash("Je bent afgemeld.", "info")
@@ -109,79 +118,98 @@ def logout():  # type: ignore[no-untyped-def]
 @bp.route("/registreren", methods=["GET", "POST"])
 @limits_checked
 @limiter.limit(lambda: current_app.config["TRIBUNE_REGISTER_LIMIT_IP"], methods=["POST"])
-def register():  # type: ignore[no-untyped-def]
+def register() -> ResponseReturnValue:
     """Create a fan account and log it in."""
     if current_user.is_authenticated:
         return redirect(url_for("pages.index"))
-    error = field = None
+    form = RegistrationForm()
     status = 200
-    if request.method == "POST":
-        session = get_session()
-        registration = services.Registration(
-            username=request.form.get("username", ""),
-            email=request.form.get("email", ""),
-            password=request.form.get("password", ""),
-        )
-        try:
-            if request.form.get("password") != request.form.get("password_repeat"):
-                raise DomainError(
-                    "password_mismatch",
-                    "De wachtwoorden zijn niet gelijk.",
-                    422,
-                    details={"field": "password_repeat"},
-                )
-            user = services.register_user(
-                session,
-                registration,
-                current_app.config["TRIBUNE_PASSWORD_METHOD"],
-                username_check=current_app.extensions.get("tribune.username_check"),
+    if form.is_submitted():
+        status = 422
+        if form.validate():
+            session = get_session()
+            registration = services.Registration(
+                username=form.username.data, email=form.email.data, password=form.password.data
             )
-        except DomainError as exc:
-            session.rollback()
-            error, field = exc.message, (exc.details or {}).get("field")
-            status = exc.status_code
-        else:
-            session.commit()
-            login_user(user)
-            flash("Welkom bij Tribune! Je account is aangemaakt.", "success")
-            return redirect(safe_next(request.args.get("next")))
+            try:
+                user = services.register_user(
+                    session,
+                    registration,
+                    current_app.config["TRIBUNE_PASSWORD_METHOD"],
+                    username_check=current_app.extensions.get("tribune.username_check"),
+                )
+            except DomainError as exc:
+                session.rollback()
+                form.refuse(exc)
+                status = exc.status_code
+            else:
+                session.commit()
+                login_user(user)
+                flash("Welkom bij Tribune! Je account is aangemaakt.", "success")
+                return redirect(safe_next(request.args.get("next")))
+    return render_template("auth/register.html", form=form), status
+
+
+def _render_profile(
+    status: int = 200,
+    password_form: PasswordChangeForm | None = None,
+    token_form: TokenForm | None = None,
+    new_token: str | None = None,
+    new_token_name: str | None = None,
+) -> tuple[str, int]:
+    tokens: list[ApiToken] = []
+    if current_user.role in (Role.EDITOR, Role.ADMIN):
+        tokens = list(
+            get_session().scalars(
+                select(ApiToken)
+                .where(ApiToken.user_id == current_user.id)
+                .order_by(ApiToken.created_at.desc())
+            )
+        )
+    # Forms that were not the one submitted start empty (not filled from this request's data).
     return (
-        render_template("auth/register.html", error=error, field=field, form=request.form),
+        render_template(
+            "auth/profile.html",
+            tokens=tokens,
+            new_token=new_token,
+            new_token_name=new_token_name,
+            password_form=password_form or PasswordChangeForm(formdata=None),
+            token_form=token_form or TokenForm(formdata=None),
+            button=ButtonForm(formdata=None),
+        ),
         status,
     )
 
 
 @bp.get("/profiel")
 @login_required_any
-def profile():  # type: ignore[no-untyped-def]
+def profile() -> ResponseReturnValue:
     """The user's profile: password change and, for editors, API tokens."""
-    tokens = []
-    if current_user.role in (Role.EDITOR, Role.ADMIN):
-        tokens = get_session().scalars(
-            select(ApiToken)
-            .where(ApiToken.user_id == current_user.id)
-            .order_by(ApiToken.created_at.desc())
-        )
-    return render_template("auth/profile.html", tokens=list(tokens), new_token=None)
+    return _render_profile()
 
 
 @bp.post("/profiel/wachtwoord")
 @login_required_any
-def change_password():  # type: ignore[no-untyped-def]
+def change_password() -> ResponseReturnValue:
     """Change the password; other sessions end, this one stays logged in."""
+    form = PasswordChangeForm()
+    if not form.validate():
+        return _render_profile(422, password_form=form)
     session = get_session()
     try:
         services.change_password(
             session,
             current_user,
-            request.form.get("current", ""),
-            request.form.get("new", ""),
+            form.current.data,
+            form.new.data,
             current_app.config["TRIBUNE_PASSWORD_METHOD"],
         )
     except DomainError as exc:
         session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for("auth.profile")), 303
+        if (exc.details or {}).get("field") == "password":
+            exc.details = {"field": "new"}  # the service's rule names the new password
+        form.refuse(exc)
+        return _render_profile(exc.status_code, password_form=form)
     session.commit()
     # Store the new session version in this session so it stays logged in.
     login_user(current_user._get_current_object(), remember=False)
@@ -191,25 +219,26 @@ def change_password():  # type: ignore[no-untyped-def]
 
 @bp.post("/profiel/sleutels")
 @role_required(Role.EDITOR, Role.ADMIN)
-def create_token():  # type: ignore[no-untyped-def]
+def create_token() -> ResponseReturnValue:
     """Create an editor API token and show it once."""
+    form = TokenForm()
+    if not form.validate():
+        return _render_profile(422, token_form=form)
     session = get_session()
-    token, plain = services.create_api_token(session, current_user, request.form.get("name", ""))
+    try:
+        token, plain = services.create_api_token(session, current_user, form.name.data)
+    except DomainError as exc:
+        session.rollback()
+        form.refuse(exc)
+        return _render_profile(exc.status_code, token_form=form)
     session.commit()
-    tokens = session.scalars(
-        select(ApiToken)
-        .where(ApiToken.user_id == current_user.id)
-        .order_by(ApiToken.created_at.desc())
-    )
-    response = render_template(
-        "auth/profile.html", tokens=list(tokens), new_token=plain, new_token_name=token.name
-    )
+    response, _ = _render_profile(new_token=plain, new_token_name=token.name)
     return response, 201, {"Cache-Control": "no-store"}
 
 
 @bp.post("/profiel/sleutels/<int:token_id>/intrekken")
 @role_required(Role.EDITOR, Role.ADMIN)
-def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
+def revoke_token(token_id: int) -> ResponseReturnValue:
     """Revoke one of your API tokens."""
     session = get_session()
     services.revoke_api_token(session, current_user, token_id)
@@ -220,10 +249,8 @@ def revoke_token(token_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/profiel/meldingen")
 @login_required_any
-def my_reports():  # type: ignore[no-untyped-def]
+def my_reports() -> ResponseReturnValue:
     """What happened to the comments this reader reported."""
-    from moderation.actions import report_outcomes
-
     return render_template(
         "auth/reports.html", reports=report_outcomes(get_session(), current_user)
     )

@@ -1,17 +1,24 @@
-"""Comment forms on the article page: post, reply, edit, delete, report (work without JS)."""
+"""Comment forms on the article page: post, reply, edit, delete, report, appeal (work
+without JS). A refused form comes back on the article page with what the reader typed and the
+reason beside the field, with the refusal's status (422, 429, 403, 409)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from comments import services as comments
 from db import get_session, read_first, start_write
-from errors import DomainError
+from errors import DomainError, wants_json
+from forms.base import TribuneForm
+from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
 from lookups import get_or_404
 from models import Article, Comment, CommentState
+from moderation.actions import file_appeal
 from parsing import is_int_text
 from security import login_required_any
+from views.pages import render_article
 from wiring import activity_store, posting_policy, screen_text
 
 bp = Blueprint("comments", __name__)
@@ -31,17 +38,27 @@ def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
     return url_for("pages.article", article_id=article_cms_id) + "#" + anchor
 
 
-def _refused(  # type: ignore[no-untyped-def]
-    exc: DomainError, article_id: str, anchor: str, not_found_is_404: bool = False
-):
-    """A refused form: nothing is kept, the reason is shown above the article's comments.
+def _failed(
+    form: TribuneForm,
+    kind: str,
+    target: int | None,
+    article_id: str,
+    exc: DomainError | None = None,
+    not_found_is_404: bool = False,
+) -> ResponseReturnValue:
+    """The article page again, with this form holding the typed text and the error beside it.
     An unknown article stays a 404 page (nothing to go back to); so does every "not found"
     where the form must not tell whether something exists (appeals on others' comments)."""
     get_session().rollback()
-    if exc.code == "article_not_found" or (not_found_is_404 and exc.status_code == 404):
+    if exc is None:
+        exc = form.invalid()
+    elif exc.code == "article_not_found" or (not_found_is_404 and exc.status_code == 404):
         raise exc
-    flash(exc.message, "error")
-    return redirect(_back_to(article_id, anchor)), 303
+    else:
+        form.refuse(exc)
+    if wants_json():
+        raise exc
+    return render_article(article_id, ArticleForms(kind, target, form), exc.status_code)
 
 
 def _article_of(comment_id: int) -> str:
@@ -55,19 +72,23 @@ def _article_of(comment_id: int) -> str:
 @bp.post("/artikels/<article_id>/reacties")
 @read_first
 @login_required_any
-def post(article_id: str):  # type: ignore[no-untyped-def]
+def post(article_id: str) -> ResponseReturnValue:
     """Post a comment or a reply from the article page."""
     session = get_session()
-    parent = request.form.get("parent_id", "")
+    form = CommentForm()
+    parent = form.parent_id.data or ""
     # Digits become the id (the service refuses one that names no row); anything else goes on
     # as it came, for the service's clear "invalid_parent" instead of a top-level comment.
     parent_id: object = (int(parent) if is_int_text(parent) else parent) if parent else None
+    kind, target = ("reply", parent_id) if isinstance(parent_id, int) else ("post", None)
+    if not form.validate():
+        return _failed(form, kind, target, article_id)
     try:
         result = comments.post_comment(
             session,
             article_id,
             current_user,
-            request.form.get("body", ""),
+            form.body.data,
             parent_id,
             screen_text,
             posting_policy(),
@@ -75,7 +96,7 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
             before_write=lambda: start_write(session),
         )
     except DomainError as exc:
-        return _refused(exc, article_id, "reageer")
+        return _failed(form, kind, target, article_id, exc)
     session.commit()
     message, category = OUTCOME_MESSAGES[result.comment.state]
     flash(message, category)
@@ -84,21 +105,24 @@ def post(article_id: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/bewerken")
 @login_required_any
-def edit(comment_id: int):  # type: ignore[no-untyped-def]
+def edit(comment_id: int) -> ResponseReturnValue:
     """Edit one's own comment within the edit window."""
     session = get_session()
     article_id = _article_of(comment_id)
+    form = EditCommentForm()
+    if not form.validate():
+        return _failed(form, "edit", comment_id, article_id)
     try:
         result = comments.edit_comment(
             session,
             comment_id,
             current_user,
-            request.form.get("body", ""),
+            form.body.data,
             screen_text,
             posting_policy(),
         )
     except DomainError as exc:
-        return _refused(exc, article_id, f"reactie-{comment_id}")
+        return _failed(form, "edit", comment_id, article_id, exc)
     session.commit()
     if result.comment.state is CommentState.HELD:
         flash("Je aangepaste reactie wordt eerst nagekeken.", "info")
@@ -109,7 +133,7 @@ def edit(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/verwijderen")
 @login_required_any
-def delete(comment_id: int):  # type: ignore[no-untyped-def]
+def delete(comment_id: int) -> ResponseReturnValue:
     """Delete one's own comment."""
     session = get_session()
     article_id = _article_of(comment_id)
@@ -121,21 +145,24 @@ def delete(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/melden")
 @login_required_any
-def report(comment_id: int):  # type: ignore[no-untyped-def]
+def report(comment_id: int) -> ResponseReturnValue:
     """Report someone else's comment."""
     session = get_session()
     article_id = _article_of(comment_id)
+    form = ReportForm()
+    if not form.validate():
+        return _failed(form, "report", comment_id, article_id)
     try:
         _, created = comments.report_comment(
             session,
             comment_id,
             current_user,
-            request.form.get("reason", ""),
-            request.form.get("note") or None,
+            form.reason.data,
+            form.note.data or None,
             posting_policy(),
         )
     except DomainError as exc:
-        return _refused(exc, article_id, f"reactie-{comment_id}")
+        return _failed(form, "report", comment_id, article_id, exc)
     session.commit()
     flash(
         "Bedankt, een moderator bekijkt je melding."
@@ -148,16 +175,17 @@ def report(comment_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/bezwaar")
 @login_required_any
-def appeal(comment_id: int):  # type: ignore[no-untyped-def]
+def appeal(comment_id: int) -> ResponseReturnValue:
     """The author appeals a rejection or removal (once)."""
-    from moderation.actions import file_appeal
-
     session = get_session()
     article_id = _article_of(comment_id)
+    form = AppealForm()
+    if not form.validate():
+        return _failed(form, "appeal", comment_id, article_id)
     try:
-        file_appeal(session, current_user, comment_id, request.form.get("body", ""))
+        file_appeal(session, current_user, comment_id, form.body.data)
     except DomainError as exc:
-        return _refused(exc, article_id, f"reactie-{comment_id}", not_found_is_404=True)
+        return _failed(form, "appeal", comment_id, article_id, exc, not_found_is_404=True)
     session.commit()
     flash("Je bezwaar is ingediend. Een moderator bekijkt het.", "success")
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303

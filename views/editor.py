@@ -4,19 +4,28 @@ CSV export, embed snippet) and each article's comment mode."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from articles import services as articles
 from db import get_session
-from errors import DomainError, Invalid
+from errors import DomainError
+from forms.base import ButtonForm
+from forms.editor import (
+    MODE_NL,
+    OPTION_FIELDS,
+    VISIBILITY_NL,
+    CommentModeForm,
+    PollForm,
+    QuarantineForm,
+    ReopenForm,
+)
 from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
-from parsing import is_id_text, is_int_text
 from polls import export
 from polls import services as polls
 from polls.results import ballot_stats, poll_results, votes_over_time
@@ -24,59 +33,12 @@ from security import role_required
 from views import poll_support as support
 
 bp = Blueprint("editor", __name__, url_prefix="/redactie")
-BRUSSELS = ZoneInfo("Europe/Brussels")
 EDITORS = (Role.EDITOR, Role.ADMIN)
 ARTICLES_PER_PAGE = 30
 SUSPICIOUS_SHOWN = 200
 
-VISIBILITY_NL = {
-    "always": "Altijd",
-    "after_vote": "Na het stemmen",
-    "after_close": "Na het sluiten",
-    "never": "Nooit publiek",
-}
-SCOPE_NL = {"everyone": "Iedereen", "logged_in": "Enkel aangemelde fans"}
 STATE_NL = {"scheduled": "gepland", "open": "open", "closed": "gesloten"}
-MODE_NL = {"open": "Open", "premoderated": "Eerst nakijken", "closed": "Gesloten"}
 SUSPICION_NL = {"ip_allowance": "veel stemmen van één IP", "burst": "piek nieuwe stemmers"}
-
-
-# ---------------------------------------------------------------- Brussels time
-
-
-def parse_local(value: str | None, field: str) -> datetime | None:
-    """A datetime-local value typed in Brussels time, as UTC; 422 when malformed or nonexistent."""
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        naive = datetime.fromisoformat(value)
-    except ValueError:
-        raise Invalid(
-            "validation_failed",
-            "Niet alle velden zijn geldig.",
-            details={"fields": {field: "Geef een datum en uur (dd/mm/jjjj uu:mm)."}},
-        ) from None
-    if naive.tzinfo is not None or not 2000 <= naive.year <= 2100:
-        raise Invalid(
-            "validation_failed",
-            "Niet alle velden zijn geldig.",
-            details={"fields": {field: "Geef een datum en uur in Belgische tijd."}},
-        )
-    local = naive.replace(tzinfo=BRUSSELS)  # fold=0: the first of an ambiguous autumn hour
-    utc = local.astimezone(UTC)
-    if utc.astimezone(BRUSSELS).replace(tzinfo=None) != naive:
-        raise Invalid(
-            "validation_failed",
-            "Niet alle velden zijn geldig.",
-            details={"fields": {field: "Dit uur bestaat niet (overgang naar zomertijd)."}},
-        )
-    return utc
-
-
-def local_input(value: datetime | None) -> str:
-    """UTC as a datetime-local value in Brussels time."""
-    return value.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M") if value else ""
 
 
 def _same_minute(submitted: datetime | None, stored: datetime | None) -> bool:
@@ -93,9 +55,7 @@ def _poll_or_404(poll_id: int) -> Poll:
 
 
 def _article_of(poll: Poll) -> Article:
-    article = get_session().get(Article, poll.article_id)
-    assert article is not None
-    return article
+    return get_session().get_one(Article, poll.article_id)
 
 
 def snippet(poll: Poll) -> str:
@@ -104,8 +64,24 @@ def snippet(poll: Poll) -> str:
     return f'<div data-tribune-poll="{poll.id}"></div>\n<script src="{script}" async></script>'
 
 
-def _draft_from_form(poll: Poll | None, frozen: bool) -> polls.PollDraft:
-    form = request.form
+def _poll_data(poll: Poll) -> dict:
+    """A stored poll as the form's starting values (also what frozen fields keep)."""
+    data = {
+        "question": poll.question,
+        "max_choices": poll.max_choices,
+        "opens_at": poll.opens_at,
+        "closes_at": poll.closes_at,
+        "results_visibility": poll.results_visibility.value,
+        "voter_scope": poll.voter_scope.value,
+    }
+    for name, option in zip(OPTION_FIELDS, poll.options, strict=False):
+        data[name] = option.label
+    return data
+
+
+def _draft_from_form(form: PollForm, poll: Poll | None, frozen: bool) -> polls.PollDraft:
+    """The poll as typed; a frozen poll keeps its question, answers, choices, opening and
+    scope whatever was sent."""
     if frozen and poll is not None:
         question = poll.question
         options = [o.label for o in poll.options]
@@ -113,72 +89,52 @@ def _draft_from_form(poll: Poll | None, frozen: bool) -> polls.PollDraft:
         opens_at = poll.opens_at
         scope = poll.voter_scope
     else:
-        question = form.get("question", "")
-        options = [form.get(f"option_{i}", "") for i in range(polls.MAX_OPTIONS)]
-        raw_max = form.get("max_choices", "1")
-        max_choices = int(raw_max) if is_int_text(raw_max, 3) else 0
-        opens_at = parse_local(form.get("opens_at"), "opens_at")
+        question = form.question.data or ""
+        options = form.labels()
+        max_choices = form.max_choices.data
+        opens_at = form.opens_at.data
         if poll is not None and _same_minute(opens_at, poll.opens_at):
             opens_at = poll.opens_at
-        try:
-            scope = VoterScope(form.get("voter_scope", "everyone"))
-        except ValueError:
-            scope = VoterScope.EVERYONE
-    closes_at = parse_local(form.get("closes_at"), "closes_at")
+        scope = VoterScope(form.voter_scope.data)
+    closes_at = form.closes_at.data
     if poll is not None and _same_minute(closes_at, poll.closes_at):
         closes_at = poll.closes_at
-    try:
-        visibility = ResultsVisibility(form.get("results_visibility", "always"))
-    except ValueError:
-        visibility = ResultsVisibility.ALWAYS
     return polls.PollDraft(
         question=question,
         options=options,
         max_choices=max_choices,
         opens_at=opens_at,
         closes_at=closes_at,
-        results_visibility=visibility,
+        results_visibility=ResultsVisibility(form.results_visibility.data),
         voter_scope=scope,
     )
 
 
-def _form_values(poll: Poll | None) -> dict:
-    if request.method == "POST":
-        values = {key: request.form.get(key, "") for key in request.form}
-    elif poll is not None:
-        values = {
-            "question": poll.question,
-            "max_choices": str(poll.max_choices),
-            "opens_at": local_input(poll.opens_at),
-            "closes_at": local_input(poll.closes_at),
-            "results_visibility": poll.results_visibility.value,
-            "voter_scope": poll.voter_scope.value,
-        }
-        for i, option in enumerate(poll.options):
-            values[f"option_{i}"] = option.label
-    else:
-        values = {"max_choices": "1", "results_visibility": "always", "voter_scope": "everyone"}
-    return values
-
-
-def _render_form(article: Article, poll: Poll | None, status: int = 200, errors=None):  # type: ignore[no-untyped-def]
+def _render_form(
+    article: Article,
+    poll: Poll | None,
+    status: int = 200,
+    form: PollForm | None = None,
+    reopen_form: ReopenForm | None = None,
+) -> ResponseReturnValue:
     session = get_session()
     frozen = poll is not None and polls.has_ballots(session, poll.id)
+    if form is None:
+        form = PollForm(formdata=None, data=_poll_data(poll) if poll else None)
     return (
         render_template(
             "editor/poll_form.html",
             article=article,
             poll=poll,
             frozen=frozen,
-            values=_form_values(poll),
-            errors=errors or {},
-            visibility=VISIBILITY_NL,
-            scopes=SCOPE_NL,
+            form=form,
+            reopen_form=reopen_form or ReopenForm(formdata=None),
+            button=ButtonForm(formdata=None),
             state=polls.poll_state(poll, support.now()).value if poll else None,
             states=STATE_NL,
             snippet=snippet(poll) if poll else None,
+            min_options=polls.MIN_OPTIONS,
             max_options=polls.MAX_OPTIONS,
-            local_input=local_input,
         ),
         status,
     )
@@ -189,7 +145,7 @@ def _render_form(article: Article, poll: Poll | None, status: int = 200, errors=
 
 @bp.get("/")
 @role_required(*EDITORS)
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """Articles (newest first, searchable) with their polls and comment mode."""
     session = get_session()
     query = (request.args.get("q") or "").strip()[:100]
@@ -215,26 +171,28 @@ def index():  # type: ignore[no-untyped-def]
         query=query,
         state_of=lambda p: polls.poll_state(p, moment).value,
         states=STATE_NL,
-        modes=MODE_NL,
-        brussels_input=local_input,
+        mode_form=CommentModeForm(formdata=None, q=query),
     )
 
 
 @bp.route("/artikels/<article_id>/peilingen/nieuw", methods=["GET", "POST"])
 @role_required(*EDITORS)
-def new_poll(article_id: str):  # type: ignore[no-untyped-def]
+def new_poll(article_id: str) -> ResponseReturnValue:
     """Create a poll on an article."""
     session = get_session()
     article = articles.article_for_page(session, article_id)
+    form = PollForm()
     if request.method == "GET":
-        return _render_form(article, None)
+        return _render_form(article, None, form=form)
+    if not form.validate():
+        return _render_form(article, None, 422, form)
     try:
-        draft = _draft_from_form(None, frozen=False)
+        draft = _draft_from_form(form, None, frozen=False)
         poll = polls.create_poll(session, article, draft, current_user, support.now())
-    except Invalid as exc:
+    except DomainError as exc:
         session.rollback()
-        fields = (exc.details or {}).get("fields", {})
-        return _render_form(article, None, 422, fields or {"form": exc.message})
+        form.refuse(exc)
+        return _render_form(article, None, exc.status_code, form)
     session.commit()
     flash("De peiling is aangemaakt.", "success")
     return redirect(url_for("editor.poll", poll_id=poll.id), 303)
@@ -242,30 +200,31 @@ def new_poll(article_id: str):  # type: ignore[no-untyped-def]
 
 @bp.route("/peilingen/<int:poll_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
-def poll(poll_id: int):  # type: ignore[no-untyped-def]
+def poll(poll_id: int) -> ResponseReturnValue:
     """Edit a poll (question and options freeze at the first ballot); the embed snippet."""
     session = get_session()
     item = _poll_or_404(poll_id)
     article = _article_of(item)
     if request.method == "GET":
         return _render_form(article, item)
+    # Fields a frozen poll does not send (its fieldset is disabled) keep the stored values.
+    form = PollForm(data=_poll_data(item))
+    if not form.validate():
+        return _render_form(article, item, 422, form)
     frozen = polls.has_ballots(session, item.id)
     try:
-        draft = _draft_from_form(item, frozen)
+        draft = _draft_from_form(form, item, frozen)
         polls.update_poll(session, item.id, draft, current_user, support.now())
-    except Invalid as exc:
-        session.rollback()
-        fields = (exc.details or {}).get("fields", {})
-        return _render_form(article, item, 422, fields or {"form": exc.message})
     except DomainError as exc:
         session.rollback()
-        return _render_form(article, item, exc.status_code, {"form": exc.message})
+        form.refuse(exc)
+        return _render_form(article, item, exc.status_code, form)
     session.commit()
     flash("De peiling is bijgewerkt.", "success")
     return redirect(url_for("editor.poll", poll_id=item.id), 303)
 
 
-def _state_action(poll_id: int, action: str):  # type: ignore[no-untyped-def]
+def _state_action(poll_id: int, action: str) -> ResponseReturnValue:
     session = get_session()
     moment = support.now()
     try:
@@ -273,8 +232,11 @@ def _state_action(poll_id: int, action: str):  # type: ignore[no-untyped-def]
             polls.close_poll(session, poll_id, current_user, moment)
             message = "De peiling is gesloten."
         elif action == "reopen":
-            closes_at = parse_local(request.form.get("closes_at"), "closes_at")
-            polls.reopen_poll(session, poll_id, current_user, moment, closes_at)
+            form = ReopenForm()
+            if not form.validate():
+                item = _poll_or_404(poll_id)
+                return _render_form(_article_of(item), item, 422, reopen_form=form)
+            polls.reopen_poll(session, poll_id, current_user, moment, form.closes_at.data)
             message = "De peiling is heropend."
         else:
             poll = _poll_or_404(poll_id)
@@ -296,21 +258,21 @@ def _state_action(poll_id: int, action: str):  # type: ignore[no-untyped-def]
 
 @bp.post("/peilingen/<int:poll_id>/sluiten")
 @role_required(*EDITORS)
-def close(poll_id: int):  # type: ignore[no-untyped-def]
+def close(poll_id: int) -> ResponseReturnValue:
     """Close now."""
     return _state_action(poll_id, "close")
 
 
 @bp.post("/peilingen/<int:poll_id>/heropenen")
 @role_required(*EDITORS)
-def reopen(poll_id: int):  # type: ignore[no-untyped-def]
+def reopen(poll_id: int) -> ResponseReturnValue:
     """Reopen (optionally until a new closing time)."""
     return _state_action(poll_id, "reopen")
 
 
 @bp.post("/peilingen/<int:poll_id>/verwijderen")
 @role_required(*EDITORS)
-def delete(poll_id: int):  # type: ignore[no-untyped-def]
+def delete(poll_id: int) -> ResponseReturnValue:
     """Delete a poll without ballots."""
     return _state_action(poll_id, "delete")
 
@@ -359,7 +321,7 @@ def timeline_bars(buckets: list, unit: str, width: float = 600, height: float = 
 
 @bp.get("/peilingen/<int:poll_id>/resultaten")
 @role_required(*EDITORS)
-def results(poll_id: int):  # type: ignore[no-untyped-def]
+def results(poll_id: int) -> ResponseReturnValue:
     """Stand, votes over time, member/anonymous split, suspicious ballots and quarantine."""
     session = get_session()
     item = _poll_or_404(poll_id)
@@ -389,30 +351,29 @@ def results(poll_id: int):  # type: ignore[no-untyped-def]
         labels={o.id: o.label for o in item.options},
         suspicion_nl=SUSPICION_NL,
         visibility=VISIBILITY_NL,
-        brussels_tz=BRUSSELS,
+        quarantine_form=QuarantineForm(formdata=None),
     )
 
 
 @bp.post("/peilingen/<int:poll_id>/quarantaine")
 @role_required(*EDITORS)
-def quarantine(poll_id: int):  # type: ignore[no-untyped-def]
+def quarantine(poll_id: int) -> ResponseReturnValue:
     """Put suspicious ballots in quarantine or release them (bulk, audited, reversible)."""
     session = get_session()
     item = _poll_or_404(poll_id)
-    action = request.form.get("action")
-    try:
-        scope = polls.QuarantineScope(request.form.get("scope", "selected"))
-    except ValueError:
-        scope = None
-    ids = [int(v) for v in request.form.getlist("ballot") if is_id_text(v)]
+    form = QuarantineForm()
+    action = form.action.data
     back = url_for(
         "editor.results",
         poll_id=item.id,
         filter="quarantined" if action == "release" else "suspicious",
     )
-    if action not in ("quarantine", "release") or scope is None:
+    # Nothing typed to keep here (a choice and ticked rows): a refusal goes back with a flash.
+    if not form.validate():
         flash("Kies wat je met de stemmen wil doen.", "error")
         return redirect(back, 303)
+    scope = polls.QuarantineScope(form.scope.data)
+    ids = [ballot_id for ballot_id in form.ballot.data or [] if ballot_id > 0]
     if scope is polls.QuarantineScope.SELECTED and not ids:
         flash("Vink eerst stemmen aan.", "error")
         return redirect(back, 303)
@@ -438,7 +399,7 @@ def _csv_response(text: str, filename: str) -> Response:
 
 @bp.get("/peilingen/<int:poll_id>/resultaten.csv")
 @role_required(*EDITORS)
-def results_csv(poll_id: int):  # type: ignore[no-untyped-def]
+def results_csv(poll_id: int) -> ResponseReturnValue:
     """The stand as CSV (Belgian Excel: ';' and a BOM)."""
     item = _poll_or_404(poll_id)
     return _csv_response(
@@ -448,7 +409,7 @@ def results_csv(poll_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/peilingen/<int:poll_id>/stemmen.csv")
 @role_required(*EDITORS)
-def ballots_csv(poll_id: int):  # type: ignore[no-untyped-def]
+def ballots_csv(poll_id: int) -> ResponseReturnValue:
     """Every ballot as CSV: time, options, voter type (no personal data)."""
     item = _poll_or_404(poll_id)
     return _csv_response(export.ballots_csv(get_session(), item), f"peiling-{item.id}-stemmen.csv")
@@ -456,16 +417,16 @@ def ballots_csv(poll_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/artikels/<article_id>/reactiemodus")
 @role_required(*EDITORS)
-def comment_mode(article_id: str):  # type: ignore[no-untyped-def]
+def comment_mode(article_id: str) -> ResponseReturnValue:
     """Set an article's comment mode (audited)."""
     session = get_session()
     article = articles.article_for_page(session, article_id)
-    try:
-        mode = CommentMode(request.form.get("mode", ""))
-    except ValueError:
+    form = CommentModeForm()
+    if not form.validate():
         flash("Kies een geldige reactiemodus.", "error")
         return redirect(url_for("editor.index", q=article.cms_id), 303)
+    mode = CommentMode(form.mode.data)
     articles.set_comment_mode(session, article.cms_id, mode, current_user)
     session.commit()
     flash(f"Reageren op '{article.title}': {MODE_NL[mode.value].lower()}.", "success")
-    return redirect(url_for("editor.index", q=request.form.get("q") or None), 303)
+    return redirect(url_for("editor.index", q=form.q.data or None), 303)

@@ -24,6 +24,7 @@ from flask.typing import ResponseReturnValue
 from db import get_session, read_first
 from errors import DomainError
 from extensions import csrf
+from forms.polls import WidgetVoteForm
 from models import Article, VoterScope
 from parsing import is_int_text
 from polls import services as polls
@@ -56,6 +57,7 @@ def _render(poll_id: int, status: int = 200, **extra: Any) -> Response:
         "embed/poll.html",
         panel=panel,
         form_token=issue_form_token(current_app.config["SECRET_KEY"], poll.id),
+        vote_form=WidgetVoteForm(formdata=None),
         parent_origin=parent or "",
         article_url=url_for("pages.article", article_id=article.cms_id, _external=True)
         + f"#peiling-{poll.id}"
@@ -81,17 +83,18 @@ def vote(poll_id: int) -> ResponseReturnValue:
     """The no-JavaScript vote: form post inside the iframe, answered with the results."""
     session = get_session()
     moment = support.now()
-    voter_token = request.form.get("voter_token") or None
+    form = WidgetVoteForm()
+    voter_token = form.voter_token.data or None
     try:
         support.check_provenance()
         check_form_token(
             current_app.config["SECRET_KEY"],
-            request.form.get("form_token", ""),
+            form.form_token.data or "",
             poll_id,
             FORM_TOKEN_MAX_AGE,
         )
         poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
-        raw_ids = request.form.getlist("option")
+        raw_ids = form.option.data or []
         option_ids = [int(v) for v in raw_ids if is_int_text(v)]
         if len(option_ids) != len(raw_ids):
             raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)

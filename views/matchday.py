@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from articles.services import get_article
 from db import get_session
-from errors import DomainError
+from errors import DomainError, wants_json
+from forms.admin import MatchDayForm
+from forms.base import ButtonForm
 from models import Article, MatchDayWindow, Role
 from moderation import modes
 from security import role_required
@@ -21,6 +23,10 @@ bp = Blueprint("matchday", __name__)
 @role_required(Role.ADMIN, Role.EDITOR)
 def windows() -> ResponseReturnValue:
     """Scheduled and running match-day windows, and the form to add one."""
+    return _render(MatchDayForm(formdata=None))
+
+
+def _render(form: MatchDayForm, status: int = 200) -> ResponseReturnValue:
     session = get_session()
     upcoming = modes.upcoming_windows(session)
     article_ids = {w.article_id for w in upcoming if w.article_id}
@@ -29,7 +35,25 @@ def windows() -> ResponseReturnValue:
         if article_ids
         else {}
     )
-    return render_template("admin/matchday.html", windows=upcoming, articles=titles)
+    return (
+        render_template(
+            "admin/matchday.html",
+            windows=upcoming,
+            articles=titles,
+            form=form,
+            button=ButtonForm(formdata=None),
+        ),
+        status,
+    )
+
+
+def _refused(form: MatchDayForm, error: DomainError) -> ResponseReturnValue:
+    """JSON clients get the error; the page comes back with the typed window and the reason."""
+    get_session().rollback()
+    if wants_json() or error.status_code == 403:
+        raise error
+    form.refuse(error)
+    return _render(form, error.status_code)
 
 
 @bp.post("/beheer/wedstrijddag")
@@ -37,22 +61,28 @@ def windows() -> ResponseReturnValue:
 def schedule() -> ResponseReturnValue:
     """Schedule a window: site-wide needs an admin, one article an editor or admin."""
     session = get_session()
-    article_id = (request.form.get("article_id") or "").strip()
+    form = MatchDayForm()
+    article_id = (form.article_id.data or "").strip()
     article = get_article(session, article_id) if article_id else None
     if article is None and current_user.role is not Role.ADMIN:
         raise DomainError(
             "forbidden", "Enkel een beheerder zet de wedstrijddagmodus voor de hele site.", 403
         )
-    modes.schedule_window(
-        session,
-        current_user,
-        article,
-        request.form.get("mode", ""),
-        request.form.get("starts_at", ""),
-        request.form.get("ends_at", ""),
-        request.form.get("slow_seconds"),
-        request.form.get("label"),
-    )
+    if not form.validate():
+        return _refused(form, form.invalid())
+    try:
+        modes.schedule_window(
+            session,
+            current_user,
+            article,
+            form.mode.data,
+            form.starts_at.data,
+            form.ends_at.data,
+            form.slow_seconds.data,
+            form.label.data,
+        )
+    except DomainError as exc:
+        return _refused(form, exc)
     session.commit()
     flash("Wedstrijddagmodus ingepland.", "success")
     return redirect(url_for("matchday.windows")), 303

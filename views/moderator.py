@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from db import get_session
-from errors import Invalid, wants_json
+from errors import DomainError, wants_json
+from forms.moderation import (
+    AppealDecisionForm,
+    BanForm,
+    BulkForm,
+    DecisionForm,
+    ModeratorForm,
+    NoteDecisionForm,
+    ReasonDecisionForm,
+    UserNoteForm,
+    WordForm,
+    queue_forms,
+)
 from lookups import get_or_404
 from models import (
+    Appeal,
     Comment,
     LexiconAction,
     LexiconEntry,
@@ -25,9 +40,18 @@ from wiring import lexicon_refresher
 
 bp = Blueprint("moderator", __name__, url_prefix="/moderatie")
 MODERATORS = (Role.MODERATOR, Role.ADMIN)
+# Which slot of the comment page's forms a refused form takes.
+_FORM_KINDS = {
+    DecisionForm: "decision",
+    ReasonDecisionForm: "reason",
+    NoteDecisionForm: "note_decision",
+    AppealDecisionForm: "appeal",
+    BanForm: "ban",
+    UserNoteForm: "note",
+}
 
 
-def _filter_from(args) -> triage.QueueFilter:  # type: ignore[no-untyped-def]
+def _filter_from(args: MultiDict[str, str]) -> triage.QueueFilter:
     tab = args.get("tab", "wachtrij")
     sort = args.get("sort", "oudste")
     reason = args.get("reden") or None
@@ -47,27 +71,51 @@ def _filter_from(args) -> triage.QueueFilter:  # type: ignore[no-untyped-def]
     )
 
 
-def _done(message: str, payload: dict | None = None):  # type: ignore[no-untyped-def]
+def _done(form: ModeratorForm, message: str, payload: dict | None = None) -> ResponseReturnValue:
     """Answer a decision: JSON for scripts, a redirect back to the queue for forms."""
     if wants_json():
         return jsonify(ok=True, message=message, **(payload or {}))
     flash(message, "success")
-    back = request.form.get("back", "")
+    back = form.back.data or ""
     if not back.startswith("/moderatie/") or "//" in back:
         back = url_for("moderator.queue")
     return redirect(back), 303
 
 
-def _int_form(name: str) -> int:
-    raw = request.form.get(name, "")
-    if not is_id_text(raw):
-        raise Invalid("invalid_parameter", f"{name} ontbreekt of is geen geldig nummer.")
-    return int(raw)
+def _valid(form: ModeratorForm) -> ModeratorForm:
+    """The form, validated; a JSON client gets the one error shape, a page is re-rendered by
+    the caller's `except DomainError`."""
+    if not form.validate():
+        raise form.invalid()
+    return form
+
+
+def _refused(
+    form: ModeratorForm,
+    error: DomainError,
+    comment_id: int | None = None,
+    user_id: int | None = None,
+) -> ResponseReturnValue:
+    """A refused decision: JSON clients and "not found" get the error; a page comes back as
+    the comment's (or the user's) page with this form filled in and the reason beside it."""
+    get_session().rollback()
+    if wants_json() or error.status_code == 404:
+        raise error
+    form.refuse(error)
+    from_item = getattr(form, "comment_id", None)
+    if comment_id is None and from_item is not None and is_id_text(from_item.data or ""):
+        comment_id = int(from_item.data)
+    kind = _FORM_KINDS[type(form)]
+    if comment_id is not None and get_session().get(Comment, comment_id) is not None:
+        return _comment_page(comment_id, error.status_code, **{kind: form})
+    if user_id is not None and kind == "note":
+        return _user_page(user_id, error.status_code, note_form=form)
+    raise error
 
 
 @bp.get("/")
 @role_required(*MODERATORS)
-def queue():  # type: ignore[no-untyped-def]
+def queue() -> ResponseReturnValue:
     """The queue: tabs, filters, sorts, one page of items."""
     session = get_session()
     flt = _filter_from(request.args)
@@ -81,12 +129,13 @@ def queue():  # type: ignore[no-untyped-def]
         sorts=triage.SORTS,
         reasons=list(ReasonCode),
         page_size=triage.PAGE_SIZE,
+        forms=queue_forms(bulk=BulkForm(formdata=None)),
     )
 
 
 @bp.get("/tellers")
 @role_required(*MODERATORS)
-def counts():  # type: ignore[no-untyped-def]
+def counts() -> ResponseReturnValue:
     """Counts per tab and the oldest wait, for polling every few seconds."""
     session = get_session()
     return (
@@ -100,123 +149,156 @@ def counts():  # type: ignore[no-untyped-def]
 
 @bp.post("/reacties/<int:comment_id>/goedkeuren")
 @role_required(*MODERATORS)
-def approve(comment_id: int):  # type: ignore[no-untyped-def]
+def approve(comment_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.approve(session, current_user, comment_id)
+    form = DecisionForm()
+    try:
+        actions.approve(session, current_user, comment_id)
+    except DomainError as exc:
+        return _refused(form, exc, comment_id)
     session.commit()
-    return _done("Reactie goedgekeurd.", {"comment_id": comment_id})
+    return _done(form, "Reactie goedgekeurd.", {"comment_id": comment_id})
 
 
 @bp.post("/reacties/<int:comment_id>/afwijzen")
 @role_required(*MODERATORS)
-def reject(comment_id: int):  # type: ignore[no-untyped-def]
+def reject(comment_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.reject(
-        session, current_user, comment_id, request.form.get("reason"), request.form.get("note")
-    )
+    form = ReasonDecisionForm()
+    try:
+        _valid(form)
+        actions.reject(session, current_user, comment_id, form.reason.data, form.note.data)
+    except DomainError as exc:
+        return _refused(form, exc, comment_id)
     session.commit()
-    return _done("Reactie afgewezen.", {"comment_id": comment_id})
+    return _done(form, "Reactie afgewezen.", {"comment_id": comment_id})
 
 
 @bp.post("/reacties/<int:comment_id>/verwijderen")
 @role_required(*MODERATORS)
-def remove(comment_id: int):  # type: ignore[no-untyped-def]
+def remove(comment_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.remove(
-        session, current_user, comment_id, request.form.get("reason"), request.form.get("note")
-    )
+    form = ReasonDecisionForm()
+    try:
+        _valid(form)
+        actions.remove(session, current_user, comment_id, form.reason.data, form.note.data)
+    except DomainError as exc:
+        return _refused(form, exc, comment_id)
     session.commit()
-    return _done("Reactie verwijderd.", {"comment_id": comment_id})
+    return _done(form, "Reactie verwijderd.", {"comment_id": comment_id})
 
 
 @bp.post("/reacties/<int:comment_id>/herstellen")
 @role_required(*MODERATORS)
-def restore(comment_id: int):  # type: ignore[no-untyped-def]
+def restore(comment_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.restore(session, current_user, comment_id, request.form.get("note"))
+    form = NoteDecisionForm()
+    try:
+        _valid(form)
+        actions.restore(session, current_user, comment_id, form.note.data)
+    except DomainError as exc:
+        return _refused(form, exc, comment_id)
     session.commit()
-    return _done("Reactie hersteld.", {"comment_id": comment_id})
+    return _done(form, "Reactie hersteld.", {"comment_id": comment_id})
 
 
 @bp.post("/reacties/<int:comment_id>/meldingen-afwijzen")
 @role_required(*MODERATORS)
-def dismiss(comment_id: int):  # type: ignore[no-untyped-def]
+def dismiss(comment_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.dismiss(session, current_user, comment_id, request.form.get("note"))
+    form = NoteDecisionForm()
+    try:
+        _valid(form)
+        actions.dismiss(session, current_user, comment_id, form.note.data)
+    except DomainError as exc:
+        return _refused(form, exc, comment_id)
     session.commit()
-    return _done("Meldingen afgewezen; de reactie blijft staan.", {"comment_id": comment_id})
+    return _done(form, "Meldingen afgewezen; de reactie blijft staan.", {"comment_id": comment_id})
 
 
 @bp.post("/bulk")
 @role_required(*MODERATORS)
-def bulk():  # type: ignore[no-untyped-def]
-    """Approve or reject the selected items."""
-    ids = [int(raw) for raw in request.form.getlist("ids") if is_id_text(raw)]
-    if not ids:
-        raise Invalid("nothing_selected", "Selecteer eerst reacties (x).")
+def bulk() -> ResponseReturnValue:
+    """Approve or reject the selected items (a refusal is an error page: nothing typed)."""
+    form = _valid(BulkForm())
     session = get_session()
     result = actions.bulk(
-        session,
-        current_user,
-        ids,
-        request.form.get("action", ""),
-        request.form.get("reason"),
-        request.form.get("note"),
+        session, current_user, form.ids.data, form.action.data, form.reason.data, form.note.data
     )
     session.commit()
     message = f"{len(result.done)} reacties verwerkt"
     if result.refused:
         message += f", {len(result.refused)} overgeslagen (al behandeld of niet toegestaan)"
-    return _done(message + ".", {"done": result.done, "refused": result.refused})
+    return _done(form, message + ".", {"done": result.done, "refused": result.refused})
 
 
 @bp.post("/gebruikers/<int:user_id>/schorsen")
 @role_required(*MODERATORS)
-def ban(user_id: int):  # type: ignore[no-untyped-def]
+def ban(user_id: int) -> ResponseReturnValue:
     session = get_session()
-    user = actions.ban(
-        session,
-        current_user,
-        user_id,
-        request.form.get("duration", ""),
-        request.form.get("reason"),
-        request.form.get("note"),
-        reject_held=request.form.get("reject_held") == "on",
-    )
+    form = BanForm()
+    try:
+        _valid(form)
+        user = actions.ban(
+            session,
+            current_user,
+            user_id,
+            form.duration.data,
+            form.reason.data,
+            form.note.data,
+            reject_held=form.reject_held.data,
+        )
+    except DomainError as exc:
+        return _refused(form, exc, user_id=user_id)
     session.commit()
-    return _done(f"{user.username} is geschorst.", {"user_id": user.id})
+    return _done(form, f"{user.username} is geschorst.", {"user_id": user.id})
 
 
 @bp.post("/gebruikers/<int:user_id>/opheffen")
 @role_required(*MODERATORS)
-def lift(user_id: int):  # type: ignore[no-untyped-def]
+def lift(user_id: int) -> ResponseReturnValue:
     session = get_session()
-    user = actions.lift_ban(session, current_user, user_id, request.form.get("note"))
+    form = NoteDecisionForm()
+    try:
+        _valid(form)
+        user = actions.lift_ban(session, current_user, user_id, form.note.data)
+    except DomainError as exc:
+        return _refused(form, exc, user_id=user_id)
     session.commit()
-    return _done(f"De schorsing van {user.username} is opgeheven.", {"user_id": user.id})
+    return _done(form, f"De schorsing van {user.username} is opgeheven.", {"user_id": user.id})
 
 
 @bp.post("/gebruikers/<int:user_id>/notities")
 @role_required(*MODERATORS)
-def note(user_id: int):  # type: ignore[no-untyped-def]
+def note(user_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.add_note(session, current_user, user_id, request.form.get("body"))
+    form = UserNoteForm()
+    try:
+        _valid(form)
+        actions.add_note(session, current_user, user_id, form.body.data)
+    except DomainError as exc:
+        return _refused(form, exc, user_id=user_id)
     session.commit()
-    return _done("Notitie opgeslagen.", {"user_id": user_id})
+    return _done(form, "Notitie opgeslagen.", {"user_id": user_id})
 
 
 @bp.post("/bezwaren/<int:appeal_id>")
 @role_required(*MODERATORS)
-def decide_appeal(appeal_id: int):  # type: ignore[no-untyped-def]
-    decision = request.form.get("decision")
-    if decision not in ("uphold", "deny"):
-        raise Invalid("invalid_decision", "Kies bezwaar toekennen of afwijzen.")
+def decide_appeal(appeal_id: int) -> ResponseReturnValue:
     session = get_session()
-    actions.decide_appeal(
-        session, current_user, appeal_id, decision == "uphold", request.form.get("note")
-    )
+    form = AppealDecisionForm()
+    appeal = session.get(Appeal, appeal_id)
+    try:
+        _valid(form)
+        decision = form.decision.data
+        actions.decide_appeal(
+            session, current_user, appeal_id, decision == "uphold", form.note.data
+        )
+    except DomainError as exc:
+        return _refused(form, exc, appeal.comment_id if appeal else None)
     session.commit()
     return _done(
+        form,
         "Bezwaar toegekend; de reactie staat weer online."
         if decision == "uphold"
         else "Bezwaar afgewezen; de beslissing blijft.",
@@ -226,26 +308,42 @@ def decide_appeal(appeal_id: int):  # type: ignore[no-untyped-def]
 
 @bp.get("/reacties/<int:comment_id>")
 @role_required(*MODERATORS)
-def comment_history(comment_id: int):  # type: ignore[no-untyped-def]
+def comment_history(comment_id: int) -> ResponseReturnValue:
     """One comment with its full history."""
+    return _comment_page(comment_id)
+
+
+def _comment_page(
+    comment_id: int, status: int = 200, **failed: ModeratorForm
+) -> ResponseReturnValue:
+    """The comment's page; `failed` brings back the form that was refused, filled in."""
     session = get_session()
     comment = get_or_404(
         session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
     )
     item = triage.load_items(session, [comment])[0]
-    return render_template(
-        "moderator/comment.html",
-        item=item,
-        history=triage.history(session, "comment", comment_id),
-        actors=stats.actor_names(session),
-        reasons=list(ReasonCode),
+    return (
+        render_template(
+            "moderator/comment.html",
+            item=item,
+            history=triage.history(session, "comment", comment_id),
+            actors=stats.actor_names(session),
+            forms=queue_forms(**failed),
+        ),
+        status,
     )
 
 
 @bp.get("/gebruikers/<int:user_id>")
 @role_required(*MODERATORS)
-def user_history(user_id: int):  # type: ignore[no-untyped-def]
+def user_history(user_id: int) -> ResponseReturnValue:
     """One user: card, comments, notes and the full history of decisions about them."""
+    return _user_page(user_id)
+
+
+def _user_page(
+    user_id: int, status: int = 200, note_form: ModeratorForm | None = None
+) -> ResponseReturnValue:
     session = get_session()
     user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     recent = list(
@@ -261,61 +359,77 @@ def user_history(user_id: int):  # type: ignore[no-untyped-def]
             select(UserNote).where(UserNote.user_id == user.id).order_by(UserNote.created_at.desc())
         )
     )
-    return render_template(
-        "moderator/user.html",
-        user=user,
-        comments=recent,
-        notes=notes,
-        history=triage.history(session, "user", user.id),
-        actors=stats.actor_names(session),
-        reasons=list(ReasonCode),
+    return (
+        render_template(
+            "moderator/user.html",
+            user=user,
+            comments=recent,
+            notes=notes,
+            history=triage.history(session, "user", user.id),
+            actors=stats.actor_names(session),
+            note_form=note_form or UserNoteForm(formdata=None),
+        ),
+        status,
     )
 
 
 @bp.get("/woorden")
 @role_required(*MODERATORS)
-def words():  # type: ignore[no-untyped-def]
+def words() -> ResponseReturnValue:
     """Runtime word-list changes on top of the shipped lists."""
+    return _words_page(WordForm(formdata=None))
+
+
+def _words_page(form: WordForm, status: int = 200) -> ResponseReturnValue:
     session = get_session()
     entries = list(session.scalars(select(LexiconEntry).order_by(LexiconEntry.created_at.desc())))
-    return render_template(
-        "moderator/words.html",
-        entries=entries,
-        version=runtime.read_version(session),
-        lists=runtime.LIST_NAMES,
-        actions=list(LexiconAction),
+    return (
+        render_template(
+            "moderator/words.html",
+            entries=entries,
+            version=runtime.read_version(session),
+            form=form,
+            button=DecisionForm(formdata=None),
+        ),
+        status,
     )
 
 
 @bp.post("/woorden")
 @role_required(*MODERATORS)
-def add_word():  # type: ignore[no-untyped-def]
-    try:
-        action = LexiconAction(request.form.get("action", ""))
-    except ValueError:
-        raise Invalid("invalid_action", "Kies toevoegen, uitzonderen of domein toestaan.") from None
+def add_word() -> ResponseReturnValue:
     session = get_session()
-    entry, version = runtime.add_entry(
-        session, current_user, action, request.form.get("word", ""), request.form.get("list")
-    )
+    form = WordForm()
+    try:
+        _valid(form)
+        entry, version = runtime.add_entry(
+            session, current_user, LexiconAction(form.action.data), form.word.data, form.list.data
+        )
+    except DomainError as exc:
+        session.rollback()
+        if wants_json():
+            raise
+        form.refuse(exc)
+        return _words_page(form, exc.status_code)
     session.commit()
     lexicon_refresher().publish(version)
-    return _done(f"Woordenlijst bijgewerkt ({entry.word}).", {"version": version})
+    return _done(form, f"Woordenlijst bijgewerkt ({entry.word}).", {"version": version})
 
 
 @bp.post("/woorden/<int:entry_id>/verwijderen")
 @role_required(*MODERATORS)
-def remove_word(entry_id: int):  # type: ignore[no-untyped-def]
+def remove_word(entry_id: int) -> ResponseReturnValue:
     session = get_session()
+    form = DecisionForm()
     version = runtime.remove_entry(session, current_user, entry_id)
     session.commit()
     lexicon_refresher().publish(version)
-    return _done("Regel verwijderd uit de woordenlijst.", {"version": version})
+    return _done(form, "Regel verwijderd uit de woordenlijst.", {"version": version})
 
 
 @bp.get("/statistieken")
 @role_required(*MODERATORS)
-def statistics():  # type: ignore[no-untyped-def]
+def statistics() -> ResponseReturnValue:
     """Decisions per hour, per moderator and per reason; waiting time over time."""
     hours = request.args.get("uren", 48, type=int) or 48
     hours = min(max(hours, 6), 24 * 14)

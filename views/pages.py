@@ -10,7 +10,8 @@ from sqlalchemy import select
 from articles import services as articles
 from comments.threads import authors_pending, published_threads
 from db import get_session
-from models import Appeal, Article, Comment, ReasonCode, utcnow
+from forms.comments import ArticleForms
+from models import Appeal, Article, Comment, utcnow
 from moderation.modes import active_mode
 from views.votes import poll_panels
 from wiring import posting_policy
@@ -49,6 +50,13 @@ def index() -> ResponseReturnValue:
 @bp.get("/artikels/<article_id>")
 def article(article_id: str) -> ResponseReturnValue:
     """An article with its polls and comments."""
+    return render_article(article_id)
+
+
+def render_article(
+    article_id: str, forms: ArticleForms | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """The article page; `forms` brings back a form that failed, with the text and its errors."""
     session = get_session()
     item = articles.article_for_page(session, article_id)
     own_pending: list[Comment] = []
@@ -58,16 +66,19 @@ def article(article_id: str) -> ResponseReturnValue:
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = request.args.get("pagina", 1, type=int) or 1
-    return render_template(
-        "pages/article.html",
-        article=item,
-        polls=poll_panels(session, item),
-        thread_page=published_threads(session, item, page=page, newest_first=newest_first),
-        newest_first=newest_first,
-        own_pending=own_pending,
-        appeals=appeals,
-        mode=mode,
-        reasons=list(ReasonCode),
-        edit_window=posting_policy().edit_window_seconds,
-        now=utcnow(),
+    return (
+        render_template(
+            "pages/article.html",
+            article=item,
+            polls=poll_panels(session, item),
+            thread_page=published_threads(session, item, page=page, newest_first=newest_first),
+            newest_first=newest_first,
+            own_pending=own_pending,
+            appeals=appeals,
+            mode=mode,
+            forms=forms or ArticleForms(),
+            edit_window=posting_policy().edit_window_seconds,
+            now=utcnow(),
+        ),
+        status,
     )

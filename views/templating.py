@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from markupsafe import Markup, escape
 
+from brussels import to_local
+from forms.base import ButtonForm
 from models import utcnow
 from moderation.flags import FlagCode
 from moderation.rules import ContextFlag
 from reasons import ReasonCode
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
 MONTHS_NL = (
     "januari februari maart april mei juni juli augustus september oktober november december"
 )
@@ -33,7 +33,7 @@ def brussels(value: datetime | None, with_time: bool = True) -> str:
     """A UTC timestamp as Belgian local time, in Dutch."""
     if value is None:
         return ""
-    local = value.astimezone(BRUSSELS)
+    local = to_local(value)
     text = f"{local.day} {MONTHS_NL_LIST[local.month - 1]} {local.year}"
     return f"{text} om {local:%H:%M}" if with_time else text
 
@@ -53,6 +53,15 @@ def comment_html(body: str) -> Markup:
         last = match.start() + len(url)
     parts.append(str(escape(body[last:])))
     return Markup("<br>\n".join("".join(parts).split("\n")))
+
+
+def button_form() -> ButtonForm:
+    """The form of a one-click button (log out, delete, approve): only its CSRF field.
+    One per request; it is never filled from the submitted data."""
+    form: ButtonForm | None = g.get("tribune_button_form")
+    if form is None:
+        form = g.tribune_button_form = ButtonForm(formdata=None)
+    return form
 
 
 def has_endpoint(name: str) -> bool:
@@ -155,7 +164,10 @@ def register(app: Flask) -> None:
         return {"now": utcnow()}
 
     app.jinja_env.globals.update(
-        count_nl=count_nl, has_endpoint=has_endpoint, flag_label=flag_label
+        count_nl=count_nl,
+        has_endpoint=has_endpoint,
+        flag_label=flag_label,
+        button_form=button_form,
     )
     app.jinja_env.filters.update(
         brussels=brussels,

@@ -1,0 +1,69 @@
+"""Forms of the accounts pages: log in, register, change the password, API tokens."""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import EqualTo
+
+from accounts.services import (
+    EMAIL_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    TOKEN_NAME_MAX,
+    USERNAME_MAX,
+    USERNAME_MIN,
+)
+from forms.base import TribuneForm, length, required
+
+PASSWORD_RULE_NL = f"Kies een wachtwoord van minstens {PASSWORD_MIN} tekens."
+
+
+class LoginForm(TribuneForm):
+    """Log in by username or e-mail."""
+
+    next = HiddenField()
+    login = StringField("Gebruikersnaam of e-mailadres", [required()])
+    password = PasswordField("Wachtwoord", [required()])
+    remember = BooleanField("Aangemeld blijven")
+
+
+class RegistrationForm(TribuneForm):
+    """A fan's new account. The service checks the rules again (and the ones only it can:
+    a name or address already in use)."""
+
+    username = StringField(
+        "Gebruikersnaam",
+        [
+            required(),
+            length(
+                USERNAME_MIN,
+                USERNAME_MAX,
+                f"Een gebruikersnaam heeft {USERNAME_MIN} tot {USERNAME_MAX} tekens.",
+            ),
+        ],
+    )
+    email = EmailField("E-mailadres", [required(), length(maximum=EMAIL_MAX)])
+    password = PasswordField(
+        f"Wachtwoord (minstens {PASSWORD_MIN} tekens)",
+        [required(PASSWORD_RULE_NL), length(PASSWORD_MIN, PASSWORD_MAX, PASSWORD_RULE_NL)],
+    )
+    password_repeat = PasswordField(
+        "Herhaal je wachtwoord",
+        [required(), EqualTo("password", "De wachtwoorden zijn niet gelijk.")],
+    )
+
+
+class PasswordChangeForm(TribuneForm):
+    """A new password, confirmed by the current one."""
+
+    current = PasswordField("Huidig wachtwoord", [required()])
+    new = PasswordField(
+        f"Nieuw wachtwoord (minstens {PASSWORD_MIN} tekens)",
+        [required(PASSWORD_RULE_NL), length(PASSWORD_MIN, PASSWORD_MAX, PASSWORD_RULE_NL)],
+    )
+
+
+class TokenForm(TribuneForm):
+    """A named editor API token."""
+
+    name = StringField("Naam van de sleutel", [required(), length(1, TOKEN_NAME_MAX)])

@@ -1,0 +1,123 @@
+"""What every Tribune form shares: Dutch validators, service refusals placed beside the field
+they concern, and failed validation as the one error shape for JSON clients."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from flask_wtf import FlaskForm
+from wtforms import Field
+from wtforms.fields.choices import SelectChoice
+from wtforms.i18n import get_translations
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from errors import DomainError, Invalid
+
+FORM_INVALID_NL = "Niet alle velden zijn geldig."
+
+
+def required(message: str = "Vul dit veld in.") -> DataRequired:
+    """A field that must not be empty (renders `required`)."""
+    return DataRequired(message)
+
+
+def required_input(message: str = "Vul dit veld in.") -> InputRequired:
+    """A field that must be typed in; for parsed fields, whose own error must not be replaced."""
+    return InputRequired(message)
+
+
+def optional() -> Optional:
+    """An empty value skips the other validators."""
+    return Optional()
+
+
+def length(minimum: int = -1, maximum: int = -1, message: str | None = None) -> Length:
+    """A length rule from the code's constants (renders `minlength`/`maxlength`)."""
+    if message is None:
+        if minimum > 0 and maximum > 0:
+            message = f"Tussen {minimum} en {maximum} tekens."
+        elif maximum > 0:
+            message = f"Hoogstens {maximum} tekens."
+        else:
+            message = f"Minstens {minimum} tekens."
+    return Length(min=minimum, max=maximum, message=message)
+
+
+def number_range(minimum: int, maximum: int, message: str | None = None) -> NumberRange:
+    """A number between two limits (renders `min`/`max`)."""
+    return NumberRange(minimum, maximum, message or f"Kies {minimum} tot {maximum}.")
+
+
+def choices_of(enum_type: Any, labels: dict[str, str] | None = None) -> list[SelectChoice]:
+    """Select choices from an enum: the stored value and its Dutch label."""
+    return [
+        SelectChoice(member.value, labels[member.value] if labels else member.label_nl)
+        for member in enum_type
+    ]
+
+
+def choices(pairs: dict[str, str]) -> list[SelectChoice]:
+    """Select choices from a value → Dutch label mapping."""
+    return [SelectChoice(value, label) for value, label in pairs.items()]
+
+
+_DUTCH = get_translations(["nl"])
+
+
+class TribuneForm(FlaskForm):
+    """A FlaskForm that can take a service's refusal and answer JSON clients in one shape."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> Any:
+            # WTForms' own Dutch messages for the rules our validators leave to it (an invalid
+            # choice, a number that is not one); ours are written out in Dutch.
+            return _DUTCH
+
+    # The stable error code a JSON client gets when this field fails validation.
+    error_codes: ClassVar[dict[str, str]] = {}
+    # Where a service's error about something that is not one field is shown (a poll's
+    # "options" beside its first answer).
+    error_places: ClassVar[dict[str, str]] = {}
+    # Where a refusal that names no field is shown (a comment's flood limit: beside its text);
+    # None: above the form.
+    refusal_field: ClassVar[str | None] = None
+
+    def refuse(self, error: DomainError) -> None:
+        """Show a service's refusal beside the field it names, else above the form."""
+        details = error.details or {}
+        fields: dict[str, str] = dict(details.get("fields") or {})
+        if not fields and details.get("field"):
+            fields[details["field"]] = error.message
+        if not fields:
+            # A code this form knows belongs to one of its fields.
+            owner = {code: name for name, code in self.error_codes.items()}.get(error.code)
+            if owner:
+                fields[owner] = error.message
+            elif self.refusal_field:
+                fields[self.refusal_field] = error.message
+        placed = False
+        for name, message in fields.items():
+            field: Field | None = self._fields.get(self.error_places.get(name, name))
+            if field is not None and name != "csrf_token":
+                if message not in field.errors:  # the form's own failure comes back once
+                    field.errors = [*field.errors, message]
+                placed = True
+        if not placed and error.message not in self.form_errors:
+            self.form_errors.append(error.message)
+
+    def field_errors(self) -> dict[str, str]:
+        """The first error of every failing field."""
+        return {name: messages[0] for name, messages in self.errors.items() if name and messages}
+
+    def invalid(self) -> Invalid:
+        """Failed validation as a DomainError: the first failing field's code, every field's
+        message in details (for JSON clients of the same route)."""
+        fields = self.field_errors()
+        first = next(iter(fields), None)
+        code = self.error_codes.get(first or "", "validation_failed")
+        message = fields[first] if first and first in self.error_codes else FORM_INVALID_NL
+        return Invalid(code, message, details={"fields": fields})
+
+
+class ButtonForm(TribuneForm):
+    """A form that is only a button (log out, delete, one-click decisions): CSRF comes from it."""

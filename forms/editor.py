@@ -1,0 +1,114 @@
+"""Forms of the editors' pages: a poll (create, edit), reopen, an article's comment mode,
+quarantine of suspicious ballots."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+
+from forms.base import TribuneForm, choices, choices_of, length, optional, required
+from forms.fields import BrusselsDateTimeField
+from models import CommentMode, ResultsVisibility, VoterScope
+from polls.services import LABEL_MAX, MAX_OPTIONS, QUESTION_MAX, QuarantineScope
+
+VISIBILITY_NL = {
+    "always": "Altijd",
+    "after_vote": "Na het stemmen",
+    "after_close": "Na het sluiten",
+    "never": "Nooit publiek",
+}
+SCOPE_NL = {"everyone": "Iedereen", "logged_in": "Enkel aangemelde fans"}
+MODE_NL = {"open": "Open", "premoderated": "Eerst nakijken", "closed": "Gesloten"}
+QUARANTINE_SCOPE_NL = {
+    "selected": "de aangevinkte stemmen",
+    "suspicious": "alle verdachte",
+    "ip_allowance": "enkel: veel stemmen van één IP",
+    "burst": "enkel: piek nieuwe stemmers",
+}
+OPTION_FIELDS = tuple(f"option_{i}" for i in range(MAX_OPTIONS))
+
+
+class _PollFields(TribuneForm):
+    """A poll as editors type it; the service checks the rules that span fields."""
+
+    error_places = {"options": "option_0"}
+
+    question = StringField(
+        "Vraag",
+        [required("Geef een vraag."), length(maximum=QUESTION_MAX)],
+    )
+    max_choices = SelectField(
+        "Aantal keuzes per stemmer",
+        coerce=int,
+        choices=[
+            SelectChoice(str(n), "1 (één antwoord)" if n == 1 else f"maximaal {n}")
+            for n in range(1, MAX_OPTIONS + 1)
+        ],
+        default=1,
+    )
+    voter_scope = SelectField(
+        "Wie mag stemmen", choices=choices_of(VoterScope, SCOPE_NL), default="everyone"
+    )
+    opens_at = BrusselsDateTimeField("Opent (Belgische tijd; leeg = meteen)")
+    closes_at = BrusselsDateTimeField("Sluit (Belgische tijd; leeg = blijft open)")
+    results_visibility = SelectField(
+        "Stand zichtbaar voor lezers",
+        choices=choices_of(ResultsVisibility, VISIBILITY_NL),
+        default="always",
+    )
+
+    def option_fields(self) -> list[Any]:
+        """The answer inputs, in order."""
+        return [self[name] for name in OPTION_FIELDS]
+
+    def labels(self) -> list[str]:
+        """The typed answers, empty ones included (the service drops them)."""
+        return [self[name].data or "" for name in OPTION_FIELDS]
+
+
+class PollForm(_PollFields):
+    """A poll: question, MIN_OPTIONS to MAX_OPTIONS answers, dates, visibility."""
+
+
+# One text input per possible answer (option_0 … option_9), limits from the poll rules;
+# WTForms' form metaclass takes fields added after the class statement.
+for _number, _name in enumerate(OPTION_FIELDS, start=1):
+    setattr(
+        PollForm,
+        _name,
+        StringField(f"Antwoord {_number}", [optional(), length(maximum=LABEL_MAX)]),
+    )
+
+
+class ReopenForm(TribuneForm):
+    """Reopen a closed poll, optionally until a new closing time."""
+
+    closes_at = BrusselsDateTimeField("Heropenen tot (leeg = zonder einde)")
+
+
+class CommentModeForm(TribuneForm):
+    """An article's comment mode."""
+
+    q = HiddenField()
+    mode = SelectField(
+        "Reacties:",
+        choices=choices_of(CommentMode, MODE_NL),
+        validate_choice=True,
+    )
+
+
+class QuarantineForm(TribuneForm):
+    """Put suspicious ballots in quarantine or release them."""
+
+    action = SelectField(
+        "Wat", choices=choices({"quarantine": "In quarantaine", "release": "Weer meetellen"})
+    )
+    scope = SelectField(
+        "Welke stemmen",
+        choices=choices_of(QuarantineScope, QUARANTINE_SCOPE_NL),
+        default="selected",
+    )
+    # Ids of rows on the page; the service ignores ids that are not this poll's.
+    ballot = SelectMultipleField("Stemmen", coerce=int, validate_choice=False)

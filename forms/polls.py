@@ -1,0 +1,21 @@
+"""The poll widget's vote form (the embed page, inside a cross-site iframe)."""
+
+from __future__ import annotations
+
+from wtforms import HiddenField, SelectMultipleField
+
+from forms.base import TribuneForm
+
+
+class WidgetVoteForm(TribuneForm):
+    """A vote posted from the widget without JavaScript. The iframe has no session cookie
+    (third-party cookies are blocked), so there is no CSRF field: a signed per-poll form token
+    proves the form is ours, and the voter token stands in for the cookie."""
+
+    class Meta:
+        csrf = False
+
+    form_token = HiddenField()
+    voter_token = HiddenField()
+    # Ids as typed; the view refuses anything that is not one (its "invalid_options").
+    option = SelectMultipleField("Antwoord", validate_choice=False)
