@@ -8,8 +8,9 @@ import click
 from flask import Blueprint, current_app
 
 from accounts.services import Registration, register_user
-from db import session_scope, upgrade_database
+from db import session_scope
 from errors import DomainError
+from migrations import upgrade_database
 from models import Role
 
 bp = Blueprint("tribune", __name__, cli_group="tribune")

@@ -13,11 +13,11 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from db import hot_rows
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import ApiToken, Role, User, utcnow
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
+from writes.driver import hot_rows
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")

@@ -10,11 +10,11 @@ from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from articles.services import article_not_found
-from db import hot_rows
 from errors import Invalid, NotFound
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
 from models.base import UTCDateTime
 from moderation.audit import record_action
+from writes.driver import hot_rows
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 

@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, case, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from comments.cache import touch_article
-from db import DriverInsert, type_processors
 from errors import Conflict
 from models import (
     Article,
@@ -36,6 +35,7 @@ from models import (
 )
 from models.base import UTCDateTime
 from moderation.audit import record_action
+from writes.driver import DriverInsert, type_processors
 
 NEW = "new"  # a comment being posted has no state yet
 

@@ -21,7 +21,7 @@ from psycopg.rows import namedtuple_row
 from sqlalchemy import Boolean, bindparam, delete, func, select, text, update
 from sqlalchemy.orm import Session, selectinload
 
-from db import start_write, type_processors
+from db import start_write
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import (
     Article,
@@ -38,6 +38,7 @@ from models.base import UTCDateTime
 from moderation.audit import record_action
 from parsing import is_id
 from polls.allowance import Mark, RedisIpAllowance
+from writes.driver import type_processors
 
 MIN_OPTIONS = 2
 MAX_OPTIONS = 10

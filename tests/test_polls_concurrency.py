@@ -20,8 +20,9 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from db import begin_write, upgrade_database
+from db import begin_write
 from errors import DomainError
+from migrations import upgrade_database
 from models import Article, Ballot, Poll, utcnow
 from polls import services as polls
 from tests.conftest import _backend

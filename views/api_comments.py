@@ -12,7 +12,7 @@ from sqlalchemy import bindparam, select
 from articles import services as articles
 from comments import services as comments
 from comments.threads import ThreadNode, published_threads
-from db import get_session, hot_rows, read_first, start_write
+from db import get_session, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
 from moderation.queue import PostedComment
@@ -20,6 +20,7 @@ from parsing import is_int_text
 from security import login_required_any
 from views.api import bp
 from wiring import activity_store, posting_policy, screen_text, thread_cache
+from writes.driver import hot_rows
 
 PER_PAGE_MAX = 100
 # The article's row id and thread version: the key of its cached pages (one indexed read).
