@@ -27,7 +27,7 @@ from models import (
     User,
     utcnow,
 )
-from moderation.queue import (
+from moderation.comment_states import (
     TRANSITIONS,
     NewComment,
     PostedComment,

@@ -15,7 +15,7 @@ from comments.threads import ThreadNode, published_threads
 from db import get_session, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
-from moderation.queue import PostedComment
+from moderation.comment_states import PostedComment
 from parsing import is_int_text
 from security import login_required_any
 from views.api import bp
