@@ -23,9 +23,9 @@ from writes.columns import AUDIT_COLUMNS, COMMENT_COLUMNS, FLAG_COLUMNS
 from writes.driver import DriverInsert, type_processors
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class PostRows:
-    """Everything posting one comment writes."""
+    """Everything posting one comment writes (not frozen: built once per post, cheaper)."""
 
     comment: dict[str, Any]  # every column but id
     flags: Sequence[Mapping[str, Any]]  # every column but id, comment_id and created_at
