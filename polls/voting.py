@@ -29,6 +29,7 @@ from writes.votes import (
     VoteOutcome,
     Voter,
     VoteWriter,
+    written_poll,
 )
 
 __all__ = [  # the vote's values live with its writers (writes.votes); callers take them here
@@ -150,47 +151,12 @@ def _check_vote(
 
 
 def _load_snapshot(conn: Any, stmts: dict[str, Any], poll_id: int) -> PollSnapshot:
+    """The poll with its options, as `load` reads them (poll columns first)."""
     rows = conn.execute(stmts["load"], {"poll_id": poll_id}).all()
     if not rows:
         raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    first = rows[0]
-    return PollSnapshot(
-        id=poll_id,
-        article_id=first.article_id,
-        question=first.question,
-        max_choices=first.max_choices,
-        opens_at=first.opens_at,
-        closes_at=first.closes_at,
-        results_visibility=first.results_visibility,
-        voter_scope=first.voter_scope,
-        ballot_count=first.ballot_count,
-        created_at=first.created_at,
-        options=tuple(
-            OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None
-        ),
-    )
-
-
-def _load_snapshot(conn: Any, stmts: dict[str, Any], poll_id: int) -> PollSnapshot:
-    rows = conn.execute(stmts["load"], {"poll_id": poll_id}).all()
-    if not rows:
-        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    first = rows[0]
-    return PollSnapshot(
-        id=poll_id,
-        article_id=first.article_id,
-        question=first.question,
-        max_choices=first.max_choices,
-        opens_at=first.opens_at,
-        closes_at=first.closes_at,
-        results_visibility=first.results_visibility,
-        voter_scope=first.voter_scope,
-        ballot_count=first.ballot_count,
-        created_at=first.created_at,
-        options=tuple(
-            OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None
-        ),
-    )
+    options = tuple(OptionSnapshot(r.id, r.label, r.vote_count) for r in rows if r.id is not None)
+    return written_poll(poll_id, rows[0][: len(POLL_COLUMNS)], options, None)
 
 
 def cast_vote(
@@ -230,9 +196,7 @@ def cast_vote(
     option_ids = _well_formed(raw_option_ids)
     # A writer that counts the allowance inside its insert (SQLite: exact under its write lock)
     # needs no Redis round trip.
-    counted_in_redis = (
-        not writer.counts_allowance and context.ip_hash and context.ip_allowance > 0
-    )
+    counted_in_redis = not writer.counts_allowance and context.ip_hash and context.ip_allowance > 0
     allowance = context.allowance if counted_in_redis else None
     mark = None
     try:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import fields
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table
 
 from models import Ballot, Comment, Flag, ModerationAction
+
+
+def table_of(model: type[Any]) -> Table:
+    """The model's table, typed as the Table it is (`__table__` is declared a FromClause)."""
+    return cast(Table, model.__table__)
 
 
 def inserted_columns(table: Table, *generated: str) -> tuple[str, ...]:
@@ -22,7 +27,7 @@ def columns_named_by(table: Table, record: Any) -> tuple[str, ...]:
     return tuple(c.key for c in table.columns if c.key in named and c.key != "id")
 
 
-COMMENT_COLUMNS = inserted_columns(Comment.__table__)  # type: ignore[arg-type]
-FLAG_COLUMNS = inserted_columns(Flag.__table__)  # type: ignore[arg-type]
-AUDIT_COLUMNS = inserted_columns(ModerationAction.__table__)  # type: ignore[arg-type]
-BALLOT_COLUMNS = inserted_columns(Ballot.__table__)  # type: ignore[arg-type]
+COMMENT_COLUMNS = inserted_columns(table_of(Comment))
+FLAG_COLUMNS = inserted_columns(table_of(Flag))
+AUDIT_COLUMNS = inserted_columns(table_of(ModerationAction))
+BALLOT_COLUMNS = inserted_columns(table_of(Ballot))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections import namedtuple
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -122,7 +122,7 @@ def _driver_select(statement: Any, dialect: Any) -> DriverSelect:
     return DriverSelect(statement, dialect)
 
 
-def hot_rows(connection: Connection, statement: Any, values: Mapping[str, Any]) -> list[Any]:
+def hot_rows(connection: Connection, statement: Any, values: Mapping[str, Any]) -> Sequence[Any]:
     """The rows of a prebuilt Core SELECT on a hot path: on SQLite straight on the driver
     connection (SQLAlchemy's execution layer costs about three times such a read), elsewhere
     through Core. Pass the same statement object each time: it is compiled once."""

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from models import Article, Comment, Flag, ModerationAction, QueueCounter, User, utcnow
 from models.base import UTCDateTime
-from writes.columns import AUDIT_COLUMNS, COMMENT_COLUMNS, FLAG_COLUMNS
+from writes.columns import AUDIT_COLUMNS, COMMENT_COLUMNS, FLAG_COLUMNS, table_of
 from writes.driver import DriverInsert, type_processors
 
 
@@ -60,11 +60,11 @@ class CorePostWriter:
     dialects: frozenset[str] | None = None  # any dialect (PostgreSQL's path)
 
     def __init__(self, dialect: Dialect) -> None:
-        comments_t, queues_t = Comment.__table__, QueueCounter.__table__
-        articles_t = Article.__table__
+        comments_t, queues_t = table_of(Comment), table_of(QueueCounter)
+        articles_t = table_of(Article)
         self.comment = insert(comments_t).returning(comments_t.c.id)
-        self.flags = insert(Flag.__table__)
-        self.audit = insert(ModerationAction.__table__)
+        self.flags = insert(table_of(Flag))
+        self.audit = insert(table_of(ModerationAction))
         self.queues = (
             update(queues_t)
             .where(queues_t.c.name.in_(bindparam("names", expanding=True)))
@@ -86,7 +86,7 @@ class CorePostWriter:
     def _author(self, column: str, rejected: bool) -> Any:
         statement = self._authors.get((column, rejected))
         if statement is None:
-            users_t = User.__table__
+            users_t = table_of(User)
             values: dict[str, Any] = {column: users_t.c[column] + 1}
             if rejected:
                 values["last_rejected_at"] = bindparam("now", type_=UTCDateTime())
@@ -129,9 +129,9 @@ class SqlitePostWriter:
     dialects = frozenset({"sqlite"})
 
     def __init__(self, dialect: Dialect) -> None:
-        self.comment = DriverInsert(Comment.__table__, COMMENT_COLUMNS, dialect, "id")
-        self.flags = DriverInsert(Flag.__table__, FLAG_COLUMNS, dialect)
-        self.audit = DriverInsert(ModerationAction.__table__, AUDIT_COLUMNS, dialect)
+        self.comment = DriverInsert(table_of(Comment), COMMENT_COLUMNS, dialect, "id")
+        self.flags = DriverInsert(table_of(Flag), FLAG_COLUMNS, dialect)
+        self.audit = DriverInsert(table_of(ModerationAction), AUDIT_COLUMNS, dialect)
         self.stamp = type_processors(_TIME, dialect)[0]
         # Core's update() stamped the article's updated_at (its onupdate): so does this.
         self.article = (

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from sqlalchemy.orm import Session
 
 from models import Ballot, Poll, ResultsVisibility, VoterScope
-from writes.columns import BALLOT_COLUMNS, columns_named_by
+from writes.columns import BALLOT_COLUMNS, columns_named_by, table_of
 
 if TYPE_CHECKING:
     from polls.allowance import RedisIpAllowance
@@ -115,7 +115,7 @@ class VoteWriter(Protocol):
 
 # What a vote's answer carries of the poll (PollSnapshot's fields, in table order): the load
 # reads these, every writer's poll update returns them.
-POLL_COLUMNS = columns_named_by(Poll.__table__, PollSnapshot)
+POLL_COLUMNS = columns_named_by(table_of(Poll), PollSnapshot)
 BALLOT_TABLE = Ballot.__tablename__
 
 
@@ -144,7 +144,7 @@ POLL_TAKES_VOTE = (
 def written_poll(
     poll_id: int, values: Any, options: tuple[OptionSnapshot, ...], cms_id: str | None
 ) -> PollSnapshot:
-    """The poll as a vote wrote it, from POLL_COLUMNS' values (already converted)."""
+    """The poll as a vote read or wrote it, from POLL_COLUMNS' values (already converted)."""
     return PollSnapshot(
         id=poll_id,
         options=options,

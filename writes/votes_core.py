@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from db import insert_or_nothing
 from models import Article, Ballot, BallotChoice, Poll, PollOption, VoterScope
+from writes.columns import table_of
 from writes.votes import (
     POLL_COLUMNS,
     OptionSnapshot,
@@ -104,7 +105,7 @@ class CoreVoteWriter:
             .execution_options(synchronize_session=False)
         )
         polled = session.execute(
-            select(*(Poll.__table__.c[name] for name in POLL_COLUMNS)).where(Poll.id == poll_id)
+            select(*(table_of(Poll).c[name] for name in POLL_COLUMNS)).where(Poll.id == poll_id)
         ).one()
         options = tuple(
             OptionSnapshot(row.id, row.label, row.vote_count)

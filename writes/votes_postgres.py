@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from errors import Conflict
 from models import Poll, VoterScope, utcnow
 from models.base import UTCDateTime
+from writes.columns import table_of
 from writes.driver import type_processors
 from writes.votes import (
     POLL_COLUMNS,
@@ -137,7 +138,7 @@ class PostgresVoteWriter:
 
     def __init__(self, dialect: Dialect) -> None:
         self._dialect = dialect
-        poll_table = Poll.__table__
+        poll_table = table_of(Poll)
         # psycopg gives timestamptz in the session's time zone: UTCDateTime's own result
         # processor puts them in UTC; the enums' processors give the members.
         self._poll_results = [

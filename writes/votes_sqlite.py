@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import Poll, VoterScope, utcnow
 from models.base import UTCDateTime
+from writes.columns import table_of
 from writes.driver import type_processors
 from writes.votes import (
     POLL_COLUMNS,
@@ -73,7 +74,7 @@ class SqliteVoteWriter:
 
     def __init__(self, dialect: Dialect) -> None:
         self._times = type_processors(_UTC_TIME, dialect)
-        poll_table = Poll.__table__
+        poll_table = table_of(Poll)
         self._poll_results = [
             type_processors(poll_table.c[name].type, dialect)[1] for name in POLL_COLUMNS
         ]
