@@ -271,7 +271,9 @@ class PostedComment:
     decision_note: str | None
 
 
-def _post_audit_row(to_state: CommentState, reason: ReasonCode | None, now: datetime) -> dict:
+def _post_audit_row(
+    to_state: CommentState, reason: ReasonCode | None, now: datetime
+) -> dict[str, Any]:
     """The audit row of a post but its target_id (what record_action writes for transition()'s
     "post"; the writer adds the new comment's id)."""
     return {

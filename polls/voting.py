@@ -122,7 +122,7 @@ def vote_statements(dialect: str) -> dict[str, Any]:
 def _check_vote(
     snapshot: PollSnapshot, option_ids: object, voter: Voter, context: VoteContext, now: datetime
 ) -> list[int]:
-    """Schedule, scope, state and options, in DESIGN.md's order; the parsed option ids."""
+    """Schedule, scope, state and options, in docs/design.md's order; the parsed option ids."""
     state = poll_state(snapshot, now)  # type: ignore[arg-type]
     if state is PollState.SCHEDULED:
         if not context.editor:
@@ -181,9 +181,9 @@ def cast_vote(
     When nothing is inserted (a repeat voter, a poll that is closed, scheduled, for members, an
     unknown option, too many choices …) the checked path runs in a write transaction (on
     SQLite the same one; on PostgreSQL its first read begins one and takes FOR KEY SHARE OF
-    polls): the poll with its options is read, the rules give the exact error in DESIGN.md's
-    order, or the existing ballot comes back. Malformed option ids go to the
-    checked path directly, so a scheduled poll stays 404 whatever the body says.
+    polls): the poll with its options is read, the rules give the exact error in the order of
+    docs/design.md, or the existing ballot comes back. Malformed option ids go to the checked
+    path directly, so a scheduled poll stays 404 whatever the body says.
 
     The per-IP allowance (when on): on SQLite a count of the rows inside the ballot insert,
     exact under the write lock. On PostgreSQL, where votes run side by side, a mark in Redis
