@@ -6,7 +6,7 @@ FLASK := $(VENV)/bin/flask --app app
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test install install-dev lint migrate seed serve bench clean
+.PHONY: run test install install-dev lint typecheck migrate seed serve bench clean
 
 $(VENV)/bin/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -38,12 +38,16 @@ run: seed serve
 lint: install-dev
 	$(VENV)/bin/ruff check .
 
-## test: dev dependencies, ruff, the whole suite
-test: lint
+## typecheck: mypy over models/, the service packages and the modules listed in pyproject.toml
+typecheck: install-dev
+	$(PY) -m mypy
+
+## test: dev dependencies, ruff, mypy, the whole suite
+test: lint typecheck
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 bench: install-dev
 	$(PY) bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

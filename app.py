@@ -6,14 +6,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
+import cli
 import db
+import errors
+import views
 import wiring
-from config import load_settings
-from parsing import ID_MAX
+from config import SettingError, load_settings
+from errors import Invalid
+from extensions import csrf, limiter, login_manager
+from parsing import ID_MAX, holds_nul
+from security import SessionCookies
+from views import templating
+from views.api import API_PREFIX
+from views.auth import configure_login
 
 
 class RowIdConverter(IntegerConverter):
@@ -32,12 +41,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.from_mapping(load_settings(Path(app.instance_path), config))
-    proxies = int(app.config["TRIBUNE_TRUSTED_PROXIES"])
+    proxies = app.config["TRIBUNE_TRUSTED_PROXIES"]
     if proxies:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+        # Flask's documented way to add WSGI middleware; mypy sees a method being replaced.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     register_extensions(app)
     register_blueprints(app)
-    skip_idle_rate_limit_check(app)
     register_error_handlers(app)
     register_input_checks(app)
     register_commands(app)
@@ -46,65 +57,37 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from extensions import csrf, limiter, login_manager
-    from security import SessionCookies
-    from views.auth import configure_login
-
-    app.session_interface = SessionCookies()
+    app.session_interface = SessionCookies(token_path_prefix=API_PREFIX + "/")
     db.init_app(app)
     wiring.init_app(app)
     csrf.init_app(app)
-    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
-    app.config.setdefault("RATELIMIT_ENABLED", app.config["TRIBUNE_RATELIMIT_ENABLED"])
-    app.config.setdefault("RATELIMIT_KEY_PREFIX", "tribune-rl")
-    # Flask-Limiter keeps the first app's key prefix; each app (each test) sets its own.
-    limiter._key_prefix = app.config["RATELIMIT_KEY_PREFIX"]
+    refuse_request_wide_limits(app)
     limiter.init_app(app)
     login_manager.init_app(app)
     configure_login(login_manager)
 
 
-def skip_idle_rate_limit_check(app: Flask) -> None:
-    """Drop Flask-Limiter's check before every request while it can only find nothing.
-
-    That hook applies default, application, meta and blueprint limits; Tribune sets none (its
-    limited views carry @limiter.limit, which checks when the view is called, and the other
-    throttles are its own). On a request without limits the hook still resolved them, about
-    a tenth of a vote's time. Should any such limit be configured, the hook stays.
-    """
-    from extensions import limiter
-
-    manager = limiter.limit_manager
-    if (
-        manager.default_limits
-        or manager.application_limits
-        or manager._blueprint_limits
-        or limiter._meta_limits
-    ):
-        return
-    hooks = app.before_request_funcs.get(None, [])
-    if limiter._check_request_limit in hooks:
-        hooks.remove(limiter._check_request_limit)
+def refuse_request_wide_limits(app: Flask) -> None:
+    """The limiter checks only the views marked @limits_checked (it runs with auto_check=False),
+    so a default, application or meta limit would be silently ignored: refuse one at startup."""
+    limit_keys = ("RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META")
+    configured = [key for key in limit_keys if key in app.config and app.config[key]]
+    if configured:
+        raise SettingError(
+            f"{', '.join(configured)}: Tribune checks rate limits per view (@limits_checked); "
+            "request-wide limits are not supported"
+        )
 
 
 def register_blueprints(app: Flask) -> None:
-    from views import register_blueprints as register
-
-    register(app)
+    views.register_blueprints(app)
 
 
 def register_error_handlers(app: Flask) -> None:
-    from errors import register_error_handlers as register
-
-    register(app)
+    errors.register_error_handlers(app)
 
 
 def register_input_checks(app: Flask) -> None:
-    from flask import request
-
-    from errors import Invalid
-    from parsing import holds_nul
-
     @app.before_request
     def _refuse_nul_characters() -> None:
         """No text column keeps U+0000 (PostgreSQL refuses it outright): refuse it at the door,
@@ -122,12 +105,8 @@ def register_input_checks(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from cli import bp as cli_bp
-
-    app.register_blueprint(cli_bp)
+    app.register_blueprint(cli.bp)
 
 
 def register_template_helpers(app: Flask) -> None:
-    from views.templating import register
-
-    register(app)
+    templating.register(app)

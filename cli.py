@@ -6,12 +6,15 @@ import sys
 
 import click
 from flask import Blueprint, current_app
+from sqlalchemy import text
 
 from accounts.services import Registration, register_user
 from db import session_scope
+from demo.seed import seed_demo
 from errors import DomainError
 from migrations import upgrade_database
 from models import Role
+from tallies.recount import recount
 
 bp = Blueprint("tribune", __name__, cli_group="tribune")
 
@@ -25,8 +28,6 @@ def migrate_command(revision: str) -> None:
     # Fresh statistics, so the planner picks the queue indexes (PostgreSQL's autovacuum does
     # this by itself; SQLite only when asked).
     if url.startswith("sqlite"):
-        from sqlalchemy import text
-
         with session_scope(current_app) as session:
             session.execute(text("ANALYZE"))
     click.echo(f"Database at revision {revision}.")
@@ -65,8 +66,6 @@ def create_user_command(username: str, role: str, email: str | None) -> None:
 @bp.cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Fill the database with the demo (idempotent); prints new demo passwords once."""
-    from demo.seed import seed_demo
-
     with session_scope(current_app) as session:
         report = seed_demo(session, current_app.config["TRIBUNE_PASSWORD_METHOD"])
     click.echo(
@@ -84,8 +83,6 @@ def seed_demo_command() -> None:
 @bp.cli.command("recount")
 def recount_command() -> None:
     """Rebuild every counter from the rows and report the drift that was fixed."""
-    from tallies.recount import recount
-
     with session_scope(current_app) as session:
         drifts = recount(session)
     if not drifts:

@@ -1,43 +1,257 @@
 """Settings: defaults, then instance/config.py, then the environment, then create_app's argument.
 
-Every setting Tribune reads is listed in DEFAULTS (and in .env.example); the environment overrides
-DATABASE_URL, REDIS_URL, SECRET_KEY, EMBED_ALLOWED_ORIGINS and any TRIBUNE_* key.
+Every setting Tribune reads is one row of SETTINGS below (its default, its type, and whether the
+environment may set it) and is listed in .env.example. The environment overrides DATABASE_URL,
+REDIS_URL, SECRET_KEY, SECRET_KEY_FALLBACKS, EMBED_ALLOWED_ORIGINS and the TRIBUNE_* settings;
+values read as text (the environment, or a string in instance/config.py) are parsed to the
+setting's type, and a value that does not parse stops the app at startup with a clear error.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEFAULTS: dict[str, Any] = {
-    # Flask / extensions
-    "SECRET_KEY": None,  # generated into instance/secret_key when unset (shared by all workers)
-    "DATABASE_URL": None,  # default: SQLite file under instance/
-    "REDIS_URL": None,  # shared rate limits, caches and lexicon version when set
-    "EMBED_ALLOWED_ORIGINS": "*",  # CSP frame-ancestors for /embed/ (space or comma separated)
-    "MAX_CONTENT_LENGTH": 256 * 1024,
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,
-    "REMEMBER_COOKIE_HTTPONLY": True,
-    "REMEMBER_COOKIE_SAMESITE": "Lax",
-    "REMEMBER_COOKIE_DURATION": 30 * 24 * 3600,
-    "WTF_CSRF_TIME_LIMIT": None,  # tokens live as long as the session
-    "JSON_SORT_KEYS": False,
-    # Tribune
-    "TRIBUNE_PASSWORD_METHOD": "scrypt",  # tests use a cheap pbkdf2
-    "TRIBUNE_TRUSTED_PROXIES": 0,  # number of proxies whose X-Forwarded-For we believe
-    "TRIBUNE_LOGIN_LIMIT_IP": "20 per 10 minutes",
-    "TRIBUNE_LOGIN_LIMIT_ACCOUNT": "5 per 10 minutes",
-    "TRIBUNE_REGISTER_LIMIT_IP": "10 per hour",
-    "TRIBUNE_RATELIMIT_ENABLED": True,
-    "TRIBUNE_IP_HASH_KEY": None,  # keyed hash for IPs; derived from SECRET_KEY when unset
-    "TRIBUNE_SQL_ECHO": False,
+
+class SettingError(ValueError):
+    """A setting whose value cannot be read as its type (raised at startup)."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default, its type, and whether the environment may set it."""
+
+    default: Any
+    kind: type
+    help: str
+    env: bool = False  # read from the environment (DATABASE_URL …, every TRIBUNE_* setting)
+    nullable: bool = False  # None is a valid value (its meaning is in `help`)
+
+
+def _tribune(default: Any, kind: type, help: str, nullable: bool = False) -> Setting:
+    return Setting(default, kind, help, env=True, nullable=nullable)
+
+
+SETTINGS: dict[str, Setting] = {
+    # ------------------------------------------------------------ Flask and extensions
+    "SECRET_KEY": Setting(
+        None,
+        str,
+        "signs sessions and tokens; generated into instance/secret_key when unset",
+        env=True,
+        nullable=True,
+    ),
+    "SECRET_KEY_FALLBACKS": Setting(
+        None,
+        list,
+        "earlier keys still accepted while rotating SECRET_KEY",
+        env=True,
+        nullable=True,
+    ),
+    "DATABASE_URL": Setting(
+        None,
+        str,
+        "SQLAlchemy URL; default a SQLite file instance/tribune.db",
+        env=True,
+        nullable=True,
+    ),
+    "REDIS_URL": Setting(
+        None,
+        str,
+        "shared rate limits, caches and lexicon version when set",
+        env=True,
+        nullable=True,
+    ),
+    "EMBED_ALLOWED_ORIGINS": Setting(
+        "*",
+        str,
+        "who may frame /embed/ (CSP frame-ancestors; space or comma separated)",
+        env=True,
+    ),
+    "MAX_CONTENT_LENGTH": Setting(256 * 1024, int, "largest request body in bytes"),
+    "SESSION_COOKIE_HTTPONLY": Setting(True, bool, "session cookie hidden from scripts"),
+    "SESSION_COOKIE_SAMESITE": Setting("Lax", str, "SameSite of the session cookie"),
+    "SESSION_COOKIE_SECURE": Setting(False, bool, "session cookie only over HTTPS"),
+    "REMEMBER_COOKIE_HTTPONLY": Setting(True, bool, "remember-me cookie hidden from scripts"),
+    "REMEMBER_COOKIE_SAMESITE": Setting("Lax", str, "SameSite of the remember-me cookie"),
+    "REMEMBER_COOKIE_DURATION": Setting(30 * 24 * 3600, int, "remember-me lifetime, seconds"),
+    "WTF_CSRF_TIME_LIMIT": Setting(
+        None, int, "CSRF token lifetime; None = as long as the session", nullable=True
+    ),
+    "JSON_SORT_KEYS": Setting(False, bool, "JSON keys in the order the code wrote them"),
+    "RATELIMIT_STORAGE_URI": Setting(
+        None, str, "Flask-Limiter storage; default REDIS_URL, else memory://", nullable=True
+    ),
+    "RATELIMIT_ENABLED": Setting(
+        None, bool, "Flask-Limiter on/off; default TRIBUNE_RATELIMIT_ENABLED", nullable=True
+    ),
+    "RATELIMIT_KEY_PREFIX": Setting("tribune-rl", str, "prefix of Flask-Limiter's keys"),
+    "RATELIMIT_STORAGE_OPTIONS": Setting(
+        {},
+        dict,
+        "options of the limit storage; on Redis default {key_prefix: RATELIMIT_KEY_PREFIX}",
+    ),
+    # ------------------------------------------------------------ Tribune: accounts, requests
+    "TRIBUNE_PASSWORD_METHOD": _tribune("scrypt", str, "werkzeug hash method (tests: pbkdf2)"),
+    "TRIBUNE_TRUSTED_PROXIES": _tribune(0, int, "proxies whose X-Forwarded-For is believed"),
+    "TRIBUNE_LOGIN_LIMIT_IP": _tribune("20 per 10 minutes", str, "failed logins per IP"),
+    "TRIBUNE_LOGIN_LIMIT_ACCOUNT": _tribune("5 per 10 minutes", str, "failed logins per account"),
+    "TRIBUNE_REGISTER_LIMIT_IP": _tribune("10 per hour", str, "registrations per IP"),
+    "TRIBUNE_RATELIMIT_ENABLED": _tribune(True, bool, "rate limits on (off in most tests)"),
+    "TRIBUNE_IP_HASH_KEY": _tribune(
+        None, str, "key of the IP hash; derived from SECRET_KEY when unset", nullable=True
+    ),
+    "TRIBUNE_SQL_ECHO": _tribune(False, bool, "log every SQL statement"),
+    "TRIBUNE_REDIS_PREFIX": _tribune("tribune", str, "prefix of Tribune's own Redis keys"),
+    # ------------------------------------------------------------ comments and moderation
+    "TRIBUNE_EDIT_WINDOW_SECONDS": _tribune(600, int, "how long an author may edit a comment"),
+    "TRIBUNE_NEW_ACCOUNT_COMMENTS": _tribune(
+        2, int, "first N comments of a new account held when any flag fires"
+    ),
+    "TRIBUNE_REJECTION_RATE": _tribune(
+        0.3, float, "recent rejection share above which comments are held"
+    ),
+    "TRIBUNE_REJECTION_MIN_DECIDED": _tribune(3, int, "decided comments before the rate counts"),
+    "TRIBUNE_REJECTION_WINDOW_DAYS": _tribune(30, int, "days the rejection rate looks back"),
+    "TRIBUNE_FLOOD_LIMIT": _tribune(3, int, "comments per window per user, else 429"),
+    "TRIBUNE_FLOOD_WINDOW_SECONDS": _tribune(30.0, float, "the flood window"),
+    "TRIBUNE_DUPLICATE_WINDOW_SECONDS": _tribune(3600.0, float, "how long a repeat is a duplicate"),
+    "TRIBUNE_NEAR_DUPLICATE_SIMILARITY": _tribune(0.85, float, "similarity of a near duplicate"),
+    "TRIBUNE_REPORT_THRESHOLD": _tribune(3.0, float, "weighted report score that hides a comment"),
+    "TRIBUNE_NEW_REPORTER_DAYS": _tribune(
+        7, int, "reports of accounts younger than this count half"
+    ),
+    "TRIBUNE_AUTO_CLOSE_DAYS": _tribune(30, int, "days after which comments close (0 = never)"),
+    "TRIBUNE_LEXICON_CHECK_SECONDS": _tribune(
+        3.0, float, "how often a worker checks the word-list version"
+    ),
+    "TRIBUNE_THREAD_CACHE_SECONDS": _tribune(
+        60.0, float, "thread pages in Redis (keyed by the article's thread version)"
+    ),
+    "TRIBUNE_THREAD_LOCAL_CACHE_SECONDS": _tribune(
+        60.0, float, "without Redis: per-process thread pages live this long"
+    ),
+    # ------------------------------------------------------------ polls
+    "TRIBUNE_POLL_IP_ALLOWANCE": _tribune(
+        30, int, "ballots per hour per poll per IP (IPv6 /64) before they are suspicious"
+    ),
+    "TRIBUNE_POLL_BURST_FLOOR": _tribune(
+        60, int, "new anonymous tokens per minute below which no burst is seen"
+    ),
+    "TRIBUNE_POLL_BURST_FACTOR": _tribune(
+        5.0, float, "a minute this many times the recent average is a burst"
+    ),
+    "TRIBUNE_VOTER_TOKEN_MAX_AGE": _tribune(
+        30 * 24 * 3600, int, "seconds an anonymous voter token stays valid"
+    ),
+    "TRIBUNE_VOTER_TOKEN_LIMIT": _tribune(
+        "30 per minute;600 per hour", str, "voter-token issuance per IP hash"
+    ),
+    # ------------------------------------------------------------ tallies
+    "TRIBUNE_TALLY_CACHE_SECONDS": _tribune(
+        3.0, float, "server-side cache of tally answers (0 = off)"
+    ),
+    "TRIBUNE_TALLY_MAX_AGE": _tribune(5, int, "Cache-Control max-age for browsers and CDNs"),
+    "TRIBUNE_TALLY_STALE_SECONDS": _tribune(15, int, "Cache-Control stale-while-revalidate"),
 }
+
+DEFAULTS: dict[str, Any] = {key: setting.default for key, setting in SETTINGS.items()}
+
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError("true or false")
+
+
+def _parse_int(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError("a whole number") from None
+
+
+def _parse_float(raw: str) -> float:
+    try:
+        return float(raw.strip())
+    except ValueError:
+        raise ValueError("a number") from None
+
+
+def _parse_list(raw: str) -> list[str]:
+    """A JSON array, or items separated by commas or spaces."""
+    if raw.strip().startswith("["):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            raise ValueError("a JSON array or a comma separated list") from None
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise ValueError("a list of strings")
+        return value
+    return [item for item in re.split(r"[\s,]+", raw) if item]
+
+
+def _parse_object(raw: str) -> dict[str, Any]:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise ValueError("a JSON object")
+    return value
+
+
+_PARSERS: dict[type, Callable[[str], Any]] = {
+    dict: _parse_object,
+    bool: _parse_bool,
+    int: _parse_int,
+    float: _parse_float,
+    list: _parse_list,
+    str: lambda raw: raw,
+}
+
+
+def typed_value(key: str, value: Any) -> Any:
+    """A setting's value as its type: text is parsed, ints widen to floats; else SettingError."""
+    setting = SETTINGS[key]
+    if value is None:
+        if setting.nullable:
+            return None
+        raise SettingError(f"{key} must be set ({setting.help})")
+    if isinstance(value, str) and setting.kind is not str:
+        try:
+            return _PARSERS[setting.kind](value)
+        except ValueError as error:
+            raise SettingError(f"{key} must be {error}, not {value!r}") from None
+    if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if setting.kind is list and isinstance(value, tuple):
+        return list(value)
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, setting.kind) or (is_bool and setting.kind is not bool):
+        raise SettingError(f"{key} must be a {setting.kind.__name__}, not {value!r}")
+    return value
+
+
+def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment sets (empty values set nothing), typed."""
+    return {
+        key: typed_value(key, environ[key])
+        for key, setting in SETTINGS.items()
+        if setting.env and environ.get(key)
+    }
 
 
 def normalise_database_url(url: str) -> str:
@@ -46,45 +260,6 @@ def normalise_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
-
-
-def _parse_env_value(raw: str) -> Any:
-    """Read ints, booleans and JSON from the environment; leave other strings alone."""
-    lowered = raw.strip().lower()
-    if lowered in {"true", "yes", "on"}:
-        return True
-    if lowered in {"false", "no", "off"}:
-        return False
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
-
-
-def _typed_env_value(key: str, raw: str) -> Any:
-    """Read a value as the type of its default: secrets and names stay strings."""
-    default = DEFAULTS.get(key)
-    if isinstance(default, str) or (key in DEFAULTS and default is None):
-        return raw
-    value = _parse_env_value(raw)
-    if isinstance(default, bool) and not isinstance(value, bool):
-        raise ValueError(f"{key} must be true or false, not {raw!r}")
-    is_number = isinstance(value, int | float) and not isinstance(value, bool)
-    if isinstance(default, int | float) and not isinstance(default, bool) and not is_number:
-        raise ValueError(f"{key} must be a number, not {raw!r}")
-    return value
-
-
-def environment_settings(environ: Mapping[str, str]) -> dict[str, Any]:
-    """Pick the settings Tribune takes from the environment."""
-    picked: dict[str, Any] = {}
-    for key in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "EMBED_ALLOWED_ORIGINS"):
-        if environ.get(key):
-            picked[key] = environ[key]
-    for key, value in environ.items():
-        if key.startswith("TRIBUNE_") and not key.startswith("TRIBUNE_TEST_"):
-            picked[key] = _typed_env_value(key, value)
-    return picked
 
 
 def _instance_secret(instance_path: Path) -> str:
@@ -105,7 +280,7 @@ def load_settings(
     overrides: Mapping[str, Any] | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Resolve the settings in the documented precedence order."""
+    """Resolve the settings in the documented precedence order, each typed."""
     settings = dict(DEFAULTS)
     instance_file = instance_path / "config.py"
     if instance_file.exists():
@@ -114,12 +289,27 @@ def load_settings(
         settings.update({k: v for k, v in namespace.items() if k.isupper()})
     settings.update(environment_settings(os.environ if environ is None else environ))
     settings.update(overrides or {})
+    # Tribune's own settings are typed whatever their source; Flask's and its extensions' may
+    # take other types they accept (a timedelta for REMEMBER_COOKIE_DURATION …).
+    for key, setting in SETTINGS.items():
+        if setting.env or isinstance(settings[key], str):
+            settings[key] = typed_value(key, settings[key])
 
-    if not settings.get("DATABASE_URL"):
+    if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'tribune.db'}"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
-    if not settings.get("SECRET_KEY"):
+    if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _instance_secret(instance_path)
-    if not settings.get("TRIBUNE_IP_HASH_KEY"):
+    if not settings["TRIBUNE_IP_HASH_KEY"]:
         settings["TRIBUNE_IP_HASH_KEY"] = "ip:" + settings["SECRET_KEY"]
+    if not settings["RATELIMIT_STORAGE_URI"]:
+        settings["RATELIMIT_STORAGE_URI"] = settings["REDIS_URL"] or "memory://"
+    if not settings["RATELIMIT_STORAGE_OPTIONS"] and settings["RATELIMIT_STORAGE_URI"].startswith(
+        "redis"
+    ):
+        # Flask-Limiter binds its own key prefix to the first app of a process; the storage is
+        # built per app, so each app (each test) keeps its counters under its own prefix.
+        settings["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": settings["RATELIMIT_KEY_PREFIX"]}
+    if settings["RATELIMIT_ENABLED"] is None:
+        settings["RATELIMIT_ENABLED"] = settings["TRIBUNE_RATELIMIT_ENABLED"]
     return settings

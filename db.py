@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from writes.driver import BUSY_TIMEOUT_SECONDS, MAP_SIZE, begin_immediate, map_file
@@ -146,7 +147,7 @@ def _starts_read_only() -> bool:
 
 def init_app(app: Flask) -> None:
     """Bind an engine and session factory to the app and close sessions after each request."""
-    engine = make_engine(app.config["DATABASE_URL"], echo=app.config.get("TRIBUNE_SQL_ECHO", False))
+    engine = make_engine(app.config["DATABASE_URL"], echo=app.config["TRIBUNE_SQL_ECHO"])
     app.extensions["tribune.engine"] = engine
     app.extensions["tribune.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
     app.teardown_appcontext(_close_session)
@@ -199,8 +200,6 @@ def insert_or_nothing(
 ) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
     constraint already holds such a row (the database decides, no read-then-write race)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     table = model.__table__  # type: ignore[attr-defined]
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (

@@ -91,7 +91,7 @@ def register_error_handlers(app: Flask) -> None:
     """Map every error to the one shape."""
 
     @app.errorhandler(DomainError)
-    def _domain(error: DomainError):  # type: ignore[no-untyped-def]
+    def _domain(error: DomainError) -> tuple[Response | str, int]:
         _rollback()
         response, status = error_response(
             error.status_code, error.code, error.message, error.details
@@ -99,7 +99,7 @@ def register_error_handlers(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):  # type: ignore[no-untyped-def]
+    def _csrf(error: CSRFError) -> tuple[Response | str, int]:
         return error_response(
             400,
             "csrf_failed",
@@ -107,7 +107,7 @@ def register_error_handlers(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+    def _http(error: HTTPException) -> tuple[Response | str, int]:
         status = error.code or 500
         code, message = STATUS_ERRORS.get(status, ("error", error.description or "Fout."))
         response, status = error_response(status, code, message)
@@ -120,7 +120,7 @@ def register_error_handlers(app: Flask) -> None:
         return response, status
 
     @app.errorhandler(Exception)
-    def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    def _unexpected(error: Exception) -> tuple[Response | str, int]:
         _rollback()
         current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
         code, message = STATUS_ERRORS[500]

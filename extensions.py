@@ -1,11 +1,31 @@
 """Unbound extension instances; create_app binds them."""
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFProtect
 
 from security import client_ip
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=client_ip, default_limits=[], headers_enabled=True)
+# auto_check=False: no limit check runs before every request. Tribune sets no default,
+# application or meta limits (create_app refuses them); the views that carry
+# @limiter.limit check their limits through @limits_checked, the other throttles are its own.
+limiter = Limiter(key_func=client_ip, default_limits=[], headers_enabled=True, auto_check=False)
+
+
+def limits_checked(view: F) -> F:
+    """Check the @limiter.limit limits of this view before it runs (429 when one is spent)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        limiter.check()
+        return view(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]  # wraps keeps the signature of F

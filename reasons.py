@@ -1,4 +1,4 @@
-"""The reason codes of DESIGN.md: one list for reports, flags and rejections, with Dutch labels.
+"""The reason codes of docs/design.md: one list for reports, flags and rejections, Dutch labels.
 
 Shared by the models (stored values) and by screening (which must not need a database).
 """

@@ -10,12 +10,13 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, request
-from flask.sessions import SecureCookieSessionInterface
+from flask import Flask, Request, Response, current_app, request
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from errors import DomainError
+from models import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,7 +58,7 @@ def same_origin(origin: str) -> bool:
 
 
 def check_json_write() -> None:
-    """Cookie-authenticated JSON writes need a JSON body and this site's Origin (DESIGN.md)."""
+    """Cookie-authenticated JSON writes need a JSON body and this site's Origin (docs/design.md)."""
     bodyless = request.method == "DELETE" and not request.content_length
     if not bodyless and request.mimetype != "application/json":
         raise DomainError(
@@ -81,38 +82,84 @@ def role_required(*roles: Any) -> Callable[[F], F]:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not current_user.is_authenticated:
-                from extensions import login_manager
-
-                return login_manager.unauthorized()
+                # Flask-Login's LoginManager.init_app sets app.login_manager (untyped).
+                return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if current_user.role not in roles:
                 raise DomainError("forbidden", "Je hebt geen toegang tot deze pagina.", 403)
             return view(*args, **kwargs)
 
-        wrapper.required_roles = frozenset(roles)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+        wrapper.required_roles = frozenset(roles)  # type: ignore[attr-defined]  # read by tests
+        return wrapper  # type: ignore[return-value]  # wraps keeps the signature of F
 
     return decorator
 
 
 def login_required_any(view: F) -> F:
     """Any logged-in user (every role) may call the view."""
-    from models import Role
-
     return role_required(*Role)(view)
 
 
-class SessionCookies(SecureCookieSessionInterface):
-    """Flask's signed session cookie, with its serializer built once per key set.
+def sessionless(view: F) -> F:
+    """Mark a view whose answer is the same for everyone: its request reads no session cookie
+    and its response sets none (and so carries no "Vary: Cookie")."""
+    view.sessionless = True  # type: ignore[attr-defined]  # read by SessionCookies
+    return view
 
-    Flask builds the serializer twice per request (to open and to save the session), although
-    it only changes with SECRET_KEY or SECRET_KEY_FALLBACKS; the cookies are unchanged.
+
+class UnsavedSession(SecureCookieSession):
+    """An empty session that is never saved: a sessionless view's, or a token request's."""
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed session cookie, skipped where no cookie belongs, with its serializer
+    built once per key set.
+
+    Skipped: the paths of @sessionless views (the session is opened before the URL is matched,
+    so they are known by path), and requests with an Authorization header under
+    `token_path_prefix` (the API: a token request is its token's user, whatever cookie a
+    browser sends along). Flask builds the serializer twice per request (to open and to save
+    the session), although it only changes with SECRET_KEY or SECRET_KEY_FALLBACKS.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, token_path_prefix: str | None = None) -> None:
+        self.token_path_prefix = token_path_prefix
         self._built: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
+        self._sessionless_paths: frozenset[str] | None = None
+
+    def sessionless_paths(self, app: Flask) -> frozenset[str]:
+        """The paths of the @sessionless views (fixed routes only), found once."""
+        if self._sessionless_paths is None:
+            paths = set()
+            for rule in app.url_map.iter_rules():
+                if getattr(app.view_functions.get(rule.endpoint), "sessionless", False):
+                    if rule.arguments:
+                        raise ValueError(f"@sessionless needs a fixed path, not {rule.rule}")
+                    paths.add(rule.rule)
+            self._sessionless_paths = frozenset(paths)
+        return self._sessionless_paths
+
+    def skips(self, app: Flask, request: Request) -> bool:
+        """True when this request neither reads nor writes the session cookie."""
+        if request.path in self.sessionless_paths(app):
+            return True
+        return bool(
+            self.token_path_prefix
+            and request.path.startswith(self.token_path_prefix)
+            and "Authorization" in request.headers
+        )
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if self.skips(app, request):
+            return UnsavedSession()
+        return super().open_session(app, request)
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        if isinstance(session, UnsavedSession):
+            return
+        super().save_session(app, session, response)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        keys = (app.secret_key, *(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         built = self._built
         if built is None or built[0] != keys:
             built = self._built = (keys, super().get_signing_serializer(app))

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
+import redis
 from flask import Flask, current_app
 
+from caching import ThreadCache
 from comments.activity import ActivityStore, MemoryActivity, RedisActivity
-from comments.cache import ThreadCache
+from errors import Invalid
 from moderation.flags import Screening
 from moderation.rules import PostingPolicy
 from moderation.runtime import LexiconRefresher
+from moderation.screening import screen, screen_username
 
 
 def init_app(app: Flask) -> None:
     """Build the Redis client, activity store, lexicon refresher and posting policy."""
     redis_client = None
-    if app.config.get("REDIS_URL"):
-        import redis
-
+    if app.config["REDIS_URL"]:
         redis_client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
-    prefix = app.config.get("TRIBUNE_REDIS_PREFIX", "tribune")
+    prefix = app.config["TRIBUNE_REDIS_PREFIX"]
     activity: ActivityStore = (
         RedisActivity(redis_client, prefix + ":activity") if redis_client else MemoryActivity()
     )
@@ -28,50 +29,49 @@ def init_app(app: Flask) -> None:
     app.extensions["tribune.lexicon"] = LexiconRefresher(
         app.extensions["tribune.sessionmaker"],
         redis_client,
-        interval=float(app.config.get("TRIBUNE_LEXICON_CHECK_SECONDS", 3.0)),
+        interval=app.config["TRIBUNE_LEXICON_CHECK_SECONDS"],
         redis_key=prefix + ":lexicon_version",
     )
     app.extensions["tribune.username_check"] = check_username
     thread_cache = ThreadCache(
         redis_client,
         prefix,
-        ttl=float(app.config.get("TRIBUNE_THREAD_CACHE_SECONDS", 60)),
-        local_ttl=float(app.config.get("TRIBUNE_THREAD_LOCAL_CACHE_SECONDS", 60)),
+        ttl=app.config["TRIBUNE_THREAD_CACHE_SECONDS"],
+        local_ttl=app.config["TRIBUNE_THREAD_LOCAL_CACHE_SECONDS"],
     )
     thread_cache.listen(app.extensions["tribune.sessionmaker"])
     app.extensions["tribune.thread_cache"] = thread_cache
 
 
-def redis_client():  # type: ignore[no-untyped-def]
+def redis_client() -> redis.Redis | None:
     """The shared Redis client, or None when REDIS_URL is not set."""
-    return current_app.extensions["tribune.redis"]
+    client: redis.Redis | None = current_app.extensions["tribune.redis"]
+    return client
 
 
 def activity_store() -> ActivityStore:
-    return current_app.extensions["tribune.activity"]
+    found: ActivityStore = current_app.extensions["tribune.activity"]
+    return found
 
 
 def posting_policy() -> PostingPolicy:
-    return current_app.extensions["tribune.policy"]
+    found: PostingPolicy = current_app.extensions["tribune.policy"]
+    return found
 
 
 def lexicon_refresher() -> LexiconRefresher:
-    return current_app.extensions["tribune.lexicon"]
+    found: LexiconRefresher = current_app.extensions["tribune.lexicon"]
+    return found
 
 
 def screen_text(text: str) -> Screening:
     """Screen with the latest lexicon (checked at most every few seconds)."""
-    from moderation.screening import screen
-
     lexicon_refresher().refresh()
     return screen(text)
 
 
 def check_username(username: str) -> None:
     """Usernames are screened too: nothing that would hold or reject a comment."""
-    from errors import Invalid
-    from moderation.screening import screen_username
-
     lexicon_refresher().refresh()
     if screen_username(username).decision != "publish":
         raise Invalid(
@@ -82,4 +82,5 @@ def check_username(username: str) -> None:
 
 
 def thread_cache() -> ThreadCache:
-    return current_app.extensions["tribune.thread_cache"]
+    found: ThreadCache = current_app.extensions["tribune.thread_cache"]
+    return found

@@ -13,7 +13,8 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from errors import Conflict, DomainError, Invalid, NotFound
+from errors import Conflict, DomainError, Invalid
+from lookups import get_or_404
 from models import ApiToken, Role, User, utcnow
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
@@ -167,8 +168,8 @@ def _signed_in_user(session: Session, user_id: int) -> User | None:
         return session.execute(_USER_BY_ID, {"user_id": user_id}).scalar_one_or_none()
     if session.identity_map:  # a request's session is usually empty here
         known = session.identity_map.get(session.identity_key(User, user_id))
-        if known is not None:
-            return known  # type: ignore[no-any-return]
+        if isinstance(known, User):
+            return known
     rows = hot_rows(connection, _USER_ROW, {"user_id": user_id})
     if not rows:
         return None
@@ -202,9 +203,14 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
 
 def revoke_api_token(session: Session, user: User, token_id: int) -> ApiToken:
     """Revoke one of the user's own tokens (admins may revoke any)."""
-    token = session.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and user.role is not Role.ADMIN):
-        raise NotFound("token_not_found", "Die sleutel bestaat niet.")
+    token = get_or_404(
+        session,
+        ApiToken,
+        token_id,
+        "token_not_found",
+        "Die sleutel bestaat niet.",
+        visible=lambda token: token.user_id == user.id or user.role is Role.ADMIN,
+    )
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record_action(session, user, "api_token", token.id, "revoke_token", note=token.name)
@@ -245,9 +251,7 @@ def mark_token_used(session: Session, token_id: int, now: datetime) -> None:
 
 def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
     """An admin changes someone's role (not their own: an admin cannot lock themselves out)."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     if user.id == admin.id:
         raise Conflict("own_account", "Je kan je eigen rol niet wijzigen.")
     if user.role is not role:
@@ -258,9 +262,7 @@ def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
 
 def set_active(session: Session, admin: User, user_id: int, active: bool) -> User:
     """An admin deactivates or reactivates an account; a deactivated one cannot log in."""
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     if user.id == admin.id:
         raise Conflict("own_account", "Je kan je eigen account niet deactiveren.")
     if user.is_active != active:

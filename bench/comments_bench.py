@@ -1,6 +1,6 @@
 """Posting and reading comments under gunicorn -w 2, side by side with Isso (the peer).
 
-Runs ../shared/bench/isso_peer.sh, then Tribune on a fresh SQLite database with Redis:
+Runs Isso's peer script (--isso, $ISSO_PEER), then Tribune on a fresh SQLite file with Redis:
   new     POST /api/v1/articles/<id>/comments through the full pipeline (screening, context
           rules, state machine, counters), rotating 20,000 seeded users (one precomputed
           password hash; session cookies minted with the app's own signer) and varied bodies
@@ -40,6 +40,9 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The peer harness is not part of Tribune: $ISSO_PEER, else the benchmark machine's shared
+# bench directory beside this checkout.
+ISSO_PEER = ROOT.parent / "shared" / "bench" / "isso_peer.sh"
 sys.path.insert(0, str(ROOT))
 
 PORT = 8191
@@ -338,7 +341,7 @@ def main() -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating Isso/Tribune rounds (median reported)"
     )
-    parser.add_argument("--isso", default=str(ROOT.parent / "shared" / "bench" / "isso_peer.sh"))
+    parser.add_argument("--isso", default=os.environ.get("ISSO_PEER") or str(ISSO_PEER))
     parser.add_argument("--no-isso", action="store_true")
     parser.add_argument(
         "--no-ceiling", action="store_true", help="skip the minimal insert+commit endpoint"

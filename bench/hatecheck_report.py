@@ -1,8 +1,9 @@
 """How moderation.screen does on Multilingual HateCheck (Dutch), per functionality.
 
 Usage: .venv/bin/python bench/hatecheck_report.py PATH/TO/hatecheck-nl.csv
-The file is not shipped with Tribune (see ../shared/eval/README.md); without it the script
-says so and exits with status 2. Exit status 1 when a goal is missed, 0 when all are met.
+The file is not shipped with Tribune (CC BY 4.0; the benchmark machine keeps it with its
+evaluation data); without it the script says so and exits with status 2. Exit status 1 when a
+goal is missed, 0 when all are met.
 "Flagged" means held or rejected. HateCheck measures hate speech, not a profanity policy, so
 functionalities like profanity_nh or counter_quote_nh are reported, not scored.
 """

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tallies_bench.py [--seconds 8] [--workdir /tmp/tribune-bench]
 
-1. Isso's POST /count for 25 threads (../shared/bench/isso_peer.sh) vs Tribune's
+1. Isso's POST /count for 25 threads (its peer script, isso_peer.sh: $ISSO_PEER) vs Tribune's
    GET /api/v1/tallies for 25 articles (the same 25 ids on every request, like a headline page).
 2. Tribune on a small site (100 articles, 1,000 comments) vs a large one (100,000 articles,
    1,000,000 comments, seeded by bench/seed_large.py), 25 ids drawn at random over the whole
@@ -29,7 +29,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HERE = ROOT / "bench"
 VENV_BIN = ROOT / ".venv" / "bin"
-ISSO_PEER = ROOT.parent / "shared" / "bench" / "isso_peer.sh"
+# The peer harness is not part of Tribune: $ISSO_PEER, else the benchmark machine's shared
+# bench directory beside this checkout.
+ISSO_PEER = Path(os.environ.get("ISSO_PEER") or ROOT.parent / "shared" / "bench" / "isso_peer.sh")
 TAG = "bench"
 SIZES = {"small": (100, 1_000), "large": (100_000, 1_000_000)}
 

@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from caching import touch_article
 from comments.activity import ActivityStore, clock
-from comments.cache import touch_article
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
+from lookups import get_or_404
 from models import (
     Article,
     Comment,
@@ -119,7 +120,7 @@ def _flag_rows(flags: list[StoredFlag]) -> list[dict[str, object]]:
 
 
 def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
-    comment.flags = [Flag(**row) for row in _flag_rows(flags)]  # type: ignore[arg-type]
+    comment.flags = [Flag(**row) for row in _flag_rows(flags)]
     strongest = max(flags, key=lambda f: f.severity, default=None)
     comment.top_severity = strongest.severity if strongest else 0
     comment.top_reason = strongest.reason if strongest else None
@@ -137,7 +138,7 @@ def check_can_post(author: User, now: datetime) -> None:
             else f"Je account is geschorst tot {until:%d-%m-%Y %H:%M} (UTC).",
             403,
             details={
-                "banned_until": None if permanent else until.isoformat(),  # type: ignore[union-attr]
+                "banned_until": None if permanent or until is None else until.isoformat(),
                 "reason": author.ban_reason,
             },
         )
@@ -150,9 +151,14 @@ def _parent(session: Session, article_id: int, parent_id: object) -> Comment | N
         raise Invalid("invalid_parent", "parent_id is een getal of null.")
     if not is_id(parent_id):
         raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")
-    parent = session.get(Comment, parent_id)
-    if parent is None or parent.article_id != article_id:
-        raise NotFound("parent_not_found", "De reactie waarop je antwoordt bestaat niet.")
+    parent = get_or_404(
+        session,
+        Comment,
+        parent_id,
+        "parent_not_found",
+        "De reactie waarop je antwoordt bestaat niet.",
+        visible=lambda parent: parent.article_id == article_id,
+    )
     if parent.state is not CommentState.PUBLISHED:
         raise Conflict("parent_not_visible", "Op deze reactie kan je niet (meer) antwoorden.")
     return parent
@@ -271,9 +277,14 @@ def post_comment(
 
 
 def _own_comment(session: Session, comment_id: int, author: User) -> Comment:
-    comment = session.get(Comment, comment_id)
-    if comment is None or comment.state is CommentState.DELETED:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    comment = get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet.",
+        visible=lambda comment: comment.state is not CommentState.DELETED,
+    )
     if comment.author_id != author.id:
         raise DomainError("forbidden", "Je kan enkel je eigen reacties aanpassen.", 403)
     return comment
@@ -355,7 +366,7 @@ def reporter_weight(
         )
         .group_by(Report.outcome)
     )
-    outcomes = {outcome: count for outcome, count in rows}
+    outcomes: dict[ReportOutcome, int] = {outcome: count for outcome, count in rows}
     upheld = outcomes.get(ReportOutcome.UPHELD, 0)
     dismissed = outcomes.get(ReportOutcome.DISMISSED, 0)
     weight += 0.25 * min(upheld, 6) - 0.25 * min(dismissed, 3)
@@ -374,7 +385,7 @@ def report_comment(
     """Report a comment (once per reader); returns the report and whether it is new."""
     now = now or utcnow()
     try:
-        reason_code = ReasonCode(reason)
+        reason_code = ReasonCode(reason)  # type: ignore[arg-type]  # any value: ValueError answers 422
     except ValueError:
         raise Invalid(
             "invalid_reason",
@@ -383,9 +394,14 @@ def report_comment(
         ) from None
     if note is not None and (not isinstance(note, str) or len(note) > 500):
         raise Invalid("invalid_note", "Een toelichting heeft hoogstens 500 tekens.")
-    comment = session.get(Comment, comment_id)
-    if comment is None or comment.state is not CommentState.PUBLISHED:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet (meer).")
+    comment = get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet (meer).",
+        visible=lambda comment: comment.state is CommentState.PUBLISHED,
+    )
     if comment.author_id == reporter.id:
         raise Conflict("own_comment", "Je kan je eigen reactie niet melden.")
     weight = reporter_weight(session, reporter, policy, now)
@@ -393,7 +409,7 @@ def report_comment(
         comment_id=comment.id,
         reporter_id=reporter.id,
         reason=reason_code.value,
-        note=(note or None) and note.strip()[:500],  # type: ignore[union-attr]
+        note=(note or None) and note.strip()[:500],
         weight=weight,
         outcome=ReportOutcome.PENDING.value,
         created_at=now,
@@ -401,11 +417,11 @@ def report_comment(
     # Insert-or-nothing: the unique constraint decides, not a read-then-write race.
     inserted = insert_or_nothing(session, Report, values, ["comment_id", "reporter_id"])
     if inserted is None:
-        existing = session.scalar(
+        existing = session.scalars(
             select(Report).where(Report.comment_id == comment.id, Report.reporter_id == reporter.id)
-        )
-        return existing, False  # type: ignore[return-value]
-    report = session.get(Report, inserted)
+        ).one()
+        return existing, False
+    report = session.get_one(Report, inserted)
     # Atomic increments: concurrent reports on one comment must all count.
     session.execute(
         update(Comment)
@@ -427,4 +443,4 @@ def report_comment(
             note=f"meldscore {comment.report_score:.2f}",
             now=now,
         )
-    return report, True  # type: ignore[return-value]
+    return report, True

@@ -81,10 +81,10 @@ def published_threads(
         rows = session.execute(select(User.id, User.username).where(User.id.in_(author_ids)))
         names = {user_id: name for user_id, name in rows}
     nodes = {c.id: ThreadNode(c, names.get(c.author_id, "?")) for c in [*roots, *replies]}
-    for reply in replies:
-        parent = nodes.get(reply.parent_id) if reply.parent_id else None
+    for child in replies:
+        parent = nodes.get(child.parent_id) if child.parent_id else None
         # A reply whose parent is hidden (held, removed) hangs under the thread's root.
-        (parent or nodes[reply.root_id]).replies.append(nodes[reply.id])  # type: ignore[index]
+        (parent or nodes[child.root_id]).replies.append(nodes[child.id])  # type: ignore[index]  # a reply's root_id is set
     for node in nodes.values():
         node.replies = [child for child in node.replies if _shown(child)]
     return ThreadPage([nodes[r.id] for r in roots], page, per_page, total)

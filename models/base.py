@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import ClassVar
 
-from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy import DateTime, Enum, MetaData, Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -21,6 +22,9 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Every model is mapped to a Table (SQLAlchemy types __table__ as the wider FromClause), so
+    # Core statements on Model.__table__ type-check.
+    __table__: ClassVar[Table]
 
 
 def utcnow() -> datetime:

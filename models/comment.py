@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     Float,
@@ -36,7 +37,7 @@ class ReportOutcome(enum.Enum):
 
 
 # The partial-index condition of the queue indexes: the comment is in a queue.
-IN_A_QUEUE = {
+IN_A_QUEUE: dict[str, Any] = {
     "postgresql_where": text("queued_at IS NOT NULL"),
     "sqlite_where": text("queued_at IS NOT NULL"),
 }

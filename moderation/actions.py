@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import insert_or_nothing
-from errors import Conflict, DomainError, Invalid, NotFound
+from errors import Conflict, DomainError, Invalid
+from lookups import get_or_404
 from models import (
     Appeal,
     AppealState,
@@ -43,16 +44,15 @@ def permanent_until() -> datetime:
 
 def get_comment(session: Session, comment_id: int) -> Comment:
     """A comment by id, or 404."""
-    comment = session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
-    return comment
+    return get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
 
 
 def parse_reason(raw: object) -> ReasonCode:
     """A reason code from a form or JSON value, or 422."""
     try:
-        return ReasonCode(raw)
+        return ReasonCode(raw)  # type: ignore[arg-type]  # any value: ValueError answers 422
     except ValueError:
         raise Invalid(
             "invalid_reason",
@@ -177,10 +177,7 @@ def bulk(
 
 
 def _target_user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
-    return user
+    return get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
 
 
 def ban(
@@ -267,9 +264,14 @@ def add_note(session: Session, moderator: User, user_id: int, body: object) -> U
 
 def file_appeal(session: Session, author: User, comment_id: int, body: object) -> Appeal:
     """The author appeals a rejection or removal, once, with a short text."""
-    comment = session.get(Comment, comment_id)
-    if comment is None or comment.author_id != author.id:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    comment = get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet.",
+        visible=lambda comment: comment.author_id == author.id,
+    )
     if comment.state not in (CommentState.REJECTED, CommentState.REMOVED):
         raise Conflict("not_appealable", "Enkel een afgewezen reactie kan je aanvechten.")
     if not isinstance(body, str) or not 5 <= len(body.strip()) <= APPEAL_MAX:
@@ -290,19 +292,17 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
     )
     if inserted is None:
         raise Conflict("already_appealed", "Je maakte al bezwaar tegen deze beslissing.")
-    appeal = session.get(Appeal, inserted)
+    appeal = session.get_one(Appeal, inserted)
     record_action(session, author, "comment", comment.id, "appeal", comment.state.value, None)
     adjust_queue(session, APPEALS, +1)
-    return appeal  # type: ignore[return-value]
+    return appeal
 
 
 def decide_appeal(
     session: Session, moderator: User, appeal_id: int, uphold: bool, note: object = None
 ) -> Appeal:
     """Uphold (the comment is published again) or deny an appeal; the author sees the outcome."""
-    appeal = session.get(Appeal, appeal_id)
-    if appeal is None:
-        raise NotFound("appeal_not_found", "Dit bezwaar bestaat niet.")
+    appeal = get_or_404(session, Appeal, appeal_id, "appeal_not_found", "Dit bezwaar bestaat niet.")
     if appeal.state is not AppealState.PENDING:
         raise Conflict("appeal_decided", "Over dit bezwaar werd al beslist.")
     comment = get_comment(session, appeal.comment_id)

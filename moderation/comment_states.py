@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from comments.cache import touch_article
+from caching import touch_article
 from errors import Conflict
 from models import (
     Article,

@@ -17,7 +17,7 @@ class Severity(IntEnum):
     REJECT = 30
 
 
-# The DESIGN.md reason codes (defined once, shared with the models).
+# The reason codes of docs/design.md (defined once in reasons.py, shared with the models).
 Reason = ReasonCode
 
 
@@ -84,7 +84,7 @@ class Flag:
 
     @property
     def reason(self) -> str:
-        """The DESIGN.md reason code this flag maps to."""
+        """The reason code (docs/design.md, "Reason codes") this flag maps to."""
         return self.code.reason.value
 
     def to_dict(self) -> dict[str, Any]:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select, and_, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from articles.services import article_not_found
-from errors import Invalid, NotFound
+from errors import Invalid
+from lookups import get_or_404
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
 from models.base import UTCDateTime
 from moderation.audit import record_action
@@ -103,7 +105,7 @@ class PostingTarget:
     mode: ActiveMode
 
 
-def _target_statement() -> Select:  # type: ignore[type-arg]
+def _target_statement() -> Select[Any]:
     articles, windows = Article.__table__, MatchDayWindow.__table__
     now = bindparam("now", type_=UTCDateTime())
     in_force = and_(
@@ -180,7 +182,7 @@ def schedule_window(
     seconds = None
     if window_mode is MatchDayMode.SLOW:
         try:
-            seconds = int(slow_seconds)  # type: ignore[arg-type]
+            seconds = int(slow_seconds)  # type: ignore[call-overload]  # form/JSON value; bad ones caught below
         except (TypeError, ValueError):
             seconds = 0
         if not 5 <= seconds <= 3600:
@@ -211,9 +213,9 @@ def schedule_window(
 
 def cancel_window(session: Session, actor: User, window_id: int) -> None:
     """Remove a scheduled window (audited)."""
-    window = session.get(MatchDayWindow, window_id)
-    if window is None:
-        raise NotFound("window_not_found", "Dit venster bestaat niet.")
+    window = get_or_404(
+        session, MatchDayWindow, window_id, "window_not_found", "Dit venster bestaat niet."
+    )
     record_action(session, actor, "match_day", window.id, "cancel_match_day", window.mode.value)
     session.delete(window)
     session.flush()

@@ -148,7 +148,9 @@ class _Builder:
         """Drop characters whose keep flag is False, carrying every parallel array along."""
         origin = self.origin if self.origin is not None else range(len(self.chars))
         new_pos = {}
-        chars, new_origin, evasive = [], [], bytearray()
+        chars: list[str] = []
+        new_origin: list[int] = []
+        evasive = bytearray()
         for i, k in enumerate(keep):
             if k:
                 new_pos[i] = len(chars)

@@ -5,12 +5,15 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from config import DEFAULTS
 from models import Comment, CommentState, User
 from moderation.flags import Severity
 
@@ -32,32 +35,31 @@ class ContextFlag(enum.Enum):
         self.severity = Severity.HOLD
 
 
+def _default(field: str) -> Any:
+    return DEFAULTS[f"TRIBUNE_{field.upper()}"]
+
+
 @dataclass(frozen=True)
 class PostingPolicy:
-    """The thresholds of the context rules (TRIBUNE_* settings)."""
+    """The thresholds of the context rules: each field is the setting TRIBUNE_<FIELD>."""
 
-    new_account_comments: int = 2
-    rejection_rate: float = 0.3
-    rejection_min_decided: int = 3
-    rejection_window_days: int = 30
-    flood_limit: int = 3
-    flood_window_seconds: float = 30.0
-    duplicate_window_seconds: float = 3600.0
-    near_duplicate_similarity: float = 0.85
-    report_threshold: float = 3.0
-    edit_window_seconds: int = 600
-    new_reporter_days: int = 7
-    auto_close_days: int = 30  # 0 = articles never close by themselves
+    new_account_comments: int = _default("new_account_comments")
+    rejection_rate: float = _default("rejection_rate")
+    rejection_min_decided: int = _default("rejection_min_decided")
+    rejection_window_days: int = _default("rejection_window_days")
+    flood_limit: int = _default("flood_limit")
+    flood_window_seconds: float = _default("flood_window_seconds")
+    duplicate_window_seconds: float = _default("duplicate_window_seconds")
+    near_duplicate_similarity: float = _default("near_duplicate_similarity")
+    report_threshold: float = _default("report_threshold")
+    edit_window_seconds: int = _default("edit_window_seconds")
+    new_reporter_days: int = _default("new_reporter_days")
+    auto_close_days: int = _default("auto_close_days")  # 0 = articles never close by themselves
 
     @classmethod
-    def from_config(cls, config: dict) -> PostingPolicy:  # type: ignore[type-arg]
-        """Read the TRIBUNE_* settings that override the defaults."""
-        values = {}
-        for field in cls.__dataclass_fields__:
-            key = f"TRIBUNE_{field.upper()}"
-            if key in config:
-                values[field] = type(getattr(cls, field))(config[key])
-        return cls(**values)
+    def from_config(cls, config: Mapping[str, Any]) -> PostingPolicy:
+        """The policy of the app's (typed) TRIBUNE_* settings."""
+        return cls(**{name: config[f"TRIBUNE_{name.upper()}"] for name in cls.__dataclass_fields__})
 
 
 def is_new_account(session: Session, author: User, policy: PostingPolicy) -> bool:
@@ -94,7 +96,7 @@ def recent_rejection_rate(
         )
         .group_by(Comment.state)
     )
-    counts = {state: count for state, count in rows}
+    counts: dict[CommentState, int] = {state: count for state, count in rows}
     decided = sum(counts.values())
     if decided < policy.rejection_min_decided:
         return None

@@ -10,11 +10,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from errors import Invalid, NotFound
+from errors import Invalid
+from lookups import get_or_404
 from models import LexiconAction, LexiconEntry, SiteSetting, User, utcnow
 from moderation.audit import record_action
 from moderation.lexicon import (
@@ -31,10 +33,15 @@ REDIS_VERSION_KEY = "tribune:lexicon_version"
 LIST_NAMES = ALLOWED_CATEGORIES
 
 
+def _stored_int(value: object) -> int:
+    """The version as stored (a JSON number), 0 when there is none."""
+    return int(value) if isinstance(value, int | float | str) else 0
+
+
 def read_version(session: Session) -> int:
     """The lexicon version stored in the database (0 when nothing changed yet)."""
     value = session.scalar(select(SiteSetting.value).where(SiteSetting.key == VERSION_KEY))
-    return int(value or 0)
+    return _stored_int(value)
 
 
 def _bump_version(session: Session) -> int:
@@ -44,7 +51,7 @@ def _bump_version(session: Session) -> int:
         session.add(SiteSetting(key=VERSION_KEY, value=1))
         session.flush()
         return 1
-    new_version = int(current.value) + 1
+    new_version = _stored_int(current.value) + 1
     session.execute(
         update(SiteSetting)
         .where(SiteSetting.key == VERSION_KEY)
@@ -116,9 +123,9 @@ def add_entry(
 
 def remove_entry(session: Session, actor: User, entry_id: int) -> int:
     """Undo a runtime change, bump the version and audit it; returns the new version."""
-    entry = session.get(LexiconEntry, entry_id)
-    if entry is None:
-        raise NotFound("entry_not_found", "Die woordenlijstregel bestaat niet.")
+    entry = get_or_404(
+        session, LexiconEntry, entry_id, "entry_not_found", "Die woordenlijstregel bestaat niet."
+    )
     version = _bump_version(session)
     record_action(
         session,
@@ -139,7 +146,7 @@ class LexiconRefresher:
     def __init__(
         self,
         session_factory: Callable[[], Session],
-        redis_client: object | None = None,
+        redis_client: Any = None,  # a redis.Redis, or None without Redis
         interval: float = 3.0,
         redis_key: str = REDIS_VERSION_KEY,
     ) -> None:
@@ -153,7 +160,7 @@ class LexiconRefresher:
     def _remote_version(self) -> int | None:
         if self.redis is not None:
             try:
-                raw = self.redis.get(self.redis_key)  # type: ignore[attr-defined]
+                raw = self.redis.get(self.redis_key)
                 if raw is not None:
                     return int(raw)
             except Exception:  # Redis down: fall back to the database
@@ -164,7 +171,7 @@ class LexiconRefresher:
     def publish(self, version: int) -> None:
         """Tell every worker (through Redis) that the lexicon moved; call after commit."""
         if self.redis is not None:
-            self.redis.set(self.redis_key, version)  # type: ignore[attr-defined]
+            self.redis.set(self.redis_key, version)
         self._checked_at = 0.0  # this worker picks it up on its next screening
 
     def refresh(self, force: bool = False) -> None:

@@ -223,10 +223,9 @@ def lookup(token: str, norm: Normalised | None, start: int, lexicon: Lexicon
     for variant in _variants(token, norm, start):
         if variant in lexicon.words and _confirm(lexicon, variant, variant):
             return variant, True
-    squeezed = squeeze(token)
-    word = lexicon.squeezed.get(squeezed)
-    if word is not None and _confirm(lexicon, word, word):
-        return word, True
+    squeezed = lexicon.squeezed.get(squeeze(token))
+    if squeezed is not None and _confirm(lexicon, squeezed, squeezed):
+        return squeezed, True
     return None
 
 
@@ -239,6 +238,7 @@ def _hit_flag(ctx: _Context, i: int, word: str, evasive: bool, lexicon: Lexicon,
               username: bool) -> Flag | None:
     """The flag for token i standing for list word (None when context clears it)."""
     category = lexicon.category(word)
+    assert category is not None, word  # lookup() only returns words on a list
     code = _PLAIN_CODES[category]
     if evasive and category in _WORD_LISTS and category != LIST_DISEASE:
         code = FlagCode.EVASION

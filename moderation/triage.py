@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -104,23 +105,24 @@ def oldest_waiting(session: Session, now: datetime | None = None) -> int | None:
     return max(0, int(((now or utcnow()) - oldest).total_seconds()))
 
 
-def _base_query(session: Session, flt: QueueFilter) -> Select:  # type: ignore[type-arg]
+# The sorts of the two queues (Wachtrij, Gemeld).
+QUEUE_SORTS: dict[str, tuple[ColumnElement[Any], ...]] = {
+    "oudste": (Comment.queued_at.asc(), Comment.id.asc()),
+    "meldscore": (Comment.report_score.desc(), Comment.id.desc()),
+    "ernst": (Comment.top_severity.desc(), Comment.queued_at.asc()),
+}
+
+
+def _base_query(session: Session, flt: QueueFilter) -> Select[Any]:
     stmt = select(Comment)
+    order: tuple[ColumnElement[Any], ...]
     if flt.tab == "wachtrij":
         # Every held comment has queued_at; saying so lets the partial queue indexes serve.
         stmt = stmt.where(Comment.state == CommentState.HELD, Comment.queued_at.is_not(None))
-        order = {
-            "oudste": (Comment.queued_at.asc(), Comment.id.asc()),
-            "meldscore": (Comment.report_score.desc(), Comment.id.desc()),
-            "ernst": (Comment.top_severity.desc(), Comment.queued_at.asc()),
-        }[flt.sort]
+        order = QUEUE_SORTS[flt.sort]
     elif flt.tab == "gemeld":
         stmt = stmt.where(Comment.state == CommentState.PUBLISHED, Comment.queued_at.is_not(None))
-        order = {
-            "oudste": (Comment.queued_at.asc(), Comment.id.asc()),
-            "meldscore": (Comment.report_score.desc(), Comment.id.desc()),
-            "ernst": (Comment.top_severity.desc(), Comment.queued_at.asc()),
-        }[flt.sort]
+        order = QUEUE_SORTS[flt.sort]
     elif flt.tab == "recent":
         stmt = stmt.where(Comment.state == CommentState.PUBLISHED, Comment.reviewed_at.is_(None))
         order = (Comment.created_at.desc(),)

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from errors import NotFound
+from lookups import get_or_404
 from models import Article, Ballot, BallotChoice, Poll, PollOption, User
 from moderation.audit import record_action
 
@@ -59,13 +59,11 @@ def set_quarantine(
     now: datetime,
 ) -> list[int]:
     """Put ballots in quarantine (out of results and tallies) or release them; audited."""
-    poll = session.get(Poll, poll_id)
-    if poll is None:
-        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    poll = get_or_404(session, Poll, poll_id, "poll_not_found", "Deze peiling bestaat niet.")
     conditions = _ballot_filter(poll.id, scope, ids)
     if quarantine:
         conditions.append(Ballot.quarantined_at.is_(None))
-        values = {"quarantined_at": now}
+        values: dict[str, datetime | None] = {"quarantined_at": now}
     else:
         conditions.append(Ballot.quarantined_at.is_not(None))
         values = {"quarantined_at": None}

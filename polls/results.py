@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from models import Ballot, BallotChoice, Poll, ResultsVisibility
+from models import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility
 from polls.services import PollState, poll_state
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -80,14 +80,15 @@ def poll_results(session: Session, poll: Poll, members_only: bool = False) -> Po
             Ballot.quarantined_at.is_(None),
             Ballot.user_id.is_not(None),
         )
-        per_option = dict(
-            session.execute(
+        per_option: dict[int, int] = {
+            option_id: count
+            for option_id, count in session.execute(
                 select(BallotChoice.option_id, func.count())
                 .join(Ballot, Ballot.id == BallotChoice.ballot_id)
                 .where(*counted)
                 .group_by(BallotChoice.option_id)
-            ).all()
-        )
+            )
+        }
         counts = [int(per_option.get(o.id, 0)) for o in options]
         total = session.scalar(select(func.count()).select_from(Ballot).where(*counted)) or 0
     shares = percentages(counts, total, poll.max_choices == 1)
@@ -103,8 +104,6 @@ def poll_results(session: Session, poll: Poll, members_only: bool = False) -> Po
 
 def refresh_counters(session: Session, poll: Poll) -> None:
     """Reload the poll's and its options' counters in one query (after a commit)."""
-    from models import PollOption
-
     rows = session.execute(
         select(PollOption.id, PollOption.vote_count, Poll.ballot_count)
         .join(Poll, Poll.id == PollOption.poll_id)

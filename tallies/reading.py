@@ -11,8 +11,8 @@ from typing import NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from caching import TallyCache
 from models import Article
-from tallies.cache import TallyCache
 
 
 class Tally(NamedTuple):

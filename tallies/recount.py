@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -41,7 +42,7 @@ def _fix(drifts: list[Drift], counter: str, rows: list, actual_by_id: dict, attr
             setattr(row, attribute, actual)
 
 
-def _grouped(session: Session, stmt) -> dict:  # type: ignore[no-untyped-def]
+def _grouped(session: Session, stmt: Select[Any]) -> dict[Any, Any]:
     return {key: value for key, value in session.execute(stmt)}
 
 

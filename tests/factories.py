@@ -264,7 +264,8 @@ def changes(before: Counter[str], after: Counter[str]) -> dict[str, int]:
 def state_change(
     from_state: str, to_state: str, action: str = "", reviewed: bool = False
 ) -> dict[str, int]:
-    """What one comment moving between states does to the counters (DESIGN.md, comment_states.py).
+    """What one comment moving between states does to the counters (docs/design.md,
+    moderation/comment_states.py).
 
     A published comment no moderator looked at yet also counts in the "unreviewed" queue: one
     posted straight to published, until a moderator decides on it (`reviewed`).

@@ -43,7 +43,7 @@ from tests.factories import (
     state_change,
 )
 
-# DESIGN.md "Comment states": the only moves, and who makes them.
+# docs/design.md "Comments": the only moves, and who makes them.
 ALLOWED = {
     ("new", "published", "post"),
     ("new", "held", "post"),

@@ -9,7 +9,15 @@ from typing import Any
 import pytest
 
 from app import create_app
-from config import DEFAULTS, environment_settings, load_settings, normalise_database_url
+from config import (
+    DEFAULTS,
+    SETTINGS,
+    SettingError,
+    environment_settings,
+    load_settings,
+    normalise_database_url,
+    typed_value,
+)
 
 
 def write_instance_config(instance: Path, text: str) -> None:
@@ -86,24 +94,99 @@ def test_create_app_argument_beats_the_process_environment(
 
 
 @pytest.mark.parametrize(
-    ("raw", "expected"),
+    ("key", "raw", "expected"),
     [
-        ("true", True),
-        ("Yes", True),
-        ("on", True),
-        ("false", False),
-        ("NO", False),
-        ("off", False),
-        ("3", 3),
-        ("0", 0),
-        ('["https://a.example", "https://b.example"]', ["https://a.example", "https://b.example"]),
-        ('{"a": 1}', {"a": 1}),
-        ("20 per 10 minutes", "20 per 10 minutes"),
-        ("scrypt", "scrypt"),
+        ("TRIBUNE_RATELIMIT_ENABLED", "true", True),
+        ("TRIBUNE_RATELIMIT_ENABLED", "Yes", True),
+        ("TRIBUNE_SQL_ECHO", "on", True),
+        ("TRIBUNE_SQL_ECHO", "1", True),
+        ("TRIBUNE_RATELIMIT_ENABLED", "false", False),
+        ("TRIBUNE_RATELIMIT_ENABLED", "NO", False),
+        ("TRIBUNE_SQL_ECHO", "off", False),
+        ("TRIBUNE_TRUSTED_PROXIES", "3", 3),
+        ("TRIBUNE_AUTO_CLOSE_DAYS", " 0 ", 0),
+        ("TRIBUNE_REJECTION_RATE", "0.5", 0.5),
+        ("TRIBUNE_TALLY_CACHE_SECONDS", "2", 2.0),
+        ("SECRET_KEY_FALLBACKS", '["old-1", "old-2"]', ["old-1", "old-2"]),
+        ("SECRET_KEY_FALLBACKS", "old-1, old-2 old-3", ["old-1", "old-2", "old-3"]),
+        ("TRIBUNE_LOGIN_LIMIT_IP", "20 per 10 minutes", "20 per 10 minutes"),
+        ("TRIBUNE_PASSWORD_METHOD", "scrypt", "scrypt"),
+        ("TRIBUNE_REDIS_PREFIX", "42", "42"),
     ],
 )
-def test_tribune_environment_values_are_parsed(raw: str, expected: Any) -> None:
-    assert environment_settings({"TRIBUNE_SOMETHING": raw}) == {"TRIBUNE_SOMETHING": expected}
+def test_environment_values_are_parsed_to_the_settings_type(
+    key: str, raw: str, expected: Any
+) -> None:
+    value = environment_settings({key: raw})[key]
+
+    assert value == expected
+    assert type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "expected_message"),
+    [
+        ("TRIBUNE_FLOOD_LIMIT", "drie", "TRIBUNE_FLOOD_LIMIT must be a whole number, not 'drie'"),
+        ("TRIBUNE_FLOOD_LIMIT", "3.5", "TRIBUNE_FLOOD_LIMIT must be a whole number, not '3.5'"),
+        ("TRIBUNE_REJECTION_RATE", "30%", "TRIBUNE_REJECTION_RATE must be a number, not '30%'"),
+        ("TRIBUNE_SQL_ECHO", "maybe", "TRIBUNE_SQL_ECHO must be true or false, not 'maybe'"),
+        ("SECRET_KEY_FALLBACKS", "[1, 2]", "SECRET_KEY_FALLBACKS must be a list of strings"),
+        ("SECRET_KEY_FALLBACKS", "[broken", "SECRET_KEY_FALLBACKS must be a JSON array"),
+    ],
+)
+def test_bad_environment_values_stop_the_app_with_the_settings_name(
+    tmp_path: Path, key: str, raw: str, expected_message: str
+) -> None:
+    with pytest.raises(SettingError) as caught:
+        load_settings(tmp_path, environ={key: raw})
+
+    assert str(caught.value).startswith(expected_message)
+
+
+def test_bad_value_in_the_instance_file_stops_the_app(tmp_path: Path) -> None:
+    write_instance_config(tmp_path, 'TRIBUNE_TALLY_MAX_AGE = "five"\n')
+
+    with pytest.raises(SettingError, match="TRIBUNE_TALLY_MAX_AGE must be a whole number"):
+        load_settings(tmp_path, environ={})
+
+
+def test_instance_file_and_argument_values_are_typed_too(tmp_path: Path) -> None:
+    write_instance_config(tmp_path, 'TRIBUNE_FLOOD_LIMIT = "4"\nMAX_CONTENT_LENGTH = "1000"\n')
+
+    settings = load_settings(tmp_path, {"TRIBUNE_REPORT_THRESHOLD": 2}, environ={})
+
+    assert settings["TRIBUNE_FLOOD_LIMIT"] == 4
+    assert settings["MAX_CONTENT_LENGTH"] == 1000
+    assert settings["TRIBUNE_REPORT_THRESHOLD"] == 2.0
+    assert isinstance(settings["TRIBUNE_REPORT_THRESHOLD"], float)
+    with pytest.raises(SettingError, match="TRIBUNE_RATELIMIT_ENABLED must be a bool"):
+        load_settings(tmp_path, {"TRIBUNE_RATELIMIT_ENABLED": 1}, environ={})
+
+
+def test_unknown_tribune_variables_are_not_settings() -> None:
+    # The test runner's own switches (TRIBUNE_TEST_*, TRIBUNE_REQUIRE_SERVICES) are no setting.
+    environ = {"TRIBUNE_REQUIRE_SERVICES": "1", "TRIBUNE_TEST_POSTGRES_URL": "postgresql://t"}
+
+    assert environment_settings(environ) == {}
+
+
+def test_every_setting_has_its_type_and_a_default_of_that_type() -> None:
+    for key, setting in SETTINGS.items():
+        assert setting.help, key
+        if setting.default is None:
+            assert setting.nullable, key
+        else:
+            assert typed_value(key, setting.default) == setting.default, key
+
+
+def test_derived_settings(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={"REDIS_URL": "redis://cache/3"})
+
+    assert settings["RATELIMIT_STORAGE_URI"] == "redis://cache/3"
+    assert settings["RATELIMIT_ENABLED"] is True
+    without_redis = load_settings(tmp_path, environ={"TRIBUNE_RATELIMIT_ENABLED": "false"})
+    assert without_redis["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert without_redis["RATELIMIT_ENABLED"] is False
 
 
 def test_environment_picks_only_known_keys_and_tribune_settings() -> None:

@@ -1,4 +1,4 @@
-"""Poll API: create, read, vote; every status code and validation path of DESIGN.md."""
+"""Poll API: create, read, vote; every status code and validation path of docs/design.md."""
 
 from __future__ import annotations
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from caching import NoCache, TallyCache
 from comments.activity import MemoryActivity
 from comments.services import delete_comment, post_comment
 from errors import Conflict
@@ -37,7 +38,6 @@ from moderation.comment_states import transition
 from moderation.flags import Flag, FlagCode, Screening
 from moderation.rules import PostingPolicy
 from polls.services import QuarantineScope, VoteContext, Voter, cast_vote, set_quarantine
-from tallies.cache import NoCache
 from tallies.recount import recount
 
 ARTICLES = ("kvm-defour", "rsca-dreyer", "union-roma")
@@ -238,7 +238,7 @@ def test_counters_equal_row_counts_after_any_sequence(
         assert recount(session) == []
         session.rollback()
         # And the public endpoint says the same (cache off for this check).
-        app.extensions["tribune.tally_cache"] = NoCache()
+        app.extensions["tribune.tally_cache"] = TallyCache(NoCache())
         body = app.test_client().get("/api/v1/tallies?ids=" + ",".join(ARTICLES)).get_json()
         by_cms = dict(session.execute(select(Article.cms_id, Article.id)).all())
         expected = true_counts(session)

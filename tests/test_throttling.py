@@ -175,26 +175,34 @@ def test_throttle_state_is_shared_through_redis(
     assert keys, "the account counter is not in Redis"
 
 
-def test_the_per_request_limit_check_runs_only_when_some_limit_needs_it(
-    app_settings: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+def test_no_rate_limit_check_runs_before_every_request(app: Any) -> None:
+    """The limiter runs with auto_check=False: no hook of Flask-Limiter's runs before every
+    request (the login limits above still hold, checked by @limits_checked)."""
+    hooks = [*app.before_request_funcs.get(None, [])]
+    for blueprint_hooks in app.before_request_funcs.values():
+        hooks += blueprint_hooks
+
+    assert [hook for hook in hooks if "flask_limiter" in getattr(hook, "__module__", "")] == []
+
+
+@pytest.mark.parametrize("key", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"])
+def test_request_wide_limits_are_refused_at_startup(
+    app_settings: dict[str, Any], key: str
 ) -> None:
-    """No default, application or blueprint limits: Flask-Limiter's before-request hook is
-    dropped (the login limits above still hold, checked by their decorators). Once a default
-    limit exists, the hook stays."""
-    from flask_limiter.wrappers import LimitGroup
-
+    # They would need Flask-Limiter's per-request hook, which Tribune does not run.
     from app import create_app
-    from extensions import limiter
-    from security import client_ip
+    from config import SettingError
 
-    def hook_present(application: Any) -> bool:
-        return limiter._check_request_limit in application.before_request_funcs.get(None, [])
+    app_settings[key] = "100 per minute"
+    with pytest.raises(SettingError, match=key):
+        create_app(app_settings)
 
-    plain = create_app(app_settings)
-    assert not hook_present(plain)
-    default = LimitGroup(limit_provider="100 per minute", key_function=client_ip)
-    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [default])
-    limited = create_app(app_settings)
-    assert hook_present(limited)
-    for application in (plain, limited):
-        application.extensions["tribune.engine"].dispose()
+
+def test_each_app_keeps_its_limit_counters_under_its_own_redis_prefix(tmp_path: Any) -> None:
+    from config import load_settings
+
+    settings = load_settings(
+        tmp_path, {"REDIS_URL": "redis://cache/1", "RATELIMIT_KEY_PREFIX": "rl-a"}, environ={}
+    )
+
+    assert settings["RATELIMIT_STORAGE_OPTIONS"] == {"key_prefix": "rl-a"}

@@ -410,3 +410,48 @@ def test_bad_token_is_refused_on_reads_too(client: FlaskClient) -> None:
 
     assert response.status_code == 401
     assert error_code(response) == "invalid_token"
+
+
+def test_token_decides_even_when_a_session_cookie_comes_along(
+    editor_client: FlaskClient, app: Flask, make_user: Callable[..., User]
+) -> None:
+    # Flask-Login's request_loader gives the token's user; the fan's cookie session is not read
+    # on a token request (nor written back).
+    token = create_token(editor_client)
+    fan_browser = app.test_client()
+    login(fan_browser, make_user(Role.FAN))
+
+    response = fan_browser.put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))
+
+    assert response.status_code == 201
+    assert "Set-Cookie" not in response.headers
+    assert "Cookie" not in response.headers.get("Vary", "")
+
+
+def test_tokens_do_not_open_pages(editor_client: FlaskClient, app: Flask) -> None:
+    token = create_token(editor_client)
+
+    response = app.test_client().get("/profiel", headers=bearer(token))
+
+    assert response.status_code == 302
+    assert "/login" in response.headers["Location"]
+
+
+def test_token_with_a_remember_cookie_is_refused(
+    editor_client: FlaskClient, app: Flask, make_user: Callable[..., User]
+) -> None:
+    # Flask-Login prefers a remember-me cookie to the request loader: such a mix is refused
+    # rather than taken as the cookie's user without the cookie write checks.
+    token = create_token(editor_client)
+    browser = app.test_client()
+    fan = make_user(Role.FAN)
+    browser.post(
+        "/login", data={"login": fan.username, "password": TEST_PASSWORD, "remember": "on"}
+    )
+    assert browser.get_cookie("remember_token") is not None
+    browser.delete_cookie("session")
+
+    response = browser.put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))
+
+    assert response.status_code == 401
+    assert error_code(response) == "invalid_token"

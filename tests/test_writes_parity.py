@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from comments.cache import ThreadCache
+from caching import ThreadCache
 from db import begin_write, make_engine
 from migrations import upgrade_database
 from models import (

@@ -2,27 +2,28 @@
 
 from flask import Flask
 
+# api_comments, api_polls and api_tallies add their routes to api.bp when imported.
+from views import (  # noqa: F401
+    admin,
+    api,
+    api_comments,
+    api_polls,
+    api_tallies,
+    auth,
+    comments,
+    editor,
+    embed,
+    fragments,
+    matchday,
+    moderator,
+    pages,
+    votes,
+)
+from views.headers import register_headers
+
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
-    from views import (  # noqa: F401 (modules imported for their routes)
-        admin,
-        api,
-        api_comments,
-        api_polls,
-        api_tallies,
-        auth,
-        comments,
-        editor,
-        embed,
-        fragments,
-        matchday,
-        moderator,
-        pages,
-        votes,
-    )
-    from views.headers import register_headers
-
     for module in (pages, comments, auth, admin, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
     for module in (votes, embed, editor):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from accounts import services
@@ -30,7 +31,7 @@ def _back() -> str:
 
 @bp.get("/")
 @role_required(Role.ADMIN)
-def users():  # type: ignore[no-untyped-def]
+def users() -> ResponseReturnValue:
     """List and search users."""
     query = request.args.get("q", "")[:100]
     role = _role_arg(request.args.get("rol"))
@@ -50,7 +51,7 @@ def users():  # type: ignore[no-untyped-def]
 
 @bp.post("/gebruikers/<int:user_id>/rol")
 @role_required(Role.ADMIN)
-def change_role(user_id: int):  # type: ignore[no-untyped-def]
+def change_role(user_id: int) -> ResponseReturnValue:
     """Give a user another role."""
     role = _role_arg(request.form.get("role"))
     if role is None:
@@ -64,7 +65,7 @@ def change_role(user_id: int):  # type: ignore[no-untyped-def]
 
 @bp.post("/gebruikers/<int:user_id>/status")
 @role_required(Role.ADMIN)
-def change_status(user_id: int):  # type: ignore[no-untyped-def]
+def change_status(user_id: int) -> ResponseReturnValue:
     """Deactivate or reactivate an account."""
     active = request.form.get("active") == "1"
     session = get_session()

@@ -6,19 +6,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, Request, current_app, g, jsonify, request
+from flask_login import current_user
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError
 
 from accounts import services as accounts
 from articles import services as articles
 from db import get_session, in_write_transaction, session_scope
 from errors import DomainError
-from extensions import csrf
-from models import Article, CommentMode, Role, utcnow
+from extensions import csrf, login_manager
+from models import Article, CommentMode, Role, User, utcnow
 from security import check_json_write, role_required
 from views.openapi import openapi_document
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+API_PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
 # The API has its own write protection (token, or JSON + Origin); form CSRF tokens do not apply.
 csrf.exempt(bp)
 
@@ -28,30 +30,52 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 WRITE_CHECKS: dict[str, Callable[[], None]] = {}
 
 
+@login_manager.request_loader
+def load_token_user(request: Request) -> User | None:
+    """The user of an API request's Bearer token (401 when it is malformed or unknown).
+
+    Flask-Login asks this when the request has no session user; API requests with an
+    Authorization header open no session cookie (security.SessionCookies), so the token
+    decides. Pages do not take tokens.
+    """
+    header = request.headers.get("Authorization", "")
+    if request.blueprint != bp.name or not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise DomainError("invalid_token", "Gebruik 'Authorization: Bearer <sleutel>'.", 401)
+    session = get_session()
+    found = accounts.valid_token(session, token.strip())
+    if found is None:
+        raise DomainError("invalid_token", "Deze API-sleutel is ongeldig of ingetrokken.", 401)
+    now = utcnow()
+    if accounts.token_use_due(found, now):
+        if in_write_transaction(session):
+            accounts.mark_token_used(session, found.id, now)
+        else:
+            # A read (or read-first) request does not write in its own transaction: on
+            # SQLite its snapshot could not become a writer once another worker committed.
+            with session_scope(current_app) as writer:
+                accounts.mark_token_used(writer, found.id, now)
+    g.token_auth = True
+    return found.user
+
+
+def token_authenticated() -> bool:
+    """True when this request was authenticated by an API token (not by a cookie)."""
+    return bool(g.get("token_auth", False))
+
+
 @bp.before_request
 def _authenticate() -> None:
     """A Bearer token authenticates the request; cookie writes need JSON and our Origin."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise DomainError("invalid_token", "Gebruik 'Authorization: Bearer <sleutel>'.", 401)
-        session = get_session()
-        found = accounts.valid_token(session, token.strip())
-        if found is None:
-            raise DomainError("invalid_token", "Deze API-sleutel is ongeldig of ingetrokken.", 401)
-        now = utcnow()
-        if accounts.token_use_due(found, now):
-            if in_write_transaction(session):
-                accounts.mark_token_used(session, found.id, now)
-            else:
-                # A read (or read-first) request does not write in its own transaction: on
-                # SQLite its snapshot could not become a writer once another worker committed.
-                with session_scope(current_app) as writer:
-                    accounts.mark_token_used(writer, found.id, now)
-        # Flask-Login reads the request's user from here; nothing is written to the session.
-        g._login_user = found.user
-        g.token_auth = True
+    if "Authorization" in request.headers:
+        # Reading current_user runs load_token_user now: a bad token is refused here.
+        if current_user.is_anonymous or not token_authenticated():
+            # Flask-Login took a remember-me cookie sent along and never asked for the token.
+            raise DomainError(
+                "invalid_token", "Stuur een API-sleutel zonder aanmeldcookie mee.", 401
+            )
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         WRITE_CHECKS.get(request.endpoint or "", check_json_write)()
@@ -126,8 +150,6 @@ def get_article(article_id: str):  # type: ignore[no-untyped-def]
 @role_required(Role.EDITOR, Role.ADMIN)
 def put_article(article_id: str):  # type: ignore[no-untyped-def]
     """Register or update an article (the CMS, with an editor token)."""
-    from flask_login import current_user
-
     articles.validate_article_id(article_id)
     payload = parse_body(ArticleIn)
     if payload.published_at is not None and payload.published_at.tzinfo is None:

@@ -12,20 +12,14 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, current_app, request
-from flask.globals import request_ctx
-from flask.sessions import NullSession
 
+from caching import TallyCache, build_tally_cache
 from db import get_session
 from errors import DomainError, error_response
-from tallies.cache import TallyCache, build_cache
+from security import sessionless
 from tallies.ids import parse_ids
 from tallies.reading import TallySnapshot, load_snapshot
 from views.api import bp
-
-# Settings (TRIBUNE_*; the environment may override them).
-DEFAULT_CACHE_SECONDS = 3.0  # server-side cache: a new comment shows within seconds
-DEFAULT_MAX_AGE = 5  # browsers and CDNs
-DEFAULT_STALE_SECONDS = 15  # stale-while-revalidate: serve the old copy while refetching
 
 
 def tally_cache() -> TallyCache:
@@ -33,10 +27,10 @@ def tally_cache() -> TallyCache:
     cache = current_app.extensions.get("tribune.tally_cache")
     if cache is None:
         config = current_app.config
-        cache = build_cache(
-            float(config.get("TRIBUNE_TALLY_CACHE_SECONDS", DEFAULT_CACHE_SECONDS)),
+        cache = build_tally_cache(
+            config["TRIBUNE_TALLY_CACHE_SECONDS"],
             current_app.extensions.get("tribune.redis"),
-            config.get("TRIBUNE_REDIS_PREFIX", "tribune"),
+            config["TRIBUNE_REDIS_PREFIX"],
         )
         current_app.extensions["tribune.tally_cache"] = cache
     return cache
@@ -58,8 +52,8 @@ def public_headers(response: Response) -> Response:
 def cacheable(response: Response, etag: str) -> Response:
     """Public caching headers, and 304 when the client already holds these bytes."""
     config = current_app.config
-    max_age = int(config.get("TRIBUNE_TALLY_MAX_AGE", DEFAULT_MAX_AGE))
-    stale = int(config.get("TRIBUNE_TALLY_STALE_SECONDS", DEFAULT_STALE_SECONDS))
+    max_age = config["TRIBUNE_TALLY_MAX_AGE"]
+    stale = config["TRIBUNE_TALLY_STALE_SECONDS"]
     response.headers["Cache-Control"] = f"public, max-age={max_age}, stale-while-revalidate={stale}"
     response.headers["ETag"] = etag
     if etag in _if_none_match():
@@ -76,21 +70,11 @@ def _if_none_match() -> set[str]:
     return tags
 
 
-def _drop_session() -> None:
-    # Flask saves (and adds "Vary: Cookie" for) any session that was read; a NullSession is
-    # never saved. Flask 3.1 keeps the opened session on the context's `_session`.
-    if hasattr(request_ctx, "_session"):
-        request_ctx._session = NullSession()
-
-
 def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
-    """A sessionless public view; errors in the usual shape, readable cross-origin, not cached."""
+    """A public view's errors: in the usual shape, readable cross-origin, not cached."""
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        # The answer is the same for everyone: no session, so no Set-Cookie and no
-        # "Vary: Cookie" (which Flask-Login's cookie refresh would otherwise cause).
-        _drop_session()
         try:
             return view(*args, **kwargs)
         except DomainError as error:
@@ -105,6 +89,7 @@ def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @bp.route("/tallies", methods=["GET", "OPTIONS"], provide_automatic_options=False)
+@sessionless  # the same answer for everyone: no Set-Cookie, no "Vary: Cookie"
 @public_errors
 def tallies():  # type: ignore[no-untyped-def]
     """`{"a": {"comments": n, "votes": n}, …}` for up to 100 ids; unknown ids give zeros."""

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from accounts import services
 from db import get_session
 from errors import DomainError, error_response, wants_json
-from extensions import limiter
+from extensions import limiter, limits_checked
 from models import ApiToken, Role
 from security import login_required_any, role_required
 
@@ -63,6 +63,7 @@ def _failed(response) -> bool:  # type: ignore[no-untyped-def]
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limits_checked
 @limiter.limit(
     lambda: current_app.config["TRIBUNE_LOGIN_LIMIT_IP"], methods=["POST"], deduct_when=_failed
 )
@@ -106,6 +107,7 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @bp.route("/registreren", methods=["GET", "POST"])
+@limits_checked
 @limiter.limit(lambda: current_app.config["TRIBUNE_REGISTER_LIMIT_IP"], methods=["POST"])
 def register():  # type: ignore[no-untyped-def]
     """Create a fan account and log it in."""

@@ -8,6 +8,7 @@ from flask_login import current_user
 from comments import services as comments
 from db import get_session, read_first, start_write
 from errors import DomainError
+from lookups import get_or_404
 from models import Article, Comment, CommentState
 from parsing import is_int_text
 from security import login_required_any
@@ -44,11 +45,11 @@ def _refused(  # type: ignore[no-untyped-def]
 
 
 def _article_of(comment_id: int) -> str:
-    comment = get_session().get(Comment, comment_id)
-    article = get_session().get(Article, comment.article_id) if comment else None
-    if article is None:
-        raise DomainError("comment_not_found", "Deze reactie bestaat niet.", 404)
-    return article.cms_id
+    session = get_session()
+    comment = get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
+    return session.get_one(Article, comment.article_id).cms_id
 
 
 @bp.post("/artikels/<article_id>/reacties")

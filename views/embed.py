@@ -8,7 +8,18 @@ Origin / Sec-Fetch-Site check (the iframe posts to its own origin).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, make_response, render_template, request, url_for
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 
 from db import get_session, read_first
 from errors import DomainError
@@ -26,7 +37,7 @@ csrf.exempt(bp)
 FORM_TOKEN_MAX_AGE = 12 * 3600
 
 
-def _render(poll_id: int, status: int = 200, **extra):  # type: ignore[no-untyped-def]
+def _render(poll_id: int, status: int = 200, **extra: Any) -> Response:
     session = get_session()
     moment = support.now()
     poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
@@ -38,7 +49,7 @@ def _render(poll_id: int, status: int = 200, **extra):  # type: ignore[no-untype
         ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
     article = session.get(Article, poll.article_id)
     parent = support.parent_origin_allowed(
-        request.values.get("origin"), current_app.config.get("EMBED_ALLOWED_ORIGINS")
+        request.values.get("origin"), current_app.config["EMBED_ALLOWED_ORIGINS"]
     )
     panel = support.PollPanel(session, poll, moment, ballot, option_ids)
     html = render_template(
@@ -59,14 +70,14 @@ def _render(poll_id: int, status: int = 200, **extra):  # type: ignore[no-untype
 
 
 @bp.get("/polls/<int:poll_id>")
-def poll(poll_id: int):  # type: ignore[no-untyped-def]
+def poll(poll_id: int) -> ResponseReturnValue:
     """The widget page (framed by the host page through /static/embed.js)."""
     return _render(poll_id)
 
 
 @bp.post("/polls/<int:poll_id>")
 @read_first
-def vote(poll_id: int):  # type: ignore[no-untyped-def]
+def vote(poll_id: int) -> ResponseReturnValue:
     """The no-JavaScript vote: form post inside the iframe, answered with the results."""
     session = get_session()
     moment = support.now()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template
+from flask.typing import ResponseReturnValue
 
 from views.api_tallies import cacheable, public_errors, requested_snapshot
 
@@ -11,7 +12,7 @@ bp = Blueprint("fragments", __name__, url_prefix="/fragments")
 
 @bp.get("/tallies")
 @public_errors
-def tallies():  # type: ignore[no-untyped-def]
+def tallies() -> ResponseReturnValue:
     """`/fragments/tallies?ids=a,b`: one tally element per id, Dutch text filled in."""
     snapshot = requested_snapshot()
     html = render_template("tallies/fragment.html", tallies=snapshot.tallies())

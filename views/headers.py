@@ -2,6 +2,8 @@
 
 from flask import Flask, Response, request
 
+from views.poll_support import frame_ancestors
+
 
 def register_headers(app: Flask) -> None:
     """Refuse framing everywhere but /embed/, and keep browsers from sniffing types."""
@@ -22,12 +24,10 @@ def register_headers(app: Flask) -> None:
             ]
         else:
             # Embeds may be framed by the configured publisher origins only.
-            from views.poll_support import frame_ancestors
-
             wanted.append(
                 (
                     "Content-Security-Policy",
-                    frame_ancestors(app.config.get("EMBED_ALLOWED_ORIGINS")),
+                    frame_ancestors(app.config["EMBED_ALLOWED_ORIGINS"]),
                 )
             )
         for name, value in wanted:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from articles.services import get_article
 from db import get_session
-from models import Article, Role
+from errors import DomainError
+from models import Article, MatchDayWindow, Role
 from moderation import modes
 from security import role_required
 
@@ -17,7 +19,7 @@ bp = Blueprint("matchday", __name__)
 
 @bp.get("/beheer/wedstrijddag")
 @role_required(Role.ADMIN, Role.EDITOR)
-def windows():  # type: ignore[no-untyped-def]
+def windows() -> ResponseReturnValue:
     """Scheduled and running match-day windows, and the form to add one."""
     session = get_session()
     upcoming = modes.upcoming_windows(session)
@@ -32,14 +34,12 @@ def windows():  # type: ignore[no-untyped-def]
 
 @bp.post("/beheer/wedstrijddag")
 @role_required(Role.ADMIN, Role.EDITOR)
-def schedule():  # type: ignore[no-untyped-def]
+def schedule() -> ResponseReturnValue:
     """Schedule a window: site-wide needs an admin, one article an editor or admin."""
     session = get_session()
     article_id = (request.form.get("article_id") or "").strip()
     article = get_article(session, article_id) if article_id else None
     if article is None and current_user.role is not Role.ADMIN:
-        from errors import DomainError
-
         raise DomainError(
             "forbidden", "Enkel een beheerder zet de wedstrijddagmodus voor de hele site.", 403
         )
@@ -60,11 +60,8 @@ def schedule():  # type: ignore[no-untyped-def]
 
 @bp.post("/beheer/wedstrijddag/<int:window_id>/annuleren")
 @role_required(Role.ADMIN, Role.EDITOR)
-def cancel(window_id: int):  # type: ignore[no-untyped-def]
+def cancel(window_id: int) -> ResponseReturnValue:
     """Cancel a window (editors only their per-article ones)."""
-    from errors import DomainError
-    from models import MatchDayWindow
-
     session = get_session()
     window = session.get(MatchDayWindow, window_id)
     if window is not None and window.article_id is None and current_user.role is not Role.ADMIN:

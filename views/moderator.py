@@ -7,7 +7,8 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from db import get_session
-from errors import Invalid, NotFound, wants_json
+from errors import Invalid, wants_json
+from lookups import get_or_404
 from models import (
     Comment,
     LexiconAction,
@@ -228,9 +229,9 @@ def decide_appeal(appeal_id: int):  # type: ignore[no-untyped-def]
 def comment_history(comment_id: int):  # type: ignore[no-untyped-def]
     """One comment with its full history."""
     session = get_session()
-    comment = session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound("comment_not_found", "Deze reactie bestaat niet.")
+    comment = get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
     item = triage.load_items(session, [comment])[0]
     return render_template(
         "moderator/comment.html",
@@ -246,9 +247,7 @@ def comment_history(comment_id: int):  # type: ignore[no-untyped-def]
 def user_history(user_id: int):  # type: ignore[no-untyped-def]
     """One user: card, comments, notes and the full history of decisions about them."""
     session = get_session()
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("user_not_found", "Die gebruiker bestaat niet.")
+    user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     recent = list(
         session.scalars(
             select(Comment)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from articles import services as articles
 from comments.threads import authors_pending, published_threads
 from db import get_session
-from models import Article, ReasonCode, utcnow
+from models import Appeal, Article, Comment, ReasonCode, utcnow
 from moderation.modes import active_mode
 from views.votes import poll_panels
 from wiring import posting_policy
@@ -19,7 +20,7 @@ HEADLINES = 25
 
 
 @bp.get("/")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     """Meest recent: the latest headlines with their tallies."""
     session = get_session()
     latest = (
@@ -46,11 +47,12 @@ def index():  # type: ignore[no-untyped-def]
 
 
 @bp.get("/artikels/<article_id>")
-def article(article_id: str):  # type: ignore[no-untyped-def]
+def article(article_id: str) -> ResponseReturnValue:
     """An article with its polls and comments."""
     session = get_session()
     item = articles.article_for_page(session, article_id)
-    own_pending, appeals = [], {}
+    own_pending: list[Comment] = []
+    appeals: dict[int, Appeal] = {}
     if current_user.is_authenticated:
         own_pending, appeals = authors_pending(session, item, current_user.id)
     mode = active_mode(session, item, posting_policy().auto_close_days)

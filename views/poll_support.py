@@ -17,29 +17,22 @@ from limits import parse_many
 from sqlalchemy.orm import Session
 
 from errors import DomainError
-from models import Ballot, Poll, Role, VoterScope, utcnow
+from extensions import limiter
+from models import Article, Ballot, Poll, Role, VoterScope, utcnow
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
-from polls.results import PollResults, poll_results, results_visible
+from polls.results import PollResults, ballot_stats, poll_results, results_visible
 from polls.tokens import VoterToken, issue_voter_token, read_voter_token
 from security import current_ip_hash, same_origin
 
 VOTER_HEADER = "X-Tribune-Voter-Token"
 COOKIE_PREFIX = "tribune_voter_"
-DEFAULT_TOKEN_MAX_AGE = 30 * 24 * 3600
-DEFAULT_TOKEN_LIMIT = "30 per minute;600 per hour"
-DEFAULT_IP_ALLOWANCE = 30
 EDITOR_ROLES = (Role.EDITOR, Role.ADMIN)
 
 
 def now() -> datetime:
     return utcnow()
-
-
-def setting(name: str, default: Any) -> Any:
-    value = current_app.config.get(name)
-    return default if value is None else value
 
 
 def is_editor() -> bool:
@@ -51,7 +44,7 @@ def cookie_name(poll_id: int) -> str:
 
 
 def token_max_age() -> int:
-    return int(setting("TRIBUNE_VOTER_TOKEN_MAX_AGE", DEFAULT_TOKEN_MAX_AGE))
+    return current_app.config["TRIBUNE_VOTER_TOKEN_MAX_AGE"]
 
 
 def burst_detector() -> BurstDetector:
@@ -59,12 +52,12 @@ def burst_detector() -> BurstDetector:
     detector = current_app.extensions.get("tribune.poll_burst")
     if detector is None:
         client = current_app.extensions.get("tribune.redis")
-        prefix = current_app.config.get("TRIBUNE_REDIS_PREFIX", "tribune") + ":pollburst"
+        prefix = current_app.config["TRIBUNE_REDIS_PREFIX"] + ":pollburst"
         store = RedisBurstStore(client, prefix) if client is not None else MemoryBurstStore()
         detector = BurstDetector(
             store,
-            floor=int(setting("TRIBUNE_POLL_BURST_FLOOR", 60)),
-            factor=float(setting("TRIBUNE_POLL_BURST_FACTOR", 5.0)),
+            floor=current_app.config["TRIBUNE_POLL_BURST_FLOOR"],
+            factor=current_app.config["TRIBUNE_POLL_BURST_FACTOR"],
         )
         current_app.extensions["tribune.poll_burst"] = detector
     return detector
@@ -74,7 +67,7 @@ def ip_allowance() -> RedisIpAllowance | None:
     """The per-IP allowance counted in Redis (one per app); None without Redis."""
     if "tribune.poll_allowance" not in current_app.extensions:
         client = current_app.extensions.get("tribune.redis")
-        prefix = current_app.config.get("TRIBUNE_REDIS_PREFIX", "tribune") + ":pollip"
+        prefix = current_app.config["TRIBUNE_REDIS_PREFIX"] + ":pollip"
         current_app.extensions["tribune.poll_allowance"] = (
             RedisIpAllowance(client, prefix) if client is not None else None
         )
@@ -83,12 +76,10 @@ def ip_allowance() -> RedisIpAllowance | None:
 
 def _token_allowed(ip_hash: str) -> bool:
     """Flask-Limiter's storage (Redis when REDIS_URL is set) counts tokens per IP hash."""
-    if not current_app.config.get("RATELIMIT_ENABLED", True):
+    if not current_app.config["RATELIMIT_ENABLED"]:
         return True
-    from extensions import limiter
-
-    items = parse_many(str(setting("TRIBUNE_VOTER_TOKEN_LIMIT", DEFAULT_TOKEN_LIMIT)))
-    prefix = current_app.config.get("RATELIMIT_KEY_PREFIX", "")
+    items = parse_many(current_app.config["TRIBUNE_VOTER_TOKEN_LIMIT"])
+    prefix = current_app.config["RATELIMIT_KEY_PREFIX"]
     strategy = limiter.limiter
     if not all(strategy.test(item, prefix, "voter-token", ip_hash) for item in items):
         return False
@@ -147,7 +138,7 @@ def vote_context(token: VoterToken | None) -> polls.VoteContext:
         burst = burst_detector().is_burst(token.poll_id, token.issued_at)
     return polls.VoteContext(
         ip_hash=current_ip_hash(),
-        ip_allowance=int(setting("TRIBUNE_POLL_IP_ALLOWANCE", DEFAULT_IP_ALLOWANCE)),
+        ip_allowance=current_app.config["TRIBUNE_POLL_IP_ALLOWANCE"],
         burst=burst,
         editor=is_editor(),
         allowance=ip_allowance(),
@@ -274,8 +265,6 @@ def poll_json(
     `members=False` leaves out the logged-in-only stand (one query less on the vote path;
     GET /api/v1/polls/<id> has it).
     """
-    from models import Article
-
     if isinstance(poll, polls.PollSnapshot) and poll.article_cms_id is not None:
         cms_id: str | None = poll.article_cms_id  # the vote's own UPDATE … RETURNING
     else:
@@ -307,8 +296,6 @@ def poll_json(
         if members:
             body["results_members"] = results_json(poll_results(session, poll, members_only=True))
     if editor:
-        from polls.results import ballot_stats
-
         stats = ballot_stats(session, poll)
         body["stats"] = {
             "ballots": stats.total,

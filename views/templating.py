@@ -9,6 +9,11 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app
 from markupsafe import Markup, escape
 
+from models import utcnow
+from moderation.flags import FlagCode
+from moderation.rules import ContextFlag
+from reasons import ReasonCode
+
 BRUSSELS = ZoneInfo("Europe/Brussels")
 MONTHS_NL = (
     "januari februari maart april mei juni juli augustus september oktober november december"
@@ -57,9 +62,6 @@ def has_endpoint(name: str) -> bool:
 
 def flag_label(code: str) -> str:
     """The Dutch label of a stored flag code (screening or context rule)."""
-    from moderation.flags import FlagCode
-    from moderation.rules import ContextFlag
-
     try:
         return FlagCode.from_code(code).label_nl
     except ValueError:
@@ -137,8 +139,6 @@ def action_nl(code: str) -> str:
 
 def reason_nl(code: str | None) -> str:
     """A stored reason code as its Dutch label; empty for none."""
-    from reasons import ReasonCode
-
     if not code:
         return ""
     try:
@@ -152,8 +152,6 @@ def register(app: Flask) -> None:
 
     @app.context_processor
     def _now() -> dict[str, object]:
-        from models import utcnow
-
         return {"now": utcnow()}
 
     app.jinja_env.globals.update(
