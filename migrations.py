@@ -28,6 +28,8 @@ def upgrade_database(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
     """Alembic filter: leave the hand-written DESC indexes out of autogenerate and checks."""
     return not (type_ == "index" and name in UNCOMPARED_INDEXES)

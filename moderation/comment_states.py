@@ -15,9 +15,9 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, select, update
+from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
 from caching import touch_article
@@ -106,12 +106,16 @@ def apply_counters(session: Session, delta: CounterDelta) -> None:
     changes = {name: change for name, change in sorted(delta.queues.items()) if change}
     if changes:
         # One statement for every queue counter that moves.
-        updated = session.execute(
-            update(QueueCounter)
-            .where(QueueCounter.name.in_(changes))
-            .values(count=QueueCounter.count + case(changes, value=QueueCounter.name, else_=0))
+        # An UPDATE's result is a CursorResult (rowcount); Session.execute is typed Result.
+        updated = cast(
+            "CursorResult[Any]",
+            session.execute(
+                update(QueueCounter)
+                .where(QueueCounter.name.in_(changes))
+                .values(count=QueueCounter.count + case(changes, value=QueueCounter.name, else_=0))
+            ),
         )
-        if updated.rowcount != len(changes):  # type: ignore[attr-defined]
+        if updated.rowcount != len(changes):
             existing = set(
                 session.scalars(select(QueueCounter.name).where(QueueCounter.name.in_(changes)))
             )

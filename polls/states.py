@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-
-from models import Poll
+from typing import Protocol
 
 
 class PollState(enum.Enum):
@@ -14,7 +13,17 @@ class PollState(enum.Enum):
     CLOSED = "closed"
 
 
-def poll_state(poll: Poll, now: datetime) -> PollState:
+class Scheduled(Protocol):
+    """What the state is read from: a Poll row, or the vote path's PollSnapshot."""
+
+    @property
+    def opens_at(self) -> datetime | None: ...
+
+    @property
+    def closes_at(self) -> datetime | None: ...
+
+
+def poll_state(poll: Scheduled, now: datetime) -> PollState:
     """Scheduled before opens_at, closed from closes_at on, open in between."""
     if poll.opens_at is not None and now < poll.opens_at:
         return PollState.SCHEDULED

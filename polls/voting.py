@@ -123,7 +123,7 @@ def _check_vote(
     snapshot: PollSnapshot, option_ids: object, voter: Voter, context: VoteContext, now: datetime
 ) -> list[int]:
     """Schedule, scope, state and options, in docs/design.md's order; the parsed option ids."""
-    state = poll_state(snapshot, now)  # type: ignore[arg-type]
+    state = poll_state(snapshot, now)
     if state is PollState.SCHEDULED:
         if not context.editor:
             raise NotFound("poll_not_found", "Deze peiling bestaat niet.")

@@ -13,12 +13,15 @@ import time
 from collections import namedtuple
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.pool import PoolProxiedConnection
 
 BUSY_TIMEOUT_SECONDS = 15.0
+# SQLAlchemy types `driver_connection` Optional (None once the pooled connection is closed); a
+# connection checked out to run a statement always has one, so the paths here cast it rather
+# than test it on every call.
 MAP_SIZE = "tribune.mmap_size"  # the size set on a DBAPI connection (its pool record's info)
 
 
@@ -42,7 +45,7 @@ def begin_immediate(connection: Connection) -> None:
     the lock for well under a millisecond: the waiting worker would sleep long after the lock
     is free. The busy timeout is off for this one statement and on again for every other.
     """
-    driver = connection.connection.driver_connection
+    driver = cast("sqlite3.Connection", connection.connection.driver_connection)
     driver.execute("PRAGMA busy_timeout=0")
     try:
         delay, deadline = 0.00005, time.monotonic() + BUSY_TIMEOUT_SECONDS
@@ -64,7 +67,8 @@ def begin_immediate(connection: Connection) -> None:
 def map_file(connection: Connection, size: int) -> None:
     """Set the connection's mmap_size, outside any transaction, when it differs."""
     if connection.info.get(MAP_SIZE) != size:
-        connection.connection.driver_connection.execute(f"PRAGMA mmap_size={size}")
+        driver = cast("sqlite3.Connection", connection.connection.driver_connection)
+        driver.execute(f"PRAGMA mmap_size={size}")
         connection.info[MAP_SIZE] = size
 
 
@@ -96,6 +100,7 @@ class DriverSelect:
         ]
         columns = list(statement.selected_columns)
         self.results = [type_processors(column.type, dialect)[1] for column in columns]
+        # The fields are the statement's columns, known only at run time.
         self.row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
 
     def all(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
@@ -104,7 +109,8 @@ class DriverSelect:
             process(values[name]) if process is not None else values[name]
             for name, process in self.params
         )
-        rows = connection.connection.driver_connection.execute(self.sql, args).fetchall()
+        driver = cast("sqlite3.Connection", connection.connection.driver_connection)
+        rows = driver.execute(self.sql, args).fetchall()
         results = self.results
         return [
             self.row(

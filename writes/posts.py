@@ -10,9 +10,10 @@ each to what comment_states.transition() writes.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from sqlalchemy import Dialect, bindparam, insert, text, update
 from sqlalchemy.orm import Session
@@ -103,7 +104,7 @@ class CorePostWriter:
         conn = session.connection()
         comment = rows.comment
         now = comment["created_at"]
-        comment_id = conn.execute(self.comment, comment).scalar_one()
+        comment_id: int = conn.execute(self.comment, comment).scalar_one()
         if rows.flags:
             flags = [{**flag, "comment_id": comment_id, "created_at": now} for flag in rows.flags]
             conn.execute(self.flags, flags)
@@ -159,9 +160,10 @@ class SqlitePostWriter:
         author = self._author(rows.author_counter, rows.rejected)
         if take_lock is not None:
             take_lock()
-        cursor = session.connection().connection.driver_connection.cursor()
+        driver = cast("sqlite3.Connection", session.connection().connection.driver_connection)
+        cursor = driver.cursor()
         try:
-            comment_id = cursor.execute(self.comment.sql, values).fetchone()[0]
+            comment_id: int = cursor.execute(self.comment.sql, values).fetchone()[0]
             if rows.flags:
                 cursor.executemany(
                     self.flags.sql,

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import psycopg
 from psycopg.pq import TransactionStatus
@@ -45,7 +45,7 @@ def statement_is_the_transaction(conn: Connection) -> Iterator[None]:
     connection is put back as it was before it returns to the pool (as SQLAlchemy's own pool
     ping does).
     """
-    driver = conn.connection.driver_connection
+    driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
     if driver.autocommit or driver.info.transaction_status != TransactionStatus.IDLE:
         yield
         return
@@ -179,7 +179,7 @@ class PostgresVoteWriter:
             "member": voter.is_member,
             "everyone": VoterScope.EVERYONE.value,
         }
-        driver = conn.connection.driver_connection
+        driver = cast("psycopg.Connection[Any]", conn.connection.driver_connection)
         try:
             with (
                 statement_is_the_transaction(conn),
@@ -193,7 +193,8 @@ class PostgresVoteWriter:
                         "updated_at": utcnow(),
                     },
                 )
-                rows = cursor.fetchall()
+                # Named tuples whose fields the SQL text names: no static type knows them.
+                rows: list[Any] = cursor.fetchall()
         except psycopg.IntegrityError:
             # A chosen option was deleted while this vote waited for the poll: the choice's
             # foreign key failed the statement, so nothing of the vote was written.

@@ -9,7 +9,9 @@ the ballot insert, exact under the lock (no Redis round trip).
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
+from typing import cast
 
 from sqlalchemy import Dialect
 from sqlalchemy.orm import Session
@@ -104,7 +106,8 @@ class SqliteVoteWriter:
         insert_ballot, bump_options = self._statements(len(ordered))
         to_db, _ = self._times
         chosen_ids = {f"o{i}": option_id for i, option_id in enumerate(ordered)}
-        cursor = session.connection().connection.driver_connection.cursor()
+        driver = cast("sqlite3.Connection", session.connection().connection.driver_connection)
+        cursor = driver.cursor()
         try:
             cursor.execute(
                 insert_ballot,
