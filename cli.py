@@ -9,9 +9,10 @@ from flask import Blueprint, current_app
 from sqlalchemy import text
 
 from accounts.services import Registration, register_user
-from db import session_scope, upgrade_database
+from db import session_scope
 from demo.seed import seed_demo
 from errors import DomainError
+from migrations import upgrade_database
 from models import Role
 from tallies.recount import recount
 

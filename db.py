@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
-import time
-from collections import namedtuple
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from functools import lru_cache
-from pathlib import Path
 from typing import Any, TypeVar
 
-from alembic import command
-from alembic.config import Config
 from flask import Flask, current_app, g, request
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
+
+from writes.driver import BUSY_TIMEOUT_SECONDS, MAP_SIZE, begin_immediate, map_file
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
 
@@ -36,34 +31,6 @@ READ_FIRST = "tribune_read_first"
 READ_ONLY_STATEMENTS = ("SELECT", "PRAGMA", "WITH")
 
 
-BUSY_TIMEOUT_SECONDS = 15.0
-
-
-def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
-    """BEGIN IMMEDIATE, waiting for the write lock in steps of 50 µs to 1 ms.
-
-    SQLite's own busy handler sleeps 1, 2, 5, 10 … ms between tries, while a write here holds
-    the lock for well under a millisecond: the waiting worker would sleep long after the lock
-    is free. The busy timeout is off for this one statement and on again for every other.
-    """
-    dbapi_connection.execute("PRAGMA busy_timeout=0")
-    try:
-        delay, deadline = 0.00005, time.monotonic() + BUSY_TIMEOUT_SECONDS
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return
-            except sqlite3.OperationalError as exc:
-                # Only plain SQLITE_BUSY (another writer) clears by waiting; a stale snapshot
-                # (SQLITE_BUSY_SNAPSHOT) or any other error never would.
-                if exc.sqlite_errorcode != sqlite3.SQLITE_BUSY or time.monotonic() > deadline:
-                    raise
-            time.sleep(delay)
-            delay = min(delay * 2, 0.001)
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_SECONDS * 1000)}")
-
-
 # SQLite maps the database file into memory for reads (shared with the OS page cache, no copy)
 # on read transactions, and not on writing ones. In WAL mode SQLite drops the whole map whenever
 # another connection has committed: a write request, which follows the other workers' commits
@@ -71,14 +38,6 @@ def _begin_immediate(dbapi_connection: sqlite3.Connection) -> None:
 # pages (a post-like transaction on two alternating writers: 114 µs with the map, 64 µs
 # without). A read request over a large file (tallies, the queue) gains from it.
 MAPPED_BYTES = 268_435_456
-MAP_SIZE = "tribune.mmap_size"  # the size set on a DBAPI connection (its pool record's info)
-
-
-def _map_file(connection: Connection, size: int) -> None:
-    """Set the connection's mmap_size, outside any transaction, when it differs."""
-    if connection.info.get(MAP_SIZE) != size:
-        connection.connection.driver_connection.execute(f"PRAGMA mmap_size={size}")
-        connection.info[MAP_SIZE] = size
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -110,13 +69,13 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(connection):  # type: ignore[no-untyped-def]
         options = connection.get_execution_options()
         if options.get(WRITE_OPTION):
-            _map_file(connection, 0)
-            _begin_immediate(connection.connection.driver_connection)
+            map_file(connection, 0)
+            begin_immediate(connection)
         elif options.get(READ_FIRST_OPTION):
-            _map_file(connection, 0)
+            map_file(connection, 0)
             connection.info[AUTOCOMMIT_READS] = True
         else:
-            _map_file(connection, MAPPED_BYTES)
+            map_file(connection, MAPPED_BYTES)
             connection.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine, "before_cursor_execute")
@@ -175,7 +134,7 @@ def start_write(session: Session) -> None:
     if connection.dialect.name != "sqlite" or connection.get_execution_options().get(WRITE_OPTION):
         return
     if connection.info.pop(AUTOCOMMIT_READS, False):
-        _begin_immediate(connection.connection.driver_connection)
+        begin_immediate(connection)
         return
     session.commit()  # a plain read transaction: nothing was written yet
     begin_write(session)
@@ -236,31 +195,6 @@ def session_scope(app: Flask, write: bool = True) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
-    """An Alembic Config for this project's migrations against `url`."""
-    root = Path(__file__).resolve().parent
-    cfg = Config(str(root / "alembic.ini"))
-    cfg.set_main_option("script_location", str(root / "alembic"))
-    cfg.attributes["database_url"] = url
-    cfg.attributes["configure_logger"] = False
-    return cfg
-
-
-def upgrade_database(url: str, revision: str = "head") -> None:
-    """Bring the schema at `url` to `revision` (Alembic owns the schema)."""
-    command.upgrade(alembic_config(url), revision)
-
-
-# Indexes with a DESC column: SQLite's reflection drops the direction, so comparing them would
-# report a difference that is not there. Their revision creates them by hand.
-UNCOMPARED_INDEXES = frozenset({"ix_comments_state_severity_queued_at"})
-
-
-def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
-    """Alembic filter: leave the hand-written DESC indexes out of autogenerate and checks."""
-    return not (type_ == "index" and name in UNCOMPARED_INDEXES)
-
-
 def insert_or_nothing(
     session: Session, model: type, values: dict, unique_columns: list[str]
 ) -> int | None:
@@ -275,88 +209,3 @@ def insert_or_nothing(
         .returning(table.c.id)
     )
     return session.execute(statement).scalar()
-
-
-# ---------------------------------------------------------------- driver-level statements
-# The hottest writes (a vote, a post) run as plain SQL on SQLite's driver connection under the
-# write lock, where SQLAlchemy's execution layer cost as much as SQLite itself. Their values
-# still go through the column types' own processors, taken from here.
-
-
-@lru_cache(maxsize=64)
-def type_processors(column_type: Any, dialect: Any) -> tuple[Any, Any]:
-    """The (bind, result) processors SQLAlchemy applies to this type on this dialect; None
-    where a value passes as it is. Built once per type object and dialect (pass the same
-    object each time: a column's type, or a module-level instance)."""
-    impl = column_type.dialect_impl(dialect)
-    return impl.bind_processor(dialect), impl.result_processor(dialect, None)
-
-
-class DriverSelect:
-    """A Core SELECT compiled once as qmark SQL for SQLite's driver connection: parameters go
-    through their types' bind processors and columns through their result processors, so rows
-    come back as Core would return them (as named tuples)."""
-
-    def __init__(self, statement: Any, dialect: Any) -> None:
-        compiled = statement.compile(dialect=dialect)
-        if "POSTCOMPILE" in compiled.string:  # expanding IN lists are rendered per execution
-            raise ValueError("DriverSelect takes no expanding (IN list) parameters")
-        self.sql = compiled.string
-        self.params = [
-            (name, type_processors(compiled.binds[name].type, dialect)[0])
-            for name in compiled.positiontup or ()
-        ]
-        columns = list(statement.selected_columns)
-        self.results = [type_processors(column.type, dialect)[1] for column in columns]
-        self.row = namedtuple("Row", [column.key for column in columns])  # type: ignore[misc]
-
-    def all(self, connection: Connection, values: Mapping[str, Any]) -> list[Any]:
-        """Every row for these parameter values, on the connection's driver connection."""
-        args = tuple(
-            process(values[name]) if process is not None else values[name]
-            for name, process in self.params
-        )
-        rows = connection.connection.driver_connection.execute(self.sql, args).fetchall()
-        results = self.results
-        return [
-            self.row(
-                *[
-                    process(v) if process is not None else v
-                    for process, v in zip(results, r, strict=True)
-                ]
-            )
-            for r in rows
-        ]
-
-
-@lru_cache(maxsize=32)
-def _driver_select(statement: Any, dialect: Any) -> DriverSelect:
-    return DriverSelect(statement, dialect)
-
-
-def hot_rows(connection: Connection, statement: Any, values: Mapping[str, Any]) -> list[Any]:
-    """The rows of a prebuilt Core SELECT on a hot path: on SQLite straight on the driver
-    connection (SQLAlchemy's execution layer costs about three times such a read), elsewhere
-    through Core. Pass the same statement object each time: it is compiled once."""
-    if connection.dialect.name == "sqlite":
-        return _driver_select(statement, connection.dialect).all(connection, values)
-    return connection.execute(statement, values).all()
-
-
-class DriverInsert:
-    """INSERT … VALUES of whole rows as qmark SQL for SQLite's driver connection; each value
-    goes through its column's own bind processor (enums to their values, UTC timestamps as
-    stored)."""
-
-    def __init__(self, table: Any, columns: Any, dialect: Any, returning: str = "") -> None:
-        self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(columns)})"
-            f" VALUES ({', '.join('?' for _ in columns)})"
-            + (f" RETURNING {returning}" if returning else "")
-        )
-        self.steps = [(name, type_processors(table.c[name].type, dialect)[0]) for name in columns]
-
-    def values(self, row: Any) -> tuple[Any, ...]:
-        return tuple(
-            process(row[name]) if process is not None else row[name] for name, process in self.steps
-        )

@@ -13,12 +13,12 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from db import hot_rows
 from errors import Conflict, DomainError, Invalid
 from lookups import get_or_404
 from models import ApiToken, Role, User, utcnow
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
+from writes.driver import hot_rows
 
 USERNAME_MIN, USERNAME_MAX = 3, 32
 USERNAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{{USERNAME_MIN - 1},{USERNAME_MAX - 1}}}$")

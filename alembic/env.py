@@ -10,7 +10,8 @@ from sqlalchemy import Connection
 
 import models
 from config import load_settings
-from db import include_object, make_engine
+from db import make_engine
+from migrations import include_object
 from models.base import UTCDateTime
 
 config = context.config

@@ -136,7 +136,8 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str]]:
     from werkzeug.security import generate_password_hash
 
     from app import create_app
-    from db import session_scope, upgrade_database
+    from db import session_scope
+    from migrations import upgrade_database
     from models import Article, Comment, CommentState, User
     from tallies.recount import recount
 

@@ -36,9 +36,11 @@ from sqlalchemy.orm import Session  # noqa: E402
 from werkzeug.security import generate_password_hash  # noqa: E402
 
 from config import normalise_database_url  # noqa: E402
-from db import make_engine, upgrade_database  # noqa: E402
+from db import make_engine  # noqa: E402
+from migrations import upgrade_database  # noqa: E402
 from models import Base, CommentState  # noqa: E402
 from moderation.queue import queue_memberships  # noqa: E402
+from writes.driver import dbapi  # noqa: E402
 
 TABLES = (
     "users",
@@ -146,7 +148,7 @@ class Writer:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.raw = engine.raw_connection()
-        self.conn = self.raw.driver_connection
+        self.conn = dbapi(self.raw)
         self.cursor = self.conn.cursor()
         if self.dialect == "sqlite":
             self.cursor.execute("PRAGMA synchronous=OFF")

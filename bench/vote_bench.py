@@ -35,7 +35,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import create_engine, func, select, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from db import make_engine, upgrade_database  # noqa: E402
+from db import make_engine  # noqa: E402
+from migrations import upgrade_database  # noqa: E402
 from models import Article, Ballot, Poll  # noqa: E402
 from tests.polls_fixtures import create_poll  # noqa: E402
 

@@ -26,15 +26,15 @@ from models import (
     utcnow,
 )
 from moderation import rules
-from moderation.flags import Screening
-from moderation.modes import active_mode, posting_target
-from moderation.queue import (
+from moderation.comment_states import (
     NewComment,
     PostedComment,
     mark_reported,
     post_new_comment,
     transition,
 )
+from moderation.flags import Screening
+from moderation.modes import active_mode, posting_target
 from moderation.rules import ContextFlag, PostingPolicy
 from parsing import is_id
 

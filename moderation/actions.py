@@ -1,7 +1,8 @@
 """Moderator decisions: approve, reject, remove, restore, bans, notes and appeals.
 
-Every state change goes through moderation.queue.transition; this module adds the rules around
-it (who may, with which reason) and the decisions that are not comment states (bans, notes).
+Every state change goes through moderation.comment_states.transition; this module adds the
+rules around it (who may, with which reason) and the decisions that are not comment states
+(bans, notes).
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from models import (
     utcnow,
 )
 from moderation.audit import record_action
-from moderation.queue import APPEALS, adjust_queue, dismiss_reports, mark_reviewed, transition
+from moderation.comment_states import adjust_queue, dismiss_reports, mark_reviewed, transition
+from moderation.queue import APPEALS
 
 SUSPENSIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 APPEAL_MIN = 5

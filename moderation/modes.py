@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 
 import brussels
 from articles.services import article_not_found
-from db import hot_rows
 from errors import Invalid
 from lookups import get_or_404
 from models import Article, CommentMode, MatchDayMode, MatchDayWindow, User, utcnow
 from models.base import UTCDateTime
 from moderation.audit import record_action
+from writes.driver import hot_rows
 
 SLOW_MIN, SLOW_MAX = 5, 3600  # seconds between two comments of one user in slow mode
 WINDOW_MAX = timedelta(days=7)

@@ -27,7 +27,7 @@ import models
 from accounts.services import Registration, register_user
 from app import create_app
 from config import normalise_database_url
-from db import upgrade_database
+from migrations import upgrade_database
 from models import Article, Role, User
 
 TEST_PASSWORD = "correct horse battery"

@@ -30,7 +30,8 @@ from models import (
     User,
     utcnow,
 )
-from moderation.queue import queue_counts, transition
+from moderation.comment_states import transition
+from moderation.queue import queue_counts
 from tallies.recount import recount
 from tests.conftest import CHEAP_HASH, TEST_PASSWORD, login
 
@@ -263,7 +264,8 @@ def changes(before: Counter[str], after: Counter[str]) -> dict[str, int]:
 def state_change(
     from_state: str, to_state: str, action: str = "", reviewed: bool = False
 ) -> dict[str, int]:
-    """What one comment moving between states does to the counters (docs/design.md, queue.py).
+    """What one comment moving between states does to the counters (docs/design.md,
+    moderation/comment_states.py).
 
     A published comment no moderator looked at yet also counts in the "unreviewed" queue: one
     posted straight to published, until a moderator decides on it (`reviewed`).

@@ -18,22 +18,14 @@ from models import (
     Article,
     Comment,
     CommentState,
-    Flag,
     ModerationAction,
     ReasonCode,
     Report,
     ReportOutcome,
     Role,
     User,
-    utcnow,
 )
-from moderation.queue import (
-    TRANSITIONS,
-    NewComment,
-    PostedComment,
-    post_new_comment,
-    transition,
-)
+from moderation.comment_states import TRANSITIONS, transition
 from moderation.rules import PostingPolicy
 from tallies.recount import recount
 from tests.conftest import login
@@ -344,93 +336,8 @@ def test_deleting_a_held_comment_moves_it_out_of_the_held_queue(
     assert_no_drift(db)
 
 
-# ---------------------------------------------------------------- the posting hot path
-
-
-def _stored_row(session: Session, comment_id: int) -> dict[str, Any]:
-    """A stored comment's columns that do not depend on which path or moment wrote it."""
-    stored = reload(session, Comment, comment_id)
-    return {
-        "state": stored.state,
-        "parent_id": stored.parent_id,
-        "depth": stored.depth,
-        "queued": stored.queued_at is not None,
-        "report_score": stored.report_score,
-        "report_count": stored.report_count,
-        "top_severity": stored.top_severity,
-        "top_reason": stored.top_reason,
-        "reviewed_at": stored.reviewed_at,
-        "decision_reason": stored.decision_reason,
-        "decision_note": stored.decision_note,
-        "flags": [(f.code, f.reason, f.severity, f.detail, f.span_start) for f in stored.flags],
-        "audit": [row[:3] + (row[3],) for row in audit_trail(session, comment_id)],
-    }
-
-
-def test_a_posted_comment_has_every_column_of_a_comment() -> None:
-    """post_new_comment's record stands for a Comment: same names, nothing left out."""
-    from dataclasses import fields
-
-    assert [f.name for f in fields(PostedComment)] == [c.key for c in Comment.__table__.columns]
-
-
-@pytest.mark.parametrize("to_state", ["published", "held", "rejected"])
-def test_posting_writes_what_the_transition_writes(matrix_db: Session, to_state: str) -> None:
-    """post_new_comment (Core statements) and transition() store the same new comment."""
-    session = matrix_db
-    state = CommentState(to_state)
-    reason = ReasonCode.BELEDIGEND if state is CommentState.REJECTED else None
-    flags = (
-        []
-        if state is CommentState.PUBLISHED
-        else [
-            {
-                "code": "profanity",
-                "reason": ReasonCode.BELEDIGEND,
-                "severity": 2,
-                "detail": "kanker",
-                "span_start": 4,
-                "span_end": 10,
-            },
-            {
-                "code": "shouting",
-                "reason": ReasonCode.SPAM,
-                "severity": 1,
-                "detail": None,
-                "span_start": None,
-                "span_end": None,
-            },
-        ]
-    )
-    results = []
-    for path in ("transition", "post_new_comment"):
-        article, author, _ = _cast(session)
-        before = counters(session, article, author)
-        now = utcnow()
-        if path == "transition":
-            comment = Comment(article_id=article.id, author_id=author.id, body="Tekst hier")
-            comment.flags = [Flag(**flag) for flag in flags]
-            strongest = max(flags, key=lambda f: f["severity"], default=None)
-            comment.top_severity = strongest["severity"] if strongest else 0
-            comment.top_reason = strongest["reason"] if strongest else None
-            transition(session, comment, state, "post", None, reason=reason, now=now)
-        else:
-            new = NewComment(article_id=article.id, author_id=author.id, body="Tekst hier")
-            comment = post_new_comment(session, new, flags, state, reason, now)
-        session.commit()
-        author_row = reload(session, User, author.id)
-        results.append(
-            (
-                _stored_row(session, comment.id),
-                changes(before, counters(session, article, author)),
-                author_row.last_rejected_at is not None,
-            )
-        )
-
-    assert results[0] == results[1]
-    assert results[0][1] == state_change("new", to_state, "post")
-    assert results[0][2] is (state is CommentState.REJECTED)
-    assert_no_drift(session)
+# ---------------------------------------------------------------- stamps and recounts
+# (The posting hot path is held to transition() in tests/test_writes_parity.py.)
 
 
 @pytest.mark.parametrize(

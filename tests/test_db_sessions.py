@@ -13,7 +13,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from db import READ_FIRST_OPTION, begin_write, start_write, upgrade_database
+from db import READ_FIRST_OPTION, begin_write, start_write
+from migrations import upgrade_database
 from models import Article
 
 
@@ -128,9 +129,9 @@ def test_a_driver_select_returns_what_core_returns(sqlite_app: Flask) -> None:
     (UTC datetimes, enums), for an article with overlapping match-day windows."""
     from datetime import UTC, datetime, timedelta
 
-    from db import DriverSelect
     from models import MatchDayMode, MatchDayWindow
     from moderation.modes import _TARGET
+    from writes.driver import DriverSelect
 
     now = datetime(2026, 11, 28, 20, 0, tzinfo=UTC)
     session: Session = sqlite_app.extensions["tribune.sessionmaker"]()
@@ -168,7 +169,7 @@ def test_a_driver_select_returns_what_core_returns(sqlite_app: Flask) -> None:
 
 
 def test_a_driver_select_refuses_an_in_list_it_cannot_render(sqlite_app: Flask) -> None:
-    from db import DriverSelect
+    from writes.driver import DriverSelect
 
     statement = select(Article.id).where(Article.cms_id.in_(["a", "b"]))
     engine = sqlite_app.extensions["tribune.engine"]

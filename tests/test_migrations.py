@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, inspect
 
 import models
 from config import normalise_database_url
-from db import UNCOMPARED_INDEXES, alembic_config, include_object, upgrade_database
+from migrations import UNCOMPARED_INDEXES, alembic_config, include_object, upgrade_database
 
 
 def _empty_database(request: pytest.FixtureRequest, tmp_path: Path, name: str) -> str:

@@ -33,7 +33,7 @@ from models import (
 )
 from moderation import actions
 from moderation.actions import SUSPENSIONS
-from moderation.queue import TRANSITIONS, transition
+from moderation.comment_states import TRANSITIONS, transition
 from moderation.rules import PostingPolicy
 from moderation.runtime import add_entry
 from moderation.triage import PAGE_SIZE, highlight, tab_counts

@@ -20,12 +20,15 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from app import create_app
-from db import begin_write, upgrade_database
+from db import begin_write
 from errors import DomainError
+from migrations import upgrade_database
 from models import Article, Ballot, Poll, utcnow
 from polls import services as polls
 from tests.conftest import _backend
 from tests.polls_fixtures import assert_no_drift, create_poll
+from writes.driver import dbapi
+from writes.votes_postgres import statement_is_the_transaction
 
 THREADS = 12
 
@@ -196,22 +199,22 @@ def test_the_vote_statement_runs_alone_only_outside_a_transaction(voting_app: Fl
     engine = voting_app.extensions["tribune.engine"]
     assert engine.dialect.name == "postgresql"
     with engine.connect() as conn:
-        driver = conn.connection.driver_connection
-        with polls._statement_is_the_transaction(conn):
+        driver = dbapi(conn)
+        with statement_is_the_transaction(conn):
             assert driver.autocommit is True
         assert driver.autocommit is False
-        with pytest.raises(ZeroDivisionError), polls._statement_is_the_transaction(conn):
+        with pytest.raises(ZeroDivisionError), statement_is_the_transaction(conn):
             1 / 0  # noqa: B018 - the failure inside
         assert driver.autocommit is False
         conn.exec_driver_sql("select 1")  # a transaction has begun: it just goes on
-        with polls._statement_is_the_transaction(conn):
+        with statement_is_the_transaction(conn):
             assert driver.autocommit is False
         conn.rollback()
     # A whole vote leaves every pooled connection out of autocommit.
     poll = _make_poll(voting_app)
     _cast(voting_app, poll.id, [poll.options[0].id], "a:one", [])
     with engine.connect() as conn:
-        assert conn.connection.driver_connection.autocommit is False
+        assert dbapi(conn).autocommit is False
 
 
 @pytest.mark.parametrize("voting_app", ["postgresql"], indirect=True)

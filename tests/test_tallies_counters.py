@@ -1,6 +1,6 @@
 """Counters that are always true: random sequences of every kind of change, then recount.
 
-Comments change through comments.services (post, delete) and moderation.queue.transition
+Comments change through comments.services (post, delete) and moderation.comment_states.transition
 (moderator actions); votes through polls.services (cast_vote, set_quarantine).
 """
 
@@ -34,8 +34,8 @@ from models import (
     User,
     utcnow,
 )
+from moderation.comment_states import transition
 from moderation.flags import Flag, FlagCode, Screening
-from moderation.queue import transition
 from moderation.rules import PostingPolicy
 from polls.services import QuarantineScope, VoteContext, Voter, cast_vote, set_quarantine
 from tallies.recount import recount

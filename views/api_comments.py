@@ -12,16 +12,17 @@ from sqlalchemy import bindparam, select
 from articles import services as articles
 from comments import services as comments
 from comments.threads import ThreadNode, published_threads
-from db import get_session, hot_rows, read_first, start_write
+from db import get_session, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
-from moderation.queue import PostedComment
+from moderation.comment_states import PostedComment
 from parsing import is_int_text
 from security import login_required_any
 from views import api_schemas as schemas
 from views.api import bp
 from views.openapi import operation
 from wiring import activity_store, posting_policy, screen_text, thread_cache
+from writes.driver import hot_rows
 
 # The article's row id and thread version: the key of its cached pages (one indexed read).
 _THREAD_VERSION = select(Article.__table__.c.id, Article.__table__.c.thread_version).where(
