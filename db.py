@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
 
+from models.base import Base
 from writes.driver import BUSY_TIMEOUT_SECONDS, MAP_SIZE, begin_immediate, map_file
 
 ViewT = TypeVar("ViewT", bound=Callable[..., Any])
@@ -51,7 +55,7 @@ def make_engine(url: str, echo: bool = False) -> Engine:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: sqlite3.Connection, record: ConnectionPoolEntry) -> None:
         # Let SQLAlchemy (not the driver) emit BEGIN, so we can choose IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
@@ -66,7 +70,7 @@ def _configure_sqlite(engine: Engine) -> None:
         record.info[MAP_SIZE] = MAPPED_BYTES
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         options = connection.get_execution_options()
         if options.get(WRITE_OPTION):
             map_file(connection, 0)
@@ -79,20 +83,27 @@ def _configure_sqlite(engine: Engine) -> None:
             connection.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine, "before_cursor_execute")
-    def _reads_only(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def _reads_only(
+        conn: Connection,
+        cursor: DBAPICursor,
+        statement: str,
+        parameters: Any,
+        context: ExecutionContext | None,
+        executemany: bool,
+    ) -> None:
         if conn.info.get(AUTOCOMMIT_READS) and not statement.lstrip().upper().startswith(
             READ_ONLY_STATEMENTS
         ):
             raise RuntimeError("a @read_first request wrote before start_write()")
 
-    def _end(connection):  # type: ignore[no-untyped-def]
+    def _end(connection: Connection) -> None:
         connection.info.pop(AUTOCOMMIT_READS, None)
 
     event.listen(engine, "commit", _end)
     event.listen(engine, "rollback", _end)
 
     @event.listens_for(engine, "checkin")
-    def _on_checkin(_dbapi_connection, record):  # type: ignore[no-untyped-def]
+    def _on_checkin(_dbapi_connection: DBAPIConnection | None, record: ConnectionPoolEntry) -> None:
         record.info.pop(AUTOCOMMIT_READS, None)
 
 
@@ -170,7 +181,8 @@ def get_session() -> Session:
             session.connection(execution_options={READ_FIRST_OPTION: True})
         elif writes:
             begin_write(session)
-    return g.db_session
+    session_of_request: Session = g.db_session
+    return session_of_request
 
 
 def _close_session(_exc: BaseException | None) -> None:
@@ -196,11 +208,11 @@ def session_scope(app: Flask, write: bool = True) -> Iterator[Session]:
 
 
 def insert_or_nothing(
-    session: Session, model: type, values: dict, unique_columns: list[str]
+    session: Session, model: type[Base], values: dict, unique_columns: list[str]
 ) -> int | None:
     """INSERT … ON CONFLICT DO NOTHING RETURNING id: the new row's id, or None when the unique
     constraint already holds such a row (the database decides, no read-then-write race)."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = model.__table__
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
         dialect.insert(table)

@@ -2,7 +2,7 @@
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -28,4 +28,4 @@ def limits_checked(view: F) -> F:
         limiter.check()
         return view(*args, **kwargs)
 
-    return wrapper  # type: ignore[return-value]  # wraps keeps the signature of F
+    return cast(F, wrapper)  # wraps keeps the signature of F

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from logging.config import fileConfig
 from pathlib import Path
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 import models
@@ -28,10 +30,11 @@ def _database_url() -> str:
     if url:
         return url
     instance = Path(__file__).resolve().parent.parent / "instance"
-    return load_settings(instance)["DATABASE_URL"]
+    configured: str = load_settings(instance)["DATABASE_URL"]
+    return configured
 
 
-def render_item(type_, obj, autogen_context):  # type: ignore[no-untyped-def]
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write UTCDateTime as a plain timezone-aware DateTime in revisions."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"

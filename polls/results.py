@@ -11,7 +11,10 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from brussels import BRUSSELS
 from models import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility
-from polls.services import PollState, poll_state
+from polls.services import OptionSnapshot, PollSnapshot, PollState, poll_state
+
+# What the public view of a poll is read from: a Poll row, or the vote path's snapshot.
+PollView = Poll | PollSnapshot
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def percentages(counts: list[int], total: int, single_choice: bool) -> list[int]
     return floors
 
 
-def results_visible(poll: Poll, now: datetime, has_voted: bool, editor: bool = False) -> bool:
+def results_visible(poll: PollView, now: datetime, has_voted: bool, editor: bool = False) -> bool:
     """Who sees the stand: editors always; the public per the poll's visibility rule."""
     if editor:
         return True
@@ -66,9 +69,9 @@ def results_visible(poll: Poll, now: datetime, has_voted: bool, editor: bool = F
     return state is PollState.CLOSED
 
 
-def poll_results(session: Session, poll: Poll, members_only: bool = False) -> PollResults:
+def poll_results(session: Session, poll: PollView, members_only: bool = False) -> PollResults:
     """The stand: from the counters, or from the rows for logged-in fans only."""
-    options = list(poll.options)
+    options: list[PollOption | OptionSnapshot] = list(poll.options)
     if not members_only:
         counts = [o.vote_count for o in options]
         total = poll.ballot_count
@@ -129,7 +132,7 @@ class BallotStats:
     by_reason: dict[str, int]
 
 
-def ballot_stats(session: Session, poll: Poll) -> BallotStats:
+def ballot_stats(session: Session, poll: PollView) -> BallotStats:
     """Counts for the editors' results page."""
     rows = session.execute(
         select(

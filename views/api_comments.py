@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Response, jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import bindparam, select
 
@@ -85,7 +86,7 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     responses={200: schemas.ThreadPage},
     errors={404: "article_not_found", 422: "invalid_article_id or invalid_parameter."},
 )
-def list_comments(article_id: str):  # type: ignore[no-untyped-def]
+def list_comments(article_id: str) -> ResponseReturnValue:
     """Published comments with replies, a page of top-level threads at a time."""
     articles.validate_article_id(article_id)
     sort = request.args.get("sort", "newest")
@@ -141,7 +142,7 @@ def list_comments(article_id: str):  # type: ignore[no-untyped-def]
 )
 @read_first
 @login_required_any
-def post_comment(article_id: str):  # type: ignore[no-untyped-def]
+def post_comment(article_id: str) -> ResponseReturnValue:
     """Post a comment: 201 published, 202 held for review, 422 rejected (stored).
 
     With an API token, or the session cookie plus a JSON body and this site's Origin.
@@ -193,7 +194,7 @@ def post_comment(article_id: str):  # type: ignore[no-untyped-def]
     },
 )
 @login_required_any
-def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
+def edit_comment(comment_id: int) -> ResponseReturnValue:
     """Edit one's own comment within the edit window (screened again)."""
     from views.api import json_object
 
@@ -218,7 +219,7 @@ def edit_comment(comment_id: int):  # type: ignore[no-untyped-def]
     },
 )
 @login_required_any
-def delete_comment(comment_id: int):  # type: ignore[no-untyped-def]
+def delete_comment(comment_id: int) -> ResponseReturnValue:
     """Delete one's own comment (its replies stay)."""
     session = get_session()
     comment = comments.delete_comment(session, comment_id, current_user)
@@ -238,7 +239,7 @@ def delete_comment(comment_id: int):  # type: ignore[no-untyped-def]
     },
 )
 @login_required_any
-def report_comment(comment_id: int):  # type: ignore[no-untyped-def]
+def report_comment(comment_id: int) -> ResponseReturnValue:
     """Report a comment: 201 new, 200 when this reader reported it already."""
     from views.api import json_object
 
@@ -270,7 +271,7 @@ def report_comment(comment_id: int):  # type: ignore[no-untyped-def]
     errors={422: "invalid_parameter"},
 )
 @login_required_any
-def my_comments():  # type: ignore[no-untyped-def]
+def my_comments() -> ResponseReturnValue:
     """The caller's own recent comments with their state and reasons."""
     session = get_session()
     rows = session.execute(
@@ -303,7 +304,7 @@ def my_comments():  # type: ignore[no-untyped-def]
     },
 )
 @login_required_any
-def appeal_comment(comment_id: int):  # type: ignore[no-untyped-def]
+def appeal_comment(comment_id: int) -> ResponseReturnValue:
     """The author appeals a rejection or removal, once, with a short text."""
     from moderation.actions import file_appeal
     from views.api import json_object
@@ -318,7 +319,7 @@ def appeal_comment(comment_id: int):  # type: ignore[no-untyped-def]
 @bp.get("/me/reports")
 @operation(auth="login", responses={200: schemas.MyReports})
 @login_required_any
-def my_reports():  # type: ignore[no-untyped-def]
+def my_reports() -> ResponseReturnValue:
     """The caller's reports with their outcome (upheld, dismissed or pending)."""
     from moderation.actions import report_outcomes
 

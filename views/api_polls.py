@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import jsonify, request
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from articles import services as articles
@@ -42,7 +43,7 @@ def _need_zone(**values: datetime | None) -> None:
     errors={404: "article_not_found", 422: "invalid_article_id"},
 )
 @role_required(Role.EDITOR, Role.ADMIN)
-def create_poll(article_id: str):  # type: ignore[no-untyped-def]
+def create_poll(article_id: str) -> ResponseReturnValue:
     """Create a poll on an article (editor token or editor session)."""
     articles.validate_article_id(article_id)
     payload = parse_body(schemas.PollIn)
@@ -81,7 +82,7 @@ def create_poll(article_id: str):  # type: ignore[no-untyped-def]
     },
 )
 @role_required(Role.EDITOR, Role.ADMIN)
-def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
+def update_poll(poll_id: int) -> ResponseReturnValue:
     """Edit a poll; after the first ballot only closes_at and results_visibility (409)."""
     payload = parse_body(schemas.PollPatch)
     _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
@@ -104,9 +105,13 @@ def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
         poll = polls.get_poll(session, poll_id, moment, editor=True)
     if sent:
         draft = polls.PollDraft(
-            question=payload.question if "question" in sent else poll.question,
-            options=payload.options if "options" in sent else [o.label for o in poll.options],
-            max_choices=payload.max_choices if "max_choices" in sent else poll.max_choices,
+            question=payload.question if payload.question is not None else poll.question,
+            options=(
+                payload.options if payload.options is not None else [o.label for o in poll.options]
+            ),
+            max_choices=(
+                payload.max_choices if payload.max_choices is not None else poll.max_choices
+            ),
             opens_at=payload.opens_at if "opens_at" in sent else poll.opens_at,
             closes_at=payload.closes_at if "closes_at" in sent else poll.closes_at,
             results_visibility=payload.results_visibility or poll.results_visibility,
@@ -124,7 +129,7 @@ def update_poll(poll_id: int):  # type: ignore[no-untyped-def]
     errors={404: "poll_not_found", 409: "poll_has_ballots"},
 )
 @role_required(Role.EDITOR, Role.ADMIN)
-def delete_poll(poll_id: int):  # type: ignore[no-untyped-def]
+def delete_poll(poll_id: int) -> ResponseReturnValue:
     """Delete a poll without ballots (409 poll_has_ballots otherwise)."""
     session = get_session()
     polls.delete_poll(session, poll_id, current_user, support.now())
@@ -138,7 +143,7 @@ def delete_poll(poll_id: int):  # type: ignore[no-untyped-def]
     responses={200: schemas.PollOut},
     errors={404: "poll_not_found: unknown, or scheduled (except for editors)."},
 )
-def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
+def get_poll(poll_id: int) -> ResponseReturnValue:
     """Question, options, state, results when visible and the caller's own ballot.
 
     Cache-Control: private, no-store. A scheduled poll is 404 except for editors.
@@ -165,7 +170,7 @@ def get_poll(poll_id: int):  # type: ignore[no-untyped-def]
         429: "too_many_tokens: many votes from this network.",
     },
 )
-def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
+def issue_voter_token(poll_id: int) -> ResponseReturnValue:
     """A signed anonymous voter token for this poll (rate-limited per IP hash).
 
     From a page (no API token): send `{}` as application/json with this site's Origin (or
@@ -196,7 +201,7 @@ def issue_voter_token(poll_id: int):  # type: ignore[no-untyped-def]
     },
 )
 @read_first
-def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
+def cast_vote(poll_id: int) -> ResponseReturnValue:
     """Vote: 201 counted, 200 already voted (the same ballot back).
 
     Logged-in fans vote with their session (JSON and this site's Origin), anonymous fans with
@@ -227,8 +232,8 @@ def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
         )
     outcome = polls.cast_vote(session, poll_id, payload.get("option_ids"), voter, context, moment)
     session.commit()
-    poll = outcome.poll
-    assert poll is not None
+    snapshot = outcome.poll
+    assert snapshot is not None
     ballot = {
         "id": outcome.ballot_id,
         "option_ids": outcome.option_ids,
@@ -240,7 +245,7 @@ def cast_vote(poll_id: int):  # type: ignore[no-untyped-def]
         "counted": outcome.created,
         "ballot": ballot,
         "poll": support.poll_json(
-            session, poll, moment, None, context.editor, own=ballot, members=False
+            session, snapshot, moment, None, context.editor, own=ballot, members=False
         ),
     }
     return jsonify(body), 201 if outcome.created else 200, NO_STORE

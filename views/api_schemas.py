@@ -314,6 +314,8 @@ class PollOut(BaseModel):
     results: Results | None = Field(description="null while the results are not visible.")
     results_members: Results | None = Field(description="Logged-in fans only; null as results.")
     own_ballot: Ballot | None
+    # Left out (never null) for non-editors: the document says BallotStats, and None is only the
+    # default that lets the model be built without it.
     stats: BallotStats = Field(default=None, description="Editors only.")  # type: ignore[assignment]
 
 

@@ -12,6 +12,7 @@ from functools import wraps
 from typing import Any
 
 from flask import Response, current_app, request
+from flask.typing import ResponseReturnValue
 
 from caching import TallyCache, build_tally_cache
 from db import get_session
@@ -111,7 +112,7 @@ def public_errors(view: Callable[..., Any]) -> Callable[..., Any]:
 )
 @sessionless  # the same answer for everyone: no Set-Cookie, no "Vary: Cookie"
 @public_errors
-def tallies():  # type: ignore[no-untyped-def]
+def tallies() -> ResponseReturnValue:
     """`{"a": {"comments": n, "votes": n}, …}` for up to 100 ids; unknown ids give zeros."""
     if request.method == "OPTIONS":
         return preflight()

@@ -46,7 +46,8 @@ def cookie_name(poll_id: int) -> str:
 
 
 def token_max_age() -> int:
-    return current_app.config["TRIBUNE_VOTER_TOKEN_MAX_AGE"]
+    max_age: int = current_app.config["TRIBUNE_VOTER_TOKEN_MAX_AGE"]
+    return max_age
 
 
 def burst_detector() -> BurstDetector:
@@ -73,7 +74,8 @@ def ip_allowance() -> RedisIpAllowance | None:
         current_app.extensions["tribune.poll_allowance"] = (
             RedisIpAllowance(client, prefix) if client is not None else None
         )
-    return current_app.extensions["tribune.poll_allowance"]
+    allowance: RedisIpAllowance | None = current_app.extensions["tribune.poll_allowance"]
+    return allowance
 
 
 def _token_allowed(ip_hash: str) -> bool:
@@ -172,7 +174,7 @@ def check_provenance() -> None:
     """Origin (or Sec-Fetch-Site) must say the request comes from our own pages."""
     origin = request.headers.get("Origin")
     fetch_site = request.headers.get("Sec-Fetch-Site")
-    ours = bool(origin) and origin != "null" and same_origin(origin)
+    ours = bool(origin and origin != "null" and same_origin(origin))
     if origin and not ours:
         ok = False
     elif fetch_site:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, request, url_for
+from flask.typing import ResponseReturnValue
 from sqlalchemy.orm import Session
 
 from articles import services as articles
@@ -39,7 +40,7 @@ def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
 
 @bp.post("/artikels/<article_id>/peilingen/<int:poll_id>")
 @read_first
-def vote(article_id: str, poll_id: int):  # type: ignore[no-untyped-def]
+def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
     """Cast a vote from the article page (CSRF token in the form; first-party cookie token)."""
     session = get_session()
     article = articles.article_for_page(session, article_id)
