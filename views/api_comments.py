@@ -16,11 +16,12 @@ from comments.threads import ThreadNode, published_threads
 from db import get_session, read_first, start_write
 from errors import Invalid
 from models import Article, Comment, CommentState
+from moderation.actions import file_appeal, report_outcomes
 from moderation.comment_states import PostedComment
 from parsing import is_int_text
 from security import login_required_any
 from views import api_schemas as schemas
-from views.api import bp
+from views.api import bp, json_object
 from views.openapi import operation
 from wiring import activity_store, posting_policy, screen_text, thread_cache
 from writes.driver import hot_rows
@@ -147,8 +148,6 @@ def post_comment(article_id: str) -> ResponseReturnValue:
 
     With an API token, or the session cookie plus a JSON body and this site's Origin.
     """
-    from views.api import json_object
-
     articles.validate_article_id(article_id)
     payload = json_object()
     session = get_session()
@@ -196,8 +195,6 @@ def post_comment(article_id: str) -> ResponseReturnValue:
 @login_required_any
 def edit_comment(comment_id: int) -> ResponseReturnValue:
     """Edit one's own comment within the edit window (screened again)."""
-    from views.api import json_object
-
     payload = json_object()
     session = get_session()
     result = comments.edit_comment(
@@ -241,8 +238,6 @@ def delete_comment(comment_id: int) -> ResponseReturnValue:
 @login_required_any
 def report_comment(comment_id: int) -> ResponseReturnValue:
     """Report a comment: 201 new, 200 when this reader reported it already."""
-    from views.api import json_object
-
     payload = json_object()
     session = get_session()
     report, created = comments.report_comment(
@@ -306,9 +301,6 @@ def my_comments() -> ResponseReturnValue:
 @login_required_any
 def appeal_comment(comment_id: int) -> ResponseReturnValue:
     """The author appeals a rejection or removal, once, with a short text."""
-    from moderation.actions import file_appeal
-    from views.api import json_object
-
     payload = json_object()
     session = get_session()
     appeal = file_appeal(session, current_user, comment_id, payload.get("body"))
@@ -321,8 +313,6 @@ def appeal_comment(comment_id: int) -> ResponseReturnValue:
 @login_required_any
 def my_reports() -> ResponseReturnValue:
     """The caller's reports with their outcome (upheld, dismissed or pending)."""
-    from moderation.actions import report_outcomes
-
     reports = report_outcomes(get_session(), current_user)
     return (
         jsonify(

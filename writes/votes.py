@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from models import Ballot, Poll, ResultsVisibility, VoterScope
 from writes.columns import BALLOT_COLUMNS, columns_named_by, table_of
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a type only: writes/ sits below polls/ and imports nothing of it at run time
     from polls.allowance import RedisIpAllowance
 
 
