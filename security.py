@@ -16,7 +16,7 @@ from flask_login import current_user
 from itsdangerous import URLSafeTimedSerializer
 
 from errors import DomainError
-from models import Role
+from models import Role, utcnow
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,9 +74,13 @@ def check_json_write() -> None:
 def role_required(*roles: Any) -> Callable[[F], F]:
     """Only logged-in users with one of these roles may call the view.
 
-    Anonymous users go to the login page (pages) or get 401 (API); others get 403.
+    Anonymous users go to the login page (pages) or get 401 (API); others get 403. A staff
+    view (one fans may not call) also refuses a suspended or banned user while it lasts (403
+    `staff_suspended`): a suspended moderator neither moderates nor lifts their own suspension.
     The roles are kept on the view so tests can build the permission matrix from the URL map.
     """
+
+    staff_only = Role.FAN not in roles
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -86,6 +90,12 @@ def role_required(*roles: Any) -> Callable[[F], F]:
                 return current_app.login_manager.unauthorized()  # type: ignore[attr-defined]
             if current_user.role not in roles:
                 raise DomainError("forbidden", "Je hebt geen toegang tot deze pagina.", 403)
+            if staff_only and current_user.is_banned(utcnow()):
+                raise DomainError(
+                    "staff_suspended",
+                    "Je bent geschorst: zolang dat duurt, heb je geen toegang tot deze pagina.",
+                    403,
+                )
             return view(*args, **kwargs)
 
         # A function attribute mypy cannot declare; tests build the permission matrix from it.

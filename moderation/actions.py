@@ -22,8 +22,10 @@ from models import (
     AppealState,
     Comment,
     CommentState,
+    ModerationAction,
     ReasonCode,
     Report,
+    Role,
     User,
     UserNote,
     utcnow,
@@ -70,9 +72,22 @@ def _note(raw: object) -> str | None:
     return raw.strip() or None
 
 
+def refuse_own_comment(moderator: User, comment: Comment) -> None:
+    """Nobody decides on their own comment: 403 `own_comment`."""
+    if comment.author_id == moderator.id:
+        raise DomainError("own_comment", "Over je eigen reactie beslist een andere moderator.", 403)
+
+
+def get_decidable_comment(session: Session, moderator: User, comment_id: int) -> Comment:
+    """A comment by id (404) that is not the moderator's own (403)."""
+    comment = get_comment(session, comment_id)
+    refuse_own_comment(moderator, comment)
+    return comment
+
+
 def approve(session: Session, moderator: User, comment_id: int) -> Comment:
     """Held → published; for a published comment in Recent, mark it as looked at."""
-    comment = get_comment(session, comment_id)
+    comment = get_decidable_comment(session, moderator, comment_id)
     if comment.state is CommentState.PUBLISHED and comment.reviewed_at is None:
         mark_reviewed(session, comment, moderator)
     else:
@@ -84,7 +99,7 @@ def reject(
     session: Session, moderator: User, comment_id: int, reason: object, note: object = None
 ) -> Comment:
     """Held → rejected, with a reason the author sees."""
-    comment = get_comment(session, comment_id)
+    comment = get_decidable_comment(session, moderator, comment_id)
     transition(
         session,
         comment,
@@ -101,7 +116,7 @@ def remove(
     session: Session, moderator: User, comment_id: int, reason: object, note: object = None
 ) -> Comment:
     """Published → removed, with a reason the author sees."""
-    comment = get_comment(session, comment_id)
+    comment = get_decidable_comment(session, moderator, comment_id)
     transition(
         session,
         comment,
@@ -116,7 +131,7 @@ def remove(
 
 def restore(session: Session, moderator: User, comment_id: int, note: object = None) -> Comment:
     """Rejected or removed → published."""
-    comment = get_comment(session, comment_id)
+    comment = get_decidable_comment(session, moderator, comment_id)
     transition(session, comment, CommentState.PUBLISHED, "restore", moderator, note=_note(note))
     # A pending appeal is settled by the restore: the author got what they asked for.
     appeal = session.scalar(
@@ -139,7 +154,7 @@ def _settle_appeal(
 
 def dismiss(session: Session, moderator: User, comment_id: int, note: object = None) -> Comment:
     """Keep a reported comment; its reports count as not upheld."""
-    comment = get_comment(session, comment_id)
+    comment = get_decidable_comment(session, moderator, comment_id)
     dismiss_reports(session, comment, moderator, _note(note))
     return comment
 
@@ -181,6 +196,55 @@ def _target_user(session: Session, user_id: int) -> User:
     return get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
 
 
+def _other_user(session: Session, moderator: User, user_id: int, message: str) -> User:
+    """The target of a decision on an account, never the moderator's own (403 `own_account`)."""
+    user = _target_user(session, user_id)
+    if user.id == moderator.id:
+        raise DomainError("own_account", message, 403)
+    return user
+
+
+IMPOSING_ACTIONS = ("ban", *(f"suspend_{duration}" for duration in SUSPENSIONS))
+
+
+def imposed_by(session: Session, user: User) -> User | None:
+    """Who imposed the user's current suspension or ban (the latest one in the audit log);
+    None when that account is gone."""
+    actor_id = session.scalar(
+        select(ModerationAction.actor_id)
+        .where(
+            ModerationAction.target_type == "user",
+            ModerationAction.target_id == str(user.id),
+            ModerationAction.action.in_(IMPOSING_ACTIONS),
+        )
+        .order_by(ModerationAction.id.desc())
+        .limit(1)
+    )
+    return session.get(User, actor_id) if actor_id is not None else None
+
+
+def check_ban_authority(
+    session: Session, moderator: User, user: User, lifting: bool = False
+) -> None:
+    """Only an admin suspends staff (moderators, editors, admins) or lifts their suspension;
+    a suspension an admin imposed (or whose author is gone) is lifted only by an admin too."""
+    if moderator.role is Role.ADMIN:
+        return
+    if user.role is not Role.FAN:
+        verb = "heft de schorsing van" if lifting else "schorst"
+        raise DomainError(
+            "forbidden", f"Enkel een beheerder {verb} een moderator, redacteur of beheerder.", 403
+        )
+    if lifting:
+        author = imposed_by(session, user)
+        if author is None or author.role is Role.ADMIN:
+            raise DomainError(
+                "forbidden",
+                "Enkel een beheerder heft een schorsing op die een beheerder oplegde.",
+                403,
+            )
+
+
 def ban(
     session: Session,
     moderator: User,
@@ -191,11 +255,8 @@ def ban(
     reject_held: bool = False,
 ) -> User:
     """Suspend (24h / 7d / 30d) or ban permanently; optionally reject their held comments."""
-    user = _target_user(session, user_id)
-    if user.id == moderator.id:
-        raise Conflict("own_account", "Je kan jezelf niet schorsen.")
-    if user.role.value in ("moderator", "admin") and moderator.role.value != "admin":
-        raise DomainError("forbidden", "Enkel een beheerder schorst een moderator.", 403)
+    user = _other_user(session, moderator, user_id, "Je kan jezelf niet schorsen.")
+    check_ban_authority(session, moderator, user)
     code = parse_reason(reason)
     now = utcnow()
     if duration == "permanent":
@@ -238,10 +299,11 @@ def ban(
 
 
 def lift_ban(session: Session, moderator: User, user_id: int, note: object = None) -> User:
-    """End a suspension or ban now."""
-    user = _target_user(session, user_id)
+    """End a suspension or ban now: with the authority it took to impose it."""
+    user = _other_user(session, moderator, user_id, "Je kan je eigen schorsing niet opheffen.")
     if user.banned_until is None or user.banned_until <= utcnow():
         raise Conflict("not_banned", "Deze gebruiker is niet geschorst.")
+    check_ban_authority(session, moderator, user, lifting=True)
     user.banned_until = None
     user.ban_reason = None
     record_action(
@@ -252,7 +314,9 @@ def lift_ban(session: Session, moderator: User, user_id: int, note: object = Non
 
 def add_note(session: Session, moderator: User, user_id: int, body: object) -> UserNote:
     """A moderator's note on a user, shown on the author card."""
-    user = _target_user(session, user_id)
+    user = _other_user(
+        session, moderator, user_id, "Je schrijft geen notitie bij je eigen account."
+    )
     text = _note(body)
     if not text:
         raise Invalid("invalid_note", "Een notitie mag niet leeg zijn.")
@@ -308,7 +372,7 @@ def decide_appeal(
     appeal = get_or_404(session, Appeal, appeal_id, "appeal_not_found", "Dit bezwaar bestaat niet.")
     if appeal.state is not AppealState.PENDING:
         raise Conflict("appeal_decided", "Over dit bezwaar werd al beslist.")
-    comment = get_comment(session, appeal.comment_id)
+    comment = get_decidable_comment(session, moderator, appeal.comment_id)
     text = _note(note)
     if uphold:
         transition(session, comment, CommentState.PUBLISHED, "appeal_upheld", moderator, note=text)

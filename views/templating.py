@@ -132,6 +132,20 @@ ACTION_LABELS_NL = {
     "cancel_match_day": "wedstrijddag geannuleerd",
 }
 
+# Error codes a person sees on an error page ("Foutcode 403 (eigen reactie)"); the API keeps
+# the code itself.
+ERROR_LABELS_NL = {
+    "forbidden": "geen toegang",
+    "own_account": "eigen account",
+    "own_comment": "eigen reactie",
+    "staff_suspended": "geschorst",
+}
+
+
+def error_nl(code: str | None) -> str:
+    """An error code in Dutch where it has a label; the code itself otherwise."""
+    return ERROR_LABELS_NL.get(code or "", code or "")
+
 
 def state_nl(code: object) -> str:
     """A stored state (comment, user, report) in Dutch; '–' for none."""
@@ -175,4 +189,5 @@ def register(app: Flask) -> None:
         state_nl=state_nl,
         action_nl=action_nl,
         reason_nl=reason_nl,
+        error_nl=error_nl,
     )
