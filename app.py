@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
@@ -18,7 +19,7 @@ import wiring
 from config import SettingError, load_settings
 from errors import Invalid
 from extensions import csrf, limiter, login_manager
-from parsing import ID_MAX, holds_nul
+from parsing import ID_MAX, unstorable_text
 from security import SessionCookies
 from views import templating
 from views.api import API_PREFIX
@@ -36,9 +37,22 @@ class RowIdConverter(IntegerConverter):
         return number if number <= ID_MAX else 0
 
 
+class TribuneJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that a body nested too deeply for the parser (json.loads raises
+    RecursionError near 1,000 levels) is broken JSON like any other: every get_json() of the
+    app then answers 400 invalid_json (or None when silent) instead of a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError as exc:
+            raise ValueError("JSON nested too deeply") from exc
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app; `config` overrides every other source (used by tests)."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json = TribuneJSONProvider(app)
     app.url_map.converters["int"] = RowIdConverter  # before any route is added
     app.config.from_mapping(load_settings(Path(app.instance_path), config))
     proxies = app.config["TRIBUNE_TRUSTED_PROXIES"]
@@ -89,18 +103,26 @@ def register_error_handlers(app: Flask) -> None:
 
 def register_input_checks(app: Flask) -> None:
     @app.before_request
-    def _refuse_nul_characters() -> None:
-        """No text column keeps U+0000 (PostgreSQL refuses it outright): refuse it at the door,
-        in the query string, a form or a JSON body, with one clear error."""
+    def _refuse_unstorable_text() -> None:
+        """No text column keeps U+0000 (PostgreSQL refuses it outright) or a lone surrogate
+        (JSON's "\\ud800": no UTF-8 encoding): refuse them at the door, in the query string, a
+        form or a JSON body, with one clear error. (Werkzeug decodes query strings and forms
+        with replacement characters, so surrogates arrive only in JSON.)"""
         inputs: list[object] = [list(request.args.lists())]
         if request.method not in ("GET", "HEAD", "OPTIONS"):
             if request.is_json:
                 inputs.append(request.get_json(silent=True))
             else:
                 inputs.append(list(request.form.lists()))
-        if holds_nul(inputs):
+        problem = unstorable_text(inputs)
+        if problem == "nul":
             raise Invalid(
                 "invalid_text", "Tekst met een nulteken (U+0000) kunnen we niet verwerken."
+            )
+        if problem == "surrogate":
+            raise Invalid(
+                "invalid_text",
+                "Tekst met een los surrogaatteken (zoals \\ud800) kunnen we niet verwerken.",
             )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g, request
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine.interfaces import DBAPIConnection, DBAPICursor, ExecutionContext
 from sqlalchemy.orm import Session, sessionmaker
@@ -47,10 +48,24 @@ MAPPED_BYTES = 268_435_456
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
     if url.startswith("sqlite"):
+        create_private_sqlite_file(url)
         engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
         _configure_sqlite(engine)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def create_private_sqlite_file(url: str) -> None:
+    """Create a missing SQLite database file readable by its owner only (0600).
+
+    SQLite would create it with the umask's mode (usually 0644: world-readable), and gives its
+    -wal and -shm files the main file's mode, so creating the file first covers all three.
+    """
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with suppress(FileExistsError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _configure_sqlite(engine: Engine) -> None:

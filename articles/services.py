@@ -18,7 +18,7 @@ _ARTICLE_ID_RE = re.compile(ARTICLE_ID_PATTERN)
 
 def validate_article_id(article_id: str) -> str:
     """The CMS id format: 1–64 of A–Z, a–z, 0–9, _ and - (no commas: tallies use them)."""
-    if not _ARTICLE_ID_RE.match(article_id):
+    if not _ARTICLE_ID_RE.fullmatch(article_id):
         raise Invalid(
             "invalid_article_id",
             "Een artikel-id heeft 1 tot 64 tekens: letters, cijfers, _ of -.",

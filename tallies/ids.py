@@ -32,7 +32,7 @@ def parse_ids(raw: str | None) -> list[str]:
             details={"parameter": "ids", "max": MAX_IDS},
         )
     ids = {part for part in raw.split(",") if part}
-    invalid = sorted(part for part in ids if not _ID_RE.match(part))
+    invalid = sorted(part for part in ids if not _ID_RE.fullmatch(part))
     if invalid:
         raise Invalid(
             "invalid_article_id",

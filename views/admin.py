@@ -10,6 +10,7 @@ from accounts import services
 from db import get_session
 from forms.admin import AccountStatusForm, RoleForm
 from models import Role
+from parsing import page_number
 from security import role_required
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
@@ -36,7 +37,7 @@ def users() -> ResponseReturnValue:
     """List and search users."""
     query = request.args.get("q", "")[:100]
     role = _role_arg(request.args.get("rol"))
-    page = max(1, request.args.get("pagina", 1, type=int) or 1)
+    page = page_number(request.args.get("pagina"))
     rows, total = services.search_users(get_session(), query, role, page, PER_PAGE)
     return render_template(
         "admin/users.html",

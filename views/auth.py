@@ -52,6 +52,10 @@ def safe_next(target: str | None) -> str:
     """Only local paths are followed after login; anything else goes home."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return url_for("pages.index")
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        # CR/LF would split the Location header (Werkzeug refuses it: a 500); other control
+        # characters have no place in a path either.
+        return url_for("pages.index")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc:
         return url_for("pages.index")

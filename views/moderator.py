@@ -34,7 +34,7 @@ from models import (
     UserNote,
 )
 from moderation import actions, runtime, stats, triage
-from parsing import is_id_text
+from parsing import is_id_text, page_number
 from security import role_required
 from wiring import lexicon_refresher
 
@@ -67,7 +67,7 @@ def _filter_from(args: MultiDict[str, str]) -> triage.QueueFilter:
         reason=reason,
         author=(args.get("auteur") or "").strip()[:32] or None,
         sort=sort,
-        page=max(1, args.get("pagina", 1, type=int) or 1),
+        page=page_number(args.get("pagina")),
     )
 
 

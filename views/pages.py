@@ -13,6 +13,7 @@ from db import get_session
 from forms.comments import ArticleForms
 from models import Appeal, Article, Comment, utcnow
 from moderation.modes import active_mode
+from parsing import page_number
 from views.votes import poll_panels
 from wiring import posting_policy
 
@@ -65,7 +66,7 @@ def render_article(
         own_pending, appeals = authors_pending(session, item, current_user.id)
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
-    page = request.args.get("pagina", 1, type=int) or 1
+    page = page_number(request.args.get("pagina"))
     return (
         render_template(
             "pages/article.html",
