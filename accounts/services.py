@@ -138,6 +138,16 @@ def change_password(
         )
     validate_password(new)
     user.password_hash = hash_password(new, password_method)
+    end_sessions(session, user)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every session and remember-me cookie of the user, on every device.
+
+    Both carry the session version (User.get_id); the loader refuses a stale one. Logout uses
+    this too: a copied cookie of the session just closed must stop working, and the cookie
+    holds nothing that tells one of the user's sessions from another.
+    """
     user.session_version += 1
     session.flush()
 
@@ -265,6 +275,7 @@ def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
     if user.role is not role:
         record_action(session, admin, "user", user.id, "set_role", user.role.value, role.value)
         user.role = role
+        end_sessions(session, user)  # pages open under the old role close with it
     return user
 
 
@@ -284,7 +295,7 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
             "active" if active else "inactive",
         )
         user.is_active = active
-        user.session_version += 1  # end their sessions
+        end_sessions(session, user)
     return user
 
 

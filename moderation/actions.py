@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.services import end_sessions
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid
 from lookups import get_or_404
@@ -267,6 +268,10 @@ def ban(
         raise Invalid("invalid_duration", "Kies 24h, 7d, 30d of permanent.")
     previous = user.banned_until
     user.banned_until = until
+    if duration == "permanent":
+        # A banned account is signed out everywhere; a suspended one stays signed in to read
+        # and to see its suspension.
+        end_sessions(session, user)
     user.ban_reason = code.label_nl + (f": {_note(note)}" if _note(note) else "")
     record_action(
         session,

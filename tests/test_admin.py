@@ -204,7 +204,7 @@ def test_reactivated_user_can_log_in_again(
     assert actions == ["deactivate", "activate"]
 
 
-def test_role_change_takes_effect_on_the_users_next_request(
+def test_role_change_ends_the_users_sessions_and_the_new_role_holds_at_next_login(
     app: Flask, client: FlaskClient, admin: User, members: dict[str, User]
 ) -> None:
     fan = members["Maneblusser"]
@@ -214,4 +214,6 @@ def test_role_change_takes_effect_on_the_users_next_request(
 
     client.post(f"/beheer/gebruikers/{fan.id}/rol", data={"role": "admin"})
 
+    assert fan_client.get("/beheer/").status_code == 302  # signed out: to the login page
+    login(fan_client, fan)
     assert fan_client.get("/beheer/").status_code == 200

@@ -103,6 +103,9 @@ def test_a_permanent_ban_blocks_posting_with_no_end(
     mod_client, moderator, fan_client, fan, article = cast
 
     response = ban(mod_client, fan, duration="permanent", reason="racisme")
+    # A ban signs the fan out everywhere; a banned fan may still sign in and is told why.
+    assert fan_client.get("/profiel").status_code == 302
+    login(fan_client, fan)
     posted = post_comment(fan_client, article.cms_id, CLEAN_TEXTS[0])
     page_post = fan_client.post(
         f"/artikels/{article.cms_id}/reacties", data={"body": CLEAN_TEXTS[1]}

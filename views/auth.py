@@ -113,10 +113,30 @@ def login() -> ResponseReturnValue:
 
 @bp.post("/uitloggen")
 def logout() -> ResponseReturnValue:
-    """Log out (POST with a CSRF token, so a link on another site cannot log you out)."""
+    """Log out (POST with a CSRF token, so a link on another site cannot log you out).
+
+    The session ends server-side: a copy of its cookie (or of the remember-me cookie) stops
+    working. The cookie cannot tell this session from the user's others, so they end too.
+    """
+    if current_user.is_authenticated:
+        session = get_session()
+        services.end_sessions(session, current_user)
+        session.commit()
     logout_user()
-    flash("Je bent afgemeld.", "info")
+    flash("Je bent afgemeld, op al je toestellen.", "info")
     return redirect(url_for("pages.index"))
+
+
+@bp.post("/profiel/overal-afmelden")
+@login_required_any
+def logout_everywhere() -> ResponseReturnValue:
+    """End every session and remember-me cookie of this account, this one included."""
+    session = get_session()
+    services.end_sessions(session, current_user)
+    session.commit()
+    logout_user()
+    flash("Je bent overal afgemeld.", "info")
+    return redirect(url_for("auth.login")), 303
 
 
 @bp.route("/registreren", methods=["GET", "POST"])
