@@ -77,7 +77,6 @@ SETTINGS: dict[str, Setting] = {
     "MAX_CONTENT_LENGTH": Setting(256 * 1024, int, "largest request body in bytes"),
     "SESSION_COOKIE_HTTPONLY": Setting(True, bool, "session cookie hidden from scripts"),
     "SESSION_COOKIE_SAMESITE": Setting("Lax", str, "SameSite of the session cookie"),
-    "SESSION_COOKIE_SECURE": Setting(False, bool, "session cookie only over HTTPS"),
     "REMEMBER_COOKIE_HTTPONLY": Setting(True, bool, "remember-me cookie hidden from scripts"),
     "REMEMBER_COOKIE_SAMESITE": Setting("Lax", str, "SameSite of the remember-me cookie"),
     "REMEMBER_COOKIE_DURATION": Setting(30 * 24 * 3600, int, "remember-me lifetime, seconds"),
@@ -99,7 +98,17 @@ SETTINGS: dict[str, Setting] = {
     ),
     # ------------------------------------------------------------ Tribune: accounts, requests
     "TRIBUNE_PASSWORD_METHOD": _tribune("scrypt", str, "werkzeug hash method (tests: pbkdf2)"),
-    "TRIBUNE_TRUSTED_PROXIES": _tribune(0, int, "proxies whose X-Forwarded-For is believed"),
+    "TRIBUNE_TRUSTED_PROXIES": _tribune(
+        0, int, "proxies whose X-Forwarded-For/-Proto/-Host are believed"
+    ),
+    "TRIBUNE_HTTPS": _tribune(
+        "auto",
+        str,
+        "Secure cookies and HSTS: auto (when the request is HTTPS), always, never",
+    ),
+    "TRIBUNE_HSTS_MAX_AGE": _tribune(
+        365 * 24 * 3600, int, "Strict-Transport-Security max-age on HTTPS answers (0 = no HSTS)"
+    ),
     "TRIBUNE_LOGIN_LIMIT_IP": _tribune("20 per 10 minutes", str, "failed logins per IP"),
     "TRIBUNE_LOGIN_LIMIT_ACCOUNT": _tribune("5 per 10 minutes", str, "failed logins per account"),
     "TRIBUNE_REGISTER_LIMIT_IP": _tribune("10 per hour", str, "registrations per IP"),
@@ -162,6 +171,7 @@ SETTINGS: dict[str, Setting] = {
 }
 
 DEFAULTS: dict[str, Any] = {key: setting.default for key, setting in SETTINGS.items()}
+HTTPS_MODES = ("auto", "always", "never")
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -295,6 +305,11 @@ def load_settings(
         if setting.env or isinstance(settings[key], str):
             settings[key] = typed_value(key, settings[key])
 
+    if settings["TRIBUNE_HTTPS"] not in HTTPS_MODES:
+        raise SettingError(
+            f"TRIBUNE_HTTPS must be one of {', '.join(HTTPS_MODES)}, "
+            f"not {settings['TRIBUNE_HTTPS']!r}"
+        )
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'tribune.db'}"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])

@@ -47,6 +47,29 @@ def current_ip_hash() -> str:
     return hash_ip(client_ip(), current_app.config["TRIBUNE_IP_HASH_KEY"])
 
 
+def serves_https() -> bool:
+    """True when this answer goes out over HTTPS as TRIBUNE_HTTPS sees it: `always`, `never`,
+    or `auto` = the request's own scheme (behind a proxy, X-Forwarded-Proto counts only through
+    ProxyFix, i.e. from TRIBUNE_TRUSTED_PROXIES)."""
+    mode = current_app.config["TRIBUNE_HTTPS"]
+    return mode == "always" or (mode == "auto" and request.is_secure)
+
+
+def mark_cookies_secure(response: Response) -> None:
+    """Add `Secure` to every cookie the response sets that lacks it (the remember-me cookie:
+    Flask-Login's REMEMBER_COOKIE_SECURE is fixed at startup, the scheme is not)."""
+    cookies = response.headers.getlist("Set-Cookie")
+    if all(_has_secure(cookie) for cookie in cookies):
+        return
+    response.headers.remove("Set-Cookie")
+    for cookie in cookies:
+        response.headers.add("Set-Cookie", cookie if _has_secure(cookie) else cookie + "; Secure")
+
+
+def _has_secure(cookie: str) -> bool:
+    return any(part.strip().lower() == "secure" for part in cookie.split(";")[1:])
+
+
 def same_origin(origin: str) -> bool:
     """True when an Origin (or Referer) header names exactly this site (scheme, host, port).
 
@@ -124,13 +147,16 @@ class UnsavedSession(SecureCookieSession):
 
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed session cookie, skipped where no cookie belongs, with its serializer
-    built once per key set.
+    built once per key set, and `Secure` on every cookie of an HTTPS answer (serves_https).
 
     Skipped: the paths of @sessionless views (the session is opened before the URL is matched,
     so they are known by path), and requests with an Authorization header under
     `token_path_prefix` (the API: a token request is its token's user, whatever cookie a
     browser sends along). Flask builds the serializer twice per request (to open and to save
     the session), although it only changes with SECRET_KEY or SECRET_KEY_FALLBACKS.
+    Flask's SESSION_COOKIE_SECURE is one value for every request; here it is the request's:
+    saving the session is the last step of every answer, after Flask-Login has set or cleared
+    the remember-me cookie, so the other cookies get their flag here too.
     """
 
     def __init__(self, token_path_prefix: str | None = None) -> None:
@@ -165,10 +191,14 @@ class SessionCookies(SecureCookieSessionInterface):
             return UnsavedSession()
         return super().open_session(app, request)
 
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or serves_https()
+
     def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
-        if isinstance(session, UnsavedSession):
-            return
-        super().save_session(app, session, response)
+        if not isinstance(session, UnsavedSession):
+            super().save_session(app, session, response)
+        if serves_https():
+            mark_cookies_secure(response)
 
     def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))

@@ -171,7 +171,7 @@ def test_counts_come_from_the_counter_rows_and_match_the_tabs(
     response = mod_client.get("/moderatie/tellers")
 
     assert response.status_code == 200
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     body = response.get_json()
     fresh(db)
     assert body["tabs"] == tab_counts(db)
