@@ -67,6 +67,51 @@ class Registration:
     password: str
 
 
+def registration_problems(
+    session: Session, registration: Registration, username_check: object = None
+) -> list[DomainError]:
+    """Every rule the registration breaks, in field order (name, e-mail, password, in use),
+    so a form can show them all at once instead of one per try."""
+    username = registration.username.strip()
+    email = registration.email.strip().lower()
+    problems: list[DomainError] = []
+    if not USERNAME_RE.match(username):
+        problems.append(
+            Invalid(
+                "invalid_username",
+                f"Een gebruikersnaam heeft {USERNAME_MIN} tot {USERNAME_MAX} tekens: "
+                "letters, cijfers, punt, streep of _.",
+                details={"field": "username"},
+            )
+        )
+    elif callable(username_check):
+        try:
+            username_check(username)
+        except DomainError as exc:
+            problems.append(exc)
+    if not EMAIL_RE.match(email) or len(email) > EMAIL_MAX:
+        problems.append(
+            Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
+        )
+    try:
+        validate_password(registration.password)
+    except DomainError as exc:
+        problems.append(exc)
+    taken = session.scalar(
+        select(User.id).where(or_(User.username_key == username_key(username), User.email == email))
+    )
+    if taken is not None:
+        # One message for both cases, so the form does not tell which e-mails have an account.
+        problems.append(
+            Conflict(
+                "account_exists",
+                "Die gebruikersnaam of dat e-mailadres is al in gebruik.",
+                details={"field": "username"},
+            )
+        )
+    return problems
+
+
 def register_user(
     session: Session,
     registration: Registration,
@@ -74,35 +119,16 @@ def register_user(
     role: Role = Role.FAN,
     username_check: object = None,
 ) -> User:
-    """Create an account after checking the name, e-mail and password."""
+    """Create an account after checking the name, e-mail and password (the first broken rule
+    is raised; registration_problems lists them all)."""
+    problems = registration_problems(session, registration, username_check)
+    if problems:
+        raise problems[0]
     username = registration.username.strip()
-    email = registration.email.strip().lower()
-    if not USERNAME_RE.match(username):
-        raise Invalid(
-            "invalid_username",
-            f"Een gebruikersnaam heeft {USERNAME_MIN} tot {USERNAME_MAX} tekens: "
-            "letters, cijfers, punt, streep of _.",
-            details={"field": "username"},
-        )
-    if callable(username_check):
-        username_check(username)
-    if not EMAIL_RE.match(email) or len(email) > EMAIL_MAX:
-        raise Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
-    validate_password(registration.password)
-    taken = session.scalar(
-        select(User.id).where(or_(User.username_key == username_key(username), User.email == email))
-    )
-    if taken is not None:
-        # One message for both cases, so the form does not tell which e-mails have an account.
-        raise Conflict(
-            "account_exists",
-            "Die gebruikersnaam of dat e-mailadres is al in gebruik.",
-            details={"field": "username"},
-        )
     user = User(
         username=username,
         username_key=username_key(username),
-        email=email,
+        email=registration.email.strip().lower(),
         password_hash=hash_password(registration.password, password_method),
         role=role,
     )
@@ -136,6 +162,14 @@ def change_password(
         raise Invalid(
             "wrong_password", "Je huidige wachtwoord klopt niet.", details={"field": "current"}
         )
+    validate_password(new)
+    user.password_hash = hash_password(new, password_method)
+    end_sessions(session, user)
+
+
+def set_password(session: Session, user: User, new: str, password_method: str) -> None:
+    """An administrator's reset (the CLI): the registration's password rules, and every session
+    of the account ends."""
     validate_password(new)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)

@@ -117,6 +117,38 @@ def test_duplicate_name_or_email_in_other_case_is_a_conflict(
     assert user_count(db) == 1
 
 
+def test_registration_shows_every_error_at_once_and_keeps_all_but_the_passwords(
+    client: FlaskClient, db: Session, make_user: Callable[..., User]
+) -> None:
+    make_user(username="Maneblusser", email="bezet@example.test")
+
+    # A name in use (only the service knows), a wrong e-mail and a short password: one try.
+    response = client.post(
+        "/registreren",
+        data=registration(email="geen-adres", password="kort", password_repeat="kort"),
+    )
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 422
+    assert "al in gebruik" in page
+    assert "Dat e-mailadres is ongeldig." in page
+    assert "Kies een wachtwoord van minstens 10 tekens." in page
+    assert 'value="Maneblusser"' in page
+    assert 'value="geen-adres"' in page
+    assert 'value="kort"' not in page
+    assert user_count(db) == 1
+
+    # Only service refusals: the name's characters and the address in use, together.
+    response = client.post(
+        "/registreren", data=registration(username="met spatie", email="BEZET@example.test")
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "letters, cijfers, punt, streep of _." in page
+    assert "al in gebruik" in page
+    assert TEST_PASSWORD not in page
+
+
 # ---------------------------------------------------------------- login and logout
 
 

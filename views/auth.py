@@ -150,17 +150,34 @@ def register() -> ResponseReturnValue:
     status = 200
     if form.is_submitted():
         status = 422
-        if form.validate():
-            session = get_session()
-            registration = services.Registration(
-                username=form.username.data, email=form.email.data, password=form.password.data
-            )
+        valid = form.validate()
+        session = get_session()
+        registration = services.Registration(
+            username=form.username.data or "",
+            email=form.email.data or "",
+            password=form.password.data or "",
+        )
+        username_check = current_app.extensions.get("tribune.username_check")
+        # Every problem at once: the form's own checks and the service's (a name or address in
+        # use, a name the screening refuses), so a fan does not fix one per try. A field the
+        # form already flagged keeps the form's message for its rule; "in use" then goes above.
+        problems = services.registration_problems(session, registration, username_check)
+        for problem in problems:
+            place = (problem.details or {}).get("field")
+            if place in form._fields and form[place].errors:
+                if problem.status_code == 409 and problem.message not in form.form_errors:
+                    form.form_errors.append(problem.message)
+                continue
+            form.refuse(problem)
+            if valid:
+                status = problems[0].status_code
+        if valid and not problems:
             try:
                 user = services.register_user(
                     session,
                     registration,
                     current_app.config["TRIBUNE_PASSWORD_METHOD"],
-                    username_check=current_app.extensions.get("tribune.username_check"),
+                    username_check=username_check,
                 )
             except DomainError as exc:
                 session.rollback()
