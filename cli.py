@@ -1,4 +1,4 @@
-"""`flask --app app tribune …`: migrate, create-user, seed-demo, recount."""
+"""`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount."""
 
 from __future__ import annotations
 
@@ -6,17 +6,19 @@ import sys
 
 import click
 from flask import Blueprint, current_app
-from sqlalchemy import text
+from sqlalchemy import select, text
 
-from accounts.services import Registration, register_user
+from accounts.services import Registration, register_user, set_password, username_key
 from db import session_scope
 from demo.seed import seed_demo
 from errors import DomainError
 from migrations import upgrade_database
-from models import Role
+from models import Role, User
 from tallies.recount import recount
 
 bp = Blueprint("tribune", __name__, cli_group="tribune")
+
+SET_PASSWORD_HINT = "Kies een nieuw met: flask --app app tribune set-password NAAM"
 
 
 @bp.cli.command("migrate")
@@ -63,6 +65,32 @@ def create_user_command(username: str, role: str, email: str | None) -> None:
         raise click.ClickException(exc.message) from None
 
 
+@bp.cli.command("set-password")
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from one line of stdin instead of prompting (twice, hidden).",
+)
+def set_password_command(username: str, password_stdin: bool) -> None:
+    """Give an account a new password (the registration's rules); its sessions all end."""
+    by_name = select(User).where(User.username_key == username_key(username))
+    with session_scope(current_app, write=False) as session:
+        if session.scalar(by_name) is None:
+            raise click.ClickException(f"Er is geen account met de naam {username}.")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Nieuw wachtwoord", hide_input=True, confirmation_prompt=True)
+    try:
+        with session_scope(current_app) as session:
+            user = session.scalars(by_name).one()
+            set_password(session, user, password, current_app.config["TRIBUNE_PASSWORD_METHOD"])
+            click.echo(f"Nieuw wachtwoord voor {user.username}; al zijn sessies zijn afgemeld.")
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+
+
 @bp.cli.command("seed-demo")
 def seed_demo_command() -> None:
     """Fill the database with the demo (idempotent); prints new demo passwords once."""
@@ -78,6 +106,7 @@ def seed_demo_command() -> None:
             click.echo(f"  {username:<10} {role:<10} {password}")
     else:
         click.echo("Demo-accounts bestonden al; hun wachtwoorden blijven ongewijzigd.")
+    click.echo(f"Wachtwoord kwijt? {SET_PASSWORD_HINT}")
 
 
 @bp.cli.command("recount")

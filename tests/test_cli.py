@@ -91,6 +91,72 @@ def test_create_user_refuses_an_unknown_role(runner: FlaskCliRunner, db: Session
     assert count(db, User) == 0
 
 
+# ---------------------------------------------------------------- set-password
+
+NEW_PASSWORD = "een heel nieuw wachtwoord"
+
+
+def test_set_password_prompts_twice_and_ends_the_sessions(
+    runner: FlaskCliRunner, client: FlaskClient, db: Session
+) -> None:
+    invoke(runner, "create-user", "Redactie_Jan", input=PASSWORD + "\n")
+    response = client.post("/login", data={"login": "redactie_jan", "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/profiel").status_code == 200
+
+    result = invoke(
+        runner, "set-password", "REDACTIE_JAN", input=f"{NEW_PASSWORD}\n{NEW_PASSWORD}\n"
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "Nieuw wachtwoord voor Redactie_Jan" in result.output
+    assert NEW_PASSWORD not in result.output  # the prompt hides it
+    assert client.get("/profiel").status_code == 302  # the old session ended
+    response = client.post("/login", data={"login": "redactie_jan", "password": PASSWORD})
+    assert response.status_code != 302  # the old password no longer works
+    response = client.post("/login", data={"login": "redactie_jan", "password": NEW_PASSWORD})
+    assert response.status_code == 302
+
+
+def test_set_password_reads_stdin_and_applies_the_registration_rules(
+    runner: FlaskCliRunner, client: FlaskClient, db: Session
+) -> None:
+    invoke(runner, "create-user", "Supporter", input=PASSWORD + "\n")
+
+    short = invoke(runner, "set-password", "Supporter", "--password-stdin", input="kort\n")
+    assert short.exit_code == 1
+    assert "Kies een wachtwoord van minstens 10 tekens." in short.output
+
+    result = invoke(
+        runner, "set-password", "Supporter", "--password-stdin", input=NEW_PASSWORD + "\n"
+    )
+    assert result.exit_code == 0, result.output
+    response = client.post("/login", data={"login": "supporter", "password": NEW_PASSWORD})
+    assert response.status_code == 302
+
+
+def test_set_password_refuses_mismatched_prompts(
+    runner: FlaskCliRunner, client: FlaskClient
+) -> None:
+    invoke(runner, "create-user", "Supporter", input=PASSWORD + "\n")
+
+    result = invoke(runner, "set-password", "Supporter", input=f"{NEW_PASSWORD}\nanders\n")
+
+    assert result.exit_code != 0
+    response = client.post("/login", data={"login": "supporter", "password": PASSWORD})
+    assert response.status_code == 302
+
+
+def test_set_password_for_an_unknown_user_is_a_clear_error(runner: FlaskCliRunner) -> None:
+    result = invoke(
+        runner, "set-password", "Niemand", "--password-stdin", input=NEW_PASSWORD + "\n"
+    )
+
+    assert result.exit_code == 1
+    assert "Er is geen account met de naam Niemand." in result.output
+    assert "Traceback" not in result.output
+
+
 # ---------------------------------------------------------------- seed-demo
 
 
@@ -101,6 +167,7 @@ def test_seed_demo_fills_the_database(runner: FlaskCliRunner, db: Session) -> No
     assert "Demo: 26 artikels, 8 reacties, 88 stemmen aangemaakt." in result.output
     for name in ("fan", "moderator", "redacteur", "beheerder"):
         assert f"  {name} " in result.output
+    assert "flask --app app tribune set-password NAAM" in result.output
     assert count(db, Article) == 26 == len(read_headlines()) + 1
     defour = db.scalars(select(Article).where(Article.cms_id == DEFOUR_ID)).one()
     assert defour.title == "Defour volgend jaar nog bij KV Mechelen? Coach reageert"
