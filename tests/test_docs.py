@@ -89,3 +89,14 @@ def test_design_lists_every_route(method: str, rule: str) -> None:
     assert any(f"`{method}`" in row.split(f"`{rule}`")[0] for row in rows), (
         f"docs/design.md lists {rule} without {method}"
     )
+
+
+def test_readme_and_design_give_the_shouting_thresholds() -> None:
+    """Short capitals publish (a cheer); the documents must not promise that all shouting holds."""
+    from moderation.signals import SHOUT_MIN_LETTERS, SHOUT_MIN_SHARE
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    share = f"{round(SHOUT_MIN_SHARE * 100)}% capitals"
+    for text in (readme, design_text()):
+        assert f"{SHOUT_MIN_LETTERS}" in text and share in text
+        assert "short cheer" in text
