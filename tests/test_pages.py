@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -225,3 +226,71 @@ def test_comment_bodies_are_escaped(
     assert "<script>alert" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert 'href="https://kvmechelen.be" rel="nofollow ugc noopener"' in page
+
+
+# ---------------------------------------------------------------- skip link, focus, favicon
+
+FOCUSABLE = {"a", "button", "input", "select", "textarea", "summary"}
+
+
+@pytest.mark.parametrize("path", ["/", "/login", "/registreren"])
+def test_skip_link_is_the_first_focusable_element_and_targets_main(
+    client: FlaskClient, path: str
+) -> None:
+    root = parse(client.get(path).get_data(as_text=True))
+    body = root.find_all("body")[0]
+    focusable = [
+        el
+        for el in body.walk()
+        if el.tag in FOCUSABLE
+        and el.attrs.get("type") != "hidden"
+        and el.attrs.get("tabindex") != "-1"
+    ]
+
+    skip = focusable[0]
+    assert skip.tag == "a" and skip.all_text().strip() == "Naar de inhoud"
+    target = skip.attrs["href"].removeprefix("#")
+    assert [el.tag for el in root.walk() if el.attrs.get("id") == target] == ["main"]
+
+
+def test_favicon_is_served_and_linked(client: FlaskClient) -> None:
+    response = client.get("/favicon.ico")
+
+    assert response.status_code == 200
+    assert response.mimetype == "image/svg+xml"
+    assert response.get_data(as_text=True).lstrip().startswith("<svg")
+    icons = [
+        el
+        for el in parse(client.get("/login").get_data(as_text=True)).walk()
+        if el.tag == "link" and el.attrs.get("rel") == "icon"
+    ]
+    assert len(icons) == 1
+    linked = client.get(icons[0].attrs["href"])  # same origin: the CSP allows it
+    assert linked.status_code == 200 and linked.mimetype == "image/svg+xml"
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        "a:focus-visible",
+        "button:focus-visible",
+        "summary:focus-visible",
+        "input:focus-visible",
+        "input[type=checkbox]:focus-visible",
+        "input[type=radio]:focus-visible",
+        "select:focus-visible",
+        "textarea:focus-visible",
+    ],
+)
+def test_every_control_has_a_strong_focus_ring(client: FlaskClient, selector: str) -> None:
+    css = re.sub(
+        r"/\*.*?\*/", "", client.get("/static/css/tribune.css").get_data(as_text=True), flags=re.S
+    )
+    rules = [
+        body
+        for selectors, body in re.findall(r"([^{}]+)\{([^}]*)\}", css)
+        if selector in [part.strip() for part in selectors.split(",")]
+    ]
+
+    assert rules, f"no :focus-visible rule for {selector}"
+    assert any("outline: 3px solid #0b3d91" in body for body in rules)
