@@ -29,8 +29,10 @@ migrate: install
 seed: migrate
 	$(FLASK) tribune seed-demo
 
+## serve: the demo lets any site frame /embed/ (production's default: no foreign site)
 serve: install
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Demo: EMBED_ALLOWED_ORIGINS=* (any site may frame /embed/; production default: none)"
+	EMBED_ALLOWED_ORIGINS='*' $(FLASK) run --host $(HOST) --port $(PORT)
 
 ## run: venv, install, migrate, demo data, serve on http://127.0.0.1:5000
 run: seed serve

@@ -69,9 +69,10 @@ SETTINGS: dict[str, Setting] = {
         nullable=True,
     ),
     "EMBED_ALLOWED_ORIGINS": Setting(
-        "*",
+        "",
         str,
-        "who may frame /embed/ (CSP frame-ancestors; space or comma separated)",
+        "who may frame /embed/ (CSP frame-ancestors; space or comma separated; empty = no "
+        "foreign site, * = any)",
         env=True,
     ),
     "MAX_CONTENT_LENGTH": Setting(256 * 1024, int, "largest request body in bytes"),
