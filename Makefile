@@ -32,7 +32,8 @@ seed: migrate
 ## serve: the demo lets any site frame /embed/ (production's default: no foreign site)
 serve: install
 	@echo "Demo: EMBED_ALLOWED_ORIGINS=* (any site may frame /embed/; production default: none)"
-	EMBED_ALLOWED_ORIGINS='*' $(FLASK) run --host $(HOST) --port $(PORT)
+	EMBED_ALLOWED_ORIGINS='*' TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## run: venv, install, migrate, demo data, serve on http://127.0.0.1:5000
 run: seed serve

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class SettingError(ValueError):
@@ -101,6 +102,12 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_PASSWORD_METHOD": _tribune("scrypt", str, "werkzeug hash method (tests: pbkdf2)"),
     "TRIBUNE_TRUSTED_PROXIES": _tribune(
         0, int, "proxies whose X-Forwarded-For/-Proto/-Host are believed"
+    ),
+    "TRIBUNE_PUBLIC_URL": _tribune(
+        None,
+        str,
+        "scheme://host[:port] of absolute URLs; unset = the request's Host (warned outside dev)",
+        nullable=True,
     ),
     "TRIBUNE_HTTPS": _tribune(
         "auto",
@@ -273,6 +280,29 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def public_url(raw: str) -> str:
+    """TRIBUNE_PUBLIC_URL as scheme://host[:port]: http(s), a host, no path, query or user."""
+    error = SettingError(
+        f"TRIBUNE_PUBLIC_URL must be an http(s) URL like https://tribune.example.be, not {raw!r}"
+    )
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise error from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\\<>\"'" for c in parts.netloc)
+    ):
+        raise error
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
 def _instance_secret(instance_path: Path) -> str:
     """Read or create the secret key file so every worker signs with the same key."""
     path = instance_path / "secret_key"
@@ -311,6 +341,10 @@ def load_settings(
             f"TRIBUNE_HTTPS must be one of {', '.join(HTTPS_MODES)}, "
             f"not {settings['TRIBUNE_HTTPS']!r}"
         )
+    if settings["TRIBUNE_PUBLIC_URL"]:
+        settings["TRIBUNE_PUBLIC_URL"] = public_url(settings["TRIBUNE_PUBLIC_URL"])
+    else:
+        settings["TRIBUNE_PUBLIC_URL"] = None
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'tribune.db'}"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
