@@ -118,7 +118,12 @@ SETTINGS: dict[str, Setting] = {
         365 * 24 * 3600, int, "Strict-Transport-Security max-age on HTTPS answers (0 = no HSTS)"
     ),
     "TRIBUNE_LOGIN_LIMIT_IP": _tribune("20 per 10 minutes", str, "failed logins per IP"),
-    "TRIBUNE_LOGIN_LIMIT_ACCOUNT": _tribune("5 per 10 minutes", str, "failed logins per account"),
+    "TRIBUNE_LOGIN_LIMIT_ACCOUNT_IP": _tribune(
+        "5 per 10 minutes", str, "failed logins per account from one IP"
+    ),
+    "TRIBUNE_LOGIN_LIMIT_ACCOUNT": _tribune(
+        "10 per minute", str, "failed logins per account, all IPs (not for its known browsers)"
+    ),
     "TRIBUNE_REGISTER_LIMIT_IP": _tribune("10 per hour", str, "registrations per IP"),
     "TRIBUNE_RATELIMIT_ENABLED": _tribune(True, bool, "rate limits on (off in most tests)"),
     "TRIBUNE_IP_HASH_KEY": _tribune(
