@@ -29,8 +29,11 @@ migrate: install
 seed: migrate
 	$(FLASK) tribune seed-demo
 
+## serve: the demo lets any site frame /embed/ (production's default: no foreign site)
 serve: install
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Demo: EMBED_ALLOWED_ORIGINS=* (any site may frame /embed/; production default: none)"
+	EMBED_ALLOWED_ORIGINS='*' TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) \
+		$(FLASK) run --host $(HOST) --port $(PORT)
 
 ## run: venv, install, migrate, demo data, serve on http://127.0.0.1:5000
 run: seed serve

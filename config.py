@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class SettingError(ValueError):
@@ -69,9 +70,10 @@ SETTINGS: dict[str, Setting] = {
         nullable=True,
     ),
     "EMBED_ALLOWED_ORIGINS": Setting(
-        "*",
+        "",
         str,
-        "who may frame /embed/ (CSP frame-ancestors; space or comma separated)",
+        "who may frame /embed/ (CSP frame-ancestors; space or comma separated; empty = no "
+        "foreign site, * = any)",
         env=True,
     ),
     "MAX_CONTENT_LENGTH": Setting(256 * 1024, int, "largest request body in bytes"),
@@ -101,6 +103,12 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_TRUSTED_PROXIES": _tribune(
         0, int, "proxies whose X-Forwarded-For/-Proto/-Host are believed"
     ),
+    "TRIBUNE_PUBLIC_URL": _tribune(
+        None,
+        str,
+        "scheme://host[:port] of absolute URLs; unset = the request's Host (warned outside dev)",
+        nullable=True,
+    ),
     "TRIBUNE_HTTPS": _tribune(
         "auto",
         str,
@@ -110,7 +118,12 @@ SETTINGS: dict[str, Setting] = {
         365 * 24 * 3600, int, "Strict-Transport-Security max-age on HTTPS answers (0 = no HSTS)"
     ),
     "TRIBUNE_LOGIN_LIMIT_IP": _tribune("20 per 10 minutes", str, "failed logins per IP"),
-    "TRIBUNE_LOGIN_LIMIT_ACCOUNT": _tribune("5 per 10 minutes", str, "failed logins per account"),
+    "TRIBUNE_LOGIN_LIMIT_ACCOUNT_IP": _tribune(
+        "5 per 10 minutes", str, "failed logins per account from one IP"
+    ),
+    "TRIBUNE_LOGIN_LIMIT_ACCOUNT": _tribune(
+        "10 per minute", str, "failed logins per account, all IPs (not for its known browsers)"
+    ),
     "TRIBUNE_REGISTER_LIMIT_IP": _tribune("10 per hour", str, "registrations per IP"),
     "TRIBUNE_RATELIMIT_ENABLED": _tribune(True, bool, "rate limits on (off in most tests)"),
     "TRIBUNE_IP_HASH_KEY": _tribune(
@@ -272,6 +285,29 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def public_url(raw: str) -> str:
+    """TRIBUNE_PUBLIC_URL as scheme://host[:port]: http(s), a host, no path, query or user."""
+    error = SettingError(
+        f"TRIBUNE_PUBLIC_URL must be an http(s) URL like https://tribune.example.be, not {raw!r}"
+    )
+    try:
+        parts = urlsplit(raw.strip())
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        raise error from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or c in "\\<>\"'" for c in parts.netloc)
+    ):
+        raise error
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
 def _instance_secret(instance_path: Path) -> str:
     """Read or create the secret key file so every worker signs with the same key."""
     path = instance_path / "secret_key"
@@ -310,6 +346,10 @@ def load_settings(
             f"TRIBUNE_HTTPS must be one of {', '.join(HTTPS_MODES)}, "
             f"not {settings['TRIBUNE_HTTPS']!r}"
         )
+    if settings["TRIBUNE_PUBLIC_URL"]:
+        settings["TRIBUNE_PUBLIC_URL"] = public_url(settings["TRIBUNE_PUBLIC_URL"])
+    else:
+        settings["TRIBUNE_PUBLIC_URL"] = None
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'tribune.db'}"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])

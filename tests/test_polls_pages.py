@@ -46,6 +46,15 @@ def framed(app_settings: dict[str, Any]) -> dict[str, Any]:
     return app_settings
 
 
+def test_by_default_no_foreign_site_may_frame_the_embed(
+    client: FlaskClient, make_poll: Callable[..., Poll]
+) -> None:
+    poll = make_poll()
+    embed = client.get(f"/embed/polls/{poll.id}")
+    assert embed.status_code == 200
+    assert embed.headers["Content-Security-Policy"].endswith("; frame-ancestors 'none'")
+
+
 @pytest.mark.usefixtures("framed")
 def test_framing_headers_per_route(client: FlaskClient, make_poll: Callable[..., Poll]) -> None:
     poll = make_poll()

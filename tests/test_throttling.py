@@ -1,4 +1,6 @@
-"""Login throttling: failed attempts count per account and per IP; successful logins do not."""
+"""Login throttling: failed attempts count per (account, IP), per account and per IP; successful
+logins do not; a browser that signed in to an account before is not kept out by attempts from
+elsewhere."""
 
 from __future__ import annotations
 
@@ -9,17 +11,20 @@ from typing import Any
 
 import pytest
 import redis
+from flask import Flask
 from flask.testing import FlaskClient
 
 from models import User
 from tests.conftest import TEST_PASSWORD
 
+PAIR_LIMIT = 2
 ACCOUNT_LIMIT = 3
 IP_LIMIT = 5
 
 
 def throttle(settings: dict[str, Any]) -> dict[str, Any]:
     settings["TRIBUNE_RATELIMIT_ENABLED"] = True
+    settings["TRIBUNE_LOGIN_LIMIT_ACCOUNT_IP"] = f"{PAIR_LIMIT} per minute"
     settings["TRIBUNE_LOGIN_LIMIT_ACCOUNT"] = f"{ACCOUNT_LIMIT} per minute"
     settings["TRIBUNE_LOGIN_LIMIT_IP"] = f"{IP_LIMIT} per minute"
     return settings
@@ -68,19 +73,19 @@ def attempt(client: FlaskClient, login: str, password: str, ip: str) -> int:
     return response.status_code
 
 
-def test_failed_attempts_on_one_account_lock_it_even_for_the_right_password(
+def test_failed_attempts_on_one_account_from_one_address_stop_it_even_for_the_right_password(
     client: FlaskClient, make_fan: Callable[..., User], ip: str
 ) -> None:
     user = make_fan()
 
-    failures = [attempt(client, user.username, "fout wachtwoord", ip) for _ in range(ACCOUNT_LIMIT)]
+    failures = [attempt(client, user.username, "fout wachtwoord", ip) for _ in range(PAIR_LIMIT)]
     locked = client.post(
         "/login",
         data={"login": user.username, "password": TEST_PASSWORD},
         environ_base={"REMOTE_ADDR": ip},
     )
 
-    assert failures == [200] * ACCOUNT_LIMIT
+    assert failures == [200] * PAIR_LIMIT
     assert locked.status_code == 429
     assert "Even geduld" in locked.get_data(as_text=True)
     assert client.get("/profiel").status_code == 302
@@ -91,10 +96,10 @@ def test_account_limit_ignores_the_case_of_the_name(
 ) -> None:
     user = make_fan(f"Geel_{RUN}_{uuid.uuid4().hex[:6]}")
 
-    for login in (user.username.lower(), user.username.upper(), user.username):
+    for login in (user.username.lower(), user.username.upper()):
         assert attempt(client, login, "fout wachtwoord", ip) == 200
 
-    assert attempt(client, user.username.lower(), TEST_PASSWORD, ip) == 429
+    assert attempt(client, user.username, TEST_PASSWORD, ip) == 429
 
 
 def test_account_limit_holds_across_addresses(
@@ -139,11 +144,57 @@ def test_successful_logins_do_not_count(
     user = make_fan()
 
     results = [attempt(client, user.username, TEST_PASSWORD, ip) for _ in range(IP_LIMIT + 2)]
-    failures = [attempt(client, user.username, "fout wachtwoord", ip) for _ in range(ACCOUNT_LIMIT)]
+    failures = [attempt(client, user.username, "fout wachtwoord", ip) for _ in range(PAIR_LIMIT)]
 
     assert results == [302] * (IP_LIMIT + 2)
-    assert failures == [200] * ACCOUNT_LIMIT
+    assert failures == [200] * PAIR_LIMIT
     assert attempt(client, user.username, TEST_PASSWORD, ip) == 429
+
+
+def test_failures_from_one_address_do_not_keep_the_owner_out_elsewhere(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    user = make_fan()
+
+    for _ in range(PAIR_LIMIT):
+        assert attempt(client, user.username, "fout wachtwoord", ip) == 200
+
+    assert attempt(client, user.username, TEST_PASSWORD, ip) == 429
+    assert attempt(client, user.username, TEST_PASSWORD, other_ip()) == 302
+
+
+def test_attempts_from_many_addresses_do_not_keep_the_owners_browser_out(
+    app: Flask, client: FlaskClient, make_fan: Callable[..., User]
+) -> None:
+    user, other = make_fan(), make_fan()
+    assert attempt(client, user.username, TEST_PASSWORD, other_ip()) == 302  # the owner's browser
+    stranger = app.test_client()
+    assert attempt(stranger, other.username, TEST_PASSWORD, other_ip()) == 302  # knows `other`
+
+    failures = [
+        attempt(app.test_client(), user.username, "fout wachtwoord", other_ip())
+        for _ in range(ACCOUNT_LIMIT)
+    ]
+
+    assert failures == [200] * ACCOUNT_LIMIT
+    # A browser that never signed in to this account is slowed down (its cookie for another
+    # account does not count) …
+    assert attempt(app.test_client(), user.username, TEST_PASSWORD, other_ip()) == 429
+    assert attempt(stranger, user.username, TEST_PASSWORD, other_ip()) == 429
+    # … the owner's is not.
+    assert attempt(client, user.username, TEST_PASSWORD, other_ip()) == 302
+
+
+def test_a_forged_known_login_cookie_counts_for_nothing(
+    app: Flask, make_fan: Callable[..., User]
+) -> None:
+    user = make_fan()
+    for _ in range(ACCOUNT_LIMIT):
+        attempt(app.test_client(), user.username, "fout wachtwoord", other_ip())
+    forger = app.test_client()
+    forger.set_cookie("tribune_known_login", "eyJ4IjoxfQ.forged", path="/login")
+
+    assert attempt(forger, user.username, TEST_PASSWORD, other_ip()) == 429
 
 
 def test_login_page_itself_is_not_throttled(
@@ -168,7 +219,7 @@ def test_throttle_state_is_shared_through_redis(
     first_worker, second_worker = app.test_client(), app.test_client()
 
     for _ in range(ACCOUNT_LIMIT):
-        assert attempt(first_worker, user.username, "fout wachtwoord", ip) == 200
+        assert attempt(first_worker, user.username, "fout wachtwoord", other_ip()) == 200
 
     assert attempt(second_worker, user.username, TEST_PASSWORD, ip) == 429
     keys = redis.Redis.from_url(redis_url).keys(f"*login-account:{user.username.lower()}*")
@@ -206,3 +257,22 @@ def test_each_app_keeps_its_limit_counters_under_its_own_redis_prefix(tmp_path: 
     )
 
     assert settings["RATELIMIT_STORAGE_OPTIONS"] == {"key_prefix": "rl-a"}
+
+
+def test_the_known_login_cookie_is_http_only_and_names_no_account(
+    client: FlaskClient, make_fan: Callable[..., User], ip: str
+) -> None:
+    user = make_fan()
+    response = client.post(
+        "/login",
+        data={"login": user.username, "password": TEST_PASSWORD},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("tribune_known_login=")
+    )
+    assert "HttpOnly" in cookie
+    assert "Path=/login" in cookie
+    assert "SameSite=Lax" in cookie
+    assert user.username.lower() not in cookie.lower()

@@ -19,6 +19,7 @@ from models import Article, Role, User, utcnow
 from security import check_json_write, role_required
 from views import api_schemas as schemas
 from views.openapi import openapi_document, operation
+from views.public_url import public_base
 
 API_PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=API_PREFIX)
@@ -185,4 +186,4 @@ def openapi() -> ResponseReturnValue:
     document = current_app.extensions.get("tribune.openapi")
     if document is None:
         document = current_app.extensions["tribune.openapi"] = openapi_document(current_app)
-    return jsonify({**document, "servers": [{"url": request.host_url.rstrip("/")}]})
+    return jsonify({**document, "servers": [{"url": public_base()}]})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from urllib.parse import urlsplit
 
 from flask import (
@@ -16,7 +17,9 @@ from flask import (
 )
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
+from werkzeug.wrappers import Response as BaseResponse
 
 from accounts import services
 from db import get_session
@@ -26,7 +29,7 @@ from forms.accounts import LoginForm, PasswordChangeForm, RegistrationForm, Toke
 from forms.base import ButtonForm
 from models import ApiToken, Role, User
 from moderation.actions import report_outcomes
-from security import login_required_any, role_required
+from security import current_ip_hash, login_required_any, role_required, serves_https
 
 bp = Blueprint("auth", __name__)
 
@@ -62,13 +65,61 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+# A browser that signed in to an account before carries this cookie (signed, naming the account
+# by a hash): the account-wide login limit does not apply to it, so attempts from elsewhere
+# cannot keep the owner out (the per (account, IP) and per IP limits still do).
+KNOWN_LOGIN_COOKIE = "tribune_known_login"
+KNOWN_LOGIN_MAX_AGE = 365 * 24 * 3600
+
+
+def _login_name() -> str:
+    return services.username_key(request.form.get("login", ""))[:64]
+
+
 def _login_account_key() -> str:
-    return "login-account:" + services.username_key(request.form.get("login", ""))[:64]
+    return "login-account:" + _login_name()
+
+
+def _login_account_ip_key() -> str:
+    return f"login-account-ip:{_login_name()}:{current_ip_hash()}"
+
+
+def _known_login_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="tribune-known-login")
+
+
+def _account_digest(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:32]
+
+
+def _known_browser() -> bool:
+    raw = request.cookies.get(KNOWN_LOGIN_COOKIE)
+    if not raw or len(raw) > 200:
+        return False
+    try:
+        known: object = _known_login_serializer().loads(raw)
+    except BadSignature:
+        return False
+    return bool(known == _account_digest(_login_name()))
+
+
+def _remember_browser(response: BaseResponse) -> BaseResponse:
+    response.set_cookie(
+        KNOWN_LOGIN_COOKIE,
+        _known_login_serializer().dumps(_account_digest(_login_name())),
+        max_age=KNOWN_LOGIN_MAX_AGE,
+        path=url_for("auth.login"),
+        secure=serves_https(),
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 def _failed(response: Response) -> bool:
-    # Only failed attempts count against the throttle; a successful login redirects.
-    return response.status_code != 302
+    # Only failed attempts count against the throttle; a successful login redirects, and an
+    # attempt a limit refused (429) tried no password.
+    return response.status_code not in (302, 429)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -77,10 +128,17 @@ def _failed(response: Response) -> bool:
     lambda: current_app.config["TRIBUNE_LOGIN_LIMIT_IP"], methods=["POST"], deduct_when=_failed
 )
 @limiter.limit(
+    lambda: current_app.config["TRIBUNE_LOGIN_LIMIT_ACCOUNT_IP"],
+    key_func=_login_account_ip_key,
+    methods=["POST"],
+    deduct_when=_failed,
+)
+@limiter.limit(
     lambda: current_app.config["TRIBUNE_LOGIN_LIMIT_ACCOUNT"],
     key_func=_login_account_key,
     methods=["POST"],
     deduct_when=_failed,
+    exempt_when=_known_browser,
 )
 def login() -> ResponseReturnValue:
     """Log in by username or e-mail."""
@@ -101,7 +159,7 @@ def login() -> ResponseReturnValue:
             if user is not None:
                 session.commit()
                 login_user(user, remember=form.remember.data)
-                return redirect(safe_next(next_url))
+                return _remember_browser(redirect(safe_next(next_url)))
             # The same message whether the account exists or not: no user enumeration.
             form.form_errors.append("Gebruikersnaam of wachtwoord klopt niet.")
         else:

@@ -31,6 +31,7 @@ from polls import services as polls
 from polls.results import ballot_stats, poll_results, votes_over_time
 from security import role_required
 from views import poll_support as support
+from views.public_url import external_url
 
 bp = Blueprint("editor", __name__, url_prefix="/redactie")
 EDITORS = (Role.EDITOR, Role.ADMIN)
@@ -60,7 +61,7 @@ def _article_of(poll: Poll) -> Article:
 
 def snippet(poll: Poll) -> str:
     """The copy-paste embed code for a poll."""
-    script = url_for("static", filename="embed.js", _external=True)
+    script = external_url("static", filename="embed.js")
     return f'<div data-tribune-poll="{poll.id}"></div>\n<script src="{script}" async></script>'
 
 

@@ -17,7 +17,6 @@ from flask import (
     make_response,
     render_template,
     request,
-    url_for,
 )
 from flask.typing import ResponseReturnValue
 
@@ -30,6 +29,7 @@ from parsing import is_int_text
 from polls import services as polls
 from polls.tokens import check_form_token, issue_form_token
 from views import poll_support as support
+from views.public_url import external_url
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 # Form CSRF via the session cannot work in a cookie-less iframe; see the module docstring.
@@ -59,7 +59,7 @@ def _render(poll_id: int, status: int = 200, **extra: Any) -> Response:
         form_token=issue_form_token(current_app.config["SECRET_KEY"], poll.id),
         vote_form=WidgetVoteForm(formdata=None),
         parent_origin=parent or "",
-        article_url=url_for("pages.article", article_id=article.cms_id, _external=True)
+        article_url=external_url("pages.article", article_id=article.cms_id)
         + f"#peiling-{poll.id}"
         if article
         else None,

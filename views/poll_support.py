@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, request, url_for
+from flask import current_app, request
 from flask_login import current_user
 from limits import parse_many
 from sqlalchemy.orm import Session
@@ -25,6 +25,7 @@ from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.results import PollResults, ballot_stats, poll_results, results_visible
 from polls.tokens import VoterToken, issue_voter_token, read_voter_token
 from security import current_ip_hash, same_origin
+from views.public_url import external_url
 
 VOTER_HEADER = "X-Tribune-Voter-Token"
 # Longer is never a token we signed: refused before the signature check.
@@ -279,7 +280,7 @@ def poll_json(
     body: dict[str, Any] = {
         "id": poll.id,
         "article_id": cms_id,
-        "article_page": url_for("pages.article", article_id=cms_id, _external=True)
+        "article_page": external_url("pages.article", article_id=cms_id)
         + f"#peiling-{poll.id}"
         if cms_id
         else None,

@@ -19,6 +19,12 @@ from tests.polls_fixtures import assert_no_drift, create_poll
 pytestmark = pytest.mark.browser
 
 
+@pytest.fixture(autouse=True)
+def any_framer(app_settings: dict[str, Any]) -> None:
+    """The host page (another origin) may frame the embed: production's default forbids it."""
+    app_settings["EMBED_ALLOWED_ORIGINS"] = "*"
+
+
 @pytest.fixture
 def servers(app: Flask) -> Iterator[tuple[str, int]]:
     """The app on 127.0.0.1:<port>; a host page server on localhost:<other port>."""
