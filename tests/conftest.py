@@ -279,6 +279,27 @@ def login(client: FlaskClient, user: User, remember: bool = False) -> None:
     assert response.status_code == 302, response.data[:500]
 
 
+def unique_redis_prefix(settings: dict[str, Any]) -> str:
+    """Give one test its own Redis keys (user ids repeat across the per-test databases)."""
+    prefix = f"tribune-test-{uuid.uuid4().hex[:12]}"
+    settings["TRIBUNE_REDIS_PREFIX"] = prefix
+    return prefix
+
+
+def client_for(app: Flask, user: User) -> FlaskClient:
+    """A new test client logged in as `user` (several people acting in one test)."""
+    client = app.test_client()
+    login(client, user)
+    return client
+
+
+@pytest.fixture
+def own_redis_keys(request: pytest.FixtureRequest) -> None:
+    """Give the test's app its own Redis key prefix, so flood memory and limits start empty."""
+    if "app_settings" in request.fixturenames:
+        unique_redis_prefix(request.getfixturevalue("app_settings"))
+
+
 @pytest.fixture
 def make_article(db: Session) -> Callable[..., Article]:
     """Create a committed article."""

@@ -33,7 +33,7 @@ from models import (
 from moderation.comment_states import transition
 from moderation.queue import queue_counts
 from tallies.recount import recount
-from tests.conftest import CHEAP_HASH, TEST_PASSWORD, login
+from tests.conftest import CHEAP_HASH, TEST_PASSWORD, login, unique_redis_prefix
 
 ORIGIN = {"Origin": "http://localhost"}
 
@@ -67,13 +67,6 @@ PATHS: dict[CommentState, tuple[tuple[str, CommentState], ...]] = {
     CommentState.DELETED: (("post", CommentState.PUBLISHED), ("delete", CommentState.DELETED)),
 }
 REASON_FOR = {CommentState.REJECTED: ReasonCode.RACISME, CommentState.REMOVED: ReasonCode.SPAM}
-
-
-def unique_redis_prefix(settings: dict[str, Any]) -> str:
-    """Give one test its own Redis keys (user ids repeat across the per-test databases)."""
-    prefix = f"tribune-test-{uuid.uuid4().hex[:12]}"
-    settings["TRIBUNE_REDIS_PREFIX"] = prefix
-    return prefix
 
 
 @contextmanager

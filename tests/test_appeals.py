@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from models import Appeal, AppealState, Article, Comment, CommentState, Role, User
 from moderation.queue import queue_counts
-from tests.conftest import login
+from tests.conftest import client_for
 from tests.factories import (
     CLEAN_TEXTS,
     ORIGIN,
@@ -25,23 +25,14 @@ from tests.factories import (
     fresh,
     post_comment,
     reload,
-    unique_redis_prefix,
 )
 
 JSON = {"Accept": "application/json"}
 APPEAL_TEXT = "Ik citeerde alleen wat de scheidsrechter riep."
 
 
-@pytest.fixture(autouse=True)
-def _own_redis_keys(request: pytest.FixtureRequest) -> None:
-    if "app_settings" in request.fixturenames:
-        unique_redis_prefix(request.getfixturevalue("app_settings"))
+pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def api_appeal(client: FlaskClient, comment_id: int, body: object = APPEAL_TEXT) -> Any:

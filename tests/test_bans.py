@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import Article, Comment, CommentState, ModerationAction, Role, User, utcnow
-from tests.conftest import get_user, login
+from tests.conftest import client_for, get_user, login
 from tests.factories import (
     CLEAN_TEXTS,
     assert_no_drift,
@@ -24,23 +24,14 @@ from tests.factories import (
     error_code,
     fresh,
     post_comment,
-    unique_redis_prefix,
 )
 
 JSON = {"Accept": "application/json"}
 DURATIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 
 
-@pytest.fixture(autouse=True)
-def _own_redis_keys(request: pytest.FixtureRequest) -> None:
-    if "app_settings" in request.fixturenames:
-        unique_redis_prefix(request.getfixturevalue("app_settings"))
+pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def ban(client: FlaskClient, user: User, **form: Any) -> Any:

@@ -39,17 +39,13 @@ from tests.factories import (
     fresh,
     reload,
     state_change,
-    unique_redis_prefix,
 )
 
 JSON = {"Accept": "application/json"}
 POLICY = PostingPolicy()
 
 
-@pytest.fixture(autouse=True)
-def _own_redis_keys(request: pytest.FixtureRequest) -> None:
-    if "app_settings" in request.fixturenames:
-        unique_redis_prefix(request.getfixturevalue("app_settings"))
+pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
 
 @pytest.fixture

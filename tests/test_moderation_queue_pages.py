@@ -45,7 +45,6 @@ from tests.factories import (
     error_code,
     fresh,
     post_comment,
-    unique_redis_prefix,
 )
 from views.templating import ACTION_LABELS_NL, STATE_LABELS_NL
 
@@ -54,10 +53,7 @@ ITEM = re.compile(r'id="item-(\d+)"')
 T0 = utcnow().replace(microsecond=0) - timedelta(days=2)
 
 
-@pytest.fixture(autouse=True)
-def _own_redis_keys(request: pytest.FixtureRequest) -> None:
-    if "app_settings" in request.fixturenames:
-        unique_redis_prefix(request.getfixturevalue("app_settings"))
+pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
 
 @pytest.fixture

@@ -29,23 +29,15 @@ from models import (
 from moderation.modes import ActiveMode, active_mode, posting_target
 from moderation.rules import PostingPolicy
 from moderation.screening import screen
-from tests.conftest import login
-from tests.factories import CLEAN_TEXTS, error_code, fresh, post_comment, unique_redis_prefix
+from tests.conftest import client_for
+from tests.factories import CLEAN_TEXTS, error_code, fresh, post_comment
 
 JSON = {"Accept": "application/json"}
 PREMODERATION_NOTICE = "Reacties worden eerst nagekeken."
 
 
-@pytest.fixture(autouse=True)
-def _own_redis_keys(request: pytest.FixtureRequest) -> None:
-    if "app_settings" in request.fixturenames:
-        unique_redis_prefix(request.getfixturevalue("app_settings"))
+pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def add_window(

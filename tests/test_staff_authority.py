@@ -16,30 +16,21 @@ from sqlalchemy.orm import Session
 from accounts.services import create_api_token
 from models import Appeal, AppealState, Article, CommentState, Role, User, utcnow
 from moderation import actions
-from tests.conftest import get_user, login
+from tests.conftest import client_for, get_user
 from tests.factories import (
     ORIGIN,
     create_comment,
     error_code,
     fresh,
     reload,
-    unique_redis_prefix,
 )
 
 JSON = {"Accept": "application/json"}
 OWN_COMMENT_MESSAGE = "Over je eigen reactie beslist een andere moderator."
 
 
-@pytest.fixture(autouse=True)
-def _own_redis_keys(request: pytest.FixtureRequest) -> None:
-    if "app_settings" in request.fixturenames:
-        unique_redis_prefix(request.getfixturevalue("app_settings"))
+pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
-
-def client_for(app: Flask, user: User) -> FlaskClient:
-    client = app.test_client()
-    login(client, user)
-    return client
 
 
 def headers(as_json: bool) -> dict[str, str]:
