@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto, _is_submitted
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import Field
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
@@ -64,10 +67,34 @@ def choices(pairs: dict[str, str]) -> list[SelectChoice]:
 _DUTCH = get_translations(["nl"])
 
 
+def json_formdata(body: object) -> ImmutableMultiDict[str, str]:
+    """A JSON body as form data: a field gets text, as a browser would send it.
+
+    Flask-WTF hands the JSON object over as it is, so `{"login": {}}` put a dict where a
+    field expects text. Numbers become their text, `true` a ticked box, a list of scalars
+    several values; objects, nulls, `false` and a body that is not an object give no value,
+    so the field's own rule answers (in Dutch, beside it)."""
+    if not isinstance(body, dict):
+        return ImmutableMultiDict()
+    pairs: list[tuple[str, str]] = []
+    for name, value in body.items():
+        for item in value if isinstance(value, list) else [value]:
+            if item is True:
+                pairs.append((name, "y"))
+            elif isinstance(item, str | int | float) and not isinstance(item, bool):
+                pairs.append((name, str(item)))
+    return ImmutableMultiDict(pairs)
+
+
 class TribuneForm(FlaskForm):
     """A FlaskForm that can take a service's refusal and answer JSON clients in one shape."""
 
     class Meta:
+        def wrap_formdata(self, form: Any, formdata: Any) -> Any:
+            if formdata is _Auto and _is_submitted() and not request.form and request.is_json:
+                return json_formdata(request.get_json(silent=True))
+            return super().wrap_formdata(form, formdata)  # type: ignore[misc]
+
         def get_translations(self, form: Any) -> Any:
             # WTForms' own Dutch messages for the rules our validators leave to it (an invalid
             # choice, a number that is not one); ours are written out in Dutch.

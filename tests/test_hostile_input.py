@@ -3,7 +3,8 @@
 The shapes that once did: JSON nested 1,000 deep (any path, even unauthenticated), a lone
 surrogate in a JSON string, a huge `?pagina=`, CR/LF in `/login?next=`, an article id with a
 trailing newline. Each is checked where it hit, and then sent to every route of the URL map,
-as an anonymous visitor and as a logged-in fan.
+as every role (anonymous, fan, moderator, editor, admin), with more shapes besides:
+wrong JSON types, U+0000 in forms, numbers beyond 64 bits, very long text.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from app import create_app
 from articles.services import validate_article_id
 from db import make_engine
 from errors import Invalid
+from forms.base import json_formdata
 from models import Article, Comment, CommentState, Role, User
 from parsing import PAGE_MAX, page_number
 from tests.conftest import login
@@ -293,7 +295,7 @@ def test_tribune_migrate_creates_an_owner_only_file(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
-# --- every route, every shape ---
+# --- every route, every shape, every role ---
 
 _APP = url_map_app()
 ROUTES = sorted(
@@ -303,17 +305,28 @@ ROUTES = sorted(
     for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
 )
 _APP.extensions["tribune.engine"].dispose()
-# Logging out would end the fan's visit half-way through the walk.
-SKIPPED_FOR_FAN = {("/logout", "POST"), ("/logout", "GET")}
+# Routes that may end the visitor's own session: the walk logs in again after each, so the
+# rest of the routes are still tried as that role (none is skipped).
+SESSION_ENDING = {"/logout", "/uitloggen", "/profiel/overal-afmelden", "/profiel/wachtwoord"}
+VISITORS: dict[str, Role | None] = {
+    "anonymous": None,
+    "fan": Role.FAN,
+    "moderator": Role.MODERATOR,
+    "editor": Role.EDITOR,
+    "admin": Role.ADMIN,
+}
+HUGE_INT = "9" * 30
+TEXT_FIELDS = [
+    "body", "note", "voter_token", "title", "reason", "decision_note", "name", "question",
+    "login", "username", "email", "password", "term", "label", "q", "zoek",
+]  # fmt: skip
 
 
-def fill(path: str, text_value: str, ids: dict[str, str]) -> str:
-    """Ints as a real row id where there is one; text parameters as `text_value`."""
+def fill(path: str, text_value: str, int_value: str) -> str:
+    """Ints as `int_value` (a real row id, or a huge one); text parameters as `text_value`."""
 
     def one(match: Any) -> str:
-        if match.group(1) == "int":
-            return ids.get("int", "1")
-        return text_value
+        return int_value if match.group(1) == "int" else text_value
 
     return PARAMETER.sub(one, path)
 
@@ -323,9 +336,19 @@ def shaped_request(shape: str, method: str) -> dict[str, Any]:
     if shape == "deep_json":
         return {"data": DEEP_JSON, "content_type": "application/json", "headers": ORIGIN}
     if shape == "surrogate_json":
-        fields = ["body", "note", "voter_token", "title", "reason", "decision_note", "name"]
-        body = "{" + ",".join(f'"{f}": "a{SURROGATE}"' for f in fields) + "}"
+        body = "{" + ",".join(f'"{f}": "a{SURROGATE}"' for f in TEXT_FIELDS) + "}"
         return {"data": body, "content_type": "application/json", "headers": ORIGIN}
+    if shape == "wrong_types_json":
+        # Every field the wrong JSON type: objects for strings, strings for ids, huge ints.
+        body = {f: {"x": [1]} for f in TEXT_FIELDS} | {
+            "option_id": "een",
+            "option_ids": [int(HUGE_INT)],
+            "state": 7,
+            "scopes": "alles",
+            "closes_at": "gisteren",
+            "role": ["admin"],
+        }
+        return {"json": body, "headers": ORIGIN}
     if shape == "huge_page":
         return {"query_string": {"pagina": HUGE_PAGE, "page": HUGE_PAGE, "limit": HUGE_PAGE}}
     if shape == "crlf_next":
@@ -334,13 +357,36 @@ def shaped_request(shape: str, method: str) -> dict[str, Any]:
             "query_string": {"next": CRLF_NEXT},
             **({"data": form} if method != "GET" else {}),
         }
+    if shape == "nul_form":
+        form = {f: "a\x00b" for f in TEXT_FIELDS}
+        return {"query_string": {"q": "a\x00"}, **({"data": form} if method != "GET" else {})}
+    if shape == "huge_numbers_form":
+        # Ids and numbers in forms and queries beyond any 64-bit column.
+        numbers = ["option_id", "poll_id", "comment_id", "user_id", "days", "hours", "minutes",
+                   "duration", "max_per_voter", "ids", "pagina", "role", "state"]  # fmt: skip
+        form = {name: HUGE_INT for name in numbers}
+        return {"query_string": form, **({"data": form} if method != "GET" else {})}
+    if shape == "long_text_form":
+        form = {f: "goal " * 40_000 for f in TEXT_FIELDS}
+        return {"data": form} if method != "GET" else {"query_string": {"q": "x" * 8_000}}
     raise AssertionError(shape)
 
 
-SHAPES = ["deep_json", "surrogate_json", "huge_page", "crlf_next", "newline_id"]
+SHAPES = [
+    "deep_json",
+    "surrogate_json",
+    "wrong_types_json",
+    "huge_page",
+    "crlf_next",
+    "nul_form",
+    "huge_numbers_form",
+    "long_text_form",
+    "newline_id",
+    "huge_int_id",
+]
 
 
-@pytest.mark.parametrize("visitor", ["anonymous", "fan"])
+@pytest.mark.parametrize("visitor", list(VISITORS))
 @pytest.mark.parametrize("shape", SHAPES)
 def test_no_route_answers_500_to_a_hostile_shape(
     app: Flask,
@@ -350,30 +396,73 @@ def test_no_route_answers_500_to_a_hostile_shape(
     shape: str,
     visitor: str,
 ) -> None:
+    """Every route of the URL map (API, pages and forms), as each role, with each shape."""
     app.config["PROPAGATE_EXCEPTIONS"] = False
     article = make_article("fuzz")
     fan = make_user()
     comment = create_comment(db, article, fan, CommentState.PUBLISHED)
     create_poll(db, article)
     db.commit()
+    role = VISITORS[visitor]
+    person = make_user(role) if role is not None and role is not Role.FAN else fan
     client = app.test_client()
-    if visitor == "fan":
-        login(client, fan)
-    ids = {"int": str(comment.id)}
+    headers: dict[str, str] = {}
+    if role is not None:
+        login(client, person)
+    if role is Role.EDITOR:
+        _, plain = create_api_token(db, person, "fuzz")
+        db.commit()
+        headers = {"Authorization": f"Bearer {plain}"}
+    int_value = HUGE_INT if shape == "huge_int_id" else str(comment.id)
     text_value = "nl-test%0A" if shape == "newline_id" else article.cms_id
     failures = []
 
     for rule, method in ROUTES:
-        if visitor == "fan" and (rule, method) in SKIPPED_FOR_FAN:
-            continue
-        path = fill(rule, text_value, ids)
-        if shape == "newline_id":
-            kwargs: dict[str, Any] = {"json": {"title": "x"}, "headers": ORIGIN}
+        path = fill(rule, text_value, int_value)
+        if shape in ("newline_id", "huge_int_id"):
+            kwargs: dict[str, Any] = {"json": {"title": "x"}, "headers": dict(ORIGIN)}
         else:
             kwargs = shaped_request(shape, method)
+        kwargs["headers"] = {**kwargs.get("headers", {}), **headers}
         response = client.open(path, method=method, **kwargs)
         if response.status_code >= 500:
             failures.append(f"{method} {path}: {response.status_code}")
+        if role is not None and rule in SESSION_ENDING:
+            client = app.test_client()
+            login(client, person)
 
     assert failures == []
     assert len(ROUTES) > 50
+
+
+# --- JSON sent to a page's form ---
+
+
+@pytest.mark.parametrize(
+    ("body", "pairs"),
+    [
+        ({"login": "fan", "remember": True}, [("login", "fan"), ("remember", "y")]),
+        ({"login": {"x": 1}, "password": None, "remember": False}, []),
+        (
+            {"option_id": 3, "ids": [1, "2", {"a": 1}]},
+            [("option_id", "3"), ("ids", "1"), ("ids", "2")],
+        ),
+        ([["login", "fan"]], []),
+        ("login=fan", []),
+    ],
+)
+def test_json_becomes_form_text(body: object, pairs: list[tuple[str, str]]) -> None:
+    assert list(json_formdata(body).items(multi=True)) == pairs
+
+
+def test_a_page_form_given_json_objects_answers_beside_the_fields(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    """`{"login": {}}` once reached `.strip()` on a dict: a 500 on /login and /registreren."""
+    response = client.post(
+        "/registreren",
+        json={"username": {"a": 1}, "email": ["x"], "password": {}, "password_repeat": {}},
+    )
+
+    assert response.status_code == 422
+    assert "Vul dit veld in." in response.get_data(as_text=True)
