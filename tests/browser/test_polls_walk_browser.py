@@ -1,0 +1,48 @@
+"""A fan's walk through a poll in Chromium: the no-JS embed, signing in after an anonymous
+vote, and the one-block stand (issue 15, points 10, 11 and 18)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Article, Ballot, Poll, ResultsVisibility
+from tests.browser.live import TIMEOUT_MS
+from tests.polls_fixtures import assert_no_drift, create_poll, option_ids, vote, voter_token
+
+pytestmark = pytest.mark.browser
+
+
+def bar_text(page: Any, label: str) -> str:
+    """The figure beside `label` in the (first) stand, e.g. "50% (1)"."""
+    bar = page.locator(".poll-bar", has=page.locator(".poll-bar-label", has_text=label)).first
+    return " ".join(bar.locator(".poll-bar-figure").inner_text().split())
+
+
+def test_no_js_embed_answer_counts_the_vote_it_just_took(
+    app: Flask, db: Session, chromium: Any, base_url: str, make_article: Callable[..., Article]
+) -> None:
+    poll = create_poll(db, make_article(), options=("Ja", "Nee", "Geen idee"))
+    other = app.test_client()
+    assert vote(other, poll.id, [option_ids(poll)[0]], voter_token(other, poll.id)).status_code == 201
+
+    context = chromium.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(f"{base_url}/embed/polls/{poll.id}")
+    page.check("label:has-text('Geen idee')")
+    with page.expect_navigation(timeout=TIMEOUT_MS):
+        page.click("button.poll-submit")
+    assert "Bedankt, je stem is geteld." in page.inner_text(".poll-notice")
+    assert "Jouw stem: Geen idee" in page.inner_text(".poll-own")
+    assert bar_text(page, "Geen idee") == "50% (1)"
+    assert bar_text(page, "Ja") == "50% (1)"
+    assert "2 stemmen" in page.inner_text(".poll-total")
+    context.close()
+    db.rollback()
+    assert len(list(db.scalars(select(Ballot).where(Ballot.poll_id == poll.id)))) == 2
+    assert_no_drift(app)
