@@ -22,6 +22,7 @@ from models import Article, Ballot, Poll, Role, VoterScope, utcnow
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
+from polls.claims import MAX_CLAIMS, DroppedBallot
 from polls.results import PollResults, ballot_stats, poll_results, results_visible
 from polls.tokens import VoterToken, issue_voter_token, read_voter_token
 from security import current_ip_hash, same_origin
@@ -126,6 +127,33 @@ def quiet_token(raw: str | None, poll_id: int) -> VoterToken | None:
         return read_token(raw, poll_id)
     except DomainError:
         return None
+
+
+def browser_voter_keys() -> dict[int, str]:
+    """The anonymous voter keys this request's voter cookies prove, per poll (bad ones skipped)."""
+    keys: dict[int, str] = {}
+    for name, raw in request.cookies.items():
+        suffix = name[len(COOKIE_PREFIX) :] if name.startswith(COOKIE_PREFIX) else ""
+        if not (suffix.isdigit() and len(suffix) <= 12):
+            continue
+        token = quiet_token(raw, int(suffix))
+        if token is not None:
+            keys[token.poll_id] = token.voter_key
+        if len(keys) >= MAX_CLAIMS:
+            break
+    return keys
+
+
+def forget_dropped(dropped: list[DroppedBallot]) -> None:
+    """Take the Redis allowance marks of ballots a claim deleted (after the commit)."""
+    allowance = ip_allowance()
+    if allowance is None:
+        return
+    for ballot in dropped:
+        if ballot.ip_hash:
+            allowance.forget(
+                ballot.poll_id, ballot.poll_created_at, ballot.ip_hash, ballot.voter_key
+            )
 
 
 def voter_for(token: VoterToken | None) -> polls.Voter | None:
@@ -280,8 +308,7 @@ def poll_json(
     body: dict[str, Any] = {
         "id": poll.id,
         "article_id": cms_id,
-        "article_page": external_url("pages.article", article_id=cms_id)
-        + f"#peiling-{poll.id}"
+        "article_page": external_url("pages.article", article_id=cms_id) + f"#peiling-{poll.id}"
         if cms_id
         else None,
         "question": poll.question,

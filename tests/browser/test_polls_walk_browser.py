@@ -11,8 +11,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Article, Ballot, Poll, ResultsVisibility
-from tests.browser.live import TIMEOUT_MS
+from models import Article, Ballot, User
+from tests.browser.live import TIMEOUT_MS, log_in
 from tests.polls_fixtures import assert_no_drift, create_poll, option_ids, vote, voter_token
 
 pytestmark = pytest.mark.browser
@@ -29,10 +29,13 @@ def test_no_js_embed_answer_counts_the_vote_it_just_took(
 ) -> None:
     poll = create_poll(db, make_article(), options=("Ja", "Nee", "Geen idee"))
     other = app.test_client()
-    assert vote(other, poll.id, [option_ids(poll)[0]], voter_token(other, poll.id)).status_code == 201
+    assert (
+        vote(other, poll.id, [option_ids(poll)[0]], voter_token(other, poll.id)).status_code == 201
+    )
 
     context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{base_url}/embed/polls/{poll.id}")
     page.check("label:has-text('Geen idee')")
     with page.expect_navigation(timeout=TIMEOUT_MS):
@@ -45,4 +48,39 @@ def test_no_js_embed_answer_counts_the_vote_it_just_took(
     context.close()
     db.rollback()
     assert len(list(db.scalars(select(Ballot).where(Ballot.poll_id == poll.id)))) == 2
+    assert_no_drift(app)
+
+
+@pytest.mark.usefixtures("real_csrf")
+def test_vote_anonymously_then_log_in_keeps_one_ballot(
+    app: Flask,
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    make_article: Callable[..., Article],
+    make_user: Callable[..., User],
+) -> None:
+    article = make_article()
+    poll = create_poll(db, article, options=("Ja", "Nee", "Geen idee"))
+    fan = make_user()
+    path = f"/artikels/{article.cms_id}"
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(base_url + path)
+    page.check(f"#peiling-{poll.id} label:has-text('Nee')")
+    with page.expect_navigation(timeout=TIMEOUT_MS):
+        page.click(f"#peiling-{poll.id} button.poll-submit")
+    assert "Jouw stem: Nee" in page.inner_text(f"#peiling-{poll.id} .poll-own")
+
+    log_in(page, base_url, fan, path)
+    poll_block = page.locator(f"#peiling-{poll.id}")
+    # Signed in, the same browser sees its ballot (now the account's) and no second form.
+    assert "Jouw stem: Nee" in poll_block.locator(".poll-own").inner_text()
+    assert poll_block.locator("form.poll-form").count() == 0
+    assert bar_text(page, "Nee") == "100% (1)"
+    context.close()
+    db.rollback()
+    rows = list(db.scalars(select(Ballot).where(Ballot.poll_id == poll.id)))
+    assert [(b.voter_key, b.user_id) for b in rows] == [(f"u:{fan.id}", fan.id)]
     assert_no_drift(app)
