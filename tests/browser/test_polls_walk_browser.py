@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Article, Ballot, User
+from models import Article, Ballot, ResultsVisibility, User
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.polls_fixtures import assert_no_drift, create_poll, option_ids, vote, voter_token
 
@@ -83,4 +83,49 @@ def test_vote_anonymously_then_log_in_keeps_one_ballot(
     db.rollback()
     rows = list(db.scalars(select(Ballot).where(Ballot.poll_id == poll.id)))
     assert [(b.voter_key, b.user_id) for b in rows] == [(f"u:{fan.id}", fan.id)]
+    assert_no_drift(app)
+
+
+def test_poll_block_form_first_then_one_stand(
+    app: Flask, db: Session, chromium: Any, base_url: str, make_article: Callable[..., Article]
+) -> None:
+    article = make_article()
+    after_vote = create_poll(
+        db, article, options=("Ja", "Nee"), results_visibility=ResultsVisibility.AFTER_VOTE
+    )
+    other = app.test_client()
+    token = voter_token(other, after_vote.id)
+    assert vote(other, after_vote.id, [option_ids(after_vote)[0]], token).status_code == 201
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+
+    # The article page (no script): the form, and no stand until the fan voted.
+    page.goto(f"{base_url}/artikels/{article.cms_id}")
+    block = page.locator(f"#peiling-{after_vote.id}")
+    assert block.locator("form.poll-form").is_visible()
+    assert block.locator(".poll-stand").count() == 0
+    assert "De stand verschijnt nadat je gestemd hebt." in block.inner_text()
+    block.locator("label", has_text="Nee").check()
+    with page.expect_navigation():
+        block.locator("button.poll-submit").click()
+    block = page.locator(f"#peiling-{after_vote.id}")
+    assert block.locator("form.poll-form").count() == 0
+    assert block.locator(".poll-stand").count() == 1
+    assert block.locator(".poll-stand-title").count() == 0
+    assert "Enkel aangemelde fans" not in block.inner_text()
+    assert bar_text(page, "Nee") == "50% (1)"
+
+    # The embed with its script: the same, drawn by the widget from the API's answer.
+    always = create_poll(db, article, options=("Ja", "Nee"))
+    page.goto(f"{base_url}/embed/polls/{always.id}")
+    assert page.locator("form.poll-form").is_visible()
+    assert page.locator(".poll-stand").count() == 1  # the rule says always: form and stand
+    page.locator("label", has_text="Ja").check()
+    page.locator("button.poll-submit").click()
+    page.wait_for_selector(".poll-own")
+    page.wait_for_function("() => document.querySelectorAll('.poll-stand').length === 1")
+    assert page.locator(".poll-stand-title").count() == 0
+    assert bar_text(page, "Ja") == "100% (1)"
+    context.close()
     assert_no_drift(app)
