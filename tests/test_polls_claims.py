@@ -5,16 +5,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import Article, Poll, User
+from polls import claims
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.claims import claim_anonymous_ballots
-from tests.conftest import TEST_PASSWORD, login
+from tests.conftest import TEST_PASSWORD, login, unique_redis_prefix
 from tests.polls_fixtures import (
     assert_no_drift,
     ballots,
@@ -164,3 +167,76 @@ def test_dropped_ballot_gives_back_its_allowance_mark(redis_url: str) -> None:
     allowance.forget(7, born, "ip", "a:dropped")
     mark = allowance.mark(7, born, "ip", "a:next", now)
     assert mark is not None and mark.before == 1
+
+
+def test_a_concurrent_vote_of_the_account_wins_over_the_claim(
+    app: Flask,
+    db: Session,
+    make_poll: Callable[..., Poll],
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The account's ballot lands between the check and the move: the unique constraint
+    refuses the move, and the anonymous ballot is dropped as a duplicate."""
+    poll = make_poll()
+    fan = make_user()
+    yes, no, _ = option_ids(poll)
+    now = datetime.now(UTC)
+    context = polls.VoteContext(ip_hash="ip", ip_allowance=0, burst=False, editor=False)
+    polls.cast_vote(db, poll.id, [no], polls.Voter("a:" + "x" * 22), context, now)
+    polls.cast_vote(db, poll.id, [yes], polls.Voter(f"u:{fan.id}", fan.id), context, now)
+    db.commit()
+    monkeypatch.setattr(claims, "_has_ballot", lambda *args: False)
+    result = claims.claim_anonymous_ballots(db, fan.id, {poll.id: "a:" + "x" * 22})
+    db.commit()
+    assert result.moved == [] and [d.poll_id for d in result.dropped] == [poll.id]
+    assert [b.voter_key for b in ballots(db, poll.id)] == [f"u:{fan.id}"]
+    assert counters(db, poll) == (1, [1, 0, 0], 1)
+    assert_no_drift(app)
+
+
+@pytest.fixture
+def proxied(app_settings: dict[str, Any], redis_url: str) -> dict[str, Any]:
+    """Redis for the IP allowance; the client's address from X-Forwarded-For."""
+    app_settings["TRIBUNE_TRUSTED_PROXIES"] = 1
+    app_settings["TRIBUNE_POLL_IP_ALLOWANCE"] = 5
+    app_settings["REDIS_URL"] = redis_url
+    app_settings.pop("RATELIMIT_STORAGE_URI", None)
+    unique_redis_prefix(app_settings)
+    return app_settings
+
+
+@pytest.mark.usefixtures("proxied")
+def test_a_dropped_ballot_leaves_the_ip_allowance(
+    app: Flask,
+    db: Session,
+    make_poll: Callable[..., Poll],
+    make_user: Callable[..., User],
+) -> None:
+    from security import hash_ip
+    from views.poll_support import ip_allowance
+
+    poll = make_poll()
+    fan = make_user()
+    nat = {"X-Forwarded-For": "203.0.113.7"}
+    client = app.test_client()
+    client.environ_base["HTTP_X_FORWARDED_FOR"] = nat["X-Forwarded-For"]
+    login(client, fan)
+    page_vote(client, db, poll, option_ids(poll)[0])
+    assert client.post("/uitloggen").status_code == 302
+    page_vote(client, db, poll, option_ids(poll)[1])
+
+    def marks() -> int:
+        with app.app_context():
+            store = ip_allowance()
+            assert store is not None
+            ip = hash_ip(nat["X-Forwarded-For"], app.config["TRIBUNE_IP_HASH_KEY"])
+            return int(store.client.zcard(store._key(poll.id, poll.created_at, ip)))
+
+    # PostgreSQL marks ballots in Redis; SQLite counts the rows (no marks).
+    marked = 0 if db.get_bind().dialect.name == "sqlite" else 1
+    assert marks() == 2 * marked
+    login(client, fan)
+    assert len(ballots(db, poll.id)) == 1
+    assert marks() == marked
+    assert_no_drift(app)
