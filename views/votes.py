@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from articles import services as articles
-from db import begin_write, get_session, read_first
+from db import get_session, read_first, start_write
 from errors import DomainError
 from models import Article
 from parsing import is_int_text
@@ -99,7 +99,7 @@ def claim_on_sign_in(app: Flask, user: Any, **_: Any) -> None:
         return
     session = get_session()
     try:
-        begin_write(session)  # the sign-in view has committed its own work before login_user
+        start_write(session)  # a write transaction, however the sign-in view left the session
         result = claim_anonymous_ballots(session, user.id, keys)
         session.commit()
     except SQLAlchemyError:
