@@ -92,6 +92,15 @@ class RedisIpAllowance:
             return None
         return Mark(key, member, int(marks) - 1)
 
+    def forget(self, poll_id: int, poll_created_at: datetime, ip_hash: str, voter_key: str) -> None:
+        """Take back the marks of a voter's ballot that was deleted (a duplicate claimed at
+        sign-in: polls.claims), so the address counts the ballots that exist."""
+        key = self._key(poll_id, poll_created_at, ip_hash)
+        with contextlib.suppress(Exception):  # at worst one ballot too many for an hour
+            stale = [m for m, _ in self.client.zscan_iter(key, match=f"{voter_key}:*")]
+            if stale:
+                self.client.zrem(key, *stale)
+
     def unmark(self, mark: Mark) -> None:
         """Take back the mark of a ballot that was not inserted."""
         # If Redis fails here, the address counts one ballot too many for an hour at worst.

@@ -54,6 +54,28 @@ def percentages(counts: list[int], total: int, single_choice: bool) -> list[int]
     return floors
 
 
+# The stand of logged-in fans beside the stand of all votes says something only when both groups
+# (logged-in fans, anonymous voters) cast enough ballots and differ on some option by enough
+# percentage points; otherwise the poll shows one stand (docs/design.md, "The poll block").
+SPLIT_MIN_BALLOTS = 20
+SPLIT_MIN_GAP = 10
+
+
+def split_says_something(everyone: PollResults, members: PollResults) -> bool:
+    """Whether to show the logged-in fans' stand beside the stand of all votes."""
+    anonymous_total = everyone.total - members.total
+    if members.total < SPLIT_MIN_BALLOTS or anonymous_total < SPLIT_MIN_BALLOTS:
+        return False
+    member_votes = {o.option_id: o.votes for o in members.options}
+    for option in everyone.options:
+        mine = member_votes.get(option.option_id, 0)
+        members_share = 100 * mine / members.total
+        anonymous_share = 100 * (option.votes - mine) / anonymous_total
+        if abs(members_share - anonymous_share) >= SPLIT_MIN_GAP:
+            return True
+    return False
+
+
 def results_visible(poll: PollView, now: datetime, has_voted: bool, editor: bool = False) -> bool:
     """Who sees the stand: editors always; the public per the poll's visibility rule."""
     if editor:

@@ -96,7 +96,7 @@
   }
   function stand(poll, results, title, own) {
     var box = el("div", "poll-stand");
-    box.appendChild(el("h3", "poll-stand-title", title));
+    if (title) box.appendChild(el("h3", "poll-stand-title", title));
     var list = el("ul", "poll-bars");
     var labels = {};
     poll.options.forEach(function (o) { labels[o.id] = o.label; });
@@ -140,8 +140,10 @@
       region.appendChild(el("p", "poll-own", "Jouw stem: " + labels.join(", ")));
     }
     if (poll.results) {
-      region.appendChild(stand(poll, poll.results, "Alle stemmen", own));
-      if (poll.results_members) {
+      // One stand; the logged-in fans' beside it only where the server says it differs enough.
+      var split = Boolean(poll.results_split && poll.results_members);
+      region.appendChild(stand(poll, poll.results, split ? "Alle stemmen" : null, own));
+      if (split) {
         var members = stand(poll, poll.results_members, "Enkel aangemelde fans", own);
         members.className += " poll-stand-members";
         region.appendChild(members);

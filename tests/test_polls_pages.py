@@ -446,3 +446,45 @@ def test_a_views_own_security_header_is_kept_and_the_rest_added(app: Flask) -> N
     assert response.headers["X-Frame-Options"] == "DENY"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
+
+
+def own_bar(html: str, label: str) -> str:
+    """The figure of `label`'s bar in the stand (percent and count)."""
+    match = re.search(
+        rf'poll-bar-label">{re.escape(label)}</span>\s*<span class="poll-bar-figure">([^<]*)'
+        r'<span class="poll-bar-count">\((\d+)\)',
+        html,
+    )
+    assert match, html
+    return f"{match.group(1).strip()} ({match.group(2)})"
+
+
+def test_embed_answer_after_a_vote_counts_that_vote(
+    app: Flask, client: FlaskClient, db: Session, make_poll: Callable[..., Poll]
+) -> None:
+    """The no-JS answer reads the counters after the vote (issue 15, point 10)."""
+    poll = make_poll(options=("Ja", "Nee", "Geen idee"))
+    vote(client, poll.id, [option_ids(poll)[0]], voter_token(client, poll.id))
+    token = form_token(client, poll.id)
+    response = client.post(
+        f"/embed/polls/{poll.id}",
+        data={"form_token": token, "option": str(option_ids(poll)[2])},
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 201
+    html = response.get_data(as_text=True)
+    assert "Bedankt, je stem is geteld." in html
+    assert own_bar(html, "Geen idee") == "50% (1)"
+    assert own_bar(html, "Ja") == "50% (1)"
+    assert "2 stemmen" in html
+    voter = re.search(r"tribune_voter_\d+=([^;]+);", response.headers["Set-Cookie"])
+    assert voter
+    repeat = client.post(
+        f"/embed/polls/{poll.id}",
+        data={"form_token": token, "voter_token": voter.group(1), "option": option_ids(poll)[1]},
+        headers=SAME_ORIGIN,
+    )
+    assert repeat.status_code == 200
+    again = repeat.get_data(as_text=True)
+    assert own_bar(again, "Geen idee") == "50% (1)" and own_bar(again, "Nee") == "0% (0)"
+    assert_no_drift(app)

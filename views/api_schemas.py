@@ -313,6 +313,10 @@ class PollOut(BaseModel):
     options: list[OptionOut]
     results: Results | None = Field(description="null while the results are not visible.")
     results_members: Results | None = Field(description="Logged-in fans only; null as results.")
+    results_split: bool = Field(
+        description="Whether the logged-in fans' stand differs enough from the anonymous voters' "
+        "to show it beside the stand of all votes (widgets show one stand otherwise)."
+    )
     own_ballot: Ballot | None
     # Left out (never null) for non-editors: the document says BallotStats, and None is only the
     # default that lets the model be built without it.

@@ -27,6 +27,7 @@ from forms.polls import WidgetVoteForm
 from models import Article, VoterScope
 from parsing import is_int_text
 from polls import services as polls
+from polls.results import refresh_counters
 from polls.tokens import check_form_token, issue_form_token
 from views import poll_support as support
 from views.public_url import external_url
@@ -108,6 +109,9 @@ def vote(poll_id: int) -> ResponseReturnValue:
             raise
         return _render(poll_id, exc.status_code, error=exc.message, voter_token=voter_token)
     session.commit()
+    # The vote was written on the driver (writes/): the poll this request loaded before it still
+    # holds the old counters in the session, so read them again (the answer counts this vote).
+    refresh_counters(session, poll)
     response = _render(
         poll_id,
         201 if outcome.created else 200,

@@ -22,7 +22,14 @@ from models import Article, Ballot, Poll, Role, VoterScope, utcnow
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
-from polls.results import PollResults, ballot_stats, poll_results, results_visible
+from polls.claims import MAX_CLAIMS, DroppedBallot
+from polls.results import (
+    PollResults,
+    ballot_stats,
+    poll_results,
+    results_visible,
+    split_says_something,
+)
 from polls.tokens import VoterToken, issue_voter_token, read_voter_token
 from security import current_ip_hash, same_origin
 from views.public_url import external_url
@@ -126,6 +133,33 @@ def quiet_token(raw: str | None, poll_id: int) -> VoterToken | None:
         return read_token(raw, poll_id)
     except DomainError:
         return None
+
+
+def browser_voter_keys() -> dict[int, str]:
+    """The anonymous voter keys this request's voter cookies prove, per poll (bad ones skipped)."""
+    keys: dict[int, str] = {}
+    for name, raw in request.cookies.items():
+        suffix = name[len(COOKIE_PREFIX) :] if name.startswith(COOKIE_PREFIX) else ""
+        if not (suffix.isdigit() and len(suffix) <= 12):
+            continue
+        token = quiet_token(raw, int(suffix))
+        if token is not None:
+            keys[token.poll_id] = token.voter_key
+        if len(keys) >= MAX_CLAIMS:
+            break
+    return keys
+
+
+def forget_dropped(dropped: list[DroppedBallot]) -> None:
+    """Take the Redis allowance marks of ballots a claim deleted (after the commit)."""
+    allowance = ip_allowance()
+    if allowance is None:
+        return
+    for ballot in dropped:
+        if ballot.ip_hash:
+            allowance.forget(
+                ballot.poll_id, ballot.poll_created_at, ballot.ip_hash, ballot.voter_key
+            )
 
 
 def voter_for(token: VoterToken | None) -> polls.Voter | None:
@@ -294,12 +328,16 @@ def poll_json(
         "options": [{"id": o.id, "label": o.label} for o in poll.options],
         "results": None,
         "results_members": None,
+        "results_split": False,
         "own_ballot": own_ballot,
     }
     if visible:
-        body["results"] = results_json(poll_results(session, poll))
+        everyone = poll_results(session, poll)
+        body["results"] = results_json(everyone)
         if members:
-            body["results_members"] = results_json(poll_results(session, poll, members_only=True))
+            members_results = poll_results(session, poll, members_only=True)
+            body["results_members"] = results_json(members_results)
+            body["results_split"] = split_says_something(everyone, members_results)
     if editor:
         stats = ballot_stats(session, poll)
         body["stats"] = {
@@ -339,9 +377,18 @@ class PollPanel:
         self.members_only = poll.voter_scope is VoterScope.LOGGED_IN
         self.login_needed = self.members_only and not current_user.is_authenticated
         self.can_vote = self.state == "open" and not self.voted and not self.login_needed
-        visible = results_visible(poll, moment, self.voted, is_editor())
+        self.editor = is_editor()
+        # The public block follows the poll's rule for everyone, editors included: a fan who may
+        # still vote sees the form first (editors read the stand on /redactie/).
+        visible = results_visible(poll, moment, self.voted)
         self.results = poll_results(session, poll) if visible else None
         self.results_members = poll_results(session, poll, members_only=True) if visible else None
+        # One stand, unless the logged-in fans' stand says something of its own.
+        self.split = bool(
+            self.results
+            and self.results_members
+            and split_says_something(self.results, self.results_members)
+        )
         self.multiple = poll.max_choices > 1
 
     @property

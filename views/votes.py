@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, url_for
+import logging
+from typing import Any
+
+from flask import Blueprint, Flask, flash, has_request_context, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_login import user_logged_in
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from articles import services as articles
-from db import get_session, read_first
+from db import get_session, read_first, start_write
 from errors import DomainError
 from models import Article
 from parsing import is_int_text
 from polls import services as polls
+from polls.claims import claim_anonymous_ballots
 from polls.queries import article_polls
 from views import poll_support as support
 
 bp = Blueprint("votes", __name__)
+log = logging.getLogger(__name__)
 
 MESSAGES = {
     True: ("Bedankt, je stem is geteld.", "success"),
@@ -80,3 +87,29 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
             samesite="Lax",
         )
     return response
+
+
+def claim_on_sign_in(app: Flask, user: Any, **_: Any) -> None:
+    """Every sign-in (login, registration, any login_user): this browser's anonymous ballots
+    become the account's (polls.claims has the rule)."""
+    if not has_request_context():
+        return
+    keys = support.browser_voter_keys()
+    if not keys:
+        return
+    session = get_session()
+    try:
+        start_write(session)  # a write transaction, however the sign-in view left the session
+        result = claim_anonymous_ballots(session, user.id, keys)
+        session.commit()
+    except SQLAlchemyError:
+        # The sign-in goes on; the ballots stay anonymous (as before this rule), logged.
+        session.rollback()
+        log.exception("claiming anonymous ballots failed for user %s", user.id)
+        return
+    support.forget_dropped(result.dropped)
+
+
+@bp.record_once
+def _connect_claims(state: Any) -> None:
+    user_logged_in.connect(claim_on_sign_in, state.app)
