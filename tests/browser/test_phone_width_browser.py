@@ -72,8 +72,14 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     runtime.add_entry(db, moderator, LexiconAction.ALLOW_DOMAIN, "www.voorbeeld.be")
     now = utcnow()
     modes.schedule_window(
-        db, users[Role.ADMIN], article, "slow", now + timedelta(hours=1),
-        now + timedelta(hours=3), 60, f"Bekerfinale {LONG_WORD}",
+        db,
+        users[Role.ADMIN],
+        article,
+        "slow",
+        now + timedelta(hours=1),
+        now + timedelta(hours=3),
+        60,
+        f"Bekerfinale {LONG_WORD}",
     )
     create_api_token(db, editor, f"CMS {LONG_WORD}"[:80])
     db.commit()
