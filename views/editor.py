@@ -32,14 +32,15 @@ from polls.results import ballot_stats, poll_results, votes_over_time
 from security import role_required
 from views import poll_support as support
 from views.public_url import external_url
+from views.templating import POLL_STATE_LABELS_NL, SUSPICION_LABELS_NL
 
 bp = Blueprint("editor", __name__, url_prefix="/redactie")
 EDITORS = (Role.EDITOR, Role.ADMIN)
 ARTICLES_PER_PAGE = 30
 SUSPICIOUS_SHOWN = 200
 
-STATE_NL = {"scheduled": "gepland", "open": "open", "closed": "gesloten"}
-SUSPICION_NL = {"ip_allowance": "veel stemmen van één IP", "burst": "piek nieuwe stemmers"}
+STATE_NL = POLL_STATE_LABELS_NL
+SUSPICION_NL = SUSPICION_LABELS_NL
 
 
 def _same_minute(submitted: datetime | None, stored: datetime | None) -> bool:
