@@ -17,6 +17,8 @@ class RoleForm(TribuneForm):
     """Give a user another role."""
 
     error_codes = {"role": "invalid_role"}
+    # A refusal (your own account) is shown beside the role it would have changed.
+    refusal_field = "role"
 
     back = HiddenField()
     role = SelectField(

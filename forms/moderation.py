@@ -89,7 +89,13 @@ class AppealDecisionForm(ModeratorForm):
     note = _note_field("Motivering")
     decision = SelectField(
         "Beslissing",
-        choices=choices({"uphold": "Bezwaar toekennen", "deny": "Bezwaar afwijzen"}),
+        # The buttons say what happens to the comment, not only to the appeal.
+        choices=choices(
+            {
+                "uphold": "Bezwaar toekennen: reactie terug online",
+                "deny": "Bezwaar afwijzen: reactie blijft weg",
+            }
+        ),
         invalid_choice_message="Kies bezwaar toekennen of afwijzen.",
     )
 

@@ -433,7 +433,7 @@ def test_the_comment_history_page_shows_the_audit_trail(
     missing = mod_client.get("/moderatie/reacties/999999", headers=JSON)
 
     assert response.status_code == 200
-    rows = re.findall(r"<tr><td>.*?</tr>", response.get_data(as_text=True), re.S)
+    rows = re.findall(r"<tr><td[^>]*>.*?</tr>", response.get_data(as_text=True), re.S)
     cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)[1:] for row in rows]
     assert [[c.strip() for c in row] for row in cells] == [
         ["systeem", "geplaatst", "nieuw → wacht op nakijken", "", ""],
@@ -441,7 +441,7 @@ def test_the_comment_history_page_shows_the_audit_trail(
         ["modAnne", "hersteld", "afgewezen → gepubliceerd", "", "Toch niet"],
     ]
     # The stored codes stay at hand, in the action cell's title.
-    assert re.findall(r'<td title="(\w+)">', response.get_data(as_text=True)) == [
+    assert re.findall(r'<td[^>]* title="(\w+)">', response.get_data(as_text=True)) == [
         "post",
         "reject",
         "restore",
@@ -467,7 +467,7 @@ def test_the_user_history_page_shows_decisions_about_them(
     page = mod_client.get(f"/moderatie/gebruikers/{fan.id}").get_data(as_text=True)
     missing = mod_client.get("/moderatie/gebruikers/999999", headers=JSON)
 
-    actions_shown = re.findall(r'<td>modAnne</td><td title="(\w+)">([^<]+)</td>', page)
+    actions_shown = re.findall(r'<td[^>]*>modAnne</td><td[^>]* title="(\w+)">([^<]+)</td>', page)
     assert actions_shown == [
         ("add_note", "notitie"),
         ("suspend_7d", "geschorst (7 dagen)"),
@@ -503,8 +503,10 @@ def test_the_stats_page_counts_decisions_per_moderator_and_reason(
     assert "Statistieken (laatste 6 uur)" in page
     assert "<p>4 beslissingen.</p>" in page
     assert "<tr><td>modAnne</td><td>3</td></tr><tr><td>adminBert</td><td>1</td></tr>" in page
-    assert "<tr><td>spam</td><td>2</td></tr><tr><td>racisme</td><td>1</td></tr>" in page
-    assert "<tr><td>reject</td><td>3</td></tr><tr><td>approve</td><td>1</td></tr>" in page
+    # Reasons and actions by their Dutch labels, never the stored codes.
+    spam, racism = ReasonCode.SPAM.label_nl, ReasonCode.RACISME.label_nl
+    assert f"<tr><td>{spam}</td><td>2</td></tr><tr><td>{racism}</td><td>1</td></tr>" in page
+    assert "<tr><td>afgewezen</td><td>3</td></tr><tr><td>goedgekeurd</td><td>1</td></tr>" in page
     assert page.count("<rect") >= 7  # one bar per hour, plus the waiting-time bars
 
 
@@ -545,7 +547,8 @@ def test_word_list_changes_are_listed_audited_and_undone(
     assert added.get_json()["version"] == 1
     assert (entry.word, entry.list_name, entry.created_by_id) == ("zwalpgast", "hold", moderator.id)
     assert "<code>zwalpgast</code>" in page and "(nu 1)" in page
-    assert '<td title="add">woord toegevoegd</td>' in page
+    assert '<td data-label="Actie" title="add">woord toegevoegd</td>' in page
+    assert '<td data-label="Lijst">beledigingen</td>' in page  # the list by its Dutch name
     assert removed.status_code == 200
     # The version the workers are told is the one stored (runtime.read_version).
     assert removed.get_json()["version"] == 2

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qsl, urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from werkzeug.datastructures import MultiDict
 
 from accounts import services
 from db import get_session
+from errors import DomainError, wants_json
 from forms.admin import AccountStatusForm, RoleForm
 from models import Role
 from parsing import page_number
@@ -25,8 +29,7 @@ def _role_arg(raw: str | None) -> Role | None:
 
 
 def _back(form: RoleForm | AccountStatusForm) -> str:
-    """Return to the list the admin came from (a local path only). Nothing is typed on these
-    forms (a choice, a button), so a refusal is the error page rather than the list again."""
+    """Return to the list the admin came from (a local path only)."""
     back = form.back.data or ""
     return back if back.startswith("/beheer/") and "//" not in back else url_for("admin.users")
 
@@ -35,22 +38,55 @@ def _back(form: RoleForm | AccountStatusForm) -> str:
 @role_required(Role.ADMIN)
 def users() -> ResponseReturnValue:
     """List and search users."""
-    query = request.args.get("q", "")[:100]
-    role = _role_arg(request.args.get("rol"))
-    page = page_number(request.args.get("pagina"))
+    return _users_page(request.args)
+
+
+def _users_page(
+    args: MultiDict[str, str],
+    status: int = 200,
+    failed_user: int | None = None,
+    role_form: RoleForm | None = None,
+    status_form: AccountStatusForm | None = None,
+) -> ResponseReturnValue:
+    """The list; a refused change comes back on its user's row, the choice kept, the reason
+    beside it (`failed_user`)."""
+    query = args.get("q", "")[:100]
+    role = _role_arg(args.get("rol"))
+    page = page_number(args.get("pagina"))
     rows, total = services.search_users(get_session(), query, role, page, PER_PAGE)
-    return render_template(
-        "admin/users.html",
-        users=rows,
-        total=total,
-        query=query,
-        role=role,
-        roles=list(Role),
-        role_form=RoleForm(formdata=None),
-        status_form=AccountStatusForm(formdata=None),
-        page=page,
-        pages=max(1, -(-total // PER_PAGE)),
+    return (
+        render_template(
+            "admin/users.html",
+            users=rows,
+            total=total,
+            query=query,
+            role=role,
+            roles=list(Role),
+            role_form=RoleForm(formdata=None),
+            status_form=AccountStatusForm(formdata=None),
+            failed_user=failed_user,
+            failed_role_form=role_form,
+            failed_status_form=status_form,
+            page=page,
+            pages=max(1, -(-total // PER_PAGE)),
+        ),
+        status,
     )
+
+
+def _refused(
+    user_id: int, error: DomainError, form: RoleForm | AccountStatusForm
+) -> ResponseReturnValue:
+    """JSON clients and unknown users get the error; the page comes back as the list the admin
+    was on, with the reason on the user's row."""
+    get_session().rollback()
+    if wants_json() or error.status_code == 404:
+        raise error
+    form.refuse(error)
+    args = MultiDict(parse_qsl(urlsplit(_back(form)).query))
+    if isinstance(form, RoleForm):
+        return _users_page(args, error.status_code, user_id, role_form=form)
+    return _users_page(args, error.status_code, user_id, status_form=form)
 
 
 @bp.post("/gebruikers/<int:user_id>/rol")
@@ -59,10 +95,13 @@ def change_role(user_id: int) -> ResponseReturnValue:
     """Give a user another role."""
     form = RoleForm()
     if not form.validate():
-        raise form.invalid()
+        return _refused(user_id, form.invalid(), form)
     role = Role(form.role.data)
     session = get_session()
-    user = services.set_role(session, current_user, user_id, role)
+    try:
+        user = services.set_role(session, current_user, user_id, role)
+    except DomainError as exc:
+        return _refused(user_id, exc, form)
     session.commit()
     flash(f"{user.username} is nu {role.label_nl}.", "success")
     return redirect(_back(form)), 303
@@ -74,10 +113,13 @@ def change_status(user_id: int) -> ResponseReturnValue:
     """Deactivate or reactivate an account."""
     form = AccountStatusForm()
     if not form.validate():
-        raise form.invalid()
+        return _refused(user_id, form.invalid(), form)
     active = form.active.data == "1"
     session = get_session()
-    user = services.set_active(session, current_user, user_id, active)
+    try:
+        user = services.set_active(session, current_user, user_id, active)
+    except DomainError as exc:
+        return _refused(user_id, exc, form)
     session.commit()
     flash(
         f"{user.username} is {'opnieuw actief' if active else 'gedeactiveerd'}.",

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask import session as cookie_session
 from flask.typing import ResponseReturnValue
 from flask_login import LoginManager, current_user, login_user, logout_user
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -32,6 +33,7 @@ from moderation.actions import report_outcomes
 from security import current_ip_hash, login_required_any, role_required, serves_https
 
 bp = Blueprint("auth", __name__)
+NEW_TOKEN_KEY = "tribune_new_token"
 
 
 def configure_login(manager: LoginManager) -> None:
@@ -284,7 +286,14 @@ def _render_profile(
 @login_required_any
 def profile() -> ResponseReturnValue:
     """The user's profile: password change and, for editors, API tokens."""
-    return _render_profile()
+    # A token created just before (post-redirect-get) is shown on this view only.
+    created = cookie_session.pop(NEW_TOKEN_KEY, None)
+    if not isinstance(created, dict):
+        return _render_profile()
+    page, status = _render_profile(
+        new_token=created.get("token"), new_token_name=created.get("name")
+    )
+    return page, status, {"Cache-Control": "private, no-store"}
 
 
 @bp.post("/profiel/wachtwoord")
@@ -331,8 +340,11 @@ def create_token() -> ResponseReturnValue:
         form.refuse(exc)
         return _render_profile(exc.status_code, token_form=form)
     session.commit()
-    response, _ = _render_profile(new_token=plain, new_token_name=token.name)
-    return response, 201, {"Cache-Control": "no-store"}
+    # Post-redirect-get, so a reload cannot make a second token: the plain token travels to the
+    # next view of /profiel in the signed, HttpOnly session cookie (never in a URL), which shows
+    # it once and drops it.
+    cookie_session[NEW_TOKEN_KEY] = {"name": token.name, "token": plain}
+    return redirect(url_for("auth.profile")), 303
 
 
 @bp.post("/profiel/sleutels/<int:token_id>/intrekken")

@@ -9,7 +9,7 @@ from datetime import datetime
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from articles import services as articles
@@ -26,20 +26,22 @@ from forms.editor import (
     ReopenForm,
 )
 from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
+from parsing import page_number
 from polls import export
 from polls import services as polls
 from polls.results import ballot_stats, poll_results, votes_over_time
 from security import role_required
 from views import poll_support as support
 from views.public_url import external_url
+from views.templating import POLL_STATE_LABELS_NL, SUSPICION_LABELS_NL
 
 bp = Blueprint("editor", __name__, url_prefix="/redactie")
 EDITORS = (Role.EDITOR, Role.ADMIN)
 ARTICLES_PER_PAGE = 30
 SUSPICIOUS_SHOWN = 200
 
-STATE_NL = {"scheduled": "gepland", "open": "open", "closed": "gesloten"}
-SUSPICION_NL = {"ip_allowance": "veel stemmen van één IP", "burst": "piek nieuwe stemmers"}
+STATE_NL = POLL_STATE_LABELS_NL
+SUSPICION_NL = SUSPICION_LABELS_NL
 
 
 def _same_minute(submitted: datetime | None, stored: datetime | None) -> bool:
@@ -147,14 +149,30 @@ def _render_form(
 @bp.get("/")
 @role_required(*EDITORS)
 def index() -> ResponseReturnValue:
-    """Articles (newest first, searchable) with their polls and comment mode."""
+    """Articles (newest first, searchable by title or id, one page at a time) with their polls
+    and comment mode, one compact row each."""
     session = get_session()
     query = (request.args.get("q") or "").strip()[:100]
-    stmt = select(Article).order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+    page = page_number(request.args.get("pagina"))
+    matching = select(Article)
     if query:
-        like = f"%{query}%"
-        stmt = stmt.where(or_(Article.title.ilike(like), Article.cms_id.ilike(like)))
-    items = list(session.scalars(stmt.limit(ARTICLES_PER_PAGE)))
+        # A typed % or _ is a character, not a wildcard.
+        matching = matching.where(
+            or_(
+                Article.title.icontains(query, autoescape=True),
+                Article.cms_id.icontains(query, autoescape=True),
+            )
+        )
+    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    pages = max(1, -(-total // ARTICLES_PER_PAGE))
+    page = min(page, pages)
+    items = list(
+        session.scalars(
+            matching.order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+            .offset((page - 1) * ARTICLES_PER_PAGE)
+            .limit(ARTICLES_PER_PAGE)
+        )
+    )
     by_article: dict[int, list[Poll]] = {a.id: [] for a in items}
     if items:
         for poll in session.scalars(
@@ -170,6 +188,9 @@ def index() -> ResponseReturnValue:
         items=items,
         by_article=by_article,
         query=query,
+        page=page,
+        pages=pages,
+        total=total,
         state_of=lambda p: polls.poll_state(p, moment).value,
         states=STATE_NL,
         mode_form=CommentModeForm(formdata=None, q=query),

@@ -48,12 +48,32 @@ def _render(form: MatchDayForm, status: int = 200) -> ResponseReturnValue:
 
 
 def _refused(form: MatchDayForm, error: DomainError) -> ResponseReturnValue:
-    """JSON clients get the error; the page comes back with the typed window and the reason."""
+    """JSON clients get the error; the page comes back with the typed window and the reason
+    beside the field it concerns."""
     get_session().rollback()
-    if wants_json() or error.status_code == 403:
+    if wants_json():
         raise error
     form.refuse(error)
     return _render(form, error.status_code)
+
+
+def _article(article_id: str) -> Article | None:
+    """The window's article (None: site-wide, which only an admin may schedule)."""
+    if not article_id:
+        if current_user.role is not Role.ADMIN:
+            raise DomainError(
+                "forbidden",
+                "Enkel een beheerder zet de wedstrijddagmodus voor de hele site. "
+                "Vul een artikel-id in.",
+                403,
+                details={"field": "article_id"},
+            )
+        return None
+    try:
+        return get_article(get_session(), article_id)
+    except DomainError as exc:
+        exc.details = {"field": "article_id"}
+        raise
 
 
 @bp.post("/beheer/wedstrijddag")
@@ -62,15 +82,13 @@ def schedule() -> ResponseReturnValue:
     """Schedule a window: site-wide needs an admin, one article an editor or admin."""
     session = get_session()
     form = MatchDayForm()
-    article_id = (form.article_id.data or "").strip()
-    article = get_article(session, article_id) if article_id else None
-    if article is None and current_user.role is not Role.ADMIN:
-        raise DomainError(
-            "forbidden", "Enkel een beheerder zet de wedstrijddagmodus voor de hele site.", 403
-        )
     if not form.validate():
         return _refused(form, form.invalid())
+    article_id = (form.article_id.data or "").strip()
     try:
+        # A mistyped article id or an editor's empty one is a mistake in the form: it comes
+        # back beside the article field with everything typed, not as an error page.
+        article = _article(article_id)
         modes.schedule_window(
             session,
             current_user,

@@ -10,6 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from db import get_session
 from errors import DomainError, wants_json
+from forms.base import choices
 from forms.moderation import (
     AppealDecisionForm,
     BanForm,
@@ -36,6 +37,7 @@ from models import (
 from moderation import actions, runtime, stats, triage
 from parsing import is_id_text, page_number
 from security import role_required
+from views.templating import LIST_LABELS_NL
 from wiring import lexicon_refresher
 
 bp = Blueprint("moderator", __name__, url_prefix="/moderatie")
@@ -382,6 +384,10 @@ def words() -> ResponseReturnValue:
 
 def _words_page(form: WordForm, status: int = 200) -> ResponseReturnValue:
     session = get_session()
+    # The lists by their Dutch names (the form module cannot import the views' labels).
+    form.list.choices = choices(
+        {name: LIST_LABELS_NL.get(name, name) for name in runtime.LIST_NAMES}
+    )
     entries = list(session.scalars(select(LexiconEntry).order_by(LexiconEntry.created_at.desc())))
     return (
         render_template(

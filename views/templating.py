@@ -94,8 +94,17 @@ STATE_LABELS_NL = {
     "pending": "open",
     "upheld": "toegekend",
     "dismissed": "afgewezen",
+    "denied": "afgewezen",
+    "inactive": "gedeactiveerd",
     "premoderate": "voormoderatie",
     "slow": "vertraagd",
+    # An article's comment mode.
+    "open": "open",
+    "premoderated": "eerst nakijken",
+    "closed": "gesloten",
+    # A ballot.
+    "counted": "meegeteld",
+    "quarantined": "in quarantaine",
 }
 ACTION_LABELS_NL = {
     "post": "geplaatst",
@@ -118,6 +127,13 @@ ACTION_LABELS_NL = {
     "lift_ban": "schorsing opgeheven",
     "add_note": "notitie",
     "set_role": "rol gewijzigd",
+    "activate": "account geactiveerd",
+    "deactivate": "account gedeactiveerd",
+    "register_article": "artikel geregistreerd",
+    "update_article": "artikel bijgewerkt",
+    "set_comment_mode": "reactiemodus gewijzigd",
+    "quarantine": "stemmen in quarantaine",
+    "release": "stemmen weer meegeteld",
     "create_token": "API-sleutel aangemaakt",
     "revoke_token": "API-sleutel ingetrokken",
     "lexicon_add": "woord toegevoegd",
@@ -132,19 +148,137 @@ ACTION_LABELS_NL = {
     "cancel_match_day": "wedstrijddag geannuleerd",
 }
 
-# Error codes a person sees on an error page ("Foutcode 403 (eigen reactie)"); the API keeps
-# the code itself.
+# Error codes a person sees on an error page ("Foutcode 409 (eigen account)"); the API keeps
+# the code itself. tests/test_labels_nl.py collects every code the app raises and fails on one
+# without a label here.
 ERROR_LABELS_NL = {
+    # Statuses without a more precise code (errors.STATUS_ERRORS) and the CSRF check.
+    "bad_request": "ongeldig verzoek",
+    "login_required": "aanmelden nodig",
     "forbidden": "geen toegang",
+    "not_found": "niet gevonden",
+    "method_not_allowed": "methode niet toegestaan",
+    "conflict": "kan nu niet",
+    "payload_too_large": "verzoek te groot",
+    "unsupported_media_type": "verkeerd formaat",
+    "validation_failed": "ongeldige invoer",
+    "rate_limited": "te veel verzoeken",
+    "internal_error": "interne fout",
+    "csrf_failed": "formulier verlopen",
+    "form_expired": "formulier verlopen",
+    "invalid_form_token": "formulier verlopen",
+    "origin_mismatch": "verzoek van een andere site",
+    "invalid_json": "ongeldige JSON",
+    "invalid_text": "ongeldige tekens",
+    "invalid_parameter": "ongeldige parameter",
+    # Accounts, sessions and staff authority.
     "own_account": "eigen account",
     "own_comment": "eigen reactie",
     "staff_suspended": "geschorst",
+    "banned": "geschorst",
+    "not_banned": "niet geschorst",
+    "account_exists": "account bestaat al",
+    "invalid_username": "ongeldige gebruikersnaam",
+    "username_not_allowed": "gebruikersnaam niet toegestaan",
+    "invalid_email": "ongeldig e-mailadres",
+    "password_too_short": "wachtwoord te kort",
+    "password_too_long": "wachtwoord te lang",
+    "wrong_password": "verkeerd wachtwoord",
+    "invalid_role": "ongeldige rol",
+    "user_not_found": "gebruiker niet gevonden",
+    "invalid_name": "ongeldige naam",
+    "invalid_token": "ongeldige sleutel",
+    "token_not_found": "sleutel niet gevonden",
+    "too_many_tokens": "te veel sleutels",
+    # Articles and comments.
+    "article_not_found": "artikel niet gevonden",
+    "invalid_article": "ongeldig artikel",
+    "invalid_article_id": "ongeldige artikel-id",
+    "comments_closed": "reageren gesloten",
+    "comment_not_found": "reactie niet gevonden",
+    "invalid_body": "ongeldige tekst",
+    "body_too_short": "tekst te kort",
+    "body_too_long": "tekst te lang",
+    "too_fast": "te snel na elkaar",
+    "invalid_parent": "ongeldige reactie",
+    "parent_not_found": "reactie niet gevonden",
+    "parent_not_visible": "reactie niet zichtbaar",
+    "not_editable": "niet meer te bewerken",
+    "edit_window_closed": "bewerktijd voorbij",
+    "edit_rejected": "bewerking geweigerd",
+    # Moderation.
+    "illegal_transition": "kan niet in deze toestand",
+    "already_reviewed": "al nagekeken",
+    "not_reported": "niet gemeld",
+    "invalid_action": "ongeldige actie",
+    "invalid_reason": "ongeldige reden",
+    "invalid_note": "ongeldige toelichting",
+    "invalid_decision": "ongeldige beslissing",
+    "invalid_duration": "ongeldige duur",
+    "nothing_selected": "niets geselecteerd",
+    "missing_ids": "niets geselecteerd",
+    "too_many_ids": "te veel geselecteerd",
+    "not_appealable": "geen bezwaar mogelijk",
+    "already_appealed": "al bezwaar ingediend",
+    "invalid_appeal": "ongeldig bezwaar",
+    "appeal_not_found": "bezwaar niet gevonden",
+    "appeal_decided": "bezwaar al beslist",
+    "invalid_word": "ongeldig woord",
+    "invalid_list": "ongeldige lijst",
+    "entry_not_found": "regel niet gevonden",
+    # Match-day windows.
+    "invalid_mode": "ongeldige modus",
+    "invalid_slow": "ongeldige wachttijd",
+    "invalid_time": "ongeldig tijdstip",
+    "invalid_window": "ongeldig venster",
+    "invalid_label": "ongeldige omschrijving",
+    "window_not_found": "venster niet gevonden",
+    # Polls and votes.
+    "poll_not_found": "peiling niet gevonden",
+    "poll_not_open": "peiling niet open",
+    "poll_closed": "peiling gesloten",
+    "poll_not_closed": "peiling niet gesloten",
+    "poll_frozen": "peiling vastgezet",
+    "poll_has_ballots": "peiling heeft stemmen",
+    "invalid_options": "ongeldige antwoorden",
+    "too_many_choices": "te veel keuzes",
+    "vote_conflict": "stem botst",
+    "voter_token_required": "stemsleutel nodig",
+    "invalid_voter_token": "ongeldige stemsleutel",
+    "voter_token_expired": "stemsleutel verlopen",
+    "foreign_voter_token": "stemsleutel van een ander",
 }
+
+# The word lists (moderation/lexicon.py CATEGORIES) as moderators read them.
+LIST_LABELS_NL = {
+    "slur": "scheldwoorden (racistisch, homofoob)",
+    "reject": "zwaarste beledigingen",
+    "hold": "beledigingen",
+    "hate": "haatcodes en spreekkoren",
+    "curse": "vloeken",
+    "disease": "ziektewoorden",
+    "threat": "bedreigingen",
+    "spam": "spamwoorden",
+    "prefix": "voorvoegsels (kanker-, tyfus-)",
+    "mild": "milde krachttermen",
+    "identity": "groepsnamen",
+}
+
+# A poll's state and why a ballot looks suspicious (the editors' pages).
+POLL_STATE_LABELS_NL = {"scheduled": "gepland", "open": "open", "closed": "gesloten"}
+SUSPICION_LABELS_NL = {"ip_allowance": "veel stemmen van één IP", "burst": "piek nieuwe stemmers"}
 
 
 def error_nl(code: str | None) -> str:
     """An error code in Dutch where it has a label; the code itself otherwise."""
     return ERROR_LABELS_NL.get(code or "", code or "")
+
+
+def list_nl(code: str | None) -> str:
+    """A word list's name in Dutch; empty for none."""
+    if not code:
+        return ""
+    return LIST_LABELS_NL.get(code, code)
 
 
 def state_nl(code: object) -> str:
@@ -190,4 +324,5 @@ def register(app: Flask) -> None:
         action_nl=action_nl,
         reason_nl=reason_nl,
         error_nl=error_nl,
+        list_nl=list_nl,
     )

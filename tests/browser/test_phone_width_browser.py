@@ -1,0 +1,144 @@
+"""No page of Tribune scrolls sideways on a 360 px phone: every HTML page from the URL map,
+as every kind of visitor, on data with long names, long words, URLs and tokens."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from accounts.services import create_api_token
+from comments.services import report_comment
+from models import Article, CommentState, LexiconAction, Role, User, utcnow
+from moderation import modes, runtime
+from moderation.actions import file_appeal
+from moderation.rules import PostingPolicy
+from moderation.triage import TAB_LABELS
+from tests.browser.live import TIMEOUT_MS, log_in
+from tests.factories import create_comment
+from tests.polls_fixtures import create_poll
+
+pytestmark = pytest.mark.browser
+
+PHONE = {"width": 360, "height": 740}
+PARAMETER = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>")
+# Not pages: JSON, CSV, files and fragments that are embedded elsewhere.
+SKIP_PREFIXES = ("/api/", "/static/", "/fragments/")
+SKIP_SUFFIXES = (".csv", ".ico", ".json", ".js", ".svg")
+SKIP_ENDPOINTS = {"moderator.counts"}
+LONG_WORD = "Supercalifragilistischexpialidocious" * 3
+LONG_URL = "https://www.voorbeeld.be/" + "heel-lang-pad-zonder-spaties-" * 6 + "einde"
+
+# The part of the page that reaches furthest to the right, named like a CSS selector.
+WIDEST_JS = """() => {
+  const limit = document.scrollingElement.clientWidth;
+  let worst = null, right = limit;
+  for (const el of document.body.querySelectorAll('*')) {
+    const edge = el.getBoundingClientRect().right + window.scrollX;
+    if (edge > right + 0.5) { right = edge; worst = el; }
+  }
+  if (!worst) return null;
+  const name = worst.tagName.toLowerCase() + (worst.id ? '#' + worst.id : '') +
+    [...worst.classList].map(c => '.' + c).join('');
+  const parent = worst.parentElement ? worst.parentElement.tagName.toLowerCase() : '';
+  return `${parent} > ${name} (right edge ${Math.round(right)} px)`;
+}"""
+
+
+def seed(db: Session, make_user: Callable[..., User], make_article: Callable[..., Article]) -> dict:
+    """A bit of everything every page lists, with the long strings phones choke on."""
+    users = {
+        role: make_user(role, username=f"{role.value}_{'x' * 20}")
+        for role in (Role.FAN, Role.MODERATOR, Role.EDITOR, Role.ADMIN)
+    }
+    fan, moderator, editor = users[Role.FAN], users[Role.MODERATOR], users[Role.EDITOR]
+    make_user(email=f"{'lang' * 15}@{'domein' * 8}.be")
+    article = make_article("lange-titels-artikel")
+    article.title = f"Derby: {LONG_WORD} en meer"
+    body = f"Kijk eens: {LONG_URL} {LONG_WORD}"
+    published = create_comment(db, article, fan, CommentState.PUBLISHED, body=body)
+    create_comment(db, article, fan, CommentState.HELD, body=body)
+    create_comment(db, article, fan, CommentState.PUBLISHED, body=body, parent=published)
+    removed = create_comment(db, article, fan, CommentState.REMOVED, body=body, actor=moderator)
+    create_comment(db, article, fan, CommentState.REJECTED, body=body, actor=moderator)
+    file_appeal(db, fan, removed.id, f"Onterecht: {LONG_WORD}")
+    report_comment(db, published.id, moderator, "spam", f"Zie {LONG_URL}", PostingPolicy())
+    runtime.add_entry(db, moderator, LexiconAction.ADD, LONG_WORD[:90], "hold")
+    runtime.add_entry(db, moderator, LexiconAction.ALLOW_DOMAIN, "www.voorbeeld.be")
+    now = utcnow()
+    modes.schedule_window(
+        db,
+        users[Role.ADMIN],
+        article,
+        "slow",
+        now + timedelta(hours=1),
+        now + timedelta(hours=3),
+        60,
+        f"Bekerfinale {LONG_WORD}",
+    )
+    create_api_token(db, editor, f"CMS {LONG_WORD}"[:80])
+    db.commit()
+    poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
+    return {
+        "users": users,
+        "ids": {
+            "article_id": article.cms_id,
+            "comment_id": published.id,
+            "user_id": fan.id,
+            "poll_id": poll.id,
+        },
+    }
+
+
+def page_paths(app: Flask, ids: dict[str, object]) -> list[str]:
+    """Every GET route that renders a page, its parameters filled from the seeded data."""
+    paths = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in (rule.methods or ()) or rule.endpoint in SKIP_ENDPOINTS:
+            continue
+        if rule.rule.startswith(SKIP_PREFIXES) or rule.rule.endswith(SKIP_SUFFIXES):
+            continue
+        names = PARAMETER.findall(rule.rule)
+        missing = [name for name in names if name not in ids]
+        assert not missing, f"{rule.rule}: seed data for {missing}"
+        paths.add(PARAMETER.sub(lambda m: str(ids[m.group(1)]), rule.rule))
+    # The queue's tabs list different things.
+    paths.update(f"/moderatie/?tab={tab}" for tab in TAB_LABELS)
+    return sorted(paths)
+
+
+def test_no_page_scrolls_sideways_at_360_px(
+    app: Flask,
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+) -> None:
+    data = seed(db, make_user, make_article)
+    paths = page_paths(app, data["ids"])
+    assert {"/beheer/", "/moderatie/statistieken", "/redactie/"} <= set(paths)
+    offenders: list[str] = []
+    for role in (None, Role.FAN, Role.MODERATOR, Role.EDITOR, Role.ADMIN):
+        context = chromium.new_context(viewport=PHONE, is_mobile=True)
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        if role is not None:
+            log_in(page, base_url, data["users"][role])
+        for path in paths:
+            page.goto(base_url + path)
+            width = page.evaluate(
+                "() => [document.scrollingElement.scrollWidth, "
+                "document.scrollingElement.clientWidth]"
+            )
+            if width[0] > width[1]:
+                widest = page.evaluate(WIDEST_JS)
+                who = role.value if role else "anonymous"
+                offenders.append(f"{path} as {who}: {width[0]} > {width[1]} px, widest {widest}")
+        context.close()
+    assert not offenders, "pages scroll sideways at 360 px:\n" + "\n".join(offenders)
