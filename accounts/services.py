@@ -13,6 +13,9 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts.passwords import PASSWORD_MAX as PASSWORD_MAX  # re-exported for the forms
+from accounts.passwords import PASSWORD_MIN as PASSWORD_MIN
+from accounts.passwords import password_problems, validate_password
 from errors import Conflict, DomainError, Invalid
 from lookups import get_or_404
 from models import ApiToken, Role, User, utcnow
@@ -25,8 +28,6 @@ USERNAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{{USERNAME_MIN - 1},{USER
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TOKEN_NAME_MAX = 80
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
 TOKEN_PREFIX = "trb_"
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how exactly a token's "last used" is kept
 
@@ -44,20 +45,6 @@ def hash_password(password: str, method: str) -> str:
 @lru_cache(maxsize=4)
 def _dummy_hash(method: str) -> str:
     return generate_password_hash(secrets.token_hex(8), method=method)
-
-
-def validate_password(password: str) -> None:
-    """Refuse passwords that are too short or absurdly long."""
-    if len(password) < PASSWORD_MIN:
-        raise Invalid(
-            "password_too_short",
-            f"Kies een wachtwoord van minstens {PASSWORD_MIN} tekens.",
-            details={"field": "password"},
-        )
-    if len(password) > PASSWORD_MAX:
-        raise Invalid(
-            "password_too_long", "Dat wachtwoord is te lang.", details={"field": "password"}
-        )
 
 
 @dataclass(frozen=True)
@@ -93,10 +80,7 @@ def registration_problems(
         problems.append(
             Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
         )
-    try:
-        validate_password(registration.password)
-    except DomainError as exc:
-        problems.append(exc)
+    problems.extend(password_problems(registration.password, username, email))
     taken = session.scalar(
         select(User.id).where(or_(User.username_key == username_key(username), User.email == email))
     )
@@ -162,7 +146,7 @@ def change_password(
         raise Invalid(
             "wrong_password", "Je huidige wachtwoord klopt niet.", details={"field": "current"}
         )
-    validate_password(new)
+    validate_password(new, user.username, user.email)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)
 
@@ -170,7 +154,7 @@ def change_password(
 def set_password(session: Session, user: User, new: str, password_method: str) -> None:
     """An administrator's reset (the CLI): the registration's password rules, and every session
     of the account ends."""
-    validate_password(new)
+    validate_password(new, user.username, user.email)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)
 
