@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -18,7 +19,7 @@ from accounts.passwords import PASSWORD_MIN as PASSWORD_MIN
 from accounts.passwords import password_problems, validate_password
 from errors import Conflict, DomainError, Invalid
 from lookups import get_or_404
-from models import ApiToken, Role, User, utcnow
+from models import ApiToken, Role, TokenRevocation, TokenScope, User, utcnow
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
 from writes.driver import hot_rows
@@ -218,8 +219,49 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new editor API token; the plain token is returned once and never stored."""
+# Who may hold a token, and which write scopes each role may give one.
+TOKEN_ROLES = (Role.EDITOR, Role.ADMIN)
+TOKEN_SCOPES_BY_ROLE: dict[Role, frozenset[TokenScope]] = {
+    Role.EDITOR: frozenset(
+        {TokenScope.ARTICLES_WRITE, TokenScope.POLLS_WRITE, TokenScope.COMMENTS_WRITE}
+    ),
+    Role.ADMIN: frozenset(TokenScope),
+}
+
+
+def token_scopes_for(role: Role) -> list[TokenScope]:
+    """The scopes a token of this role may carry, in their documented order."""
+    allowed = TOKEN_SCOPES_BY_ROLE.get(role, frozenset())
+    return [scope for scope in TokenScope if scope in allowed]
+
+
+def _parse_scopes(user: User, scopes: Iterable[TokenScope | str]) -> list[TokenScope]:
+    chosen: list[TokenScope] = []
+    for scope in scopes:
+        try:
+            parsed = TokenScope(scope)
+        except ValueError:
+            raise Invalid(
+                "invalid_scope",
+                f"Onbekend recht: {str(scope)[:40]}.",
+                details={"field": "scopes", "allowed": [s.value for s in TokenScope]},
+            ) from None
+        if parsed not in TOKEN_SCOPES_BY_ROLE.get(user.role, frozenset()):
+            raise Invalid(
+                "scope_not_allowed",
+                f"Met jouw rol kan een sleutel het recht {parsed.value} niet krijgen.",
+                details={"field": "scopes", "scope": parsed.value},
+            )
+        if parsed not in chosen:
+            chosen.append(parsed)
+    return [scope for scope in TokenScope if scope in chosen]
+
+
+def create_api_token(
+    session: Session, user: User, name: str, scopes: Iterable[TokenScope | str] = ()
+) -> tuple[ApiToken, str]:
+    """A new editor API token with the write scopes chosen now (none: it only reads); the
+    plain token is returned once and never stored."""
     name = name.strip()
     if not 1 <= len(name) <= TOKEN_NAME_MAX:
         raise Invalid(
@@ -227,13 +269,22 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
             f"Geef de sleutel een naam (1 tot {TOKEN_NAME_MAX} tekens).",
             details={"field": "name"},
         )
-    if user.role not in (Role.EDITOR, Role.ADMIN):
+    if user.role not in TOKEN_ROLES:
         raise DomainError("forbidden", "Alleen redacteurs maken API-sleutels aan.", 403)
+    chosen = _parse_scopes(user, scopes)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name, token_hash=_token_digest(plain), prefix=plain[:10])
+    token = ApiToken(
+        user=user,
+        name=name,
+        token_hash=_token_digest(plain),
+        prefix=plain[:10],
+        scopes=" ".join(scope.value for scope in chosen),
+    )
     session.add(token)
     session.flush()
-    record_action(session, user, "api_token", token.id, "create_token", note=name)
+    record_action(
+        session, user, "api_token", token.id, "create_token", note=f"{name} ({token.scopes})"
+    )
     return token, plain
 
 
@@ -249,8 +300,52 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> ApiToken:
     )
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        token.revoked_reason = (
+            TokenRevocation.OWNER if token.user_id == user.id else TokenRevocation.ADMIN
+        )
         record_action(session, user, "api_token", token.id, "revoke_token", note=token.name)
     return token
+
+
+def revoke_tokens_of(
+    session: Session, actor: User, user: User, reason: TokenRevocation
+) -> list[ApiToken]:
+    """Revoke every live token of `user` for good (a demotion, a deactivation): a later
+    promotion or reactivation does not bring them back."""
+    tokens = list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    )
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+        token.revoked_reason = reason
+        record_action(
+            session,
+            actor,
+            "api_token",
+            token.id,
+            "revoke_token",
+            note=f"{token.name} ({reason.label_nl})",
+        )
+    return tokens
+
+
+def check_token_scope(token: ApiToken, needed: TokenScope | None) -> None:
+    """Refuse a write the token has no scope for (403 insufficient_scope, naming the scope);
+    a write that names no scope takes no token at all."""
+    if needed is None:
+        raise DomainError(
+            "insufficient_scope", "Deze bewerking kan niet met een API-sleutel.", 403, {}
+        )
+    if needed not in token.scope_set:
+        raise DomainError(
+            "insufficient_scope",
+            f"Deze API-sleutel heeft het recht {needed.value} niet.",
+            403,
+            {"scope": needed.value},
+        )
 
 
 def valid_token(session: Session, plain: str) -> ApiToken | None:
@@ -259,7 +354,7 @@ def valid_token(session: Session, plain: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None:
         return None
     user = session.get(User, token.user_id)
-    if user is None or not user.is_active or user.role not in (Role.EDITOR, Role.ADMIN):
+    if user is None or not user.is_active or user.role not in TOKEN_ROLES:
         return None
     return token
 
@@ -294,6 +389,8 @@ def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
         record_action(session, admin, "user", user.id, "set_role", user.role.value, role.value)
         user.role = role
         end_sessions(session, user)  # pages open under the old role close with it
+        if role not in TOKEN_ROLES:
+            revoke_tokens_of(session, admin, user, TokenRevocation.ROLE_LOST)
     return user
 
 
@@ -314,6 +411,8 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
         )
         user.is_active = active
         end_sessions(session, user)
+        if not active:
+            revoke_tokens_of(session, admin, user, TokenRevocation.DEACTIVATED)
     return user
 
 

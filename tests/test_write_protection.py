@@ -41,9 +41,15 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def create_token(client: FlaskClient, name: str = "CMS productie") -> str:
-    """Create a token through the profile page and read it from the page, as an editor would."""
-    response = client.post("/profiel/sleutels", data={"name": name})
+def create_token(
+    client: FlaskClient,
+    name: str = "CMS productie",
+    scopes: tuple[str, ...] = ("articles", "polls"),
+) -> str:
+    """Create a token through the profile page and read it from the page, as an editor would
+    (by default with the CMS's scopes, the ones the form ticks: a browser sends ticked boxes)."""
+    boxes = {f"scope_{scope}": "y" for scope in scopes}
+    response = client.post("/profiel/sleutels", data={"name": name, **boxes})
     assert response.status_code == 201, response.get_data(as_text=True)[:300]
     assert response.headers["Cache-Control"] == "private, no-store"
     match = TOKEN_CODE.search(response.get_data(as_text=True))
@@ -264,7 +270,7 @@ def test_token_posts_a_comment_through_the_read_first_route(
     make_article("tok-art")
     admin_client = app.test_client()
     login(admin_client, make_user(Role.ADMIN))
-    token = create_token(admin_client)
+    token = create_token(admin_client, scopes=("comments",))
     cms = app.test_client()
 
     posted = cms.post(
@@ -299,7 +305,10 @@ def test_token_requests_need_no_origin_and_no_csrf_token(
         data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": form_token},
     )
     form_token = csrf_token_from(editor, "/profiel")
-    page = editor.post("/profiel/sleutels", data={"name": "CMS", "csrf_token": form_token})
+    page = editor.post(
+        "/profiel/sleutels",
+        data={"name": "CMS", "scope_articles": "y", "csrf_token": form_token},
+    )
     match = TOKEN_CODE.search(page.get_data(as_text=True))
     assert match
     cms = app.test_client()

@@ -15,10 +15,10 @@ from articles import services as articles
 from db import get_session, in_write_transaction, session_scope
 from errors import DomainError
 from extensions import csrf, login_manager
-from models import Article, Role, User, utcnow
+from models import Article, Role, TokenScope, User, utcnow
 from security import check_json_write, role_required
 from views import api_schemas as schemas
-from views.openapi import openapi_document, operation
+from views.openapi import READS, openapi_document, operation, operations_of
 from views.public_url import public_base
 
 API_PREFIX = "/api/v1"
@@ -60,6 +60,7 @@ def load_token_user(request: Request) -> User | None:
             with session_scope(current_app) as writer:
                 accounts.mark_token_used(writer, found.id, now)
     g.token_auth = True
+    g.api_token = found
     return found.user
 
 
@@ -78,6 +79,11 @@ def _authenticate() -> None:
             raise DomainError(
                 "invalid_token", "Stuur een API-sleutel zonder aanmeldcookie mee.", 401
             )
+        if request.method not in READS and request.endpoint in current_app.view_functions:
+            # Every write states the scope a token needs (@operation(scope=…)); none: no token.
+            recorded = operations_of(current_app.view_functions[request.endpoint])
+            spec = recorded.get(request.method) or recorded.get(None)
+            accounts.check_token_scope(g.api_token, spec.scope if spec else None)
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         WRITE_CHECKS.get(request.endpoint or "", check_json_write)()
@@ -144,6 +150,7 @@ def get_article(article_id: str) -> ResponseReturnValue:
 @bp.put("/articles/<article_id>")
 @operation(
     auth="editor",
+    scope=TokenScope.ARTICLES_WRITE,
     body=schemas.ArticleIn,
     responses={200: schemas.ArticleOut, 201: schemas.ArticleOut},
     errors={422: "invalid_article_id"},

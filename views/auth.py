@@ -274,6 +274,10 @@ def _render_profile(
             new_token_name=new_token_name,
             password_form=password_form or PasswordChangeForm(formdata=None),
             token_form=token_form or TokenForm(formdata=None),
+            token_scope_fields=[
+                TokenForm.SCOPE_FIELDS[scope]
+                for scope in services.token_scopes_for(current_user.role)
+            ],
             button=ButtonForm(formdata=None),
         ),
         status,
@@ -325,7 +329,9 @@ def create_token() -> ResponseReturnValue:
         return _render_profile(422, token_form=form)
     session = get_session()
     try:
-        token, plain = services.create_api_token(session, current_user, form.name.data)
+        token, plain = services.create_api_token(
+            session, current_user, form.name.data, form.chosen_scopes()
+        )
     except DomainError as exc:
         session.rollback()
         form.refuse(exc)
