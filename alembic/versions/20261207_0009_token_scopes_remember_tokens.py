@@ -27,12 +27,12 @@ def upgrade() -> None:
             sa.Column("scopes", sa.String(length=200), nullable=False, server_default="")
         )
         batch_op.add_column(sa.Column("revoked_reason", sa.String(length=16), nullable=True))
-    op.execute(sa.text("UPDATE api_tokens SET scopes = :scopes").bindparams(
-        scopes=EXISTING_TOKEN_SCOPES
-    ))
-    op.execute(sa.text(
-        "UPDATE api_tokens SET revoked_reason = 'owner' WHERE revoked_at IS NOT NULL"
-    ))
+    op.execute(
+        sa.text("UPDATE api_tokens SET scopes = :scopes").bindparams(scopes=EXISTING_TOKEN_SCOPES)
+    )
+    op.execute(
+        sa.text("UPDATE api_tokens SET revoked_reason = 'owner' WHERE revoked_at IS NOT NULL")
+    )
     op.create_table(
         "remember_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
