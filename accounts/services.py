@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts import remember
 from accounts.passwords import PASSWORD_MAX as PASSWORD_MAX  # re-exported for the forms
 from accounts.passwords import PASSWORD_MIN as PASSWORD_MIN
 from accounts.passwords import password_problems, validate_password
@@ -168,6 +169,7 @@ def end_sessions(session: Session, user: User) -> None:
     holds nothing that tells one of the user's sessions from another.
     """
     user.session_version += 1
+    remember.forget_all(session, user)  # ended by the version too; this keeps the table small
     session.flush()
 
 

@@ -14,7 +14,7 @@ from accounts import services as accounts
 from articles import services as articles
 from db import get_session, in_write_transaction, session_scope
 from errors import DomainError
-from extensions import csrf, login_manager
+from extensions import csrf
 from models import Article, Role, TokenScope, User, utcnow
 from security import check_json_write, role_required
 from views import api_schemas as schemas
@@ -32,13 +32,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 WRITE_CHECKS: dict[str, Callable[[], None]] = {}
 
 
-@login_manager.request_loader
 def load_token_user(request: Request) -> User | None:
     """The user of an API request's Bearer token (401 when it is malformed or unknown).
 
-    Flask-Login asks this when the request has no session user; API requests with an
-    Authorization header open no session cookie (security.SessionCookies), so the token
-    decides. Pages do not take tokens.
+    Flask-Login asks this (views.auth.configure_login) when the request has no session user;
+    API requests with an Authorization header open no session cookie (security.SessionCookies),
+    so the token decides, whatever cookie comes along. Pages do not take tokens.
     """
     header = request.headers.get("Authorization", "")
     if request.blueprint != bp.name or not header:
@@ -75,7 +74,7 @@ def _authenticate() -> None:
     if "Authorization" in request.headers:
         # Reading current_user runs load_token_user now: a bad token is refused here.
         if current_user.is_anonymous or not token_authenticated():
-            # Flask-Login took a remember-me cookie sent along and never asked for the token.
+            # Only a token authenticates a request that carries one (never a cookie).
             raise DomainError(
                 "invalid_token", "Stuur een API-sleutel zonder aanmeldcookie mee.", 401
             )
