@@ -9,6 +9,7 @@ role change, ban, deactivation) ends every remember-me token with the sessions.
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import hmac
 import secrets
@@ -24,6 +25,7 @@ from parsing import is_id_text
 
 SECRET_BYTES = 32
 VALUE_MAX = 100  # a longer cookie is not ours
+RACE_WINDOW = timedelta(seconds=30)
 
 
 def _digest(secret: str) -> str:
@@ -61,6 +63,16 @@ class Restored:
     cookie: str
 
 
+class Refused(enum.Enum):
+    """Why a remember-me cookie signed nobody in."""
+
+    # Unknown, expired, ended or tampered with: the browser should drop the cookie.
+    DEAD = "dead"
+    # Its secret was replaced moments ago: most likely a parallel request of the same browser
+    # won the rotation and carries the new cookie; dropping the cookie here could erase it.
+    RACED = "raced"
+
+
 def parse(value: str) -> tuple[int, str] | None:
     """(row id, secret) from a cookie value, or None when it is not one of ours."""
     if len(value) > VALUE_MAX:
@@ -71,21 +83,23 @@ def parse(value: str) -> tuple[int, str] | None:
     return int(token_id), secret
 
 
-def use(session: Session, value: str, lifetime: timedelta, now: datetime) -> Restored | None:
-    """Restore a session from a remember-me cookie and rotate its secret; None when the cookie
-    is unknown, expired, already used (rotated), or from before the user's sessions ended."""
+def use(session: Session, value: str, lifetime: timedelta, now: datetime) -> Restored | Refused:
+    """Restore a session from a remember-me cookie and rotate its secret; refused when the
+    cookie is unknown, expired, already used (rotated), or from before the user's sessions
+    ended."""
     parsed = parse(value)
     if parsed is None:
-        return None
+        return Refused.DEAD
     token_id, secret = parsed
     token = session.scalar(select(RememberToken).where(RememberToken.id == token_id))
     if token is None or token.expires_at <= now:
-        return None
+        return Refused.DEAD
     if not hmac.compare_digest(token.secret_hash, _digest(secret)):
-        return None
+        raced = token.used_at is not None and now - token.used_at < RACE_WINDOW
+        return Refused.RACED if raced else Refused.DEAD
     user = session.get(User, token.user_id)
     if user is None or not user.is_active or user.session_version != token.session_version:
-        return None
+        return Refused.DEAD
     fresh = secrets.token_urlsafe(SECRET_BYTES)
     # An UPDATE's result is a CursorResult (rowcount); Session.execute is typed Result.
     rotated = cast(
@@ -98,15 +112,21 @@ def use(session: Session, value: str, lifetime: timedelta, now: datetime) -> Res
         ),
     )
     if rotated.rowcount != 1:  # another request used this cookie first
-        return None
+        return Refused.RACED
     return Restored(user_key=user.get_id(), cookie=f"{token_id}.{fresh}")
 
 
 def forget(session: Session, value: str) -> None:
-    """Delete the token behind a cookie (this browser logs out)."""
+    """Delete the token behind a cookie (this browser logs out); only with its secret, so a
+    made-up cookie cannot end another browser's token."""
     parsed = parse(value)
     if parsed is not None:
-        session.execute(delete(RememberToken).where(RememberToken.id == parsed[0]))
+        token_id, secret = parsed
+        session.execute(
+            delete(RememberToken).where(
+                RememberToken.id == token_id, RememberToken.secret_hash == _digest(secret)
+            )
+        )
 
 
 def forget_all(session: Session, user: User) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
@@ -56,9 +57,7 @@ def test_a_used_remember_cookie_is_replaced_and_the_old_one_stops_working(
 
     assert rotated != copied_before_use
     thief = holding_only(app, copied_before_use)
-    response = thief.get("/profiel")
-    assert response.status_code == 302  # the copy from before the use is dead
-    assert any(h.startswith(f"{COOKIE}=;") for h in response.headers.getlist("Set-Cookie"))
+    assert thief.get("/profiel").status_code == 302  # the copy from before the use is dead
     assert restores(browser)  # the rotated cookie works (and rotates again)
     assert remember_value(browser) != rotated
 
@@ -140,3 +139,56 @@ def test_logging_in_without_remember_me_sets_no_remember_cookie(
     assert browser.get_cookie(COOKIE) is None
     count = select(func.count()).select_from(RememberToken)
     assert db.scalar(count) == 0
+
+
+def cleared(response: Any) -> bool:
+    return any(h.startswith(f"{COOKIE}=;") for h in response.headers.getlist("Set-Cookie"))
+
+
+def test_a_dead_cookie_is_cleared_and_one_just_rotated_is_left_to_the_winner(
+    app: Flask, db: Session, make_user: Callable[..., User]
+) -> None:
+    user = make_user()
+    browser = remembered_browser(app, user)
+    before = remember_value(browser)
+    assert restores(browser)
+
+    # A parallel request of the same browser that lost the rotation: refused, and its answer
+    # does not erase the new cookie the winner's answer set.
+    loser = holding_only(app, before).get("/profiel")
+    assert loser.status_code == 302 and not cleared(loser)
+
+    db.execute(
+        update(RememberToken)
+        .where(RememberToken.user_id == user.id)
+        .values(used_at=utcnow() - timedelta(minutes=5))
+    )
+    db.commit()
+    late = holding_only(app, before).get("/profiel")
+    assert late.status_code == 302 and cleared(late)
+    unknown = holding_only(app, "999999.abc").get("/profiel")
+    assert unknown.status_code == 302 and cleared(unknown)
+
+
+def test_a_made_up_cookie_cannot_end_another_browsers_token(
+    app: Flask, make_user: Callable[..., User]
+) -> None:
+    victim = remembered_browser(app, make_user())
+    token_id = remember_value(victim).partition(".")[0]
+    attacker = holding_only(app, f"{token_id}.made-up")
+
+    attacker.post("/uitloggen")
+    login(attacker, make_user(), remember=True)  # logging in drops the browser's old cookie too
+
+    assert restores(victim)
+
+
+def test_logging_out_deletes_this_browsers_token(
+    app: Flask, db: Session, make_user: Callable[..., User]
+) -> None:
+    browser = remembered_browser(app, make_user())
+
+    response = browser.post("/uitloggen")
+
+    assert cleared(response)
+    assert db.scalar(select(func.count()).select_from(RememberToken)) == 0

@@ -88,8 +88,9 @@ def _load_remembered(request: Request) -> User | None:
         # become a writer once another worker committed.
         with session_scope(current_app) as writer:
             restored = remember.use(writer, value, _remember_lifetime(), now)
-    if restored is None:
+    if restored is remember.Refused.DEAD:
         g.remember_cookie = ""  # clear the dead cookie
+    if not isinstance(restored, remember.Restored):
         return None
     user = services.load_user(session, restored.user_key)
     if user is None:
@@ -239,6 +240,7 @@ def login() -> ResponseReturnValue:
                 current_app.config["TRIBUNE_PASSWORD_METHOD"],
             )
             if user is not None:
+                forget_browser()  # a remember-me cookie from before (maybe another account's)
                 if form.remember.data:
                     remember_browser(user)
                 session.commit()
