@@ -82,6 +82,8 @@ def _load_remembered(request: Request) -> User | None:
     session = get_session()
     now = utcnow()
     if in_write_transaction(session):
+        # A second writer would wait on this one's lock (SQLite): rotate in the request's
+        # transaction. Pages restore on their first GET, so this is rare.
         restored = remember.use(session, value, _remember_lifetime(), now)
     else:
         # Its own short write, as for a token's use: a read request's SQLite snapshot could not
@@ -110,7 +112,7 @@ def forget_browser() -> None:
     value = request.cookies.get(REMEMBER_COOKIE)
     if value:
         remember.forget(get_session(), value)
-    g.remember_cookie = ""
+        g.remember_cookie = ""
 
 
 @bp.after_app_request
