@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -13,9 +14,13 @@ from sqlalchemy import bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from accounts import remember
+from accounts.passwords import PASSWORD_MAX as PASSWORD_MAX  # re-exported for the forms
+from accounts.passwords import PASSWORD_MIN as PASSWORD_MIN
+from accounts.passwords import password_problems, validate_password
 from errors import Conflict, DomainError, Invalid
 from lookups import get_or_404
-from models import ApiToken, Role, User, utcnow
+from models import ApiToken, Role, TokenRevocation, TokenScope, User, utcnow
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
 from writes.driver import hot_rows
@@ -25,8 +30,6 @@ USERNAME_RE = re.compile(rf"^[A-Za-z0-9][A-Za-z0-9_.-]{{{USERNAME_MIN - 1},{USER
 EMAIL_MAX = 254
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TOKEN_NAME_MAX = 80
-PASSWORD_MIN = 10
-PASSWORD_MAX = 200
 TOKEN_PREFIX = "trb_"
 TOKEN_USE_RESOLUTION = timedelta(minutes=5)  # how exactly a token's "last used" is kept
 
@@ -44,20 +47,6 @@ def hash_password(password: str, method: str) -> str:
 @lru_cache(maxsize=4)
 def _dummy_hash(method: str) -> str:
     return generate_password_hash(secrets.token_hex(8), method=method)
-
-
-def validate_password(password: str) -> None:
-    """Refuse passwords that are too short or absurdly long."""
-    if len(password) < PASSWORD_MIN:
-        raise Invalid(
-            "password_too_short",
-            f"Kies een wachtwoord van minstens {PASSWORD_MIN} tekens.",
-            details={"field": "password"},
-        )
-    if len(password) > PASSWORD_MAX:
-        raise Invalid(
-            "password_too_long", "Dat wachtwoord is te lang.", details={"field": "password"}
-        )
 
 
 @dataclass(frozen=True)
@@ -93,10 +82,7 @@ def registration_problems(
         problems.append(
             Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
         )
-    try:
-        validate_password(registration.password)
-    except DomainError as exc:
-        problems.append(exc)
+    problems.extend(password_problems(registration.password, username, email))
     taken = session.scalar(
         select(User.id).where(or_(User.username_key == username_key(username), User.email == email))
     )
@@ -162,7 +148,7 @@ def change_password(
         raise Invalid(
             "wrong_password", "Je huidige wachtwoord klopt niet.", details={"field": "current"}
         )
-    validate_password(new)
+    validate_password(new, user.username, user.email)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)
 
@@ -170,7 +156,7 @@ def change_password(
 def set_password(session: Session, user: User, new: str, password_method: str) -> None:
     """An administrator's reset (the CLI): the registration's password rules, and every session
     of the account ends."""
-    validate_password(new)
+    validate_password(new, user.username, user.email)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)
 
@@ -183,6 +169,7 @@ def end_sessions(session: Session, user: User) -> None:
     holds nothing that tells one of the user's sessions from another.
     """
     user.session_version += 1
+    remember.forget_all(session, user)  # ended by the version too; this keeps the table small
     session.flush()
 
 
@@ -234,8 +221,49 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
-    """A new editor API token; the plain token is returned once and never stored."""
+# Who may hold a token, and which write scopes each role may give one.
+TOKEN_ROLES = (Role.EDITOR, Role.ADMIN)
+TOKEN_SCOPES_BY_ROLE: dict[Role, frozenset[TokenScope]] = {
+    Role.EDITOR: frozenset(
+        {TokenScope.ARTICLES_WRITE, TokenScope.POLLS_WRITE, TokenScope.COMMENTS_WRITE}
+    ),
+    Role.ADMIN: frozenset(TokenScope),
+}
+
+
+def token_scopes_for(role: Role) -> list[TokenScope]:
+    """The scopes a token of this role may carry, in their documented order."""
+    allowed = TOKEN_SCOPES_BY_ROLE.get(role, frozenset())
+    return [scope for scope in TokenScope if scope in allowed]
+
+
+def _parse_scopes(user: User, scopes: Iterable[TokenScope | str]) -> list[TokenScope]:
+    chosen: list[TokenScope] = []
+    for scope in scopes:
+        try:
+            parsed = TokenScope(scope)
+        except ValueError:
+            raise Invalid(
+                "invalid_scope",
+                f"Onbekend recht: {str(scope)[:40]}.",
+                details={"field": "scopes", "allowed": [s.value for s in TokenScope]},
+            ) from None
+        if parsed not in TOKEN_SCOPES_BY_ROLE.get(user.role, frozenset()):
+            raise Invalid(
+                "scope_not_allowed",
+                f"Met jouw rol kan een sleutel het recht {parsed.value} niet krijgen.",
+                details={"field": "scopes", "scope": parsed.value},
+            )
+        if parsed not in chosen:
+            chosen.append(parsed)
+    return [scope for scope in TokenScope if scope in chosen]
+
+
+def create_api_token(
+    session: Session, user: User, name: str, scopes: Iterable[TokenScope | str] = ()
+) -> tuple[ApiToken, str]:
+    """A new editor API token with the write scopes chosen now (none: it only reads); the
+    plain token is returned once and never stored."""
     name = name.strip()
     if not 1 <= len(name) <= TOKEN_NAME_MAX:
         raise Invalid(
@@ -243,13 +271,22 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
             f"Geef de sleutel een naam (1 tot {TOKEN_NAME_MAX} tekens).",
             details={"field": "name"},
         )
-    if user.role not in (Role.EDITOR, Role.ADMIN):
+    if user.role not in TOKEN_ROLES:
         raise DomainError("forbidden", "Alleen redacteurs maken API-sleutels aan.", 403)
+    chosen = _parse_scopes(user, scopes)
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name, token_hash=_token_digest(plain), prefix=plain[:10])
+    token = ApiToken(
+        user=user,
+        name=name,
+        token_hash=_token_digest(plain),
+        prefix=plain[:10],
+        scopes=" ".join(scope.value for scope in chosen),
+    )
     session.add(token)
     session.flush()
-    record_action(session, user, "api_token", token.id, "create_token", note=name)
+    record_action(
+        session, user, "api_token", token.id, "create_token", note=f"{name} ({token.scopes})"
+    )
     return token, plain
 
 
@@ -265,8 +302,52 @@ def revoke_api_token(session: Session, user: User, token_id: int) -> ApiToken:
     )
     if token.revoked_at is None:
         token.revoked_at = utcnow()
+        token.revoked_reason = (
+            TokenRevocation.OWNER if token.user_id == user.id else TokenRevocation.ADMIN
+        )
         record_action(session, user, "api_token", token.id, "revoke_token", note=token.name)
     return token
+
+
+def revoke_tokens_of(
+    session: Session, actor: User, user: User, reason: TokenRevocation
+) -> list[ApiToken]:
+    """Revoke every live token of `user` for good (a demotion, a deactivation): a later
+    promotion or reactivation does not bring them back."""
+    tokens = list(
+        session.scalars(
+            select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        )
+    )
+    now = utcnow()
+    for token in tokens:
+        token.revoked_at = now
+        token.revoked_reason = reason
+        record_action(
+            session,
+            actor,
+            "api_token",
+            token.id,
+            "revoke_token",
+            note=f"{token.name} ({reason.label_nl})",
+        )
+    return tokens
+
+
+def check_token_scope(token: ApiToken, needed: TokenScope | None) -> None:
+    """Refuse a write the token has no scope for (403 insufficient_scope, naming the scope);
+    a write that names no scope takes no token at all."""
+    if needed is None:
+        raise DomainError(
+            "insufficient_scope", "Deze bewerking kan niet met een API-sleutel.", 403, {}
+        )
+    if needed not in token.scope_set:
+        raise DomainError(
+            "insufficient_scope",
+            f"Deze API-sleutel heeft het recht {needed.value} niet.",
+            403,
+            {"scope": needed.value},
+        )
 
 
 def valid_token(session: Session, plain: str) -> ApiToken | None:
@@ -275,7 +356,7 @@ def valid_token(session: Session, plain: str) -> ApiToken | None:
     if token is None or token.revoked_at is not None:
         return None
     user = session.get(User, token.user_id)
-    if user is None or not user.is_active or user.role not in (Role.EDITOR, Role.ADMIN):
+    if user is None or not user.is_active or user.role not in TOKEN_ROLES:
         return None
     return token
 
@@ -310,6 +391,8 @@ def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
         record_action(session, admin, "user", user.id, "set_role", user.role.value, role.value)
         user.role = role
         end_sessions(session, user)  # pages open under the old role close with it
+        if role not in TOKEN_ROLES:
+            revoke_tokens_of(session, admin, user, TokenRevocation.ROLE_LOST)
     return user
 
 
@@ -330,6 +413,8 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
         )
         user.is_active = active
         end_sessions(session, user)
+        if not active:
+            revoke_tokens_of(session, admin, user, TokenRevocation.DEACTIVATED)
     return user
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from accounts.passwords import password_problems
 from accounts.services import Registration, register_user, username_key
 from models import (
     Article,
@@ -74,16 +75,23 @@ def read_defour() -> tuple[str, str]:
     return title, re.sub(r"\n{3,}", "\n\n", body)
 
 
+def demo_password(name: str, email: str) -> str:
+    """A random password that keeps the password rules (a random one nearly always does)."""
+    while True:
+        password = secrets.token_urlsafe(9)
+        if not password_problems(password, name, email):
+            return password
+
+
 def _account(
     session: Session, name: str, role: Role, method: str, report: list[tuple[str, str, str]]
 ) -> User:
     user = session.scalar(select(User).where(User.username_key == username_key(name)))
     if user is not None:
         return user
-    password = secrets.token_urlsafe(9)
-    user = register_user(
-        session, Registration(name, f"{name.lower()}@demo.tribune.test", password), method, role
-    )
+    email = f"{name.lower()}@demo.tribune.test"
+    password = demo_password(name, email)
+    user = register_user(session, Registration(name, email, password), method, role)
     report.append((name, role.value, password))
     return user
 

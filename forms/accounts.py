@@ -14,6 +14,7 @@ from accounts.services import (
     USERNAME_MIN,
 )
 from forms.base import TribuneForm, length, required
+from models import TokenScope
 
 PASSWORD_RULE_NL = f"Kies een wachtwoord van minstens {PASSWORD_MIN} tekens."
 
@@ -63,7 +64,27 @@ class PasswordChangeForm(TribuneForm):
     )
 
 
+def _scope_box(scope: TokenScope, default: bool) -> BooleanField:
+    return BooleanField(f"{scope.value}: {scope.label_nl}", default=default)
+
+
 class TokenForm(TribuneForm):
-    """A named editor API token."""
+    """A named editor API token and its write scopes (none ticked: it only reads). The
+    scopes a CMS needs to register articles and polls start ticked; the rest is opt-in."""
 
     name = StringField("Naam van de sleutel", [required(), length(1, TOKEN_NAME_MAX)])
+    scope_articles = _scope_box(TokenScope.ARTICLES_WRITE, True)
+    scope_polls = _scope_box(TokenScope.POLLS_WRITE, True)
+    scope_comments = _scope_box(TokenScope.COMMENTS_WRITE, False)
+    scope_moderation = _scope_box(TokenScope.MODERATION_WRITE, False)
+
+    SCOPE_FIELDS = {
+        TokenScope.ARTICLES_WRITE: "scope_articles",
+        TokenScope.POLLS_WRITE: "scope_polls",
+        TokenScope.COMMENTS_WRITE: "scope_comments",
+        TokenScope.MODERATION_WRITE: "scope_moderation",
+    }
+
+    def chosen_scopes(self) -> list[TokenScope]:
+        """The ticked scopes."""
+        return [scope for scope, name in self.SCOPE_FIELDS.items() if self[name].data]

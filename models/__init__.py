@@ -13,7 +13,15 @@ from models.comment import (
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
-from models.user import ApiToken, Role, User, UserNote
+from models.user import (
+    ApiToken,
+    RememberToken,
+    Role,
+    TokenRevocation,
+    TokenScope,
+    User,
+    UserNote,
+)
 
 __all__ = [
     "ARTICLE_ID_PATTERN",
@@ -38,6 +46,9 @@ __all__ = [
     "Poll",
     "PollOption",
     "ReasonCode",
+    "RememberToken",
+    "TokenRevocation",
+    "TokenScope",
     "Report",
     "ReportOutcome",
     "ResultsVisibility",

@@ -27,6 +27,54 @@ class Role(enum.Enum):
         }[self.value]
 
 
+class TokenScope(enum.Enum):
+    """What an editor API token may write; a token without any is read-only."""
+
+    ARTICLES_WRITE = "articles:write"
+    POLLS_WRITE = "polls:write"
+    COMMENTS_WRITE = "comments:write"
+    MODERATION_WRITE = "moderation:write"
+
+    @property
+    def label_nl(self) -> str:
+        return {
+            "articles:write": "artikels registreren en bijwerken",
+            "polls:write": "peilingen aanmaken, wijzigen, sluiten en verwijderen; stemmen",
+            "comments:write": "reageren, eigen reacties wijzigen en verwijderen, melden, bezwaar",
+            "moderation:write": "modereren (enkel beheerders)",
+        }[self.value]
+
+    @property
+    def description(self) -> str:
+        return {
+            "articles:write": "Register or update articles (PUT /articles/{article_id}).",
+            "polls:write": "Create, edit, close, reopen and delete polls; vote as the token's "
+            "account.",
+            "comments:write": "Post, edit and delete the account's comments, report comments, "
+            "appeal.",
+            "moderation:write": "Moderation writes through the API (admins only; no such "
+            "operation yet: the moderation pages take no token).",
+        }[self.value]
+
+
+class TokenRevocation(enum.Enum):
+    """Why a token stopped working; once revoked, a token never works again."""
+
+    OWNER = "owner"  # its owner revoked it on /profiel
+    ADMIN = "admin"  # an admin revoked it
+    ROLE_LOST = "role_lost"  # its owner stopped being an editor or admin
+    DEACTIVATED = "deactivated"  # its owner's account was deactivated
+
+    @property
+    def label_nl(self) -> str:
+        return {
+            "owner": "door jou",
+            "admin": "door een beheerder",
+            "role_lost": "rol gewijzigd",
+            "deactivated": "account gedeactiveerd",
+        }[self.value]
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -88,8 +136,34 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[TokenRevocation | None] = mapped_column(str_enum(TokenRevocation))
+    # Space-separated TokenScope values, chosen at creation; empty: the token only reads.
+    scopes: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     user: Mapped[User] = relationship(back_populates="tokens")
+
+    @property
+    def scope_set(self) -> frozenset[TokenScope]:
+        """The token's scopes (an unknown stored value is ignored, never granted)."""
+        known = {scope.value: scope for scope in TokenScope}
+        return frozenset(known[value] for value in self.scopes.split() if value in known)
+
+
+class RememberToken(Base):
+    """One browser's "aangemeld blijven": its secret is replaced every time it restores a
+    session, so a copy taken before that use no longer works."""
+
+    __tablename__ = "remember_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Only a SHA-256 of the secret is stored.
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    # The user's session version when issued: ending the user's sessions ends this one too.
+    session_version: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class UserNote(Base):

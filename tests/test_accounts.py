@@ -245,7 +245,7 @@ def test_remember_me_logs_in_a_fresh_session(
 
     response = post_login(client, user.username, TEST_PASSWORD, remember="on")
 
-    cookie = set_cookie_header(response, "remember_token")
+    cookie = set_cookie_header(response, "tribune_remember")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
     client.delete_cookie("session")
@@ -260,7 +260,9 @@ def test_without_remember_me_dropping_the_session_logs_out(
 
     response = post_login(client, user.username, TEST_PASSWORD)
 
-    assert not any(h.startswith("remember_token=") for h in response.headers.getlist("Set-Cookie"))
+    assert not any(
+        h.startswith("tribune_remember=") for h in response.headers.getlist("Set-Cookie")
+    )
     client.delete_cookie("session")
     assert not is_logged_in(client)
 

@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.services import create_api_token
+from accounts.services import create_api_token, token_scopes_for
 from errors import STATUS_ERRORS
 from models import Article, Role, User
 from tests.conftest import TEST_PASSWORD, login
@@ -42,7 +42,7 @@ def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
 @pytest.fixture
 def editor_token(db: Session, make_user: Callable[..., User]) -> dict[str, str]:
     user = make_user(Role.EDITOR)
-    _, plain = create_api_token(db, user, "tests")
+    _, plain = create_api_token(db, user, "tests", token_scopes_for(user.role))
     db.commit()
     return {"Authorization": f"Bearer {plain}"}
 

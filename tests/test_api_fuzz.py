@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlalchemy.orm import Session
 
-from accounts.services import create_api_token
+from accounts.services import create_api_token, token_scopes_for
 from models import Article, CommentState, Role, User
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
@@ -40,7 +40,9 @@ CHECKS = [
 
 @pytest.fixture
 def admin_token(db: Session, make_user: Callable[..., User]) -> str:
-    _, plain = create_api_token(db, make_user(Role.ADMIN), "fuzz")
+    _, plain = create_api_token(
+        db, admin := make_user(Role.ADMIN), "fuzz", token_scopes_for(admin.role)
+    )
     db.commit()
     return plain
 

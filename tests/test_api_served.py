@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from accounts.services import create_api_token
+from accounts.services import create_api_token, token_scopes_for
 from models import Article, CommentState, Role, User
 from tests.browser.live import live_app
 from tests.factories import create_comment
@@ -59,7 +59,9 @@ def test_schemathesis_cli_finds_no_failure_on_a_served_instance(
     article = make_article("fuzz")
     create_poll(db, article)
     create_comment(db, article, make_user(), CommentState.PUBLISHED)
-    _, token = create_api_token(db, make_user(Role.ADMIN), "schemathesis")
+    _, token = create_api_token(
+        db, admin := make_user(Role.ADMIN), "schemathesis", token_scopes_for(admin.role)
+    )
     db.commit()
 
     with live_app(app) as base_url:

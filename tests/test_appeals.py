@@ -34,7 +34,6 @@ APPEAL_TEXT = "Ik citeerde alleen wat de scheidsrechter riep."
 pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
 
-
 def api_appeal(client: FlaskClient, comment_id: int, body: object = APPEAL_TEXT) -> Any:
     return client.post(f"/api/v1/comments/{comment_id}/appeal", json={"body": body}, headers=ORIGIN)
 

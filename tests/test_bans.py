@@ -33,7 +33,6 @@ DURATIONS = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedel
 pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
 
-
 def ban(client: FlaskClient, user: User, **form: Any) -> Any:
     return client.post(f"/moderatie/gebruikers/{user.id}/schorsen", data=form, headers=JSON)
 

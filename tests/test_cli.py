@@ -10,7 +10,7 @@ from demo.seed import DEFOUR_ID, POLL_OPTIONS, POLL_QUESTION, read_headlines
 from models import Article, Ballot, Comment, Poll, PollOption, Role, User
 from tests.conftest import get_user
 
-PASSWORD = "password123456"
+PASSWORD = "groen wit gestreept"
 
 
 def reread(db: Session) -> None:

@@ -217,8 +217,8 @@ def https_cases(app_settings: dict[str, Any], make_user: Callable[..., User]):  
         app.extensions["tribune.engine"].dispose()
 
 
-SECURE = {"session": True, "remember_token": True, "tribune_known_login": True}
-PLAIN = {"session": False, "remember_token": False, "tribune_known_login": False}
+SECURE = {"session": True, "tribune_remember": True, "tribune_known_login": True}
+PLAIN = {"session": False, "tribune_remember": False, "tribune_known_login": False}
 FORWARDED = {"headers": {"X-Forwarded-Proto": "https"}}
 
 

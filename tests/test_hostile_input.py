@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from accounts.services import create_api_token
+from accounts.services import create_api_token, token_scopes_for
 from app import create_app
 from articles.services import validate_article_id
 from db import make_engine
@@ -256,7 +256,9 @@ def test_tallies_refuse_an_id_with_a_trailing_newline(client: FlaskClient) -> No
 
 @pytest.fixture
 def editor_headers(db: Session, make_user: Callable[..., User]) -> dict[str, str]:
-    _, plain = create_api_token(db, make_user(Role.EDITOR), "test")
+    _, plain = create_api_token(
+        db, editor := make_user(Role.EDITOR), "test", token_scopes_for(editor.role)
+    )
     db.commit()
     return {"Authorization": f"Bearer {plain}"}
 

@@ -9,7 +9,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 import models
 from config import normalise_database_url
@@ -136,3 +136,39 @@ def test_migrated_indexes_are_the_models_indexes(database_pair: tuple[str, str])
     wanted = index_definitions(made)
     assert any("where" in definition for definition in wanted.values())
     assert index_definitions(migrated) == wanted
+
+
+def test_0009_gives_existing_tokens_the_writes_they_had(empty_database_url: str) -> None:
+    """Tokens made before scopes keep articles, polls and comments writes (no moderation API
+    existed); a revoked one is marked revoked by its owner."""
+    upgrade_database(empty_database_url, "0008")
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, email, password_hash, role,"
+                    " is_active, created_at, session_version, published_count, held_count,"
+                    " rejected_count) VALUES (1, 'Red', 'red', 'red@example.test', 'x',"
+                    " 'editor', true, CURRENT_TIMESTAMP, 1, 0, 0, 0)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at,"
+                    " revoked_at) VALUES (1, 1, 'cms', 'a', 'trb_a', CURRENT_TIMESTAMP, NULL),"
+                    " (2, 1, 'oud', 'b', 'trb_b', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                )
+            )
+        upgrade_database(empty_database_url)
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text("SELECT id, scopes, revoked_reason FROM api_tokens ORDER BY id")
+            ).all()
+    finally:
+        engine.dispose()
+
+    assert [tuple(row) for row in rows] == [
+        (1, "articles:write polls:write comments:write", None),
+        (2, "articles:write polls:write comments:write", "owner"),
+    ]

@@ -39,7 +39,6 @@ PREMODERATION_NOTICE = "Reacties worden eerst nagekeken."
 pytestmark = pytest.mark.usefixtures("own_redis_keys")
 
 
-
 def add_window(
     db: Session,
     article: Article | None,

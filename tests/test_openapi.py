@@ -264,9 +264,7 @@ def trusted_posting(app_settings: dict[str, Any]) -> None:
     app_settings["TRIBUNE_FLOOD_LIMIT"] = 100
 
 
-@pytest.mark.parametrize(
-    ("text", "status"), [(CLEAN, 201), (HOLD_TEXT, 202), (REJECT_TEXT, 422)]
-)
+@pytest.mark.parametrize(("text", "status"), [(CLEAN, 201), (HOLD_TEXT, 202), (REJECT_TEXT, 422)])
 def test_posting_answers_as_documented(
     trusted_posting: None,
     client: FlaskClient,
@@ -279,9 +277,7 @@ def test_posting_answers_as_documented(
     make_article("match")
     login(client, make_user())
 
-    response = client.post(
-        "/api/v1/articles/match/comments", json={"body": text}, headers=ORIGIN
-    )
+    response = client.post("/api/v1/articles/match/comments", json={"body": text}, headers=ORIGIN)
 
     assert response.status_code == status, response.get_json()
     validator = answer_validator(document, "/api/v1/articles/{article_id}/comments", "post", status)

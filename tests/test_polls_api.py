@@ -28,9 +28,9 @@ from tests.polls_fixtures import (
 
 
 def _bearer(db: Session, user: User) -> dict[str, str]:
-    from accounts.services import create_api_token
+    from accounts.services import create_api_token, token_scopes_for
 
-    _, token = create_api_token(db, user, "test")
+    _, token = create_api_token(db, user, "test", token_scopes_for(user.role))
     db.commit()
     return {"Authorization": f"Bearer {token}"}
 

@@ -54,9 +54,7 @@ def test_unset_the_urls_follow_the_host_in_tests(
     assert document["servers"] == [{"url": "http://dev.local:5000"}]
 
 
-def test_unset_outside_development_warns_once(
-    app: Flask, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_unset_outside_development_warns_once(app: Flask, caplog: pytest.LogCaptureFixture) -> None:
     app.testing = False
     client = app.test_client()
     with caplog.at_level(logging.WARNING):

@@ -59,14 +59,16 @@ def test_rejections_only_come_from_plain_slurs_and_worst_insults() -> None:
 @pytest.mark.parametrize(("name", "rows"), [("tuning", TUNING_ROWS), ("heldout", HELDOUT_ROWS)])
 def test_screen_catches_everything_better_profanity_catches(name: str, rows, baseline) -> None:
     decide = screen_decision()
-    missed = [r.text for r in rows
-              if r.abusive and baseline(r.text) != "publish" and decide(r.text) == "publish"]
+    missed = [
+        r.text
+        for r in rows
+        if r.abusive and baseline(r.text) != "publish" and decide(r.text) == "publish"
+    ]
     assert missed == []
 
 
 @pytest.mark.parametrize(("name", "rows"), [("tuning", TUNING_ROWS), ("heldout", HELDOUT_ROWS)])
-def test_screen_flags_fewer_clean_comments_than_better_profanity(name: str, rows,
-                                                                 baseline) -> None:
+def test_screen_flags_fewer_clean_comments_than_better_profanity(name: str, rows, baseline) -> None:
     ours = measure(rows, screen_decision())
     theirs = measure(rows, baseline)
     assert ours.false_flags < theirs.false_flags

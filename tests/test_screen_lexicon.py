@@ -53,10 +53,17 @@ def test_default_lexicon_is_cached_and_versioned() -> None:
 
 
 def test_added_words_flag_with_their_list() -> None:
-    lexicon = build_lexicon(LexiconOverrides(added=(("Prutser", LIST_HOLD),
-                                                    ("scheidsvriend", LIST_REJECT),
-                                                    ("goedkope tickets", LIST_SPAM),
-                                                    ("ik pak je", LIST_THREAT))), version=3)
+    lexicon = build_lexicon(
+        LexiconOverrides(
+            added=(
+                ("Prutser", LIST_HOLD),
+                ("scheidsvriend", LIST_REJECT),
+                ("goedkope tickets", LIST_SPAM),
+                ("ik pak je", LIST_THREAT),
+            )
+        ),
+        version=3,
+    )
     assert screen("wat een prutser", lexicon).decision == "hold"
     assert screen("wat een prutser").decision == "publish"
     assert screen("die scheidsvriend", lexicon).decision == "reject"

@@ -49,12 +49,22 @@ def test_evasions_normalise_to_the_plain_word(text: str, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["k@nker", "k4nk3r", "k\u0430nker", "kan\u200bker", "k a n k e r", "kaaaanker",
-             "ＫＡＮＫＥＲ", '"kanker"', "#kanker"],
+    "text",
+    [
+        "k@nker",
+        "k4nk3r",
+        "k\u0430nker",
+        "kan\u200bker",
+        "k a n k e r",
+        "kaaaanker",
+        "ＫＡＮＫＥＲ",
+        '"kanker"',
+        "#kanker",
+    ],
 )
 def test_evasion_steps_mark_the_token(text: str) -> None:
     norm = normalise(text)
-    (start, end, _), = norm.tokens()
+    ((start, end, _),) = norm.tokens()
     assert norm.is_evasive(start, end)
 
 
@@ -118,8 +128,9 @@ def test_spans_always_fall_inside_the_original(text: str) -> None:
 def test_plain_lowercase_text_maps_to_itself(text: str) -> None:
     norm = normalise(text)
     for start, end, token in norm.tokens():
-        assert squeeze(text[slice(*norm.span(start, end))].replace(" ", "").replace(".", "")) \
-            == squeeze(token)
+        assert squeeze(
+            text[slice(*norm.span(start, end))].replace(" ", "").replace(".", "")
+        ) == squeeze(token)
 
 
 def test_squeeze_and_fold_entry() -> None:

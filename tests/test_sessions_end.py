@@ -36,7 +36,7 @@ def signed_in(app: Flask, user: User) -> tuple[FlaskClient, FlaskClient, FlaskCl
     browser = app.test_client()
     login(browser, user, remember=True)
     session_copy = copy_of(app, browser, "session")
-    remember_copy = copy_of(app, browser, "remember_token")
+    remember_copy = copy_of(app, browser, "tribune_remember")
     assert is_logged_in(session_copy) and is_logged_in(remember_copy)
     return browser, session_copy, remember_copy
 

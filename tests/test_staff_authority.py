@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
-from accounts.services import create_api_token
+from accounts.services import create_api_token, token_scopes_for
 from models import Appeal, AppealState, Article, CommentState, Role, User, utcnow
 from moderation import actions
 from tests.conftest import client_for, get_user
@@ -30,7 +30,6 @@ OWN_COMMENT_MESSAGE = "Over je eigen reactie beslist een andere moderator."
 
 
 pytestmark = pytest.mark.usefixtures("own_redis_keys")
-
 
 
 def headers(as_json: bool) -> dict[str, str]:
@@ -241,7 +240,7 @@ def test_a_suspended_editor_token_loses_the_api(
     client: FlaskClient, db: Session, make_user: Callable[..., User]
 ) -> None:
     editor = make_user(Role.EDITOR, banned_until=utcnow() + timedelta(days=1))
-    _, plain = create_api_token(db, editor, "cms")
+    _, plain = create_api_token(db, editor, "cms", token_scopes_for(editor.role))
     db.commit()
 
     response = client.put(

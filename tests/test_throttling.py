@@ -237,9 +237,7 @@ def test_no_rate_limit_check_runs_before_every_request(app: Any) -> None:
 
 
 @pytest.mark.parametrize("key", ["RATELIMIT_DEFAULT", "RATELIMIT_APPLICATION", "RATELIMIT_META"])
-def test_request_wide_limits_are_refused_at_startup(
-    app_settings: dict[str, Any], key: str
-) -> None:
+def test_request_wide_limits_are_refused_at_startup(app_settings: dict[str, Any], key: str) -> None:
     # They would need Flask-Limiter's per-request hook, which Tribune does not run.
     from app import create_app
     from config import SettingError

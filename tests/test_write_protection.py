@@ -41,9 +41,15 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def create_token(client: FlaskClient, name: str = "CMS productie") -> str:
-    """Create a token through the profile page and read it from the page, as an editor would."""
-    created = client.post("/profiel/sleutels", data={"name": name})
+def create_token(
+    client: FlaskClient,
+    name: str = "CMS productie",
+    scopes: tuple[str, ...] = ("articles", "polls"),
+) -> str:
+    """Create a token through the profile page and read it from the page, as an editor would
+    (by default with the CMS's scopes, the ones the form ticks: a browser sends ticked boxes)."""
+    boxes = {f"scope_{scope}": "y" for scope in scopes}
+    created = client.post("/profiel/sleutels", data={"name": name, **boxes})
     assert created.status_code == 303, created.get_data(as_text=True)[:300]
     response = client.get(created.headers["Location"])  # post-redirect-get: shown once there
     assert response.headers["Cache-Control"] == "private, no-store"
@@ -266,7 +272,7 @@ def test_token_posts_a_comment_through_the_read_first_route(
     make_article("tok-art")
     admin_client = app.test_client()
     login(admin_client, make_user(Role.ADMIN))
-    token = create_token(admin_client)
+    token = create_token(admin_client, scopes=("comments",))
     cms = app.test_client()
 
     posted = cms.post(
@@ -301,7 +307,10 @@ def test_token_requests_need_no_origin_and_no_csrf_token(
         data={"login": user.username, "password": TEST_PASSWORD, "csrf_token": form_token},
     )
     form_token = csrf_token_from(editor, "/profiel")
-    editor.post("/profiel/sleutels", data={"name": "CMS", "csrf_token": form_token})
+    editor.post(
+        "/profiel/sleutels",
+        data={"name": "CMS", "scope_articles": "y", "csrf_token": form_token},
+    )
     page = editor.get("/profiel")
     match = TOKEN_CODE.search(page.get_data(as_text=True))
     assert match
@@ -440,21 +449,24 @@ def test_tokens_do_not_open_pages(editor_client: FlaskClient, app: Flask) -> Non
     assert "/login" in response.headers["Location"]
 
 
-def test_token_with_a_remember_cookie_is_refused(
+def test_a_token_request_is_the_tokens_user_whatever_remember_me_cookie_comes_along(
     editor_client: FlaskClient, app: Flask, make_user: Callable[..., User]
 ) -> None:
-    # Flask-Login prefers a remember-me cookie to the request loader: such a mix is refused
-    # rather than taken as the cookie's user without the cookie write checks.
+    # The token decides (never the cookie's user without the cookie write checks), and the
+    # remember-me cookie sent along is neither used nor rotated.
     token = create_token(editor_client)
     browser = app.test_client()
     fan = make_user(Role.FAN)
     browser.post(
         "/login", data={"login": fan.username, "password": TEST_PASSWORD, "remember": "on"}
     )
-    assert browser.get_cookie("remember_token") is not None
+    remembered = browser.get_cookie("tribune_remember")
+    assert remembered is not None
     browser.delete_cookie("session")
 
     response = browser.put("/api/v1/articles/x", json=ARTICLE, headers=bearer(token))
 
-    assert response.status_code == 401
-    assert error_code(response) == "invalid_token"
+    assert response.status_code == 201  # an editor's write: the fan could not have made it
+    assert not any("tribune_remember" in h for h in response.headers.getlist("Set-Cookie"))
+    browser.delete_cookie("session")
+    assert browser.get("/profiel").status_code == 200  # the cookie still restores the fan

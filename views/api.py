@@ -14,11 +14,11 @@ from accounts import services as accounts
 from articles import services as articles
 from db import get_session, in_write_transaction, session_scope
 from errors import DomainError
-from extensions import csrf, login_manager
-from models import Article, Role, User, utcnow
+from extensions import csrf
+from models import Article, Role, TokenScope, User, utcnow
 from security import check_json_write, role_required
 from views import api_schemas as schemas
-from views.openapi import openapi_document, operation
+from views.openapi import READS, openapi_document, operation, operations_of
 from views.public_url import public_base
 
 API_PREFIX = "/api/v1"
@@ -32,13 +32,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 WRITE_CHECKS: dict[str, Callable[[], None]] = {}
 
 
-@login_manager.request_loader
 def load_token_user(request: Request) -> User | None:
     """The user of an API request's Bearer token (401 when it is malformed or unknown).
 
-    Flask-Login asks this when the request has no session user; API requests with an
-    Authorization header open no session cookie (security.SessionCookies), so the token
-    decides. Pages do not take tokens.
+    Flask-Login asks this (views.auth.configure_login) when the request has no session user;
+    API requests with an Authorization header open no session cookie (security.SessionCookies),
+    so the token decides, whatever cookie comes along. Pages do not take tokens.
     """
     header = request.headers.get("Authorization", "")
     if request.blueprint != bp.name or not header:
@@ -60,6 +59,7 @@ def load_token_user(request: Request) -> User | None:
             with session_scope(current_app) as writer:
                 accounts.mark_token_used(writer, found.id, now)
     g.token_auth = True
+    g.api_token = found
     return found.user
 
 
@@ -74,10 +74,15 @@ def _authenticate() -> None:
     if "Authorization" in request.headers:
         # Reading current_user runs load_token_user now: a bad token is refused here.
         if current_user.is_anonymous or not token_authenticated():
-            # Flask-Login took a remember-me cookie sent along and never asked for the token.
+            # Only a token authenticates a request that carries one (never a cookie).
             raise DomainError(
                 "invalid_token", "Stuur een API-sleutel zonder aanmeldcookie mee.", 401
             )
+        if request.method not in READS and request.endpoint in current_app.view_functions:
+            # Every write states the scope a token needs (@operation(scope=…)); none: no token.
+            recorded = operations_of(current_app.view_functions[request.endpoint])
+            spec = recorded.get(request.method) or recorded.get(None)
+            accounts.check_token_scope(g.api_token, spec.scope if spec else None)
         return
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         WRITE_CHECKS.get(request.endpoint or "", check_json_write)()
@@ -144,6 +149,7 @@ def get_article(article_id: str) -> ResponseReturnValue:
 @bp.put("/articles/<article_id>")
 @operation(
     auth="editor",
+    scope=TokenScope.ARTICLES_WRITE,
     body=schemas.ArticleIn,
     responses={200: schemas.ArticleOut, 201: schemas.ArticleOut},
     errors={422: "invalid_article_id"},

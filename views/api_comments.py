@@ -15,7 +15,7 @@ from comments import services as comments
 from comments.threads import ThreadNode, published_threads
 from db import get_session, read_first, start_write
 from errors import Invalid
-from models import Article, Comment, CommentState
+from models import Article, Comment, CommentState, TokenScope
 from moderation.actions import file_appeal, report_outcomes
 from moderation.comment_states import PostedComment
 from parsing import is_int_text
@@ -126,6 +126,7 @@ def list_comments(article_id: str) -> ResponseReturnValue:
 @bp.post("/articles/<article_id>/comments")
 @operation(
     auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
     body=schemas.CommentIn,
     responses={
         201: schemas.OwnComment,
@@ -183,6 +184,7 @@ def post_comment(article_id: str) -> ResponseReturnValue:
 @bp.patch("/comments/<int:comment_id>")
 @operation(
     auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
     body=schemas.CommentEdit,
     responses={200: schemas.OwnComment, 202: schemas.OwnComment},
     errors={
@@ -208,6 +210,7 @@ def edit_comment(comment_id: int) -> ResponseReturnValue:
 @bp.delete("/comments/<int:comment_id>")
 @operation(
     auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
     responses={200: schemas.DeletedComment},
     errors={
         403: "forbidden: not your comment.",
@@ -227,6 +230,7 @@ def delete_comment(comment_id: int) -> ResponseReturnValue:
 @bp.post("/comments/<int:comment_id>/reports")
 @operation(
     auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
     body=schemas.ReportIn,
     responses={201: schemas.ReportOut, 200: schemas.ReportOut},
     errors={
@@ -290,6 +294,7 @@ def my_comments() -> ResponseReturnValue:
 @bp.post("/comments/<int:comment_id>/appeal")
 @operation(
     auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
     body=schemas.AppealIn,
     responses={201: schemas.AppealOut},
     errors={

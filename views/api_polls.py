@@ -16,7 +16,7 @@ from flask_login import current_user
 from articles import services as articles
 from db import get_session, read_first
 from errors import Conflict, DomainError, Invalid
-from models import Role, VoterScope
+from models import Role, TokenScope, VoterScope
 from polls import services as polls
 from security import role_required
 from views import api_schemas as schemas
@@ -38,6 +38,7 @@ def _need_zone(**values: datetime | None) -> None:
 @bp.post("/articles/<article_id>/polls")
 @operation(
     auth="editor",
+    scope=TokenScope.POLLS_WRITE,
     body=schemas.PollIn,
     responses={201: schemas.PollOut},
     errors={404: "article_not_found", 422: "invalid_article_id"},
@@ -74,6 +75,7 @@ def create_poll(article_id: str) -> ResponseReturnValue:
 @bp.patch("/polls/<int:poll_id>")
 @operation(
     auth="editor",
+    scope=TokenScope.POLLS_WRITE,
     body=schemas.PollPatch,
     responses={200: schemas.PollOut},
     errors={
@@ -125,6 +127,7 @@ def update_poll(poll_id: int) -> ResponseReturnValue:
 @bp.delete("/polls/<int:poll_id>")
 @operation(
     auth="editor",
+    scope=TokenScope.POLLS_WRITE,
     responses={204: "Deleted."},
     errors={404: "poll_not_found", 409: "poll_has_ballots"},
 )
@@ -161,6 +164,7 @@ def get_poll(poll_id: int) -> ResponseReturnValue:
 
 @bp.post("/polls/<int:poll_id>/voter-token")
 @operation(
+    scope=TokenScope.POLLS_WRITE,
     responses={201: schemas.VoterToken},
     errors={
         401: "login_required: the poll is for logged-in fans.",
@@ -189,6 +193,7 @@ def issue_voter_token(poll_id: int) -> ResponseReturnValue:
 
 @bp.post("/polls/<int:poll_id>/votes")
 @operation(
+    scope=TokenScope.POLLS_WRITE,
     body=schemas.VoteIn,
     headers=schemas.VoterHeaders,
     responses={201: schemas.VoteOut, 200: schemas.VoteOut},

@@ -167,9 +167,7 @@ class ArticleIn(Input):
     """An article as the CMS sends it: a PUT replaces it (null and left out are the same)."""
 
     title: str = Field(min_length=1, max_length=TITLE_MAX)
-    url: ArticleUrl | None = Field(
-        default=None, description="null: no link."
-    )
+    url: ArticleUrl | None = Field(default=None, description="null: no link.")
     teaser: str | None = Field(default=None, max_length=TEASER_MAX, description="null: none.")
     body: str | None = Field(
         default=None, max_length=ARTICLE_BODY_MAX, description="null: the stored body stays."

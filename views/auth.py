@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    Request,
     Response,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -22,22 +25,25 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from accounts import services
-from db import get_session
+from accounts import remember, services
+from db import get_session, in_write_transaction, session_scope
 from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
 from forms.accounts import LoginForm, PasswordChangeForm, RegistrationForm, TokenForm
 from forms.base import ButtonForm
-from models import ApiToken, Role, User
+from models import ApiToken, Role, User, utcnow
 from moderation.actions import report_outcomes
 from security import current_ip_hash, login_required_any, role_required, serves_https
+from views.api import bp as api_bp
+from views.api import load_token_user
 
 bp = Blueprint("auth", __name__)
 NEW_TOKEN_KEY = "tribune_new_token"
 
 
 def configure_login(manager: LoginManager) -> None:
-    """Load users from the session; anonymous visitors go to /login (pages) or get 401 (API)."""
+    """Load users from the session, else from an API token (API) or a remember-me cookie;
+    anonymous visitors go to /login (pages) or get 401 (API)."""
     manager.login_view = "auth.login"
     manager.session_protection = "basic"
 
@@ -45,12 +51,91 @@ def configure_login(manager: LoginManager) -> None:
     def _load(user_key: str) -> User | None:
         return services.load_user(get_session(), user_key)
 
+    @manager.request_loader
+    def _load_from_request(request: Request) -> User | None:
+        if "Authorization" in request.headers and request.blueprint == api_bp.name:
+            return load_token_user(request)
+        return _load_remembered(request)
+
     @manager.unauthorized_handler
     def _unauthorized() -> ResponseReturnValue:
         if wants_json():
             return error_response(401, "login_required", "Je moet aangemeld zijn.")
         flash("Meld je aan om verder te gaan.", "info")
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+# Tribune's own remember-me cookie (Flask-Login's is not used: it cannot rotate). Its value is
+# "<id>.<secret>" of a remember_tokens row (accounts.remember).
+REMEMBER_COOKIE = "tribune_remember"
+
+
+def _remember_lifetime() -> timedelta:
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=int(duration))
+
+
+def _load_remembered(request: Request) -> User | None:
+    """The user a remember-me cookie restores; the cookie is replaced in the answer (rotation)
+    and this browser gets a new session. None for a missing, used or ended cookie."""
+    value = request.cookies.get(REMEMBER_COOKIE)
+    if not value or current_app.session_interface.skips(current_app, request):  # type: ignore[attr-defined]
+        return None  # a sessionless answer keeps no session and sets no cookie
+    session = get_session()
+    now = utcnow()
+    if in_write_transaction(session):
+        # A second writer would wait on this one's lock (SQLite): rotate in the request's
+        # transaction. Pages restore on their first GET, so this is rare.
+        restored = remember.use(session, value, _remember_lifetime(), now)
+    else:
+        # Its own short write, as for a token's use: a read request's SQLite snapshot could not
+        # become a writer once another worker committed.
+        with session_scope(current_app) as writer:
+            restored = remember.use(writer, value, _remember_lifetime(), now)
+    if restored is remember.Refused.DEAD:
+        g.remember_cookie = ""  # clear the dead cookie
+    if not isinstance(restored, remember.Restored):
+        return None
+    user = services.load_user(session, restored.user_key)
+    if user is None:
+        return None
+    login_user(user, fresh=False)  # this browser has a session again
+    g.remember_cookie = restored.cookie
+    return user
+
+
+def remember_browser(user: User) -> None:
+    """Give this browser a remember-me token (set on the answer by _set_remember_cookie)."""
+    g.remember_cookie = remember.issue(get_session(), user, _remember_lifetime(), utcnow())
+
+
+def forget_browser() -> None:
+    """End this browser's remember-me token and clear its cookie."""
+    value = request.cookies.get(REMEMBER_COOKIE)
+    if value:
+        remember.forget(get_session(), value)
+        g.remember_cookie = ""
+
+
+@bp.after_app_request
+def _set_remember_cookie(response: BaseResponse) -> BaseResponse:
+    """Set (or clear, when empty) the remember-me cookie this request decided on."""
+    value = g.pop("remember_cookie", None)
+    if value is None:
+        return response
+    if not value:
+        response.delete_cookie(REMEMBER_COOKIE, path="/", httponly=True, samesite="Lax")
+        return response
+    response.set_cookie(
+        REMEMBER_COOKIE,
+        value,
+        max_age=int(_remember_lifetime().total_seconds()),
+        path="/",
+        secure=serves_https(),
+        httponly=current_app.config["REMEMBER_COOKIE_HTTPONLY"],
+        samesite=current_app.config["REMEMBER_COOKIE_SAMESITE"],
+    )
+    return response
 
 
 def safe_next(target: str | None) -> str:
@@ -159,8 +244,11 @@ def login() -> ResponseReturnValue:
                 current_app.config["TRIBUNE_PASSWORD_METHOD"],
             )
             if user is not None:
+                forget_browser()  # a remember-me cookie from before (maybe another account's)
+                if form.remember.data:
+                    remember_browser(user)
                 session.commit()
-                login_user(user, remember=form.remember.data)
+                login_user(user)
                 return _remember_browser(redirect(safe_next(next_url)))
             # The same message whether the account exists or not: no user enumeration.
             form.form_errors.append("Gebruikersnaam of wachtwoord klopt niet.")
@@ -178,10 +266,11 @@ def logout() -> ResponseReturnValue:
     The session ends server-side: a copy of its cookie (or of the remember-me cookie) stops
     working. The cookie cannot tell this session from the user's others, so they end too.
     """
+    session = get_session()
     if current_user.is_authenticated:
-        session = get_session()
         services.end_sessions(session, current_user)
-        session.commit()
+    forget_browser()
+    session.commit()
     logout_user()
     flash("Je bent afgemeld, op al je toestellen.", "info")
     return redirect(url_for("pages.index"))
@@ -193,6 +282,7 @@ def logout_everywhere() -> ResponseReturnValue:
     """End every session and remember-me cookie of this account, this one included."""
     session = get_session()
     services.end_sessions(session, current_user)
+    forget_browser()
     session.commit()
     logout_user()
     flash("Je bent overal afgemeld.", "info")
@@ -276,6 +366,10 @@ def _render_profile(
             new_token_name=new_token_name,
             password_form=password_form or PasswordChangeForm(formdata=None),
             token_form=token_form or TokenForm(formdata=None),
+            token_scope_fields=[
+                TokenForm.SCOPE_FIELDS[scope]
+                for scope in services.token_scopes_for(current_user.role)
+            ],
             button=ButtonForm(formdata=None),
         ),
         status,
@@ -318,6 +412,8 @@ def change_password() -> ResponseReturnValue:
             exc.details = {"field": "new"}  # the service's rule names the new password
         form.refuse(exc)
         return _render_profile(exc.status_code, password_form=form)
+    if request.cookies.get(REMEMBER_COOKIE):
+        remember_browser(current_user)  # the old token ended with the sessions; this browser stays
     session.commit()
     # Store the new session version in this session so it stays logged in.
     login_user(current_user._get_current_object(), remember=False)
@@ -334,7 +430,9 @@ def create_token() -> ResponseReturnValue:
         return _render_profile(422, token_form=form)
     session = get_session()
     try:
-        token, plain = services.create_api_token(session, current_user, form.name.data)
+        token, plain = services.create_api_token(
+            session, current_user, form.name.data, form.chosen_scopes()
+        )
     except DomainError as exc:
         session.rollback()
         form.refuse(exc)

@@ -60,8 +60,7 @@ def _render(poll_id: int, status: int = 200, **extra: Any) -> Response:
         form_token=issue_form_token(current_app.config["SECRET_KEY"], poll.id),
         vote_form=WidgetVoteForm(formdata=None),
         parent_origin=parent or "",
-        article_url=external_url("pages.article", article_id=article.cms_id)
-        + f"#peiling-{poll.id}"
+        article_url=external_url("pages.article", article_id=article.cms_id) + f"#peiling-{poll.id}"
         if article
         else None,
         anonymous_allowed=poll.voter_scope is VoterScope.EVERYONE,

@@ -19,6 +19,7 @@ from flask import Flask
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from models import TokenScope
 from views import api_schemas as schemas
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,6 +40,8 @@ class Operation:
     query: type[BaseModel] | None = None
     headers: type[BaseModel] | None = None
     auth: Auth = "public"
+    # The scope an API token needs for this write (a write without one takes no token).
+    scope: TokenScope | None = None
     # A JSON body is read (so 400/413/415 apply) even without a documented body model.
     reads_json: bool = False
     summary: str | None = None
@@ -68,10 +71,36 @@ API_DESCRIPTION = (
     '{"code", "message", "details"?}}. Writes authenticate with a token (Authorization: '
     "Bearer) or the session cookie plus a JSON body and this site's Origin."
 )
+BEARER_DESCRIPTION = (
+    "An editor API token (made on /profiel). Reads need no scope; every write names the one "
+    "scope it needs in its `security` requirement, and a token without it gets 403 "
+    "insufficient_scope (details.scope). A token without any scope only reads. A token ends "
+    "for good when revoked, when its owner stops being an editor or admin, or when the account "
+    "is deactivated. Scopes: "
+    + "; ".join(f"`{scope.value}`: {scope.description}" for scope in TokenScope)
+)
 SECURITY = {
-    "bearerToken": {"type": "http", "scheme": "bearer", "description": "An API token."},
+    "bearerToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": BEARER_DESCRIPTION,
+        # OpenAPI has a scopes map only for OAuth 2; the bearer scheme's is an extension.
+        "x-scopes": {scope.value: scope.description for scope in TokenScope},
+    },
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
 }
+
+
+def _security(method: str, op: Operation) -> list[dict[str, list[str]]] | None:
+    """Who may call the operation: a token with the write's scope (reads: any token) or the
+    session; an anonymous caller too where the operation is public."""
+    if method not in READS:
+        bearer = {"bearerToken": [op.scope.value]} if op.scope is not None else None
+    else:
+        bearer = {"bearerToken": []}
+    if op.auth == "public":
+        return [{}, bearer] if bearer is not None and method not in READS else None
+    return [*([bearer] if bearer is not None else []), {"sessionCookie": []}]
 
 
 def _common_errors(method: str, op: Operation) -> dict[int, str]:
@@ -82,7 +111,10 @@ def _common_errors(method: str, op: Operation) -> dict[int, str]:
     if op.auth == "editor":
         errors[403] = "forbidden: not an editor or an admin."
     if method not in READS:
-        cookie_write = "origin_mismatch: a cookie write from another origin."
+        cookie_write = (
+            "origin_mismatch: a cookie write from another origin. insufficient_scope: the "
+            "token lacks the scope this write needs (details.scope)."
+        )
         errors[403] = f"{errors[403]} {cookie_write}" if 403 in errors else cookie_write
         errors[415] = "unsupported_media_type: the body is not application/json."
         errors[413] = "payload_too_large: the body exceeds the limit."
@@ -224,8 +256,9 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": names[(op.body, "validation")]}},
             }
-        if op.auth != "public":
-            entry["security"] = [{"bearerToken": []}, {"sessionCookie": []}]
+        security = _security(method, op)
+        if security is not None:
+            entry["security"] = security
         paths.setdefault(path, {})[method.lower()] = entry
 
     return {

@@ -314,8 +314,7 @@ def poll_json(
     body: dict[str, Any] = {
         "id": poll.id,
         "article_id": cms_id,
-        "article_page": external_url("pages.article", article_id=cms_id)
-        + f"#peiling-{poll.id}"
+        "article_page": external_url("pages.article", article_id=cms_id) + f"#peiling-{poll.id}"
         if cms_id
         else None,
         "question": poll.question,
