@@ -140,8 +140,9 @@ def test_the_profile_form_creates_a_token_with_the_ticked_scopes(
     assert " checked" in input_tag(page, "scope_articles")  # the CMS's default
     assert " checked" not in input_tag(page, "scope_comments")
 
-    response = client.post("/profiel/sleutels", data={"name": "Redactie", "scope_comments": "y"})
-    assert response.status_code == 201
+    created = client.post("/profiel/sleutels", data={"name": "Redactie", "scope_comments": "y"})
+    assert created.status_code == 303
+    response = client.get(created.headers["Location"])
     plain = TOKEN_CODE.search(response.get_data(as_text=True))
     assert plain
     db.expire_all()

@@ -188,6 +188,12 @@ ERROR_LABELS_NL = {
     "user_not_found": "gebruiker niet gevonden",
     "invalid_name": "ongeldige naam",
     "invalid_token": "ongeldige sleutel",
+    "insufficient_scope": "sleutel mag dit niet schrijven",
+    "invalid_scope": "onbekend recht voor een sleutel",
+    "scope_not_allowed": "recht dat je rol niet mag geven",
+    "password_common": "te bekend wachtwoord",
+    "password_personal": "wachtwoord met je naam of e-mail",
+    "password_trivial": "te eenvoudig wachtwoord",
     "token_not_found": "sleutel niet gevonden",
     "too_many_tokens": "te veel sleutels",
     # Articles and comments.
