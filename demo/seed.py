@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.services import Registration, register_user, username_key
+from demo import chatter
 from models import (
     Article,
     Ballot,
@@ -110,8 +111,9 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
     del accounts
 
     articles_created = 0
+    headlines: list[tuple[Article, int]] = []  # each with the count its seed page shows
     for position, row in enumerate(read_headlines()):
-        _, new = _article(
+        headline, new = _article(
             session,
             slugify(row["headline"]),
             title=row["headline"].strip(),
@@ -120,6 +122,7 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
             published_at=now - timedelta(minutes=12 + 23 * position),
         )
         articles_created += new
+        headlines.append((headline, int(row["comments_shown"])))
 
     title, body = read_defour()
     defour, new = _article(
@@ -181,6 +184,22 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
             session.flush()
             by_line[number] = comment
             comments_created += 1
+
+    # The headlines' comments, as many as the seed page shows beside each; an article that
+    # has comments already is left alone, so a second run adds none.
+    crowd = chatter.crowd(session, password_method) + commenters
+    have_comments = set(
+        session.scalars(
+            select(Comment.article_id)
+            .where(Comment.article_id.in_([a.id for a, _ in headlines]))
+            .distinct()
+        )
+    )
+    for headline, shown in headlines:
+        if headline.id not in have_comments and headline.published_at is not None:
+            comments_created += chatter.seed_comments(
+                session, headline.id, headline.title, shown, crowd, headline.published_at, now
+            )
 
     # Demo rows were inserted directly: bring every counter in line with them.
     recount(session)
