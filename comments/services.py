@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from brussels import text_nl
 from caching import touch_article
 from comments.activity import ActivityStore, clock
 from db import insert_or_nothing
@@ -129,22 +130,31 @@ def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
     comment.top_reason = strongest.reason if strongest else None
 
 
+def posting_block(author: User, now: datetime) -> DomainError | None:
+    """Why a banned or suspended author cannot post or edit now (403, the end date in Brussels
+    time and in details as UTC), or None. The article page shows it instead of the forms."""
+    if not author.is_banned(now):
+        return None
+    until = author.banned_until
+    permanent = author.is_banned_for_good(now)
+    return DomainError(
+        "banned",
+        "Je account is permanent verbannen."
+        if permanent or until is None
+        else f"Je account is geschorst tot {text_nl(until)} (Belgische tijd).",
+        403,
+        details={
+            "banned_until": None if permanent or until is None else until.isoformat(),
+            "reason": author.ban_reason,
+        },
+    )
+
+
 def check_can_post(author: User, now: datetime) -> None:
     """Banned or suspended authors cannot post (403 with the end date)."""
-    if author.is_banned(now):
-        until = author.banned_until
-        permanent = until is not None and until.year >= 9999
-        raise DomainError(
-            "banned",
-            "Je account is permanent verbannen."
-            if permanent
-            else f"Je account is geschorst tot {until:%d-%m-%Y %H:%M} (UTC).",
-            403,
-            details={
-                "banned_until": None if permanent or until is None else until.isoformat(),
-                "reason": author.ban_reason,
-            },
-        )
+    block = posting_block(author, now)
+    if block is not None:
+        raise block
 
 
 def _parent(session: Session, article_id: int, parent_id: object) -> Comment | None:

@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from articles import services as articles
+from comments.services import posting_block
 from comments.threads import authors_pending, published_threads
 from db import get_session
 from forms.comments import ArticleForms
@@ -73,8 +74,12 @@ def render_article(
     item = articles.article_for_page(session, article_id)
     own_pending: list[Comment] = []
     appeals: dict[int, Appeal] = {}
+    now = utcnow()
+    block = None
     if current_user.is_authenticated:
         own_pending, appeals = authors_pending(session, item, current_user.id)
+        # A suspended fan sees why and until when instead of forms that would refuse them.
+        block = posting_block(current_user, now)
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = page_number(request.args.get("pagina"))
@@ -90,7 +95,8 @@ def render_article(
             mode=mode,
             forms=forms or ArticleForms(),
             edit_window=posting_policy().edit_window_seconds,
-            now=utcnow(),
+            now=now,
+            suspension=block.message if block else None,
         ),
         status,
     )
