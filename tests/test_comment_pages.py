@@ -186,7 +186,7 @@ def test_logged_in_readers_see_the_form(
 
     page = _page(client, article)
 
-    assert f'action="/artikels/{article.cms_id}/reacties"' in page
+    assert f'action="/artikels/{article.cms_id}/reacties#body"' in page
     assert 'name="body"' in page
 
 
