@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from articles import services as articles
-from comments.services import posting_block
+from comments.services import posting_block, recently_deleted
 from comments.threads import authors_pending, published_threads
 from db import get_session
 from forms.comments import ArticleForms
@@ -76,8 +78,10 @@ def render_article(
     appeals: dict[int, Appeal] = {}
     now = utcnow()
     block = None
+    deleted: list[tuple[Comment, datetime]] = []
     if current_user.is_authenticated:
         own_pending, appeals = authors_pending(session, item, current_user.id)
+        deleted = recently_deleted(session, item.id, current_user, posting_policy(), now)
         # A suspended fan sees why and until when instead of forms that would refuse them.
         block = posting_block(current_user, now)
     mode = active_mode(session, item, posting_policy().auto_close_days)
@@ -97,6 +101,7 @@ def render_article(
             edit_window=posting_policy().edit_window_seconds,
             now=now,
             suspension=block.message if block else None,
+            recently_deleted=deleted,
         ),
         status,
     )

@@ -93,6 +93,7 @@ ACTION_LABELS_NL = {
     "post": "geplaatst",
     "edit": "bewerkt door auteur",
     "delete": "verwijderd door auteur",
+    "undelete": "verwijderen ongedaan gemaakt door auteur",
     "report_threshold": "meldscore bereikt",
     "approve": "goedgekeurd",
     "reject": "afgewezen",
