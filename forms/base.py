@@ -131,5 +131,4 @@ class ConfirmForm(TribuneForm):
 
     def confirmed(self) -> bool:
         """Whether this POST is the confirm page's "yes" (CSRF checked as well)."""
-        return self.validate() and self.bevestigd.data == "ja"
-
+        return bool(self.validate()) and self.bevestigd.data == "ja"

@@ -101,8 +101,7 @@ def test_comment_texts_are_dutch_sentences_within_the_limits() -> None:
     rng = random.Random(7)
     fragments = chatter.read_fragments()
     texts = [
-        chatter.comment_text(rng, fragments, "Antwerp", reply=bool(i % 3 == 0))
-        for i in range(500)
+        chatter.comment_text(rng, fragments, "Antwerp", reply=bool(i % 3 == 0)) for i in range(500)
     ]
     assert all(2 <= len(t) <= 2000 and t[0].isupper() and "{" not in t for t in texts)
     assert len(set(texts)) > 400
