@@ -146,7 +146,7 @@ def test_a_suspended_fan_sees_until_when_in_brussels_time_instead_of_the_forms(
 
     page = page_of(client, article)
 
-    assert f"Je account is geschorst tot {UNTIL_NL} (Belgische tijd)." in page
+    assert f"Je account is geschorst tot {UNTIL_NL} (Belgische tijd). Tot dan kan je" in page
     assert "12:30" not in page  # not UTC
     assert 'class="card notice suspension" id="reageer" role="status"' in page
     assert 'name="body"' not in page  # no comment, reply or edit form
@@ -163,6 +163,7 @@ def test_a_permanent_ban_is_shown_as_such(
     page = page_of(client, article)
 
     assert "Je account is permanent verbannen." in page
+    assert "Tot dan" not in page  # no end to wait for
     assert 'name="body"' not in page
 
 

@@ -100,7 +100,7 @@ def render_article(
             forms=forms or ArticleForms(),
             edit_window=posting_policy().edit_window_seconds,
             now=now,
-            suspension=block.message if block else None,
+            suspension=block,
             recently_deleted=deleted,
         ),
         status,
