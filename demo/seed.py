@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from accounts.services import Registration, register_user, username_key
@@ -97,6 +97,68 @@ def _article(session: Session, cms_id: str, **fields: object) -> tuple[Article, 
     session.add(article)
     session.flush()
     return article, True
+
+
+@dataclass(frozen=True)
+class HeadlinePoll:
+    position: int  # the headline's row in meest-recent.tsv, 1 = first
+    question: str
+    options: tuple[str, ...]
+    ballots: tuple[int, ...]
+
+
+def read_headline_polls() -> list[HeadlinePoll]:
+    """The polls under some headlines, with their demo ballots per option."""
+    polls = []
+    for line in (DATA / "polls.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            position, question, options, ballots = line.split("\t")
+            polls.append(
+                HeadlinePoll(
+                    int(position),
+                    question,
+                    tuple(options.split("|")),
+                    tuple(int(n) for n in ballots.split("|")),
+                )
+            )
+    return polls
+
+
+def _headline_polls(session: Session, headlines: list[Article], now: datetime) -> int:
+    """A poll with demo ballots under the headlines polls.tsv names, where none is yet;
+    the ballots bulk-inserted (a few thousand), spread over the time since the headline."""
+    created = 0
+    for spec in read_headline_polls():
+        article = headlines[spec.position - 1]
+        if session.scalar(select(Poll.id).where(Poll.article_id == article.id).limit(1)):
+            continue
+        opened = article.published_at or now
+        poll = Poll(article_id=article.id, question=spec.question, opens_at=opened)
+        poll.options = [PollOption(position=i, label=label) for i, label in enumerate(spec.options)]
+        session.add(poll)
+        session.flush()
+        span = max((now - opened).total_seconds(), 1.0)
+        rows = [
+            (option.id, opened + timedelta(seconds=span * (n + 0.5) / count))
+            for option, count in zip(poll.options, spec.ballots, strict=True)
+            for n in range(count)
+        ]
+        ids = session.scalars(
+            insert(Ballot).returning(Ballot.id, sort_by_parameter_order=True),
+            [
+                {"poll_id": poll.id, "voter_key": f"demo:{poll.id}:{number}", "created_at": at}
+                for number, (_, at) in enumerate(rows)
+            ],
+        ).all()
+        session.execute(
+            insert(BallotChoice),
+            [
+                {"ballot_id": ballot_id, "option_id": option_id}
+                for ballot_id, (option_id, _) in zip(ids, rows, strict=True)
+            ],
+        )
+        created += len(rows)
+    return created
 
 
 def seed_demo(session: Session, password_method: str, now: datetime | None = None) -> SeedReport:
@@ -200,6 +262,8 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
             comments_created += chatter.seed_comments(
                 session, headline.id, headline.title, shown, crowd, headline.published_at, now
             )
+
+    ballots_created += _headline_polls(session, [article for article, _ in headlines], now)
 
     # Demo rows were inserted directly: bring every counter in line with them.
     recount(session)

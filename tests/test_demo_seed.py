@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from demo import chatter
-from demo.seed import read_headlines, slugify
+from demo.seed import read_headline_polls, read_headlines, slugify
 from models import Article, Comment, CommentState
 from tallies.recount import recount
 
@@ -47,10 +47,19 @@ def test_each_headline_shows_the_seed_pages_count(
     assert answer.status_code == 200, answer.data
     tallies = answer.get_json()
     assert {cms_id: tallies[cms_id]["comments"] for cms_id in wanted} == wanted
+    # Some headlines carry a poll with demo votes (demo/data/polls.tsv).
+    votes = {
+        slugify(headlines[poll.position - 1]["headline"]): sum(poll.ballots)
+        for poll in read_headline_polls()
+    }
+    assert votes and {cms_id: tallies[cms_id]["votes"] for cms_id in wanted} == {
+        cms_id: votes.get(cms_id, 0) for cms_id in wanted
+    }
     page = client.get("/").get_data(as_text=True)
     shown = {cms_id: text for _, cms_id, text in TALLY.findall(page)}
     assert {cms_id: shown[cms_id] for cms_id in wanted} == {
-        cms_id: f"{count} reacties" for cms_id, count in wanted.items()
+        cms_id: f"{count} reacties" + (f" · {votes[cms_id]} stemmen" if cms_id in votes else "")
+        for cms_id, count in wanted.items()
     }
     # And the rows: published comments, counted the way recount counts them (no drift).
     assert not recount(db)

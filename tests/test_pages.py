@@ -12,7 +12,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from demo.seed import DEFOUR_ID, read_headlines
+from demo.seed import DEFOUR_ID, read_headline_polls, read_headlines
 from models import Article, Comment
 
 DEFOUR_TITLE = "Defour volgend jaar nog bij KV Mechelen? Coach reageert"
@@ -81,6 +81,17 @@ def parse(html: str) -> Element:
     return builder.root
 
 
+def seed_tallies() -> list[str]:
+    """The tally of each seeded headline: the seed page's comment count, and the demo votes
+    of the headlines with a poll."""
+    votes = {poll.position: sum(poll.ballots) for poll in read_headline_polls()}
+    return [
+        f"{row['comments_shown']} reacties"
+        + (f" · {votes[position]} stemmen" if position in votes else "")
+        for position, row in enumerate(read_headlines(), start=1)
+    ]
+
+
 @pytest.fixture
 def seeded(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["tribune", "seed-demo"])
@@ -109,7 +120,7 @@ def test_meest_recent_shows_tallies(client: FlaskClient) -> None:
     discussed = tree.find_all("section", "discussed")
 
     # Each headline with the count its seed page shows (demo/data/meest-recent.tsv).
-    assert tallies == [f"{row['comments_shown']} reacties" for row in read_headlines()]
+    assert tallies == seed_tallies()
     assert len(discussed) == 1
     discussed_text = " ".join(discussed[0].all_text().split())
     most = sorted(read_headlines(), key=lambda row: -int(row["comments_shown"]))[:3]
@@ -131,8 +142,8 @@ def test_meest_recent_counts_comments_in_dutch(
         for el in parse(client.get("/").get_data(as_text=True)).find_all("span", "tally-comments")
     ]
 
-    assert tallies[0] == "1 reactie"
-    assert tallies[1:] == [f"{row['comments_shown']} reacties" for row in read_headlines()[1:]]
+    assert tallies[0] == seed_tallies()[0].replace("155 reacties", "1 reactie")
+    assert tallies[1:] == seed_tallies()[1:]
 
 
 def test_meest_recent_without_articles(client: FlaskClient) -> None:
