@@ -237,3 +237,23 @@ def test_beheer_shows_suspended_and_banned_accounts(
     for name in ("Geschorste", "Verbannen", "Gewone", "Baas"):
         assert "geschorst tot" not in rows[name] and ">verbannen<" not in rows[name]
         assert "actief" in rows[name]
+
+
+def test_a_stale_reply_of_a_suspended_fan_stays_open_with_its_text(
+    client: FlaskClient, db: Session, make_user: Callable[..., User], article: Article
+) -> None:
+    parent = create_comment(db, article, make_user(), CommentState.PUBLISHED)
+    login(client, make_user(banned_until=SUSPENDED_UNTIL))
+
+    response = client.post(
+        f"/artikels/{article.cms_id}/reacties",
+        data={"body": CLEAN, "parent_id": str(parent.id)},
+    )
+
+    assert response.status_code == 403
+    page = response.get_data(as_text=True)
+    assert f"{CLEAN}</textarea>" in page
+    assert re.search(rf'id="reply-{parent.id}-error" role="alert">Je account is geschorst', page)
+    assert page.count("<summary>Antwoorden</summary>") == 1  # only the refused one
+    assert 'name="body"' in textarea(page, f"reply-{parent.id}")
+    assert comment_count(db) == 1
