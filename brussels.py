@@ -22,6 +22,10 @@ MALFORMED_NL = "Geef een datum en uur (dd/mm/jjjj uu:mm)."
 OFFSET_NL = "Geef een datum en uur in Belgische tijd, zonder tijdzone."
 OUT_OF_RANGE_NL = f"Kies een jaar tussen {FIRST_YEAR} en {LAST_YEAR}."
 GAP_NL = "Dit uur bestaat niet in Belgische tijd (overgang naar zomertijd)."
+MONTHS_NL = (
+    "januari", "februari", "maart", "april", "mei", "juni",
+    "juli", "augustus", "september", "oktober", "november", "december",
+)  # fmt: skip
 
 
 class LocalTimeError(ValueError):
@@ -31,6 +35,13 @@ class LocalTimeError(ValueError):
 def to_local(value: datetime) -> datetime:
     """An aware timestamp as Brussels local time."""
     return value.astimezone(BRUSSELS)
+
+
+def text_nl(value: datetime, with_time: bool = True) -> str:
+    """A timestamp as Dutch words in Brussels time: '8 december 2026 om 14:05'."""
+    local = to_local(value)
+    text = f"{local.day} {MONTHS_NL[local.month - 1]} {local.year}"
+    return f"{text} om {local:%H:%M}" if with_time else text
 
 
 def to_input(value: datetime | None) -> str:

@@ -133,6 +133,9 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_REDIS_PREFIX": _tribune("tribune", str, "prefix of Tribune's own Redis keys"),
     # ------------------------------------------------------------ comments and moderation
     "TRIBUNE_EDIT_WINDOW_SECONDS": _tribune(600, int, "how long an author may edit a comment"),
+    "TRIBUNE_UNDO_DELETE_SECONDS": _tribune(
+        600, int, "how long an author may undo deleting their comment"
+    ),
     "TRIBUNE_NEW_ACCOUNT_COMMENTS": _tribune(
         2, int, "first N comments of a new account held when any flag fires"
     ),

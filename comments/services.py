@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from brussels import text_nl
 from caching import touch_article
 from comments.activity import ActivityStore, clock
 from db import insert_or_nothing
@@ -19,6 +20,7 @@ from models import (
     Comment,
     CommentState,
     Flag,
+    ModerationAction,
     ReasonCode,
     Report,
     ReportOutcome,
@@ -129,22 +131,31 @@ def _store_flags(comment: Comment, flags: list[StoredFlag]) -> None:
     comment.top_reason = strongest.reason if strongest else None
 
 
+def posting_block(author: User, now: datetime) -> DomainError | None:
+    """Why a banned or suspended author cannot post or edit now (403, the end date in Brussels
+    time and in details as UTC), or None. The article page shows it instead of the forms."""
+    if not author.is_banned(now):
+        return None
+    until = author.banned_until
+    permanent = author.is_banned_for_good(now)
+    return DomainError(
+        "banned",
+        "Je account is permanent verbannen."
+        if permanent or until is None
+        else f"Je account is geschorst tot {text_nl(until)} (Belgische tijd).",
+        403,
+        details={
+            "banned_until": None if permanent or until is None else until.isoformat(),
+            "reason": author.ban_reason,
+        },
+    )
+
+
 def check_can_post(author: User, now: datetime) -> None:
     """Banned or suspended authors cannot post (403 with the end date)."""
-    if author.is_banned(now):
-        until = author.banned_until
-        permanent = until is not None and until.year >= 9999
-        raise DomainError(
-            "banned",
-            "Je account is permanent verbannen."
-            if permanent
-            else f"Je account is geschorst tot {until:%d-%m-%Y %H:%M} (UTC).",
-            403,
-            details={
-                "banned_until": None if permanent or until is None else until.isoformat(),
-                "reason": author.ban_reason,
-            },
-        )
+    block = posting_block(author, now)
+    if block is not None:
+        raise block
 
 
 def _parent(session: Session, article_id: int, parent_id: object) -> Comment | None:
@@ -349,10 +360,99 @@ def edit_comment(
     return PostResult(comment, flags)
 
 
+def own_comment(session: Session, comment_id: int, author: User) -> Comment:
+    """One's own comment that is not deleted (what the delete confirmation shows), or 404/403."""
+    return _own_comment(session, comment_id, author)
+
+
 def delete_comment(session: Session, comment_id: int, author: User) -> Comment:
     """Soft-delete one's own comment; its replies stay and it shows as "verwijderd"."""
     comment = _own_comment(session, comment_id, author)
     transition(session, comment, CommentState.DELETED, "delete", author)
+    return comment
+
+
+def _last_deletion(session: Session, comment: Comment) -> tuple[datetime, str | None] | None:
+    """When the author last deleted this comment and from which state (its audit row)."""
+    row = session.execute(
+        select(ModerationAction.created_at, ModerationAction.from_state)
+        .where(
+            ModerationAction.target_type == "comment",
+            ModerationAction.target_id == str(comment.id),
+            ModerationAction.action == "delete",
+        )
+        .order_by(ModerationAction.id.desc())
+        .limit(1)
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+def undo_deadline(session: Session, comment: Comment, policy: PostingPolicy) -> datetime | None:
+    """Until when the author may take back deleting this comment (None: not deleted by them)."""
+    if comment.state is not CommentState.DELETED:
+        return None
+    deletion = _last_deletion(session, comment)
+    return deletion[0] + timedelta(seconds=policy.undo_delete_seconds) if deletion else None
+
+
+def recently_deleted(
+    session: Session, article_id: int, author: User, policy: PostingPolicy, now: datetime
+) -> list[tuple[Comment, datetime]]:
+    """The author's comments on one article whose deletion they may still undo, each with the
+    deadline, newest first (the audit rows of their deletes, by the actor index)."""
+    since = now - timedelta(seconds=policy.undo_delete_seconds)
+    deleted_at: dict[str, datetime] = {}
+    for target_id, created_at in session.execute(
+        select(ModerationAction.target_id, ModerationAction.created_at).where(
+            ModerationAction.actor_id == author.id,
+            ModerationAction.created_at > since,
+            ModerationAction.target_type == "comment",
+            ModerationAction.action == "delete",
+        )
+    ):
+        deleted_at[target_id] = max(created_at, deleted_at.get(target_id, created_at))
+    if not deleted_at:
+        return []
+    found = session.scalars(
+        select(Comment)
+        .where(
+            Comment.id.in_([int(target_id) for target_id in deleted_at]),
+            Comment.article_id == article_id,
+            Comment.state == CommentState.DELETED,
+        )
+        .order_by(Comment.id.desc())
+    )
+    window = timedelta(seconds=policy.undo_delete_seconds)
+    return [(comment, deleted_at[str(comment.id)] + window) for comment in found]
+
+
+def undelete_comment(
+    session: Session,
+    comment_id: int,
+    author: User,
+    policy: PostingPolicy,
+    now: datetime | None = None,
+) -> Comment:
+    """Take back deleting one's own comment within TRIBUNE_UNDO_DELETE_SECONDS: it goes back
+    to the state it was deleted from (published or held), through the state machine."""
+    now = now or utcnow()
+    comment = get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet.",
+        visible=lambda comment: comment.author_id == author.id,
+    )
+    deletion = _last_deletion(session, comment) if comment.state is CommentState.DELETED else None
+    if deletion is not None and now >= deletion[0] + timedelta(seconds=policy.undo_delete_seconds):
+        raise Conflict(
+            "undo_window_closed",
+            f"Verwijderen ongedaan maken kan maar {policy.undo_delete_seconds // 60} minuten lang.",
+        )
+    # Not deleted (or not by the author's delete): the state machine refuses the move with 409.
+    back_to = deletion[1] if deletion and deletion[1] else CommentState.PUBLISHED.value
+    transition(session, comment, CommentState(back_to), "undelete", author, now=now)
     return comment
 
 

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from accounts.passwords import password_problems
 from accounts.services import Registration, register_user, username_key
+from demo import chatter
 from models import (
     Article,
     Ballot,
@@ -106,6 +107,68 @@ def _article(session: Session, cms_id: str, **fields: object) -> tuple[Article, 
     return article, True
 
 
+@dataclass(frozen=True)
+class HeadlinePoll:
+    position: int  # the headline's row in meest-recent.tsv, 1 = first
+    question: str
+    options: tuple[str, ...]
+    ballots: tuple[int, ...]
+
+
+def read_headline_polls() -> list[HeadlinePoll]:
+    """The polls under some headlines, with their demo ballots per option."""
+    polls = []
+    for line in (DATA / "polls.tsv").read_text(encoding="utf-8").splitlines():
+        if line and not line.startswith("#"):
+            position, question, options, ballots = line.split("\t")
+            polls.append(
+                HeadlinePoll(
+                    int(position),
+                    question,
+                    tuple(options.split("|")),
+                    tuple(int(n) for n in ballots.split("|")),
+                )
+            )
+    return polls
+
+
+def _headline_polls(session: Session, headlines: list[Article], now: datetime) -> int:
+    """A poll with demo ballots under the headlines polls.tsv names, where none is yet;
+    the ballots bulk-inserted (a few thousand), spread over the time since the headline."""
+    created = 0
+    for spec in read_headline_polls():
+        article = headlines[spec.position - 1]
+        if session.scalar(select(Poll.id).where(Poll.article_id == article.id).limit(1)):
+            continue
+        opened = article.published_at or now
+        poll = Poll(article_id=article.id, question=spec.question, opens_at=opened)
+        poll.options = [PollOption(position=i, label=label) for i, label in enumerate(spec.options)]
+        session.add(poll)
+        session.flush()
+        span = max((now - opened).total_seconds(), 1.0)
+        rows = [
+            (option.id, opened + timedelta(seconds=span * (n + 0.5) / count))
+            for option, count in zip(poll.options, spec.ballots, strict=True)
+            for n in range(count)
+        ]
+        ids = session.scalars(
+            insert(Ballot).returning(Ballot.id, sort_by_parameter_order=True),
+            [
+                {"poll_id": poll.id, "voter_key": f"demo:{poll.id}:{number}", "created_at": at}
+                for number, (_, at) in enumerate(rows)
+            ],
+        ).all()
+        session.execute(
+            insert(BallotChoice),
+            [
+                {"ballot_id": ballot_id, "option_id": option_id}
+                for ballot_id, (option_id, _) in zip(ids, rows, strict=True)
+            ],
+        )
+        created += len(rows)
+    return created
+
+
 def seed_demo(session: Session, password_method: str, now: datetime | None = None) -> SeedReport:
     """Create whatever part of the demo is missing; flush, do not commit."""
     now = now or utcnow()
@@ -118,8 +181,9 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
     del accounts
 
     articles_created = 0
+    headlines: list[tuple[Article, int]] = []  # each with the count its seed page shows
     for position, row in enumerate(read_headlines()):
-        _, new = _article(
+        headline, new = _article(
             session,
             slugify(row["headline"]),
             title=row["headline"].strip(),
@@ -128,6 +192,7 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
             published_at=now - timedelta(minutes=12 + 23 * position),
         )
         articles_created += new
+        headlines.append((headline, int(row["comments_shown"])))
 
     title, body = read_defour()
     defour, new = _article(
@@ -189,6 +254,24 @@ def seed_demo(session: Session, password_method: str, now: datetime | None = Non
             session.flush()
             by_line[number] = comment
             comments_created += 1
+
+    # The headlines' comments, as many as the seed page shows beside each; an article that
+    # has comments already is left alone, so a second run adds none.
+    crowd = chatter.crowd(session, password_method) + commenters
+    have_comments = set(
+        session.scalars(
+            select(Comment.article_id)
+            .where(Comment.article_id.in_([a.id for a, _ in headlines]))
+            .distinct()
+        )
+    )
+    for headline, shown in headlines:
+        if headline.id not in have_comments and headline.published_at is not None:
+            comments_created += chatter.seed_comments(
+                session, headline.id, headline.title, shown, crowd, headline.published_at, now
+            )
+
+    ballots_created += _headline_polls(session, [article for article, _ in headlines], now)
 
     # Demo rows were inserted directly: bring every counter in line with them.
     recount(session)

@@ -9,7 +9,7 @@ from flask import request
 from flask_wtf import FlaskForm
 from flask_wtf.form import _Auto, _is_submitted
 from werkzeug.datastructures import ImmutableMultiDict
-from wtforms import Field
+from wtforms import Field, HiddenField
 from wtforms.fields.choices import SelectChoice
 from wtforms.i18n import get_translations
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
@@ -148,3 +148,14 @@ class TribuneForm(FlaskForm):
 
 class ButtonForm(TribuneForm):
     """A form that is only a button (log out, delete, one-click decisions): CSRF comes from it."""
+
+
+class ConfirmForm(TribuneForm):
+    """The second step of a destructive button: only a POST carrying bevestigd=ja (sent by the
+    confirm page's button) acts; a bare one-click POST gets the confirm page instead."""
+
+    bevestigd = HiddenField()
+
+    def confirmed(self) -> bool:
+        """Whether this POST is the confirm page's "yes" (CSRF checked as well)."""
+        return bool(self.validate()) and self.bevestigd.data == "ja"

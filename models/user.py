@@ -75,6 +75,10 @@ class TokenRevocation(enum.Enum):
         }[self.value]
 
 
+# A permanent ban is stored as a banned_until in this year (moderation.actions.permanent_until).
+PERMANENT_YEAR = 9999
+
+
 class User(Base):
     __tablename__ = "users"
 
@@ -119,6 +123,14 @@ class User(Base):
     def is_banned(self, now: datetime) -> bool:
         """True while a suspension or ban is in force."""
         return self.banned_until is not None and self.banned_until > now
+
+    def is_banned_for_good(self, now: datetime) -> bool:
+        """True for a permanent ban (stored as the year 9999), not a suspension with an end."""
+        return (
+            self.is_banned(now)
+            and self.banned_until is not None
+            and (self.banned_until.year >= PERMANENT_YEAR)
+        )
 
     def __repr__(self) -> str:
         return f"<User {self.username} {self.role.value}>"

@@ -51,6 +51,9 @@ TRANSITIONS: dict[tuple[str, CommentState], frozenset[str]] = {
     (CommentState.PUBLISHED.value, CommentState.REMOVED): frozenset({"remove"}),
     (CommentState.PUBLISHED.value, CommentState.DELETED): frozenset({"delete"}),
     (CommentState.HELD.value, CommentState.DELETED): frozenset({"delete"}),
+    # The author takes a deletion back within TRIBUNE_UNDO_DELETE_SECONDS, to the state it left.
+    (CommentState.DELETED.value, CommentState.PUBLISHED): frozenset({"undelete"}),
+    (CommentState.DELETED.value, CommentState.HELD): frozenset({"undelete"}),
     (CommentState.REJECTED.value, CommentState.PUBLISHED): frozenset({"restore", "appeal_upheld"}),
     (CommentState.REMOVED.value, CommentState.PUBLISHED): frozenset({"restore", "appeal_upheld"}),
 }

@@ -53,6 +53,7 @@ class PostingPolicy:
     near_duplicate_similarity: float = _default("near_duplicate_similarity")
     report_threshold: float = _default("report_threshold")
     edit_window_seconds: int = _default("edit_window_seconds")
+    undo_delete_seconds: int = _default("undo_delete_seconds")
     new_reporter_days: int = _default("new_reporter_days")
     auto_close_days: int = _default("auto_close_days")  # 0 = articles never close by themselves
 

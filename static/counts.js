@@ -68,7 +68,10 @@
         votes: Math.max(t.votes, parseInt(el.getAttribute("data-votes"), 10) || 0),
       };
     }
-    el.textContent = tallyText(t, el.getAttribute("data-tribune-show"));
+    var show = el.getAttribute("data-tribune-show");
+    el.textContent = tallyText(t, show);
+    // No comments yet is quiet grey, not the red of a count (tribune.css .tally-zero).
+    el.classList.toggle("tally-zero", t.comments === 0 && show !== "votes");
     el.setAttribute("data-comments", t.comments);
     el.setAttribute("data-votes", t.votes);
     var before = baseline[id];

@@ -274,7 +274,8 @@ def state_change(
             delta["article"] += sign
     if from_state == "published" and not reviewed:
         delta["queue:unreviewed"] -= 1
-    if to_state == "published" and action == "post":
+    # Posted, or put back by its author after deleting it, and no moderator looked at it yet.
+    if to_state == "published" and (action == "post" or (action == "undelete" and not reviewed)):
         delta["queue:unreviewed"] += 1
     return {key: value for key, value in sorted(delta.items()) if value}
 

@@ -6,7 +6,13 @@ from flask.testing import FlaskClient, FlaskCliRunner
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from demo.seed import DEFOUR_ID, POLL_OPTIONS, POLL_QUESTION, read_headlines
+from demo.seed import (
+    DEFOUR_ID,
+    POLL_OPTIONS,
+    POLL_QUESTION,
+    read_headline_polls,
+    read_headlines,
+)
 from models import Article, Ballot, Comment, Poll, PollOption, Role, User
 from tests.conftest import get_user
 
@@ -164,7 +170,9 @@ def test_seed_demo_fills_the_database(runner: FlaskCliRunner, db: Session) -> No
     result = invoke(runner, "seed-demo")
 
     assert result.exit_code == 0, result.output
-    assert "Demo: 26 artikels, 8 reacties, 88 stemmen aangemaakt." in result.output
+    seeded = 8 + sum(int(row["comments_shown"]) for row in read_headlines())  # Defour + headlines
+    votes = 88 + sum(sum(poll.ballots) for poll in read_headline_polls())  # Defour + headlines
+    assert f"Demo: 26 artikels, {seeded} reacties, {votes} stemmen aangemaakt." in result.output
     for name in ("fan", "moderator", "redacteur", "beheerder"):
         assert f"  {name} " in result.output
     assert "flask --app app tribune set-password NAAM" in result.output

@@ -186,7 +186,7 @@ def test_logged_in_readers_see_the_form(
 
     page = _page(client, article)
 
-    assert f'action="/artikels/{article.cms_id}/reacties"' in page
+    assert f'action="/artikels/{article.cms_id}/reacties#body"' in page
     assert 'name="body"' in page
 
 
@@ -305,7 +305,7 @@ def test_delete_form_deletes_with_a_flash(
     comment = create_comment(db, article, author, CommentState.PUBLISHED)
     login(client, author)
 
-    response = client.post(f"/reacties/{comment.id}/verwijderen")
+    response = client.post(f"/reacties/{comment.id}/verwijderen", data={"bevestigd": "ja"})
 
     assert response.status_code == 303
     assert reload(db, Comment, comment.id).state is CommentState.DELETED

@@ -59,6 +59,8 @@ ALLOWED = {
     ("rejected", "published", "appeal_upheld"),
     ("removed", "published", "restore"),
     ("removed", "published", "appeal_upheld"),
+    ("deleted", "published", "undelete"),
+    ("deleted", "held", "undelete"),
 }
 ACTIONS = (
     "post",
@@ -70,6 +72,7 @@ ACTIONS = (
     "delete",
     "restore",
     "appeal_upheld",
+    "undelete",
 )
 FROM_STATES = ("new", *(state.value for state in CommentState))
 CASES = [
@@ -79,7 +82,7 @@ CASES = [
     for action in ACTIONS
 ]
 MODERATOR_ACTIONS = {"approve", "reject", "remove", "restore", "appeal_upheld"}
-AUTHOR_ACTIONS = {"delete", "edit"}
+AUTHOR_ACTIONS = {"delete", "edit", "undelete"}
 
 
 @pytest.fixture(autouse=True)

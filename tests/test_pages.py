@@ -12,7 +12,7 @@ from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from demo.seed import DEFOUR_ID, read_headlines
+from demo.seed import DEFOUR_ID, read_headline_polls, read_headlines
 from models import Article, Comment
 
 DEFOUR_TITLE = "Defour volgend jaar nog bij KV Mechelen? Coach reageert"
@@ -81,6 +81,17 @@ def parse(html: str) -> Element:
     return builder.root
 
 
+def seed_tallies() -> list[str]:
+    """The tally of each seeded headline: the seed page's comment count, and the demo votes
+    of the headlines with a poll."""
+    votes = {poll.position: sum(poll.ballots) for poll in read_headline_polls()}
+    return [
+        f"{row['comments_shown']} reacties"
+        + (f" · {votes[position]} stemmen" if position in votes else "")
+        for position, row in enumerate(read_headlines(), start=1)
+    ]
+
+
 @pytest.fixture
 def seeded(runner: FlaskCliRunner) -> None:
     result = runner.invoke(args=["tribune", "seed-demo"])
@@ -108,12 +119,13 @@ def test_meest_recent_shows_tallies(client: FlaskClient) -> None:
     tallies = [el.all_text().strip() for el in tree.find_all("span", "tally-comments")]
     discussed = tree.find_all("section", "discussed")
 
-    assert tallies == ["nog geen reacties"] * 25
+    # Each headline with the count its seed page shows (demo/data/meest-recent.tsv).
+    assert tallies == seed_tallies()
     assert len(discussed) == 1
     discussed_text = " ".join(discussed[0].all_text().split())
-    assert DEFOUR_TITLE in discussed_text
-    assert "8 reacties" in discussed_text
-    assert "88 stemmen" in discussed_text
+    most = sorted(read_headlines(), key=lambda row: -int(row["comments_shown"]))[:3]
+    for row in most:
+        assert f"{row['headline'].strip()}· {row['comments_shown']} reacties" in discussed_text
 
 
 def test_meest_recent_counts_comments_in_dutch(
@@ -130,8 +142,8 @@ def test_meest_recent_counts_comments_in_dutch(
         for el in parse(client.get("/").get_data(as_text=True)).find_all("span", "tally-comments")
     ]
 
-    assert tallies[0] == "1 reactie"
-    assert tallies[1:] == ["nog geen reacties"] * 24
+    assert tallies[0] == seed_tallies()[0].replace("155 reacties", "1 reactie")
+    assert tallies[1:] == seed_tallies()[1:]
 
 
 def test_meest_recent_without_articles(client: FlaskClient) -> None:
@@ -159,7 +171,10 @@ def test_article_page_shows_title_poll_and_nested_comments(
     assert "88 stemmen" in poll_text
 
     comments = {el.attrs["id"]: el for el in tree.find_all("li", "comment") if el.attrs.get("id")}
-    rows = db.scalars(select(Comment).order_by(Comment.id)).all()
+    defour = db.scalars(select(Article).where(Article.cms_id == DEFOUR_ID)).one()
+    rows = db.scalars(
+        select(Comment).where(Comment.article_id == defour.id).order_by(Comment.id)
+    ).all()
     assert len(comments) == len(rows) == 8
     replies = [row for row in rows if row.parent_id is not None]
     assert replies
@@ -187,8 +202,11 @@ def test_article_page_counts_the_comments(client: FlaskClient) -> None:
 
 @pytest.mark.usefixtures("seeded")
 def test_article_page_orders_threads_both_ways(client: FlaskClient, db: Session) -> None:
+    defour = db.scalars(select(Article).where(Article.cms_id == DEFOUR_ID)).one()
     roots = db.scalars(
-        select(Comment).where(Comment.parent_id.is_(None)).order_by(Comment.created_at)
+        select(Comment)
+        .where(Comment.article_id == defour.id, Comment.parent_id.is_(None))
+        .order_by(Comment.created_at)
     ).all()
     oldest_first = [f"reactie-{row.id}" for row in roots]
 

@@ -345,7 +345,12 @@ def test_editor_pages_close_reopen_results_quarantine(
     assert db.get(Poll, poll.id).results_visibility.value == "never"
     assert editor_client.post(f"/redactie/peilingen/{poll.id}/sluiten").status_code == 303
     assert editor_client.post(f"/redactie/peilingen/{poll.id}/heropenen").status_code == 303
-    assert editor_client.post(f"/redactie/peilingen/{poll.id}/verwijderen").status_code == 303
+    assert (
+        editor_client.post(
+            f"/redactie/peilingen/{poll.id}/verwijderen", data={"bevestigd": "ja"}
+        ).status_code
+        == 303
+    )
     db.rollback()
     db.expire_all()
     assert db.get(Poll, poll.id) is not None  # has ballots: not deleted

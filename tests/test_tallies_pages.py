@@ -89,6 +89,8 @@ def test_index_renders_the_25_seed_headlines_with_tallies(
         update(Article).where(Article.cms_id == first).values(comment_count=155, vote_count=1)
     )
     db.execute(update(Article).where(Article.cms_id == second).values(comment_count=1))
+    third = seeded[2]["cms_id"]
+    db.execute(update(Article).where(Article.cms_id == third).values(comment_count=0))
     db.commit()
 
     html = client.get("/").get_data(as_text=True)
@@ -103,7 +105,19 @@ def test_index_renders_the_25_seed_headlines_with_tallies(
     texts = dict(tallies)
     assert texts[first] == "155 reacties · 1 stem"
     assert texts[second] == "1 reactie"
-    assert texts[seeded[2]["cms_id"]] == "nog geen reacties"
+    assert texts[third] == "nog geen reacties"
+    # No comments yet is quiet grey (tally-zero), not the red of a count.
+    classes = dict(
+        (cms_id, cls.split())
+        for cls, cms_id in re.findall(r'<span class="([^"]*)" data-tribune-tally="([^"]+)"', listed)
+    )
+    assert "tally-zero" in classes[third]
+    assert "tally-zero" not in classes[first] and "tally-zero" not in classes[second]
+    # The demo seeds every other headline with the count its seed page shows (and a poll's
+    # votes under a few of them).
+    assert [texts[row["cms_id"]].split(" · ")[0] for row in seeded[3:]] == [
+        f"{row['comments_shown']} reacties" for row in seeded[3:]
+    ]
     # Meest besproken stays, and counts.js is loaded to refresh the numbers.
     assert "Meest besproken" in html
     assert "/static/counts.js" in html

@@ -4,14 +4,14 @@ reason beside the field, with the refusal's status (422, 429, 403, 409)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from comments import services as comments
 from db import get_session, read_first, start_write
 from errors import DomainError, wants_json
-from forms.base import TribuneForm
+from forms.base import ConfirmForm, TribuneForm
 from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
 from lookups import get_or_404
 from models import Article, Comment, CommentState
@@ -131,16 +131,46 @@ def edit(comment_id: int) -> ResponseReturnValue:
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
 
 
-@bp.post("/reacties/<int:comment_id>/verwijderen")
+@bp.route("/reacties/<int:comment_id>/verwijderen", methods=["GET", "POST"])
 @login_required_any
 def delete(comment_id: int) -> ResponseReturnValue:
-    """Delete one's own comment."""
+    """Delete one's own comment, in two steps: GET (or a POST without the confirmation) shows
+    what will go with a "yes" button; only that button's POST deletes. Undo follows."""
     session = get_session()
     article_id = _article_of(comment_id)
+    form = ConfirmForm()
+    if request.method == "GET" or not form.confirmed():
+        comment = comments.own_comment(session, comment_id, current_user)
+        return render_template(
+            "pages/confirm_delete.html",
+            comment=comment,
+            article=session.get_one(Article, comment.article_id),
+            form=ConfirmForm(formdata=None),
+            undo_minutes=posting_policy().undo_delete_seconds // 60,
+        )
     comments.delete_comment(session, comment_id, current_user)
     session.commit()
-    flash("Je reactie is verwijderd.", "success")
-    return redirect(_back_to(article_id)), 303
+    flash("Je reactie is verwijderd. Je kan dit nog even ongedaan maken.", "success")
+    return redirect(_back_to(article_id, f"verwijderd-{comment_id}")), 303
+
+
+@bp.post("/reacties/<int:comment_id>/terugzetten")
+@login_required_any
+def undelete(comment_id: int) -> ResponseReturnValue:
+    """Take back deleting one's own comment, within the undo window."""
+    session = get_session()
+    article_id = _article_of(comment_id)
+    try:
+        comments.undelete_comment(session, comment_id, current_user, posting_policy())
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404 or wants_json():
+            raise
+        flash(exc.message, "error")
+        return redirect(_back_to(article_id)), 303
+    session.commit()
+    flash("Je reactie staat terug.", "success")
+    return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
 
 
 @bp.post("/reacties/<int:comment_id>/melden")

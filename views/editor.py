@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from articles import services as articles
 from db import get_session
 from errors import DomainError
-from forms.base import ButtonForm
+from forms.base import ButtonForm, ConfirmForm
 from forms.editor import (
     MODE_NL,
     OPTION_FIELDS,
@@ -292,10 +292,22 @@ def reopen(poll_id: int) -> ResponseReturnValue:
     return _state_action(poll_id, "reopen")
 
 
-@bp.post("/peilingen/<int:poll_id>/verwijderen")
+@bp.route("/peilingen/<int:poll_id>/verwijderen", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def delete(poll_id: int) -> ResponseReturnValue:
-    """Delete a poll without ballots."""
+    """Delete a poll without ballots, in two steps: GET (or a POST without the confirmation)
+    shows the poll, its article and its vote count with a "yes" button; only that deletes."""
+    form = ConfirmForm()
+    if request.method == "GET" or not form.confirmed():
+        item = _poll_or_404(poll_id)
+        return render_template(
+            "editor/confirm_delete.html",
+            poll=item,
+            article=_article_of(item),
+            votes=item.ballot_count,
+            frozen=polls.has_ballots(get_session(), item.id),
+            form=ConfirmForm(formdata=None),
+        )
     return _state_action(poll_id, "delete")
 
 

@@ -12,12 +12,13 @@ CONTENT_POLICY = (
     "base-uri 'none'; form-action 'self'"
 )
 # Pages that show one person's data (and CSRF tokens): never kept by a shared or browser cache.
-PRIVATE_AREAS = ("/profiel", "/moderatie", "/redactie", "/beheer")
+# /reacties: a fan's own comment actions (the delete confirm page shows their comment).
+PRIVATE_AREAS = ("/profiel", "/reacties", "/moderatie", "/redactie", "/beheer")
 PRIVATE_CACHE = "private, no-store"
 
 
 def is_private_path(path: str) -> bool:
-    """True for /profiel, the staff areas and everything under them."""
+    """True for /profiel, /reacties, the staff areas and everything under them."""
     return any(path == area or path.startswith(area + "/") for area in PRIVATE_AREAS)
 
 

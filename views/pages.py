@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
 
 from articles import services as articles
+from comments.services import posting_block, recently_deleted
 from comments.threads import authors_pending, published_threads
 from db import get_session
 from forms.comments import ArticleForms
@@ -73,8 +76,14 @@ def render_article(
     item = articles.article_for_page(session, article_id)
     own_pending: list[Comment] = []
     appeals: dict[int, Appeal] = {}
+    now = utcnow()
+    block = None
+    deleted: list[tuple[Comment, datetime]] = []
     if current_user.is_authenticated:
         own_pending, appeals = authors_pending(session, item, current_user.id)
+        deleted = recently_deleted(session, item.id, current_user, posting_policy(), now)
+        # A suspended fan sees why and until when instead of forms that would refuse them.
+        block = posting_block(current_user, now)
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = page_number(request.args.get("pagina"))
@@ -90,7 +99,9 @@ def render_article(
             mode=mode,
             forms=forms or ArticleForms(),
             edit_window=posting_policy().edit_window_seconds,
-            now=utcnow(),
+            now=now,
+            suspension=block,
+            recently_deleted=deleted,
         ),
         status,
     )

@@ -8,17 +8,13 @@ from datetime import datetime
 from flask import Flask, current_app, g
 from markupsafe import Markup, escape
 
-from brussels import to_local
+from brussels import text_nl
 from forms.base import ButtonForm
 from models import utcnow
 from moderation.flags import FlagCode
 from moderation.rules import ContextFlag
 from reasons import ReasonCode
 
-MONTHS_NL = (
-    "januari februari maart april mei juni juli augustus september oktober november december"
-)
-MONTHS_NL_LIST = MONTHS_NL.split()
 URL_RE = re.compile(r"\b(https?://[^\s<>\"']{1,300}|www\.[^\s<>\"']{2,300})", re.IGNORECASE)
 
 
@@ -31,11 +27,7 @@ def count_nl(count: int, singular: str, plural: str, zero: str | None = None) ->
 
 def brussels(value: datetime | None, with_time: bool = True) -> str:
     """A UTC timestamp as Belgian local time, in Dutch."""
-    if value is None:
-        return ""
-    local = to_local(value)
-    text = f"{local.day} {MONTHS_NL_LIST[local.month - 1]} {local.year}"
-    return f"{text} om {local:%H:%M}" if with_time else text
+    return "" if value is None else text_nl(value, with_time)
 
 
 def comment_html(body: str) -> Markup:
@@ -110,6 +102,7 @@ ACTION_LABELS_NL = {
     "post": "geplaatst",
     "edit": "bewerkt door auteur",
     "delete": "verwijderd door auteur",
+    "undelete": "verwijderen ongedaan gemaakt door auteur",
     "report_threshold": "meldscore bereikt",
     "approve": "goedgekeurd",
     "reject": "afgewezen",

@@ -253,3 +253,52 @@ def test_host_page_on_another_origin_gets_its_tallies_and_reloads(
         assert len(requests) == 2, requests
         assert requested_ids(requests[1]) == sorted(ids)
         context.close()
+
+
+RED = "rgb(200, 16, 46)"  # --accent: a count
+GREY = "rgb(93, 102, 117)"  # --muted: nothing yet
+
+
+def tally_colours(page: Any) -> dict[str, tuple[str, str]]:
+    """Article id → (text, computed colour) of every comment tally on the page."""
+    rows = page.eval_on_selector_all(
+        "[data-tribune-tally]",
+        "els => els.map(e => [e.getAttribute('data-tribune-tally'), e.textContent,"
+        " getComputedStyle(e).color])",
+    )
+    return {cms_id: (text, colour) for cms_id, text, colour in rows}
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_a_headline_without_comments_is_quiet_grey_not_red(
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    author: User,
+    headlines: dict[str, Article],
+    javascript: bool,
+) -> None:
+    context = chromium.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(base_url + "/")
+    if javascript:
+        wait_filled(page, len(LISTED))
+
+    colours = tally_colours(page)
+    assert set(colours) == set(LISTED)
+    for cms_id, (text, colour) in colours.items():
+        assert text == expected_text(cms_id)
+        assert colour == (GREY if text.startswith("nog geen reacties") else RED), cms_id
+    assert colours["kop-05"][1] == GREY and colours["kop-01"][1] == RED
+
+    if javascript:
+        # counts.js keeps the colour in step when a first comment arrives.
+        create_comment(db, headlines["kop-05"], author, CommentState.PUBLISHED, body="Eerste!")
+        page.evaluate("window.TribuneCounts.reload()")
+        page.wait_for_function(
+            "() => document.querySelector('[data-tribune-tally=\"kop-05\"]')"
+            ".textContent === '1 reactie'",
+            timeout=TIMEOUT_MS,
+        )
+        assert tally_colours(page)["kop-05"] == ("1 reactie", RED)
+    context.close()
