@@ -181,6 +181,7 @@ ERROR_LABELS_NL = {
     "user_not_found": "gebruiker niet gevonden",
     "invalid_name": "ongeldige naam",
     "invalid_token": "ongeldige sleutel",
+    "undo_window_closed": "te laat om ongedaan te maken",
     "insufficient_scope": "sleutel mag dit niet schrijven",
     "invalid_scope": "onbekend recht voor een sleutel",
     "scope_not_allowed": "recht dat je rol niet mag geven",
