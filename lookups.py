@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from errors import NotFound
+from models import Comment
 
 T = TypeVar("T")
 
@@ -28,3 +29,16 @@ def get_or_404(
     if found is None or (visible is not None and not visible(found)):
         raise NotFound(code, message)
     return found
+
+
+def authors_comment(session: Session, comment_id: int, author_id: int) -> Comment:
+    """One of the author's own comments, in any state; someone else's is the same 404 as none
+    (an appeal or an undo does not reveal that a comment id exists)."""
+    return get_or_404(
+        session,
+        Comment,
+        comment_id,
+        "comment_not_found",
+        "Deze reactie bestaat niet.",
+        visible=lambda comment: comment.author_id == author_id,
+    )

@@ -14,7 +14,7 @@ from caching import touch_article
 from comments.activity import ActivityStore, clock
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid, NotFound
-from lookups import get_or_404
+from lookups import authors_comment, get_or_404
 from models import (
     Article,
     Comment,
@@ -436,14 +436,7 @@ def undelete_comment(
     """Take back deleting one's own comment within TRIBUNE_UNDO_DELETE_SECONDS: it goes back
     to the state it was deleted from (published or held), through the state machine."""
     now = now or utcnow()
-    comment = get_or_404(
-        session,
-        Comment,
-        comment_id,
-        "comment_not_found",
-        "Deze reactie bestaat niet.",
-        visible=lambda comment: comment.author_id == author.id,
-    )
+    comment = authors_comment(session, comment_id, author.id)
     deletion = _last_deletion(session, comment) if comment.state is CommentState.DELETED else None
     if deletion is not None and now >= deletion[0] + timedelta(seconds=policy.undo_delete_seconds):
         raise Conflict(

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from accounts.services import end_sessions
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid
-from lookups import get_or_404
+from lookups import authors_comment, get_or_404
 from models import (
     Appeal,
     AppealState,
@@ -334,14 +334,7 @@ def add_note(session: Session, moderator: User, user_id: int, body: object) -> U
 
 def file_appeal(session: Session, author: User, comment_id: int, body: object) -> Appeal:
     """The author appeals a rejection or removal, once, with a short text."""
-    comment = get_or_404(
-        session,
-        Comment,
-        comment_id,
-        "comment_not_found",
-        "Deze reactie bestaat niet.",
-        visible=lambda comment: comment.author_id == author.id,
-    )
+    comment = authors_comment(session, comment_id, author.id)
     if comment.state not in (CommentState.REJECTED, CommentState.REMOVED):
         raise Conflict("not_appealable", "Enkel een afgewezen reactie kan je aanvechten.")
     if not isinstance(body, str) or not APPEAL_MIN <= len(body.strip()) <= APPEAL_MAX:
