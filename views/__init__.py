@@ -19,6 +19,7 @@ from views import (  # noqa: F401
     pages,
     votes,
 )
+from views.embed_auth import register_cors
 from views.headers import register_headers
 
 
@@ -29,3 +30,4 @@ def register_blueprints(app: Flask) -> None:
     for module in (votes, embed, editor):
         app.register_blueprint(module.bp)
     register_headers(app)
+    register_cors(app)
