@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import jwt
@@ -36,6 +37,7 @@ ISSUER_MAX = 200
 NAME_CLAIM_MAX = 200
 EMAIL_MAX = 254
 TOKEN_MAX = 8192
+SECRET_MIN = 32
 # What a collision adds to a display name: "Jan", then "Jan · 2", "Jan · 3" …
 COLLISION_SEPARATOR = " · "
 # The name an account gets when the site's `name` is refused by the username screening.
@@ -67,6 +69,20 @@ class SsoSettings:
     def enabled(self) -> bool:
         return bool(self.secret or self.public_key)
 
+    @cached_property
+    def keys(self) -> dict[str, Any]:
+        """Algorithm → verification key, only for the keys configured (the allow-list)."""
+        return allowed_algorithms(self)
+
+    def check(self) -> None:
+        """Refuse unusable settings at startup (ValueError), not at a reader's first token."""
+        if self.secret is not None and len(self.secret) < SECRET_MIN:
+            raise ValueError(
+                f"TRIBUNE_SSO_SECRET must be at least {SECRET_MIN} characters (HS256 needs a "
+                "key as long as its hash: RFC 7518 3.2)"
+            )
+        self.keys  # noqa: B018 - loads the public key, raising on a bad one
+
 
 @dataclass(frozen=True)
 class SsoClaims:
@@ -82,8 +98,11 @@ class SsoClaims:
 
 def public_key_algorithm(pem: str) -> tuple[str, Any]:
     """The one algorithm a configured public key verifies (RS256 for RSA, EdDSA for Ed25519)
-    and the loaded key; a SettingError-like ValueError for anything else."""
-    key = load_pem_public_key(pem.encode())
+    and the loaded key; ValueError for anything else."""
+    try:
+        key = load_pem_public_key(pem.encode())
+    except (ValueError, TypeError):
+        raise ValueError("TRIBUNE_SSO_PUBLIC_KEY is not a PEM public key") from None
     if isinstance(key, RSAPublicKey):
         return "RS256", key
     if isinstance(key, Ed25519PublicKey):
@@ -120,7 +139,7 @@ def verify_sso_token(token: str, settings: SsoSettings, now: datetime | None = N
         )
     if not token or len(token) > TOKEN_MAX:
         raise DomainError("sso_invalid", "Dit aanmeldbewijs van de website is ongeldig.", 401)
-    keys = allowed_algorithms(settings)
+    keys = settings.keys
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
