@@ -362,46 +362,51 @@ def _identity(session: Session, claims: SsoClaims) -> SsoIdentity | None:
     )
 
 
+CREATE_ATTEMPTS = 3
+
+
 def _create(
     session: Session,
     claims: SsoClaims,
     username_check: Callable[[str], None] | None,
     now: datetime,
 ) -> tuple[User, SsoIdentity]:
-    name = free_display_name(session, _chosen_name(claims.name, username_check))
-    try:
-        with session.begin_nested():
-            user = User(
-                username=name,
-                username_key=username_key(name),
-                email=_placeholder_email(claims.issuer, claims.subject),
-                password_hash=NO_PASSWORD,
-                password_login=False,
-                role=Role.FAN,
-                created_at=now,
-            )
-            session.add(user)
-            session.flush()
-            identity = SsoIdentity(
-                issuer=claims.issuer,
-                subject=claims.subject,
-                user_id=user.id,
-                name=claims.name,
-                email=claims.email,
-                created_at=now,
-                last_seen_at=now,
-            )
-            session.add(identity)
-            session.flush()
-    except IntegrityError:
-        # The same reader's first two tokens at once (two tabs), or a name taken meanwhile:
-        # the other request's account is the one.
-        existing = _identity(session, claims)
-        if existing is None:
-            raise DomainError(
-                "sso_busy", "Even geduld: probeer het zo dadelijk opnieuw.", 409
-            ) from None
-        found = session.get(User, existing.user_id)
-        assert found is not None
-        return found, existing
-    return user, identity
+    wanted = _chosen_name(claims.name, username_check)
+    for _attempt in range(CREATE_ATTEMPTS):
+        name = free_display_name(session, wanted)
+        try:
+            with session.begin_nested():
+                user = User(
+                    username=name,
+                    username_key=username_key(name),
+                    email=_placeholder_email(claims.issuer, claims.subject),
+                    password_hash=NO_PASSWORD,
+                    password_login=False,
+                    role=Role.FAN,
+                    created_at=now,
+                )
+                session.add(user)
+                session.flush()
+                identity = SsoIdentity(
+                    issuer=claims.issuer,
+                    subject=claims.subject,
+                    user_id=user.id,
+                    name=claims.name,
+                    email=claims.email,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+                session.add(identity)
+                session.flush()
+        except IntegrityError:
+            # Another request committed first (PostgreSQL; SQLite serialises writers): the
+            # same reader's first two tokens at once (two tabs) give its account; another
+            # reader took the name meanwhile: the next free name is tried.
+            existing = _identity(session, claims)
+            if existing is not None:
+                found = session.get(User, existing.user_id)
+                if found is not None:
+                    return found, existing
+            continue
+        return user, identity
+    raise DomainError("sso_busy", "Even geduld: probeer het zo dadelijk opnieuw.", 409)
