@@ -2,23 +2,26 @@
 
 from flask import Flask
 
-# api_comments, api_polls and api_tallies add their routes to api.bp when imported.
+# api_comments, api_embed, api_polls and api_tallies add their routes to api.bp when imported.
 from views import (  # noqa: F401
     admin,
     api,
     api_comments,
+    api_embed,
     api_polls,
     api_tallies,
     auth,
     comments,
     editor,
     embed,
+    embed_session,
     fragments,
     matchday,
     moderator,
     pages,
     votes,
 )
+from views.embed_auth import register_cors
 from views.headers import register_headers
 
 
@@ -26,6 +29,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
     for module in (pages, comments, auth, admin, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
-    for module in (votes, embed, editor):
+    for module in (votes, embed, embed_session, editor):
         app.register_blueprint(module.bp)
     register_headers(app)
+    register_cors(app)

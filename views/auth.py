@@ -36,6 +36,7 @@ from moderation.actions import report_outcomes
 from security import current_ip_hash, login_required_any, role_required, serves_https
 from views.api import bp as api_bp
 from views.api import load_token_user
+from views.embed_auth import load_embed_user, presents_embed_token
 
 bp = Blueprint("auth", __name__)
 NEW_TOKEN_KEY = "tribune_new_token"
@@ -53,8 +54,11 @@ def configure_login(manager: LoginManager) -> None:
 
     @manager.request_loader
     def _load_from_request(request: Request) -> User | None:
-        if "Authorization" in request.headers and request.blueprint == api_bp.name:
-            return load_token_user(request)
+        if "Authorization" in request.headers:
+            if presents_embed_token(request):
+                return load_embed_user(request)
+            if request.blueprint == api_bp.name:
+                return load_token_user(request)
         return _load_remembered(request)
 
     @manager.unauthorized_handler
@@ -237,12 +241,16 @@ def login() -> ResponseReturnValue:
     if form.is_submitted():
         if form.validate():
             session = get_session()
-            user = services.authenticate(
-                session,
-                form.login.data,
-                form.password.data,
-                current_app.config["TRIBUNE_PASSWORD_METHOD"],
-            )
+            try:
+                user = services.authenticate(
+                    session,
+                    form.login.data,
+                    form.password.data,
+                    current_app.config["TRIBUNE_PASSWORD_METHOD"],
+                )
+            except DomainError as exc:  # an SSO account: no password login
+                form.form_errors.append(exc.message)
+                return render_template("auth/login.html", form=form, next=next_url), exc.status_code
             if user is not None:
                 forget_browser()  # a remember-me cookie from before (maybe another account's)
                 if form.remember.data:
