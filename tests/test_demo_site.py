@@ -216,6 +216,21 @@ def test_make_run_serves_the_demo_site_beside_tribune_as_the_readme_says() -> No
     assert (tribune[1], tribune[2]) == ("127.0.0.1", "5000")
     assert site[2] == "5001"
     assert "http://127.0.0.1:5000" in opening and "http://localhost:5001" in opening
+    # Every setting the Tribune command gets is named in the opening, with its value.
+    tribune_line = commands[commands.index("EMBED_ALLOWED_ORIGINS=") :]
+    settings = dict(re.findall(r"\b((?:TRIBUNE|EMBED)_[A-Z_]+)=('[^']*'|\S+)", tribune_line))
+    assert set(settings) == {
+        "EMBED_ALLOWED_ORIGINS",
+        "TRIBUNE_PUBLIC_URL",
+        "TRIBUNE_SSO_SECRET",
+        "TRIBUNE_SSO_ISSUER",
+        "TRIBUNE_EMBED_CREATES_ARTICLES",
+    }
+    for name, value in settings.items():
+        if name == "TRIBUNE_PUBLIC_URL":
+            continue  # the README tells where Tribune serves (above)
+        shown = name if value.startswith("$") else f"{name}={value}"
+        assert f"`{shown}" in opening, shown
     # Tribune believes the tokens the site signs: one secret, the site's issuer.
     assert re.search(r"DEMO_SITE_SSO_SECRET=\$secret\b", commands)
     assert re.search(r"TRIBUNE_SSO_SECRET=\$secret\b", commands)
