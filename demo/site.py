@@ -29,6 +29,16 @@ SSO_ISSUER = "demo-site"
 SSO_LIFETIME = 600  # seconds: the embed exchanges the token at once, so it can be short
 NAME_MAX = 40
 SITE_NAME = "Voetbalblad"
+# An article of the site only, not in Tribune's seed: its first view through the comments embed
+# creates it in Tribune (TRIBUNE_EMBED_CREATES_ARTICLES, on under `make run`).
+FRESH_ID = "bekerfinale-met-de-trein-naar-het-stadion"
+FRESH_TITLE = "Bekerfinale: met de trein naar het stadion"
+FRESH_BODY = [
+    "Wie zondag naar de bekerfinale gaat, laat de auto beter thuis. De NMBS zet extra treinen "
+    "in en de stad raadt aan om het openbaar vervoer te nemen.",
+    "De eerste extra trein vertrekt drie uur voor de aftrap, de laatste rijdt een uur na het "
+    "laatste fluitsignaal terug. Supporters tonen hun ticket aan de ingang van het station.",
+]
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,8 @@ def sign_sso_token(
 
 
 def load_stories() -> dict[str, Story]:
-    """The Defour article and the 25 Meest recent headlines, by the seed's article ids."""
+    """The Defour article, the 25 Meest recent headlines (by the seed's article ids) and one
+    article Tribune does not know yet."""
     title, body = read_defour()
     paragraphs = [p.strip() for p in body.split("\n\n") if p.strip()]
     stories = {DEFOUR_ID: Story(DEFOUR_ID, title, paragraphs[0], paragraphs)}
@@ -84,6 +95,7 @@ def load_stories() -> dict[str, Story]:
         story_id = slugify(row["headline"])
         teaser = row["teaser"].strip()
         stories[story_id] = Story(story_id, row["headline"].strip(), teaser, [teaser])
+    stories[FRESH_ID] = Story(FRESH_ID, FRESH_TITLE, FRESH_BODY[0], FRESH_BODY)
     return stories
 
 
@@ -110,7 +122,7 @@ def create_site(settings: SiteSettings | None = None) -> Flask:
     app.config.update(SESSION_COOKIE_NAME="voetbalblad", SESSION_COOKIE_SAMESITE="Lax")
     app.extensions["demo_site"] = settings
     stories = load_stories()
-    headlines = [s for s in stories.values() if s.id != DEFOUR_ID]
+    headlines = [s for s in stories.values() if s.id not in (DEFOUR_ID, FRESH_ID)]
 
     @app.context_processor
     def site_globals() -> dict[str, object]:
@@ -119,7 +131,11 @@ def create_site(settings: SiteSettings | None = None) -> Flask:
     @app.get("/")
     def index() -> ResponseReturnValue:
         return render_template(
-            "index.html", featured=stories[DEFOUR_ID], headlines=headlines, site=SITE_NAME
+            "index.html",
+            featured=stories[DEFOUR_ID],
+            fresh=stories[FRESH_ID],
+            headlines=headlines,
+            site=SITE_NAME,
         )
 
     @app.get("/artikel/<story_id>")

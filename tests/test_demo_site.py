@@ -16,7 +16,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from demo.seed import DEFOUR_ID, read_headlines, slugify
-from demo.site import SSO_ISSUER, SiteSettings, create_site, sign_sso_token
+from demo.site import FRESH_ID, SSO_ISSUER, SiteSettings, create_site, sign_sso_token
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "demo-site-test-secret-of-32-bytes!!"
@@ -61,7 +61,7 @@ def test_meest_recent_lists_the_seed_headlines_with_their_tallies(site: FlaskCli
     tallied = [a["data-tribune-tally"] for a in tags.with_attr("data-tribune-tally")]
     seeded = [slugify(row["headline"]) for row in read_headlines()]
     assert len(seeded) == 25
-    assert tallied == [DEFOUR_ID, *seeded]
+    assert tallied == [DEFOUR_ID, FRESH_ID, *seeded]
     assert f"{TRIBUNE}/static/counts.js" in tags.script_srcs()
     links = {a["href"] for tag, a in tags.tags if tag == "a"}
     assert {f"/artikel/{article_id}" for article_id in tallied} <= links
@@ -95,6 +95,18 @@ def test_a_headline_page_embeds_its_own_thread_without_a_poll(site: FlaskClient)
     ]
     assert tags.with_attr("data-tribune-poll") == []
     assert f"{TRIBUNE}/static/embed.js" not in tags.script_srcs()
+
+
+def test_an_article_of_the_site_only_asks_tribune_to_create_it(site: FlaskClient) -> None:
+    # Not in Tribune's seed: the embed's data-title and data-url let Tribune create it.
+    assert FRESH_ID not in {slugify(row["headline"]) for row in read_headlines()} | {DEFOUR_ID}
+
+    page = site.get(f"/artikel/{FRESH_ID}", base_url="http://localhost:5001")
+
+    (comments,) = Tags(page.get_data(as_text=True)).with_attr("data-tribune-comments")
+    assert comments["data-tribune-comments"] == FRESH_ID
+    assert comments["data-title"] == "Bekerfinale: met de trein naar het stadion"
+    assert comments["data-url"] == f"http://localhost:5001/artikel/{FRESH_ID}"
 
 
 def test_an_unknown_article_is_a_dutch_404(site: FlaskClient) -> None:
@@ -241,3 +253,11 @@ def test_make_run_serves_the_demo_site_beside_tribune_as_the_readme_says() -> No
     assert "DEMO_SITE_TRIBUNE_URL=http://127.0.0.1:5000 " in commands
     # The site runs in the background of the same shell: a trap stops it with Tribune.
     assert re.search(r"& site=\$!; \\\ntrap 'kill \$site[^']*' EXIT INT TERM", commands)
+
+
+def test_every_article_id_of_the_site_is_one_tribune_accepts() -> None:
+    from articles.services import validate_article_id
+    from demo.site import load_stories
+
+    for story_id in load_stories():
+        validate_article_id(story_id)  # raises a DomainError for an id Tribune refuses
