@@ -261,3 +261,25 @@ def test_every_article_id_of_the_site_is_one_tribune_accepts() -> None:
 
     for story_id in load_stories():
         validate_article_id(story_id)  # raises a DomainError for an id Tribune refuses
+
+
+def test_the_readme_signer_fits_ten_lines_and_makes_a_token_tribune_verifies() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Reacties op je eigen site") :]
+    section = section[: section.index("\n## ", 1)]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    html = re.search(r"```html\n(.*?)```", section, re.S)
+    assert code and html
+    assert len(code[1].strip().splitlines()) <= 10
+    assert "data-tribune-comments=" in html[1] and "/static/comments.js" in html[1]
+
+    namespace: dict[str, object] = {}
+    exec(compile(code[1], "README signer", "exec"), namespace)
+    user = type("User", (), {"id": 42, "display_name": "Jan", "email": "jan@example.be"})()
+    token = namespace["tribune_sso_token"](user, SECRET)  # type: ignore[operator]
+
+    claims = jwt.decode(
+        token, SECRET, algorithms=["HS256"], options={"require": ["sub", "name", "exp", "iat"]}
+    )
+    assert claims["sub"] == "42" and claims["name"] == "Jan"
+    assert 0 < claims["exp"] - claims["iat"] <= 3600
