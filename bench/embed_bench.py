@@ -388,25 +388,29 @@ def load_once(browser: Any, peer: Peer) -> Load:
     context = browser.new_context()
     context.add_init_script(DONE_STAMP % (peer.selector, COMMENTS))
     page = context.new_page()
-    finished: list[Any] = []
-    page.on("requestfinished", lambda request: finished.append(request))
+    issued: list[Any] = []
+    page.on("request", lambda request: issued.append(request))
     try:
         page.goto(peer.host_url, wait_until="commit")
         done, frame = wait_done(page, peer)
         start = page.evaluate("performance.timeOrigin")
-        page.wait_for_timeout(200)  # let the finish events of requests before `done` arrive
+        # The host page's load event waits for its iframes and their subresources: by then
+        # every request the parsers started before `done` has its answer.
+        page.wait_for_load_state("load", timeout=LOAD_TIMEOUT_MS)
         sent = gzipped = 0
         names = []
-        for request in finished:
+        for request in issued:
             if not request.url.startswith(peer.origin + "/"):
                 continue
-            timing = request.timing
-            if timing["startTime"] > done:
+            response = request.response()  # waits for the answer's headers
+            if response is None:
+                continue
+            response.finished()  # and for its body; the timing is complete after this
+            if request.timing["startTime"] > done:
                 continue  # after the 50th comment (a poll for news, an avatar …)
-            response = request.response()
-            body = response.body() if response else b""
+            body = response.body()
             size = request.sizes()["responseBodySize"]
-            encoded = response and response.header_value("content-encoding")
+            encoded = response.header_value("content-encoding")
             packed = size if encoded else len(gzip.compress(body, 6))
             sent += size
             gzipped += packed
