@@ -29,13 +29,32 @@ migrate: install
 seed: migrate
 	$(FLASK) tribune seed-demo
 
-## serve: the demo lets any site frame /embed/ (production's default: no foreign site)
-serve: install
-	@echo "Demo: EMBED_ALLOWED_ORIGINS=* (any site may frame /embed/; production default: none)"
-	EMBED_ALLOWED_ORIGINS='*' TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) \
+# The demo news site (demo/site.py) beside Tribune: another site for the browser (localhost, not
+# 127.0.0.1), whose fake login signs SSO tokens with a demo secret made once in instance/.
+SITE_PORT ?= 5001
+SITE_URL := http://localhost:$(SITE_PORT)
+DEMO_SSO_SECRET := instance/demo-sso-secret
+DEMO_ORIGINS := $(SITE_URL) *
+
+$(DEMO_SSO_SECRET):
+	mkdir -p instance
+	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
+
+## serve: the demo lets any site frame /embed/ (production's default: no foreign site); the demo
+## news site runs in the background of the same shell and stops with it (Ctrl-C stops both)
+serve: install $(DEMO_SSO_SECRET)
+	@echo "Demo: EMBED_ALLOWED_ORIGINS=$(DEMO_ORIGINS) (any site may frame /embed/; production default: none)"
+	@echo "Demo news site: $(SITE_URL) (Tribune's embeds on another site; 'Aanmelden als supporter' signs SSO tokens)"
+	secret=$$(cat $(DEMO_SSO_SECRET)); \
+	DEMO_SITE_SSO_SECRET=$$secret DEMO_SITE_TRIBUNE_URL=http://$(HOST):$(PORT) \
+		$(VENV)/bin/flask --app 'demo.site:create_site()' run --host $(HOST) --port $(SITE_PORT) & site=$$!; \
+	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
+	EMBED_ALLOWED_ORIGINS='$(DEMO_ORIGINS)' TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) \
+		TRIBUNE_SSO_SECRET=$$secret TRIBUNE_SSO_ISSUER=demo-site TRIBUNE_EMBED_CREATES_ARTICLES=true \
 		$(FLASK) run --host $(HOST) --port $(PORT)
 
-## run: venv, install, migrate, demo data, serve on http://127.0.0.1:5000
+## run: venv, install, migrate, demo data, serve on http://127.0.0.1:5000 and the demo news site
+## on http://localhost:5001
 run: seed serve
 
 lint: install-dev
