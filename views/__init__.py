@@ -13,6 +13,7 @@ from views import (  # noqa: F401
     comments,
     editor,
     embed,
+    embed_comments,
     fragments,
     matchday,
     moderator,
@@ -28,4 +29,6 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (votes, embed, editor):
         app.register_blueprint(module.bp)
+    app.register_blueprint(embed_comments.bp)
+    app.register_blueprint(embed_comments.signin_bp)
     register_headers(app)
