@@ -25,6 +25,7 @@ from security import SessionCookies
 from views import templating
 from views.api import API_PREFIX
 from views.auth import configure_login
+from views.embed_auth import EMBED_PAGES_PREFIX
 
 
 class RowIdConverter(IntegerConverter):
@@ -73,7 +74,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    app.session_interface = SessionCookies(token_path_prefix=API_PREFIX + "/")
+    app.session_interface = SessionCookies(token_path_prefix=(API_PREFIX + "/", EMBED_PAGES_PREFIX))
     db.init_app(app)
     wiring.init_app(app)
     csrf.init_app(app)

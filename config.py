@@ -129,6 +129,21 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_IP_HASH_KEY": _tribune(
         None, str, "key of the IP hash; derived from SECRET_KEY when unset", nullable=True
     ),
+    "TRIBUNE_EMBED_SESSION_SECONDS": _tribune(
+        900, int, "lifetime of a comments embed's access token (refreshed by the embed)"
+    ),
+    "TRIBUNE_SSO_SECRET": _tribune(
+        None, str, "HS256 secret shared with the news site's backend; unset = no HS256", True
+    ),
+    "TRIBUNE_SSO_PUBLIC_KEY": _tribune(
+        None, str, "PEM public key (RSA or Ed25519) of the site's SSO signer; unset = none", True
+    ),
+    "TRIBUNE_SSO_ISSUER": _tribune(
+        None, str, "required `iss` of SSO tokens; unset = not checked", nullable=True
+    ),
+    "TRIBUNE_SSO_LEEWAY_SECONDS": _tribune(
+        60, int, "clock difference allowed on the exp/iat of SSO tokens"
+    ),
     "TRIBUNE_SQL_ECHO": _tribune(False, bool, "log every SQL statement"),
     "TRIBUNE_REDIS_PREFIX": _tribune("tribune", str, "prefix of Tribune's own Redis keys"),
     # ------------------------------------------------------------ comments and moderation

@@ -94,6 +94,15 @@ def check_json_write() -> None:
         )
 
 
+def reads_no_cookie() -> bool:
+    """True when this request carries an Authorization header where that means the session
+    and remember-me cookies are not read (SessionCookies.skips): it holds no ambient
+    credential that another site could make a browser send, so CSRF cannot apply to it."""
+    return "Authorization" in request.headers and bool(
+        current_app.session_interface.skips(current_app, request)  # type: ignore[attr-defined]
+    )
+
+
 def role_required(*roles: Any) -> Callable[[F], F]:
     """Only logged-in users with one of these roles may call the view.
 
@@ -151,15 +160,16 @@ class SessionCookies(SecureCookieSessionInterface):
 
     Skipped: the paths of @sessionless views (the session is opened before the URL is matched,
     so they are known by path), and requests with an Authorization header under
-    `token_path_prefix` (the API: a token request is its token's user, whatever cookie a
-    browser sends along). Flask builds the serializer twice per request (to open and to save
-    the session), although it only changes with SECRET_KEY or SECRET_KEY_FALLBACKS.
+    `token_path_prefix` (the API and the comments embed's pages: a token request is its
+    token's user, whatever cookie a browser sends along). Flask builds the serializer twice
+    per request (to open and to save the session), although it only changes with SECRET_KEY
+    or SECRET_KEY_FALLBACKS.
     Flask's SESSION_COOKIE_SECURE is one value for every request; here it is the request's:
     saving the session is the last step of every answer, after Flask-Login has set or cleared
     the remember-me cookie, so the other cookies get their flag here too.
     """
 
-    def __init__(self, token_path_prefix: str | None = None) -> None:
+    def __init__(self, token_path_prefix: str | tuple[str, ...] | None = None) -> None:
         self.token_path_prefix = token_path_prefix
         self._built: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
         self._sessionless_paths: frozenset[str] | None = None

@@ -10,6 +10,7 @@ from models.comment import (
     Report,
     ReportOutcome,
 )
+from models.embed import EmbedSession, EmbedVia, SsoIdentity
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
@@ -35,6 +36,9 @@ __all__ = [
     "BallotChoice",
     "Base",
     "Comment",
+    "EmbedSession",
+    "EmbedVia",
+    "SsoIdentity",
     "CommentMode",
     "CommentState",
     "Flag",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -96,6 +96,9 @@ class User(Base):
     ban_reason: Mapped[str | None] = mapped_column(String(500))
     # Bumped on password change: sessions and remember-me cookies of the old password stop working.
     session_version: Mapped[int] = mapped_column(default=1)
+    # False for accounts a news site's single sign-on created: they have no password and
+    # /login refuses them (accounts.sso).
+    password_login: Mapped[bool] = mapped_column(default=True, server_default=true())
     # Counters kept by the comment state machine (the author's track record in the queue).
     published_count: Mapped[int] = mapped_column(default=0)
     held_count: Mapped[int] = mapped_column(default=0)

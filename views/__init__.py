@@ -20,6 +20,7 @@ from views import (  # noqa: F401
     pages,
     votes,
 )
+from views.embed_auth import register_cors
 from views.headers import register_headers
 
 
@@ -32,3 +33,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)
     register_headers(app)
+    register_cors(app)

@@ -18,6 +18,7 @@ from extensions import csrf
 from models import Article, Role, TokenScope, User, utcnow
 from security import check_json_write, role_required
 from views import api_schemas as schemas
+from views.embed_auth import embed_authenticated
 from views.openapi import READS, openapi_document, operation, operations_of
 from views.public_url import public_base
 
@@ -72,7 +73,11 @@ def token_authenticated() -> bool:
 def _authenticate() -> None:
     """A Bearer token authenticates the request; cookie writes need JSON and our Origin."""
     if "Authorization" in request.headers:
-        # Reading current_user runs load_token_user now: a bad token is refused here.
+        # Reading current_user runs the loader now: a bad token is refused here.
+        if current_user.is_authenticated and embed_authenticated():
+            # An embed token reaches only the comment and embed-session routes
+            # (views.embed_auth): it acts as its fan there, and reads no cookie.
+            return
         if current_user.is_anonymous or not token_authenticated():
             # Only a token authenticates a request that carries one (never a cookie).
             raise DomainError(

@@ -36,6 +36,7 @@ from moderation.actions import report_outcomes
 from security import current_ip_hash, login_required_any, role_required, serves_https
 from views.api import bp as api_bp
 from views.api import load_token_user
+from views.embed_auth import load_embed_user, presents_embed_token
 
 bp = Blueprint("auth", __name__)
 NEW_TOKEN_KEY = "tribune_new_token"
@@ -53,8 +54,11 @@ def configure_login(manager: LoginManager) -> None:
 
     @manager.request_loader
     def _load_from_request(request: Request) -> User | None:
-        if "Authorization" in request.headers and request.blueprint == api_bp.name:
-            return load_token_user(request)
+        if "Authorization" in request.headers:
+            if presents_embed_token(request):
+                return load_embed_user(request)
+            if request.blueprint == api_bp.name:
+                return load_token_user(request)
         return _load_remembered(request)
 
     @manager.unauthorized_handler
