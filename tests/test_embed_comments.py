@@ -14,8 +14,18 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.embed_sessions import issue_embed_session
 from articles.from_embed import embed_article_fields
-from models import Article, Comment, CommentMode, CommentState, Report, User, utcnow
+from models import (
+    Article,
+    Comment,
+    CommentMode,
+    CommentState,
+    EmbedVia,
+    Report,
+    User,
+    utcnow,
+)
 from tests.conftest import login
 from tests.factories import (
     CLEAN,
@@ -399,3 +409,80 @@ def _allowed(origin: str) -> bool:
 def test_embed_article_fields_rules(title: Any, url: Any, expected: Any) -> None:
     fields = embed_article_fields(title, url, _allowed)
     assert (None if fields is None else (fields.title, fields.url)) == expected
+
+
+# ---------------------------------------------------------------- the embed token (i16-sso)
+
+
+def _bearer(db: Session, user: User, **kwargs: Any) -> dict[str, str]:
+    _, plain = issue_embed_session(db, user, EmbedVia.SSO, **kwargs)
+    db.commit()
+    return {"Authorization": f"Bearer {plain}"}
+
+
+@pytest.fixture
+def csrf_on(app_settings: dict[str, Any]) -> None:
+    app_settings["WTF_CSRF_ENABLED"] = True
+
+
+def test_bearer_reader_posts_without_cookie_or_csrf(
+    csrf_on: None,
+    client: FlaskClient,
+    db: Session,
+    article: Article,
+    make_user: Callable[..., User],
+) -> None:
+    fan = make_user()
+    auth = _bearer(db, fan)
+    page = client.get(f"/embed/comments/{article.cms_id}", headers=auth)
+    assert "Plaats reactie" in _text(page) and f"Aangemeld als <strong>{fan.username}" in _text(
+        page
+    )
+    assert "Set-Cookie" not in page.headers
+    posted = client.post(
+        f"/embed/comments/{article.cms_id}/reacties", data={"body": CLEAN}, headers=auth
+    )
+    assert posted.status_code == 201, _text(posted)[:300]
+    assert "Set-Cookie" not in posted.headers
+    comment = db.scalar(select(Comment))
+    assert comment is not None and comment.author_id == fan.id
+
+
+def test_cookie_write_without_csrf_is_refused(
+    csrf_on: None,
+    client: FlaskClient,
+    db: Session,
+    article: Article,
+    make_user: Callable[..., User],
+) -> None:
+    fan = make_user()
+    client.post("/login", data={"login": fan.username, "password": "x"})  # no CSRF: refused
+    response = _post(client, article, CLEAN)
+    assert response.status_code in (400, 401, 403)
+    assert db.scalar(select(Comment)) is None
+
+
+@pytest.mark.parametrize("kind", ["expired", "forged"])
+def test_bad_token_shows_the_anonymous_view_with_a_dutch_message(
+    client: FlaskClient,
+    db: Session,
+    article: Article,
+    make_user: Callable[..., User],
+    kind: str,
+) -> None:
+    fan = make_user()
+    if kind == "expired":
+        auth = _bearer(db, fan, now=utcnow() - timedelta(hours=1))
+    else:
+        auth = {"Authorization": "Bearer tre_" + "A" * 43}
+    page = client.get(f"/embed/comments/{article.cms_id}", headers=auth)
+    assert page.status_code == 200
+    html = _text(page)
+    assert ("verlopen" if kind == "expired" else "ongeldig") in html
+    assert 'role="alert"' in html and "Plaats reactie" not in html
+    posted = client.post(
+        f"/embed/comments/{article.cms_id}/reacties", data={"body": CLEAN}, headers=auth
+    )
+    assert posted.status_code == 401
+    assert "meld je opnieuw aan om te reageren" in _text(posted)
+    assert db.scalar(select(Comment)) is None

@@ -155,14 +155,14 @@ def _create_article(article_id: str) -> Article | None:
 # ---------------------------------------------------------------- writes
 
 
-def _signed_in_or_refuse(article: Article, form: TribuneForm | None = None) -> Response | None:
-    """None when a reader is signed in; else the embed page with the Dutch sign-in message."""
+def _signed_in_or_refuse(article: Article) -> Response | None:
+    """None when a reader is signed in; else the embed page with the Dutch sign-in message
+    (a refused token's own message is shown by the page already)."""
     if current_user.is_authenticated:
         return None
     get_session().rollback()
-    return _render(
-        article, status=401, notice=g.get("embed_auth_error") or SIGN_IN_NL, notice_error=True
-    )
+    notice = None if g.get("embed_auth_error") else SIGN_IN_NL
+    return _render(article, status=401, notice=notice, notice_error=True)
 
 
 def _failed(
