@@ -57,9 +57,13 @@ def _host_html(base_url: str, extra: str = "") -> str:
 
 
 @contextmanager
-def _opened(chromium: Any, base_url: str, width: int = 800, extra: str = "") -> Iterator[Any]:
+def _opened(
+    chromium: Any, base_url: str, width: int = 800, extra: str = "", clock: bool = False
+) -> Iterator[Any]:
     """The host page with the embed; no cookie ever reaches the Tribune origin."""
     context = chromium.new_context(viewport={"width": width, "height": 900})
+    if clock:
+        context.clock.install()
     context.route(
         f"{base_url}/**",
         lambda route: route.continue_(
@@ -257,3 +261,37 @@ def test_expired_or_forged_token_is_refused_in_dutch(
         assert ("verlopen" if kind == "expired" else "ongeldig") in alert.inner_text()
         assert frame.locator("#body").count() == 0
         assert frame.get_by_role("link", name="Aanmelden").count() == 1
+
+
+def test_new_comments_announce_themselves_after_a_conditional_check(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    author = make_user()
+    create_comment(db, article, author, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    with _opened(chromium, base_url, clock=True) as (page, frame):
+        checks: list[int] = []
+        page.on(
+            "response",
+            lambda r: (
+                checks.append(r.status)
+                if f"/embed/comments/{ARTICLE}" in r.url and r.request.headers.get("if-none-match")
+                else None
+            ),
+        )
+        page.clock.run_for(25_000)
+        for _ in range(50):
+            if checks:
+                break
+            page.wait_for_timeout(100)
+        assert checks == [304]  # nothing new: a bodiless 304
+        for text in CLEAN_TEXTS[1:4]:
+            create_comment(db, article, author, CommentState.PUBLISHED, text)
+        page.clock.run_for(25_000)
+        button = frame.wait_for_selector("#nieuw button", timeout=TIMEOUT_MS)
+        assert button.inner_text() == "3 nieuwe reacties"
+        assert frame.get_attribute("#nieuw", "aria-live") == "polite"
+        assert frame.locator("li.comment").count() == 1  # not swapped in before asked
+        button.click()
+        frame.wait_for_function(
+            "() => document.querySelectorAll('li.comment').length === 4", timeout=TIMEOUT_MS
+        )
