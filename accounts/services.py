@@ -124,7 +124,9 @@ def register_user(
 
 
 def authenticate(session: Session, login: str, password: str, password_method: str) -> User | None:
-    """The active user with this name or e-mail and password, else None (same cost either way)."""
+    """The active user with this name or e-mail and password, else None (same cost either way).
+
+    An account made by a site's single sign-on has no password: 403 password_login_disabled."""
     login = login.strip()
     user = session.scalar(
         select(User).where(
@@ -134,6 +136,14 @@ def authenticate(session: Session, login: str, password: str, password_method: s
     if user is None:
         check_password_hash(_dummy_hash(password_method), password)
         return None
+    if not user.password_login:
+        check_password_hash(_dummy_hash(password_method), password)  # the same cost
+        raise DomainError(
+            "password_login_disabled",
+            "Dit account meldt zich aan via de website van je krant of club, niet met een "
+            "wachtwoord op Tribune. Reageer daar, onder het artikel.",
+            403,
+        )
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None
     user.last_login_at = utcnow()

@@ -172,3 +172,37 @@ def test_0009_gives_existing_tokens_the_writes_they_had(empty_database_url: str)
         (1, "articles:write polls:write comments:write", None),
         (2, "articles:write polls:write comments:write", "owner"),
     ]
+
+
+def test_0010_keeps_every_account_and_its_rows_and_allows_password_login(
+    empty_database_url: str,
+) -> None:
+    """Adding users.password_login must not rebuild `users` (on SQLite a batch copy drops the
+    table, and the drop cascades to every row that references an account)."""
+    upgrade_database(empty_database_url, "0009")
+    engine = create_engine(empty_database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO users (id, username, username_key, email, password_hash, role,"
+                    " is_active, created_at, session_version, published_count, held_count,"
+                    " rejected_count) VALUES (1, 'Red', 'red', 'red@example.test', 'x',"
+                    " 'editor', true, CURRENT_TIMESTAMP, 1, 0, 0, 0)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_tokens (id, user_id, name, token_hash, prefix, created_at,"
+                    " scopes) VALUES (1, 1, 'cms', 'a', 'trb_a', CURRENT_TIMESTAMP, '')"
+                )
+            )
+        upgrade_database(empty_database_url)
+        with engine.connect() as conn:
+            login = conn.execute(text("SELECT password_login FROM users")).scalar_one()
+            tokens = conn.execute(text("SELECT count(*) FROM api_tokens")).scalar_one()
+    finally:
+        engine.dispose()
+
+    assert bool(login) is True
+    assert tokens == 1

@@ -33,12 +33,17 @@ def error(response: Any) -> dict[str, Any]:
 
 
 def write_routes(app: Flask) -> Iterator[tuple[str, str, str]]:
-    """(method, URL with sample arguments, endpoint) of every /api/v1 write."""
+    """(method, URL with sample arguments, endpoint) of every /api/v1 write an API token may
+    call (not the comments embed's sessions: @operation(api_token=False))."""
     samples = {"article_id": "scope-art", "poll_id": "1", "comment_id": "1"}
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1"):
             continue
+        recorded = operations_of(app.view_functions[rule.endpoint])
         for method in sorted((rule.methods or set()) - READS):
+            spec = recorded.get(method) or recorded.get(None)
+            if spec is not None and not spec.api_token:
+                continue
             url = rule.rule
             for name in rule.arguments:
                 url = re.sub(rf"<(?:[^:<>]+:)?{name}>", samples[name], url)

@@ -2,11 +2,12 @@
 
 from flask import Flask
 
-# api_comments, api_polls and api_tallies add their routes to api.bp when imported.
+# api_comments, api_embed, api_polls and api_tallies add their routes to api.bp when imported.
 from views import (  # noqa: F401
     admin,
     api,
     api_comments,
+    api_embed,
     api_polls,
     api_tallies,
     auth,
@@ -14,6 +15,7 @@ from views import (  # noqa: F401
     editor,
     embed,
     embed_comments,
+    embed_session,
     fragments,
     matchday,
     moderator,
@@ -28,7 +30,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
     for module in (pages, comments, auth, admin, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
-    for module in (votes, embed, editor):
+    for module in (votes, embed, embed_session, editor):
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)

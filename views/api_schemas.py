@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
+from accounts.sso import TOKEN_MAX as SSO_TOKEN_MAX
 from comments.services import BODY_MAX, BODY_MIN, REPORT_NOTE_MAX
 from models import (
     ARTICLE_ID_PATTERN,
@@ -428,6 +429,30 @@ class AppealOut(BaseModel):
     id: int
     comment_id: int
     state: AppealState
+
+
+# ---------------------------------------------------------------- the comments embed's sessions
+
+
+class EmbedSessionIn(Input):
+    """The news site's signed SSO token for its reader (docs/embed.md)."""
+
+    sso_token: str = Field(
+        min_length=1, max_length=SSO_TOKEN_MAX, description="A JWT (HS256, RS256 or EdDSA)."
+    )
+
+
+class EmbedUser(BaseModel):
+    id: int
+    name: str = Field(description='The display name comments show (maybe "Jan · 2").')
+
+
+class EmbedSessionOut(BaseModel):
+    """An embed access token: send it as Authorization: Bearer; refresh it before it expires."""
+
+    access_token: str = Field(description="Opaque, starts with tre_; keep it in memory only.")
+    expires_in: int = Field(description="Seconds until it stops working.")
+    user: EmbedUser
 
 
 class OpenAPIDocument(BaseModel):

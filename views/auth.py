@@ -241,12 +241,16 @@ def login() -> ResponseReturnValue:
     if form.is_submitted():
         if form.validate():
             session = get_session()
-            user = services.authenticate(
-                session,
-                form.login.data,
-                form.password.data,
-                current_app.config["TRIBUNE_PASSWORD_METHOD"],
-            )
+            try:
+                user = services.authenticate(
+                    session,
+                    form.login.data,
+                    form.password.data,
+                    current_app.config["TRIBUNE_PASSWORD_METHOD"],
+                )
+            except DomainError as exc:  # an SSO account: no password login
+                form.form_errors.append(exc.message)
+                return render_template("auth/login.html", form=form, next=next_url), exc.status_code
             if user is not None:
                 forget_browser()  # a remember-me cookie from before (maybe another account's)
                 if form.remember.data:

@@ -118,8 +118,18 @@ def current_embed_session() -> EmbedSession:
 # ---------------------------------------------------------------- CORS
 
 
+def answers_embeds(view: F) -> F:
+    """Mark an /api/v1 view that allowed host pages may call (CORS) without an embed token
+    (the SSO exchange)."""
+    view.answers_embeds = True  # type: ignore[attr-defined]
+    return view
+
+
 def _cors_route() -> bool:
-    return request.blueprint == "api" and view_takes_embed_token(_endpoint_view(request))
+    if request.blueprint != "api":
+        return False
+    view = _endpoint_view(request)
+    return view_takes_embed_token(view) or bool(getattr(view, "answers_embeds", False))
 
 
 def add_cors_headers(response: Response) -> Response:
@@ -137,9 +147,10 @@ def add_cors_headers(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = origin
     response.headers["Access-Control-Expose-Headers"] = "ETag"
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        rule = request.url_rule
-        methods = sorted((rule.methods or set()) if rule is not None else {"OPTIONS"})
-        response.headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+        # Every method of the path (GET and POST of one path can be two views).
+        adapter = current_app.create_url_adapter(request)
+        methods = adapter.allowed_methods() if adapter is not None else ["OPTIONS"]
+        response.headers["Access-Control-Allow-Methods"] = ", ".join(sorted(methods))
         response.headers["Access-Control-Allow-Headers"] = CORS_ALLOWED_HEADERS
         response.headers["Access-Control-Max-Age"] = CORS_MAX_AGE
     return response

@@ -21,13 +21,15 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from models import TokenScope
 from views import api_schemas as schemas
+from views.embed_auth import view_takes_embed_token
 
 F = TypeVar("F", bound=Callable[..., Any])
 PREFIX = "/api/v1"
 REF = "#/components/schemas/{model}"
 READS = frozenset({"GET", "HEAD", "OPTIONS"})
 _CONVERTER = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
-Auth = Literal["public", "login", "editor"]
+# "embed": only an embed access token authenticates it (views/api_embed.py).
+Auth = Literal["public", "login", "editor", "embed"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class Operation:
     auth: Auth = "public"
     # The scope an API token needs for this write (a write without one takes no token).
     scope: TokenScope | None = None
+    # False: an editor API token cannot call it (403 insufficient_scope): the embed sessions.
+    api_token: bool = True
     # A JSON body is read (so 400/413/415 apply) even without a documented body model.
     reads_json: bool = False
     summary: str | None = None
@@ -79,6 +83,12 @@ BEARER_DESCRIPTION = (
     "is deactivated. Scopes: "
     + "; ".join(f"`{scope.value}`: {scope.description}" for scope in TokenScope)
 )
+EMBED_DESCRIPTION = (
+    "A comments embed's access token (opaque, `tre_…`, minutes long), from POST "
+    "/embed/sessions (a news site's SSO token) or the first-party popup login (POST "
+    "/embed/sessie on Tribune's own origin). It acts as its fan on the comment routes and "
+    "the embed-session routes only; refresh it before expires_in runs out. docs/embed.md."
+)
 SECURITY = {
     "bearerToken": {
         "type": "http",
@@ -87,13 +97,28 @@ SECURITY = {
         # OpenAPI has a scopes map only for OAuth 2; the bearer scheme's is an extension.
         "x-scopes": {scope.value: scope.description for scope in TokenScope},
     },
+    "embedSession": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": EMBED_DESCRIPTION,
+    },
     "sessionCookie": {"type": "apiKey", "in": "cookie", "name": "session"},
 }
 
 
-def _security(method: str, op: Operation) -> list[dict[str, list[str]]] | None:
+def _security(method: str, op: Operation, embed: bool = False) -> list[dict[str, list[str]]] | None:
     """Who may call the operation: a token with the write's scope (reads: any token) or the
-    session; an anonymous caller too where the operation is public."""
+    session, or an embed token where it is taken; an anonymous caller too where the
+    operation is public."""
+    if op.auth == "embed":
+        return [{"embedSession": []}]
+    found = _token_or_session(method, op)
+    if embed and found is not None:
+        return [*found, {"embedSession": []}]
+    return found
+
+
+def _token_or_session(method: str, op: Operation) -> list[dict[str, list[str]]] | None:
     if method not in READS:
         bearer = {"bearerToken": [op.scope.value]} if op.scope is not None else None
     else:
@@ -106,7 +131,7 @@ def _security(method: str, op: Operation) -> list[dict[str, list[str]]] | None:
 def _common_errors(method: str, op: Operation) -> dict[int, str]:
     """Errors any operation of this kind can answer, before or around its own rules."""
     errors = {401: "invalid_token: a malformed, unknown or revoked Bearer token."}
-    if op.auth != "public":
+    if op.auth not in ("public", "embed"):
         errors[401] += " login_required: no token and no session."
     if op.auth == "editor":
         errors[403] = "forbidden: not an editor or an admin."
@@ -235,6 +260,11 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                     "content": _content(answer, names),
                 }
         errors = _common_errors(method, op)
+        if view_takes_embed_token(view):
+            errors[401] += (
+                " embed_session_expired, embed_session_invalid: an expired, unknown or ended"
+                " embed token."
+            )
         for status, text in op.errors.items():
             errors[status] = f"{errors[status]} {text}" if status in errors else text
         for status, text in sorted(errors.items()):
@@ -256,7 +286,7 @@ def openapi_document(app: Flask) -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": names[(op.body, "validation")]}},
             }
-        security = _security(method, op)
+        security = _security(method, op, view_takes_embed_token(view))
         if security is not None:
             entry["security"] = security
         paths.setdefault(path, {})[method.lower()] = entry
