@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+import jwt
 import pytest
 from flask import Flask
 from sqlalchemy import select
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 from accounts.embed_sessions import issue_embed_session
 from models import Article, Comment, CommentState, EmbedVia, Report, User, utcnow
 from tests.browser.live import TIMEOUT_MS, host_page
+from tests.conftest import TEST_PASSWORD
 from tests.factories import CLEAN_TEXTS, REJECT_TEXT, create_comment
 
 pytestmark = pytest.mark.browser
@@ -30,10 +32,27 @@ HOST_CSS = (
 )
 
 
+SSO_SECRET = "demo-geheim-van-de-krant-0123456789abcdef"
+
+
 @pytest.fixture(autouse=True)
 def _settings(app_settings: dict[str, Any]) -> None:
     app_settings["EMBED_ALLOWED_ORIGINS"] = "*"
     app_settings["WTF_CSRF_ENABLED"] = True
+    app_settings["TRIBUNE_SSO_SECRET"] = SSO_SECRET
+
+
+def _sso(
+    name: str = "Jan Peeters", minutes: int = 5, secret: str = SSO_SECRET, later: int = 0
+) -> str:
+    now = utcnow() + timedelta(seconds=later)
+    payload = {
+        "sub": "lezer-" + name.split()[0].lower(),
+        "name": name,
+        "iat": int(now.timestamp()) - (3600 if minutes < 0 else 0),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
+    }
+    return jwt.encode(payload, secret, algorithm="HS256")
 
 
 @pytest.fixture
@@ -58,18 +77,25 @@ def _host_html(base_url: str, extra: str = "") -> str:
 
 @contextmanager
 def _opened(
-    chromium: Any, base_url: str, width: int = 800, extra: str = "", clock: bool = False
+    chromium: Any,
+    base_url: str,
+    width: int = 800,
+    extra: str = "",
+    clock: bool = False,
+    strip_cookies: bool = True,
 ) -> Iterator[Any]:
-    """The host page with the embed; no cookie ever reaches the Tribune origin."""
+    """The host page with the embed; with strip_cookies no cookie ever reaches the Tribune
+    origin (besides Chromium's own third-party cookie blocking)."""
     context = chromium.new_context(viewport={"width": width, "height": 900})
     if clock:
         context.clock.install()
-    context.route(
-        f"{base_url}/**",
-        lambda route: route.continue_(
-            headers={k: v for k, v in route.request.headers.items() if k.lower() != "cookie"}
-        ),
-    )
+    if strip_cookies:
+        context.route(
+            f"{base_url}/**",
+            lambda route: route.continue_(
+                headers={k: v for k, v in route.request.headers.items() if k.lower() != "cookie"}
+            ),
+        )
     with host_page(_host_html(base_url, extra)) as host_url:
         page = context.new_page()
         page.goto(host_url)
@@ -295,3 +321,70 @@ def test_new_comments_announce_themselves_after_a_conditional_check(
         frame.wait_for_function(
             "() => document.querySelectorAll('li.comment').length === 4", timeout=TIMEOUT_MS
         )
+
+
+def test_sso_reader_is_signed_in_by_the_host_page_and_logs_out(
+    db: Session, chromium: Any, base_url: str, article: Article
+) -> None:
+    extra = f" data-tribune-sso='{_sso()}'"
+    with _opened(chromium, base_url, extra=extra) as (page, frame):
+        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+        assert "Jan Peeters" in frame.inner_text(".who")
+        frame.fill("#body", CLEAN_TEXTS[0])
+        frame.click("#reageer button[type=submit]")
+        frame.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        page.evaluate("() => window.Tribune.comments.logout()")
+        frame.wait_for_selector("#tribune-embed:not(:has(.who))", timeout=TIMEOUT_MS)
+        assert frame.get_by_role("link", name="Aanmelden").count() == 1
+        # A single-page site signs the reader in again with a token made after the logout
+        # (one made before it is refused as a replay: iat has whole seconds, hence `later`).
+        page.evaluate("t => window.Tribune.comments.login(t)", _sso(later=2))
+        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+    db.rollback()
+    [comment] = db.scalars(select(Comment)).all()
+    assert db.get_one(User, comment.author_id).username == "Jan Peeters"
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        (lambda: _sso(minutes=-1), "verlopen"),
+        (lambda: _sso(secret="een-heel-ander-geheim-0123456789abcdef"), "ongeldig"),
+    ],
+    ids=["expired", "forged"],
+)
+def test_expired_or_forged_sso_token_is_refused_in_dutch(
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    article: Article,
+    token: Callable[[], str],
+    message: str,
+) -> None:
+    with _opened(chromium, base_url, extra=f" data-tribune-sso='{token()}'") as (_page, frame):
+        alert = frame.wait_for_selector(".notice.error", timeout=TIMEOUT_MS)
+        assert message in alert.inner_text().lower()
+        assert frame.locator(".who").count() == 0
+        assert frame.get_by_role("link", name="Aanmelden").count() == 1
+
+
+def test_popup_login_hands_the_embed_a_token(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    fan = make_user()
+    # Chromium's own third-party cookie blocking stays on; the popup is first-party.
+    with _opened(chromium, base_url, strip_cookies=False) as (page, frame):
+        with page.context.expect_page(timeout=TIMEOUT_MS) as opened:
+            frame.get_by_role("link", name="Aanmelden").click()
+        popup = opened.value
+        popup.wait_for_selector("#login", timeout=TIMEOUT_MS)
+        assert popup.url.startswith(f"{base_url}/login?next=/embed/aanmelden")
+        popup.fill("#login", fan.username)
+        popup.fill("#password", TEST_PASSWORD)
+        popup.click("form[action='/login'] button[type=submit]")
+        popup.wait_for_event("close", timeout=TIMEOUT_MS)
+        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+        assert fan.username in frame.inner_text(".who")
+        frame.fill("#body", CLEAN_TEXTS[0])
+        frame.click("#reageer button[type=submit]")
+        frame.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
