@@ -39,7 +39,7 @@ def _compressible(response: Response) -> bool:
 def compress_response(response: Response) -> Response:
     """Gzip the answer when the client accepts it and it is worth it (see the module doc)."""
     response.vary.add("Accept-Encoding")
-    if "gzip" not in request.accept_encodings or not _compressible(response):
+    if not request.accept_encodings["gzip"] or not _compressible(response):
         return response
     response.direct_passthrough = False  # static files: read the file into the body
     data = response.get_data()
