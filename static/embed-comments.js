@@ -44,7 +44,12 @@
   function swap(html, focusDefault) {
     var doc = new DOMParser().parseFromString(html, "text/html");
     var next = doc.getElementById("tribune-embed");
-    if (!next) return;
+    if (!next) {
+      // An error page of the site (a comment that is gone): its heading says what happened.
+      var said = doc.querySelector("main h1, h1");
+      notice((said && said.textContent.trim()) || "Dat lukte niet. Probeer het opnieuw.", true);
+      return;
+    }
     var old = main();
     old.parentNode.replaceChild(document.adoptNode(next), old);
     waiting = null;

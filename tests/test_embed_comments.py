@@ -486,3 +486,12 @@ def test_bad_token_shows_the_anonymous_view_with_a_dutch_message(
     assert posted.status_code == 401
     assert "meld je opnieuw aan om te reageren" in _text(posted)
     assert db.scalar(select(Comment)) is None
+
+
+def test_only_an_allowed_host_origin_is_told_anything(
+    client: FlaskClient, article: Article
+) -> None:
+    allowed = _text(_embed(client, article.cms_id, origin=HOST))
+    other = _text(_embed(client, article.cms_id, origin="https://elders.example"))
+    assert f'data-parent-origin="{HOST}"' in allowed
+    assert 'data-parent-origin=""' in other

@@ -388,3 +388,47 @@ def test_popup_login_hands_the_embed_a_token(
         frame.fill("#body", CLEAN_TEXTS[0])
         frame.click("#reageer button[type=submit]")
         frame.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+
+
+def test_the_token_is_refreshed_before_it_expires_and_delete_asks_first(
+    app: Flask,
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    article: Article,
+    make_user: Callable[..., User],
+) -> None:
+    app.config["TRIBUNE_EMBED_SESSION_SECONDS"] = 120
+    fan = make_user()
+    mine = create_comment(db, article, fan, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    with _opened(chromium, base_url, clock=True) as (page, frame):
+        refreshed: list[int] = []
+        page.on(
+            "response",
+            lambda r: refreshed.append(r.status) if r.url.endswith("/sessions/refresh") else None,
+        )
+        _, plain = issue_embed_session(db, fan, EmbedVia.LOGIN, lifetime=timedelta(seconds=120))
+        db.commit()
+        frame.evaluate(
+            "t => window.postMessage({type: 'tribune:token', access_token: t, expires_in: 120},"
+            " location.origin)",
+            plain,
+        )
+        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+        page.clock.run_for(61_000)  # refreshed a minute before the end
+        for _ in range(50):
+            if refreshed:
+                break
+            page.wait_for_timeout(100)
+        assert refreshed == [201]
+        # The old token ended; the new one works: delete asks first, then deletes.
+        frame.click(f"#reactie-{mine.id} a.delete-link")
+        frame.wait_for_selector("#bevestig", timeout=TIMEOUT_MS)
+        assert frame.evaluate("() => document.activeElement.id") == "bevestig"
+        db.rollback()
+        assert db.get_one(Comment, mine.id).state is CommentState.PUBLISHED
+        frame.click("text=Ja, verwijder mijn reactie")
+        frame.wait_for_selector("text=Je reactie is verwijderd.", timeout=TIMEOUT_MS)
+    db.rollback()
+    db.expire_all()
+    assert db.get_one(Comment, mine.id).state is CommentState.DELETED
