@@ -26,7 +26,7 @@ from models import (
     User,
     utcnow,
 )
-from tests.conftest import login
+from tests.conftest import TEST_PASSWORD, login
 from tests.factories import (
     CLEAN,
     CLEAN_TEXTS,
@@ -186,8 +186,11 @@ def test_etag_differs_per_reader_and_sort(
     anonymous = _embed(client, article.cms_id).headers["ETag"]
     oldest = _embed(client, article.cms_id, volgorde="oudste").headers["ETag"]
     login(client, make_user())
-    signed_in = _embed(client, article.cms_id).headers["ETag"]
+    page = _embed(client, article.cms_id)
+    signed_in = page.headers["ETag"]
     assert len({anonymous, oldest, signed_in}) == 3
+    # A reader's own page is never kept (their pending comments, the delete question).
+    assert page.headers["Cache-Control"] == "private, no-store"
 
 
 def test_embed_may_be_framed_by_allowed_origins_only(client: FlaskClient, article: Article) -> None:
@@ -495,3 +498,24 @@ def test_only_an_allowed_host_origin_is_told_anything(
     other = _text(_embed(client, article.cms_id, origin="https://elders.example"))
     assert f'data-parent-origin="{HOST}"' in allowed
     assert 'data-parent-origin=""' in other
+
+
+def test_registering_in_the_popup_comes_back_to_the_token_page(client: FlaskClient) -> None:
+    start = client.get("/embed/aanmelden?registreren=1")
+    form_url = start.headers["Location"]
+    page = _text(client.get(form_url))
+    action = re.search(r'<form method="post" action="([^"]+)"', page)
+    assert action is not None and "next=/embed/aanmelden" in action.group(1).replace("%2F", "/")
+    registered = client.post(
+        action.group(1).replace("&amp;", "&"),
+        data={
+            "username": "Popupfan",
+            "email": "popupfan@example.test",
+            "password": TEST_PASSWORD,
+            "password_repeat": TEST_PASSWORD,
+        },
+    )
+    assert registered.status_code == 302
+    assert registered.headers["Location"] == "/embed/aanmelden"
+    token_page = _text(client.get("/embed/aanmelden"))
+    assert 'data-session-url="/embed/sessie"' in token_page and "Popupfan" in token_page

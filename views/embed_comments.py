@@ -42,6 +42,7 @@ from models import Article, Comment, CommentState
 from moderation.actions import file_appeal
 from parsing import is_int_text
 from views.comments import OUTCOME_MESSAGES
+from views.headers import PRIVATE_CACHE
 from views.pages import thread_context
 from views.poll_support import parent_origin_allowed
 from wiring import activity_store, posting_policy, screen_text
@@ -90,10 +91,16 @@ def _render(
         **extra,
     )
     response = make_response(html, status)
-    # Revalidated each time (the "nieuwe reacties" check), never shared: it shows the reader.
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = _cache_control()
     response.vary.add("Authorization")
     return response
+
+
+def _cache_control() -> str:
+    """Never shared. A signed-in reader's page (their own comments, the delete question) is
+    not kept at all; the anonymous thread is revalidated (the "nieuwe reacties" check sends
+    its own If-None-Match either way)."""
+    return PRIVATE_CACHE if current_user.is_authenticated else "private, no-cache"
 
 
 def _not_open(status: int = 404) -> Response:
@@ -118,7 +125,7 @@ def thread(article_id: str) -> ResponseReturnValue:
     else:
         response = _render(article)
     response.headers["ETag"] = etag
-    response.headers["Cache-Control"] = "private, no-cache"
+    response.headers["Cache-Control"] = _cache_control()
     response.vary.add("Authorization")
     return response
 
