@@ -5,8 +5,10 @@ from __future__ import annotations
 import redis
 from flask import Flask, current_app
 
+from accounts.sso import SsoSettings
 from caching import ThreadCache
 from comments.activity import ActivityStore, MemoryActivity, RedisActivity
+from config import SettingError
 from errors import Invalid
 from moderation.flags import Screening
 from moderation.rules import PostingPolicy
@@ -41,6 +43,12 @@ def init_app(app: Flask) -> None:
     )
     thread_cache.listen(app.extensions["tribune.sessionmaker"])
     app.extensions["tribune.thread_cache"] = thread_cache
+    sso = SsoSettings.from_config(app.config)
+    try:
+        sso.check()
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
+    app.extensions["tribune.sso"] = sso
 
 
 def redis_client() -> redis.Redis | None:
@@ -79,6 +87,12 @@ def check_username(username: str) -> None:
             "Deze gebruikersnaam kan niet. Kies een andere.",
             details={"field": "username"},
         )
+
+
+def sso_settings() -> SsoSettings:
+    """The SSO settings, checked at startup (keys loaded once)."""
+    found: SsoSettings = current_app.extensions["tribune.sso"]
+    return found
 
 
 def thread_cache() -> ThreadCache:

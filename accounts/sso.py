@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 import jwt
@@ -36,6 +37,7 @@ ISSUER_MAX = 200
 NAME_CLAIM_MAX = 200
 EMAIL_MAX = 254
 TOKEN_MAX = 8192
+SECRET_MIN = 32
 # What a collision adds to a display name: "Jan", then "Jan · 2", "Jan · 3" …
 COLLISION_SEPARATOR = " · "
 # The name an account gets when the site's `name` is refused by the username screening.
@@ -67,6 +69,20 @@ class SsoSettings:
     def enabled(self) -> bool:
         return bool(self.secret or self.public_key)
 
+    @cached_property
+    def keys(self) -> dict[str, Any]:
+        """Algorithm → verification key, only for the keys configured (the allow-list)."""
+        return allowed_algorithms(self)
+
+    def check(self) -> None:
+        """Refuse unusable settings at startup (ValueError), not at a reader's first token."""
+        if self.secret is not None and len(self.secret) < SECRET_MIN:
+            raise ValueError(
+                f"TRIBUNE_SSO_SECRET must be at least {SECRET_MIN} characters (HS256 needs a "
+                "key as long as its hash: RFC 7518 3.2)"
+            )
+        self.keys  # noqa: B018 - loads the public key, raising on a bad one
+
 
 @dataclass(frozen=True)
 class SsoClaims:
@@ -82,8 +98,11 @@ class SsoClaims:
 
 def public_key_algorithm(pem: str) -> tuple[str, Any]:
     """The one algorithm a configured public key verifies (RS256 for RSA, EdDSA for Ed25519)
-    and the loaded key; a SettingError-like ValueError for anything else."""
-    key = load_pem_public_key(pem.encode())
+    and the loaded key; ValueError for anything else."""
+    try:
+        key = load_pem_public_key(pem.encode())
+    except (ValueError, TypeError):
+        raise ValueError("TRIBUNE_SSO_PUBLIC_KEY is not a PEM public key") from None
     if isinstance(key, RSAPublicKey):
         return "RS256", key
     if isinstance(key, Ed25519PublicKey):
@@ -120,7 +139,7 @@ def verify_sso_token(token: str, settings: SsoSettings, now: datetime | None = N
         )
     if not token or len(token) > TOKEN_MAX:
         raise DomainError("sso_invalid", "Dit aanmeldbewijs van de website is ongeldig.", 401)
-    keys = allowed_algorithms(settings)
+    keys = settings.keys
     try:
         header = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -343,46 +362,51 @@ def _identity(session: Session, claims: SsoClaims) -> SsoIdentity | None:
     )
 
 
+CREATE_ATTEMPTS = 3
+
+
 def _create(
     session: Session,
     claims: SsoClaims,
     username_check: Callable[[str], None] | None,
     now: datetime,
 ) -> tuple[User, SsoIdentity]:
-    name = free_display_name(session, _chosen_name(claims.name, username_check))
-    try:
-        with session.begin_nested():
-            user = User(
-                username=name,
-                username_key=username_key(name),
-                email=_placeholder_email(claims.issuer, claims.subject),
-                password_hash=NO_PASSWORD,
-                password_login=False,
-                role=Role.FAN,
-                created_at=now,
-            )
-            session.add(user)
-            session.flush()
-            identity = SsoIdentity(
-                issuer=claims.issuer,
-                subject=claims.subject,
-                user_id=user.id,
-                name=claims.name,
-                email=claims.email,
-                created_at=now,
-                last_seen_at=now,
-            )
-            session.add(identity)
-            session.flush()
-    except IntegrityError:
-        # The same reader's first two tokens at once (two tabs), or a name taken meanwhile:
-        # the other request's account is the one.
-        existing = _identity(session, claims)
-        if existing is None:
-            raise DomainError(
-                "sso_busy", "Even geduld: probeer het zo dadelijk opnieuw.", 409
-            ) from None
-        found = session.get(User, existing.user_id)
-        assert found is not None
-        return found, existing
-    return user, identity
+    wanted = _chosen_name(claims.name, username_check)
+    for _attempt in range(CREATE_ATTEMPTS):
+        name = free_display_name(session, wanted)
+        try:
+            with session.begin_nested():
+                user = User(
+                    username=name,
+                    username_key=username_key(name),
+                    email=_placeholder_email(claims.issuer, claims.subject),
+                    password_hash=NO_PASSWORD,
+                    password_login=False,
+                    role=Role.FAN,
+                    created_at=now,
+                )
+                session.add(user)
+                session.flush()
+                identity = SsoIdentity(
+                    issuer=claims.issuer,
+                    subject=claims.subject,
+                    user_id=user.id,
+                    name=claims.name,
+                    email=claims.email,
+                    created_at=now,
+                    last_seen_at=now,
+                )
+                session.add(identity)
+                session.flush()
+        except IntegrityError:
+            # Another request committed first (PostgreSQL; SQLite serialises writers): the
+            # same reader's first two tokens at once (two tabs) give its account; another
+            # reader took the name meanwhile: the next free name is tried.
+            existing = _identity(session, claims)
+            if existing is not None:
+                found = session.get(User, existing.user_id)
+                if found is not None:
+                    return found, existing
+            continue
+        return user, identity
+    raise DomainError("sso_busy", "Even geduld: probeer het zo dadelijk opnieuw.", 409)

@@ -16,6 +16,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import create_app
+from config import SettingError
 from models import Article, SsoIdentity, User, utcnow
 from tests.conftest import TEST_PASSWORD, login
 
@@ -95,10 +97,12 @@ def test_a_bad_sso_token_is_401_with_the_error_shape(
     assert response.json["error"]["message"]
 
 
-def test_without_a_key_sso_is_disabled(app: Flask) -> None:
-    app.config["TRIBUNE_SSO_SECRET"] = None
+def test_without_a_key_sso_is_disabled(app_settings: dict[str, Any]) -> None:
+    app_settings["TRIBUNE_SSO_SECRET"] = None
+    app = create_app(app_settings)
 
     response = exchange(app.test_client(), sso_token())
+    app.extensions["tribune.engine"].dispose()
 
     assert response.status_code == 403
     assert response.json["error"]["code"] == "sso_disabled"
@@ -339,3 +343,19 @@ def test_the_openapi_document_has_the_embed_scheme_and_routes(client: FlaskClien
     post_comment = document["paths"]["/api/v1/articles/{article_id}/comments"]["post"]
     assert {"embedSession": []} in post_comment["security"]
     assert "delete" in document["paths"]["/api/v1/embed/sessions/current"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "says"),
+    [
+        ("TRIBUNE_SSO_SECRET", "kort", "at least 32"),
+        ("TRIBUNE_SSO_PUBLIC_KEY", "-----BEGIN PUBLIC KEY-----\nkapot\n", "PEM public key"),
+    ],
+)
+def test_unusable_sso_settings_stop_the_app_at_startup(
+    app_settings: dict[str, Any], setting: str, value: str, says: str
+) -> None:
+    app_settings[setting] = value
+
+    with pytest.raises(SettingError, match=says):
+        create_app(app_settings)

@@ -14,7 +14,7 @@ from flask import current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from accounts import embed_sessions
-from accounts.sso import SsoSettings, sign_in_sso, verify_sso_token
+from accounts.sso import sign_in_sso, verify_sso_token
 from db import get_session
 from errors import DomainError
 from models import EmbedSession, EmbedVia, User
@@ -22,6 +22,7 @@ from views import api_schemas as schemas
 from views.api import WRITE_CHECKS, bp, parse_body
 from views.embed_auth import answers_embeds, current_embed_session, takes_embed_token
 from views.openapi import operation
+from wiring import sso_settings
 
 SSO_ERRORS = (
     "sso_invalid (forged, tampered or malformed), sso_algorithm (`none` or an algorithm "
@@ -82,7 +83,7 @@ def create_embed_session() -> ResponseReturnValue:
     """
     payload = parse_body(schemas.EmbedSessionIn)
     session = get_session()
-    claims = verify_sso_token(payload.sso_token, SsoSettings.from_config(current_app.config))
+    claims = verify_sso_token(payload.sso_token, sso_settings())
     user, identity = sign_in_sso(
         session, claims, current_app.extensions.get("tribune.username_check")
     )
