@@ -3,7 +3,9 @@ gzipped, and Tribune served everything uncompressed). The standard library's gzi
 dependency; a reverse proxy that compresses may do it instead (it sees Content-Encoding set).
 
 Compressed: 200 answers of a text type (HTML, CSS, JS, JSON, SVG) of at least MIN_SIZE bytes,
-to clients that accept gzip. A strong ETag is made weak (the bytes differ from the identity
+to clients that accept gzip, outside /api/ (the pages, the embeds and the static files: what a
+browser loads; API answers are small and ETag-cached, and some API clients announce gzip
+without decoding it, e.g. the WSGI transport of the schemathesis suite). A strong ETag is made weak (the bytes differ from the identity
 encoding; If-None-Match compares weakly), except where a view compares its strong tags itself
 (such answers are left as they are: only /static/ files and answers without a strong tag are
 compressed)."""
@@ -27,6 +29,8 @@ TEXT_TYPES = (
 
 def _compressible(response: Response) -> bool:
     if response.status_code != 200 or "Content-Encoding" in response.headers:
+        return False
+    if request.path.startswith("/api/"):
         return False
     if not response.mimetype or not response.mimetype.startswith(TEXT_TYPES):
         return False

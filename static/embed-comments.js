@@ -76,6 +76,9 @@
     return fetch(url, options).then(function (response) {
       return response.text().then(function (html) { swap(html, focusDefault); });
     }).catch(function () {
+      // Offline for a moment: the typed text stays, the buttons work again.
+      var off = main().querySelectorAll("button[disabled]");
+      for (var i = 0; i < off.length; i++) off[i].disabled = false;
       notice("Tribune is even niet bereikbaar. Probeer het zo opnieuw.", true);
     });
   }
