@@ -5,10 +5,9 @@ dependency; a reverse proxy that compresses may do it instead (it sees Content-E
 Compressed: 200 answers of a text type (HTML, CSS, JS, JSON, SVG) of at least MIN_SIZE bytes,
 to clients that accept gzip, outside /api/ (the pages, the embeds and the static files: what a
 browser loads; API answers are small and ETag-cached, and some API clients announce gzip
-without decoding it, e.g. the WSGI transport of the schemathesis suite). A strong ETag is made weak (the bytes differ from the identity
-encoding; If-None-Match compares weakly), except where a view compares its strong tags itself
-(such answers are left as they are: only /static/ files and answers without a strong tag are
-compressed)."""
+without decoding it, e.g. the WSGI transport of the schemathesis suite). A strong ETag is made
+weak (the bytes differ from the identity encoding; If-None-Match compares weakly); outside
+/static/ an answer with a strong tag is left as it is (its view may compare tags itself)."""
 
 from __future__ import annotations
 
