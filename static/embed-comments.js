@@ -97,9 +97,11 @@
   }
 
   function api(path, method, body) {
+    var h = body ? { "Content-Type": "application/json" } : {};
     return fetch(path, {
       method: method,
-      headers: headers(body ? { "Content-Type": "application/json" } : {}),
+      // The exchange is authenticated by its SSO token alone; refresh by the current token.
+      headers: body ? h : headers(h),
       body: body ? JSON.stringify(body) : undefined,
       credentials: "omit",
       cache: "no-store",

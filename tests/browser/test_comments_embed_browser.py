@@ -251,12 +251,22 @@ def test_abusive_comment_shows_the_rejection_with_its_reason(
         assert frame.get_by_text("Bezwaar maken").count() == 1
 
 
-def test_banned_reader_sees_the_ban(
-    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+def test_banned_sso_reader_sees_the_ban(
+    db: Session, chromium: Any, base_url: str, article: Article
 ) -> None:
-    banned = make_user(banned_until=utcnow() + timedelta(days=3), ban_reason="Spam")
-    with _opened(chromium, base_url) as (_page, frame):
-        _sign_in(frame, db, banned)
+    with _opened(chromium, base_url, extra=f" data-tribune-sso='{_sso('Bart Boos')}'") as (
+        page,
+        frame,
+    ):
+        frame.wait_for_selector("#body", timeout=TIMEOUT_MS)
+        db.rollback()
+        reader = db.scalar(select(User).where(User.username == "Bart Boos"))
+        assert reader is not None
+        reader.banned_until = utcnow() + timedelta(days=3)
+        reader.ban_reason = "Spam"
+        db.commit()
+        # The site signs the reader in again (a new page view would do the same).
+        page.evaluate("t => window.Tribune.comments.login(t)", _sso("Bart Boos", later=1))
         frame.wait_for_selector(".suspension", timeout=TIMEOUT_MS)
         assert frame.locator("#body").count() == 0
 
