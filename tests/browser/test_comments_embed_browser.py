@@ -378,12 +378,21 @@ def test_expired_or_forged_sso_token_is_refused_in_dutch(
         assert frame.get_by_role("link", name="Aanmelden").count() == 1
 
 
+@pytest.mark.parametrize("blocked", [False, True], ids=["popup", "popup-blocked-new-tab"])
 def test_popup_login_hands_the_embed_a_token(
-    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    article: Article,
+    make_user: Callable[..., User],
+    blocked: bool,
 ) -> None:
     fan = make_user()
     # Chromium's own third-party cookie blocking stays on; the popup is first-party.
     with _opened(chromium, base_url, strip_cookies=False) as (page, frame):
+        if blocked:
+            # A blocker makes window.open return null: the link itself opens a new tab.
+            frame.evaluate("() => { window.open = () => null; }")
         with page.context.expect_page(timeout=TIMEOUT_MS) as opened:
             frame.get_by_role("link", name="Aanmelden").click()
         popup = opened.value
