@@ -16,6 +16,7 @@ import db
 import errors
 import views
 import wiring
+from compression import register_compression
 from config import SettingError, load_settings
 from errors import Invalid
 from extensions import csrf, limiter, login_manager
@@ -64,6 +65,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         )
     register_extensions(app)
     register_blueprints(app)
+    register_compression(app)
     register_error_handlers(app)
     register_input_checks(app)
     register_commands(app)

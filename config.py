@@ -167,6 +167,11 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_NEW_REPORTER_DAYS": _tribune(
         7, int, "reports of accounts younger than this count half"
     ),
+    "TRIBUNE_EMBED_CREATES_ARTICLES": _tribune(
+        False,
+        bool,
+        "the comments embed creates an unknown article from an allowed page's title and URL",
+    ),
     "TRIBUNE_AUTO_CLOSE_DAYS": _tribune(30, int, "days after which comments close (0 = never)"),
     "TRIBUNE_LEXICON_CHECK_SECONDS": _tribune(
         3.0, float, "how often a worker checks the word-list version"

@@ -3,7 +3,8 @@
  *   <span data-tribune-tally="defour-kvm"></span>
  *   <script src="https://TRIBUNE/static/counts.js" defer></script>
  * One GET /api/v1/tallies per 100 ids (sorted and deduplicated so caches share keys); headlines
- * added later are picked up; window.TribuneCounts.reload() refreshes all. Optional on the script
+ * added later are picked up; window.TribuneCounts.reload() refreshes all, .set(id, comments)
+ * shows a new comment count (comments.js calls it after the reader's own post). Optional on the script
  * tag: data-api="https://…" (API base; default: this script's origin), data-tribune-new (show
  * "+N nieuw" since the reader's last visit). Per element: data-tribune-show="comments|votes";
  * counts the server rendered into the page (data-comments, data-votes) are revalidated, not
@@ -128,6 +129,15 @@
   window.TribuneCounts = {
     reload: function () { return scan(true); },
     text: tallyText,
+    // comments.js: the article's comment count after the reader's own post in the embed.
+    set: function (id, comments) {
+      var nodes = document.querySelectorAll("[" + ATTR + "]");
+      for (var i = 0; i < nodes.length; i++) {
+        if (nodes[i].getAttribute(ATTR) !== id) continue;
+        var votes = parseInt(nodes[i].getAttribute("data-votes"), 10) || 0;
+        fill(nodes[i], { comments: comments, votes: votes });
+      }
+    },
   };
   function start() {
     scan(false);

@@ -1,18 +1,17 @@
 """Embed access tokens (accounts.embed_sessions) and the requests they authenticate: the
-comments embed's pages (blueprint `embed_comments`, here a stand-in with the same name and
-prefix) and the /api/v1 comment routes. Such requests read no cookie, skip CSRF, and a bad
-token is 401 on the API and the anonymous view with a Dutch notice on a page."""
+comments embed's pages (blueprint `embed_comments`) and the /api/v1 comment routes. Such
+requests read no cookie, skip CSRF, and a bad token is 401 on the API and the anonymous view
+with a Dutch notice on a page."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from flask import Blueprint, Flask, g
-from flask_login import current_user
-from flask_wtf import FlaskForm
+from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -105,26 +104,10 @@ def test_expired_rows_of_the_user_are_cleaned_up_on_issue(db: Session, make_user
 # ---------------------------------------------------------------- requests
 
 
-class _NoteForm(FlaskForm):
-    pass
-
-
 @pytest.fixture
-def embed_app(app: Flask) -> Flask:
-    """The app with a stand-in for the embed's pages (the real blueprint has the same name and
-    prefix): it tells who is signed in and takes a FlaskForm POST."""
-    pages = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
-
-    @pages.route("/<article_id>", methods=["GET", "POST"])
-    def thread(article_id: str) -> dict[str, Any]:
-        form = _NoteForm()
-        return {
-            "user": None if current_user.is_anonymous else current_user.username,
-            "error": g.get("embed_auth_error"),
-            "form_valid": form.validate_on_submit(),
-        }
-
-    app.register_blueprint(pages)
+def embed_app(app: Flask, make_article: Callable[..., Article]) -> Flask:
+    """The app with its embed pages (blueprint `embed_comments`), CSRF on, and article a1."""
+    make_article("a1")
     app.config["WTF_CSRF_ENABLED"] = True
     return app
 
@@ -133,6 +116,11 @@ def _token(db: Session, user: User, **kwargs: Any) -> str:
     _, plain = issue_embed_session(db, user, EmbedVia.LOGIN, **kwargs)
     db.commit()
     return plain
+
+
+def _signed_in_as(html: str) -> str | None:
+    found = re.search(r"Aangemeld als <strong>([^<]+)</strong>", html)
+    return found.group(1) if found else None
 
 
 def test_the_bearer_token_signs_in_on_the_embed_page_without_a_cookie(
@@ -145,7 +133,7 @@ def test_the_bearer_token_signs_in_on_the_embed_page_without_a_cookie(
     response = client.get("/embed/comments/a1", headers={"Authorization": f"Bearer {plain}"})
 
     assert response.status_code == 200
-    assert response.json == {"user": fan.username, "error": None, "form_valid": False}
+    assert _signed_in_as(response.get_data(as_text=True)) == fan.username
     assert "Set-Cookie" not in response.headers
     assert "Cookie" not in response.headers.get("Vary", "")
 
@@ -156,11 +144,16 @@ def test_a_bearer_post_on_the_embed_page_needs_no_csrf_token(
     fan = make_user()
     plain = _token(db, fan)
     client = embed_app.test_client()
+    body = {"body": "Wat een wedstrijd was dat gisteren!"}
 
-    with_token = client.post("/embed/comments/a1", headers={"Authorization": f"Bearer {plain}"})
-    without = client.post("/embed/comments/a1", headers={"Accept": "application/json"})
+    with_token = client.post(
+        "/embed/comments/a1/reacties", data=body, headers={"Authorization": f"Bearer {plain}"}
+    )
+    without = client.post(
+        "/embed/comments/a1/reacties", data=body, headers={"Accept": "application/json"}
+    )
 
-    assert with_token.status_code == 200 and with_token.json["form_valid"] is True
+    assert with_token.status_code == 201
     assert without.status_code == 400
     assert without.json["error"]["code"] == "csrf_failed"
 
@@ -176,11 +169,11 @@ def test_a_session_cookie_does_not_sign_in_a_bearer_request_on_the_embed_page(
     client = embed_app.test_client()
     embed_app.config["WTF_CSRF_ENABLED"] = False
     client.post("/login", data={"login": fan.username, "password": TEST_PASSWORD})
-    assert client.get("/embed/comments/a1").json["user"] == fan.username
+    assert _signed_in_as(client.get("/embed/comments/a1").get_data(as_text=True)) == fan.username
 
     response = client.get("/embed/comments/a1", headers={"Authorization": "Bearer tre_nope"})
 
-    assert response.json["user"] is None
+    assert _signed_in_as(response.get_data(as_text=True)) is None
 
 
 @pytest.mark.parametrize(
@@ -204,8 +197,9 @@ def test_an_expired_or_unknown_token_shows_the_anonymous_page_with_a_dutch_notic
     )
 
     assert response.status_code == 200
-    assert response.json["user"] is None
-    assert response.json["error"].startswith(expected)
+    html = response.get_data(as_text=True)
+    assert _signed_in_as(html) is None
+    assert f'<p class="notice error" role="alert">{expected}' in html
 
 
 def test_the_embed_token_posts_a_comment_through_the_api(

@@ -14,6 +14,7 @@ from views import (  # noqa: F401
     comments,
     editor,
     embed,
+    embed_comments,
     embed_session,
     fragments,
     matchday,
@@ -31,5 +32,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (votes, embed, embed_session, editor):
         app.register_blueprint(module.bp)
+    app.register_blueprint(embed_comments.bp)
+    app.register_blueprint(embed_comments.signin_bp)
     register_headers(app)
     register_cors(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, current_app, render_template, request, send_from_directory
 from flask.typing import ResponseReturnValue
@@ -74,6 +75,20 @@ def render_article(
     """The article page; `forms` brings back a form that failed, with the text and its errors."""
     session = get_session()
     item = articles.article_for_page(session, article_id)
+    return (
+        render_template(
+            "pages/article.html",
+            polls=poll_panels(session, item),
+            **thread_context(item, forms),
+        ),
+        status,
+    )
+
+
+def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str, Any]:
+    """What pages/_thread.html needs for one article: the page's thread, the reader's own
+    pending comments, the mode's notices; shared by the article page and the comments embed."""
+    session = get_session()
     own_pending: list[Comment] = []
     appeals: dict[int, Appeal] = {}
     now = utcnow()
@@ -87,21 +102,16 @@ def render_article(
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = page_number(request.args.get("pagina"))
-    return (
-        render_template(
-            "pages/article.html",
-            article=item,
-            polls=poll_panels(session, item),
-            thread_page=published_threads(session, item, page=page, newest_first=newest_first),
-            newest_first=newest_first,
-            own_pending=own_pending,
-            appeals=appeals,
-            mode=mode,
-            forms=forms or ArticleForms(),
-            edit_window=posting_policy().edit_window_seconds,
-            now=now,
-            suspension=block,
-            recently_deleted=deleted,
-        ),
-        status,
-    )
+    return {
+        "article": item,
+        "thread_page": published_threads(session, item, page=page, newest_first=newest_first),
+        "newest_first": newest_first,
+        "own_pending": own_pending,
+        "appeals": appeals,
+        "mode": mode,
+        "forms": forms or ArticleForms(),
+        "edit_window": posting_policy().edit_window_seconds,
+        "now": now,
+        "suspension": block,
+        "recently_deleted": deleted,
+    }

@@ -1,0 +1,397 @@
+"""The comments embed: /embed/comments/<article_id>, framed by publisher pages through
+/static/comments.js (docs/embed.md).
+
+The thread is pages/_thread.html, the same partial, services and forms as /artikels/<id>; only
+the layout (no site header or footer, its own compact CSS) and the write routes differ. Inside
+a third-party iframe no cookie can be relied on: static/embed-comments.js sends every form and
+in-thread link by fetch with `Authorization: Bearer <embed token>` (views.embed_auth) and
+swaps in the page this blueprint answers. Every write answers the re-rendered embed page: a
+refusal keeps the typed text with the Dutch error beside the field, with the refusal's status.
+Such header-authenticated requests are not CSRF-able; the same routes reached with the
+first-party session cookie keep the form's CSRF check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from articles.from_embed import NOT_OPEN_NL, create_article_from_embed
+from comments import services as comments
+from db import get_session, read_first, start_write
+from errors import DomainError
+from forms.base import ConfirmForm, TribuneForm
+from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
+from lookups import get_or_404
+from models import Article, Comment, CommentState
+from moderation.actions import file_appeal
+from parsing import is_int_text
+from views.comments import OUTCOME_MESSAGES
+from views.headers import PRIVATE_CACHE
+from views.pages import thread_context
+from views.poll_support import parent_origin_allowed
+from wiring import activity_store, posting_policy, screen_text
+
+bp = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
+
+SIGN_IN_NL = "Meld je aan om te reageren."
+
+
+def _origin_allowed(origin: str) -> bool:
+    return parent_origin_allowed(origin, current_app.config["EMBED_ALLOWED_ORIGINS"]) is not None
+
+
+def _article(article_id: str) -> Article | None:
+    return get_session().scalar(select(Article).where(Article.cms_id == article_id))
+
+
+def thread_etag(article: Article) -> str:
+    """The thread's validator for this reader and view: the article's thread_version (bumped
+    with every published change), the reader, the sort and the page. Weak: the edit links
+    also follow the clock."""
+    reader = current_user.id if current_user.is_authenticated else 0
+    sort = "o" if request.args.get("volgorde") == "oudste" else "n"
+    page = request.args.get("pagina", "1")[:6]
+    return f'W/"t{article.thread_version}-u{reader}-{sort}{page}-c{article.comment_count}"'
+
+
+def _render(
+    article: Article,
+    forms: ArticleForms | None = None,
+    status: int = 200,
+    **extra: Any,
+) -> Response:
+    context = thread_context(article, forms)
+    html = render_template(
+        "embed/comments.html",
+        comment_routes="embed_comments",
+        thread_endpoint="embed_comments.thread",
+        embed=True,
+        etag=thread_etag(article),
+        auth_error=g.get("embed_auth_error"),
+        parent_origin=parent_origin_allowed(
+            request.args.get("origin"), current_app.config["EMBED_ALLOWED_ORIGINS"]
+        ),
+        **context,
+        **extra,
+    )
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = _cache_control()
+    response.vary.add("Authorization")
+    return response
+
+
+def _cache_control() -> str:
+    """Never shared. A signed-in reader's page (their own comments, the delete question) is
+    not kept at all; the anonymous thread is revalidated (the "nieuwe reacties" check sends
+    its own If-None-Match either way)."""
+    return PRIVATE_CACHE if current_user.is_authenticated else "private, no-cache"
+
+
+def _not_open(status: int = 404) -> Response:
+    response = make_response(
+        render_template("embed/comments_closed.html", message=NOT_OPEN_NL), status
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@bp.get("/<article_id>")
+def thread(article_id: str) -> ResponseReturnValue:
+    """The embed page of one article's thread (If-None-Match on its ETag → 304)."""
+    article = _article(article_id)
+    if article is None:
+        article = _create_article(article_id)
+        if article is None:
+            return _not_open()
+    etag = thread_etag(article)
+    if etag.removeprefix("W/") in {t.removeprefix("W/") for t in _if_none_match()}:
+        response = Response(status=304)
+    else:
+        response = _render(article)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = _cache_control()
+    response.vary.add("Authorization")
+    return response
+
+
+def _if_none_match() -> list[str]:
+    raw = request.headers.get("If-None-Match", "")
+    return [part.strip() for part in raw.split(",") if part.strip()][:10]
+
+
+def _create_article(article_id: str) -> Article | None:
+    """The article the host page asks for, created when the rules allow (articles.from_embed)."""
+    session = get_session()
+    start_write(session)
+    try:
+        article = create_article_from_embed(
+            session,
+            article_id,
+            request.args.get("title"),
+            request.args.get("url"),
+            enabled=bool(current_app.config["TRIBUNE_EMBED_CREATES_ARTICLES"]),
+            origin_allowed=_origin_allowed,
+        )
+        if article is None:
+            session.rollback()
+            return None
+        session.commit()
+    except IntegrityError:
+        # Two readers opened the new article's page at once: the other one created it.
+        session.rollback()
+        return _article(article_id)
+    return article
+
+
+# ---------------------------------------------------------------- writes
+
+
+def _signed_in_or_refuse(article: Article) -> Response | None:
+    """None when a reader is signed in; else the embed page with the Dutch sign-in message
+    (a refused token's own message is shown by the page already)."""
+    if current_user.is_authenticated:
+        return None
+    get_session().rollback()
+    notice = None if g.get("embed_auth_error") else SIGN_IN_NL
+    return _render(article, status=401, notice=notice, notice_error=True)
+
+
+def _failed(
+    form: TribuneForm,
+    kind: str,
+    target: int | None,
+    article: Article,
+    exc: DomainError | None = None,
+) -> Response:
+    """The embed page again, this form holding the typed text and the error beside it."""
+    get_session().rollback()
+    if exc is None:
+        exc = form.invalid()
+    else:
+        form.refuse(exc)
+    return _render(article, ArticleForms(kind, target, form), exc.status_code)
+
+
+def _article_of(comment_id: int) -> Article:
+    session = get_session()
+    comment = get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
+    return session.get_one(Article, comment.article_id)
+
+
+def _done(article: Article, message: str, focus: str, status: int = 200, **extra: Any) -> Response:
+    get_session().commit()
+    session = get_session()
+    session.refresh(article)
+    return _render(article, status=status, notice=message, focus=focus, **extra)
+
+
+@bp.post("/<article_id>/reacties")
+@read_first
+def post(article_id: str) -> ResponseReturnValue:
+    """Post a comment or a reply from the embed."""
+    session = get_session()
+    article = _article(article_id)
+    if article is None:
+        return _not_open()
+    form = CommentForm()
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    parent = form.parent_id.data or ""
+    parent_id: object = (int(parent) if is_int_text(parent) else parent) if parent else None
+    kind, target = ("reply", parent_id) if isinstance(parent_id, int) else ("post", None)
+    if not form.validate():
+        return _failed(form, kind, target, article)
+    try:
+        result = comments.post_comment(
+            session,
+            article_id,
+            current_user,
+            form.body.data,
+            parent_id,
+            screen_text,
+            posting_policy(),
+            activity_store(),
+            before_write=lambda: start_write(session),
+        )
+    except DomainError as exc:
+        return _failed(form, kind, target, article, exc)
+    state = result.comment.state
+    message, _ = OUTCOME_MESSAGES[state]
+    comment_id = result.comment.id
+    anchor = f"reactie-{comment_id}" if state is CommentState.PUBLISHED else "reacties"
+    return _done(
+        article,
+        message,
+        anchor,
+        201,
+        notice_error=state is CommentState.REJECTED,
+        own_post=True,
+    )
+
+
+@bp.post("/reacties/<int:comment_id>/bewerken")
+def edit(comment_id: int) -> ResponseReturnValue:
+    """Edit one's own comment within the edit window."""
+    session = get_session()
+    article = _article_of(comment_id)
+    form = EditCommentForm()
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    if not form.validate():
+        return _failed(form, "edit", comment_id, article)
+    try:
+        result = comments.edit_comment(
+            session, comment_id, current_user, form.body.data, screen_text, posting_policy()
+        )
+    except DomainError as exc:
+        return _failed(form, "edit", comment_id, article, exc)
+    held = result.comment.state is CommentState.HELD
+    return _done(
+        article,
+        "Je aangepaste reactie wordt eerst nagekeken." if held else "Je reactie is aangepast.",
+        "reacties" if held else f"reactie-{comment_id}",
+    )
+
+
+@bp.route("/reacties/<int:comment_id>/verwijderen", methods=["GET", "POST"])
+def delete(comment_id: int) -> ResponseReturnValue:
+    """Delete one's own comment in two steps, as on the site: first the question (with the
+    comment), then only the confirm button's POST deletes; undo follows."""
+    session = get_session()
+    article = _article_of(comment_id)
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    form = ConfirmForm()
+    if request.method == "GET" or not form.confirmed():
+        comment = comments.own_comment(session, comment_id, current_user)
+        session.rollback()
+        return _render(
+            article,
+            confirm_delete=comment,
+            confirm_form=ConfirmForm(formdata=None),
+            undo_minutes=posting_policy().undo_delete_seconds // 60,
+            focus="bevestig",
+        )
+    comments.delete_comment(session, comment_id, current_user)
+    return _done(
+        article,
+        "Je reactie is verwijderd. Je kan dit nog even ongedaan maken.",
+        f"verwijderd-{comment_id}",
+    )
+
+
+@bp.post("/reacties/<int:comment_id>/terugzetten")
+def undelete(comment_id: int) -> ResponseReturnValue:
+    """Take back deleting one's own comment, within the undo window."""
+    session = get_session()
+    article = _article_of(comment_id)
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    try:
+        comments.undelete_comment(session, comment_id, current_user, posting_policy())
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404:
+            raise
+        return _render(article, status=exc.status_code, notice=exc.message, notice_error=True)
+    return _done(article, "Je reactie staat terug.", f"reactie-{comment_id}")
+
+
+@bp.post("/reacties/<int:comment_id>/melden")
+def report(comment_id: int) -> ResponseReturnValue:
+    """Report someone else's comment, with a reason."""
+    session = get_session()
+    article = _article_of(comment_id)
+    form = ReportForm()
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    if not form.validate():
+        return _failed(form, "report", comment_id, article)
+    try:
+        _, created = comments.report_comment(
+            session,
+            comment_id,
+            current_user,
+            form.reason.data,
+            form.note.data or None,
+            posting_policy(),
+        )
+    except DomainError as exc:
+        return _failed(form, "report", comment_id, article, exc)
+    return _done(
+        article,
+        "Bedankt, een moderator bekijkt je melding."
+        if created
+        else "Je had deze reactie al gemeld.",
+        f"reactie-{comment_id}",
+    )
+
+
+@bp.post("/reacties/<int:comment_id>/bezwaar")
+def appeal(comment_id: int) -> ResponseReturnValue:
+    """The author appeals a rejection or removal (once)."""
+    session = get_session()
+    article = _article_of(comment_id)
+    form = AppealForm()
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    if not form.validate():
+        return _failed(form, "appeal", comment_id, article)
+    try:
+        file_appeal(session, current_user, comment_id, form.body.data)
+    except DomainError as exc:
+        if exc.status_code == 404:
+            session.rollback()
+            raise
+        return _failed(form, "appeal", comment_id, article, exc)
+    return _done(
+        article, "Je bezwaar is ingediend. Een moderator bekijkt het.", f"reactie-{comment_id}"
+    )
+
+
+# ---------------------------------------------------------------- the popup sign-in
+
+signin_bp = Blueprint("embed_signin", __name__, url_prefix="/embed")
+
+
+@signin_bp.get("/aanmelden")
+def sign_in() -> ResponseReturnValue:
+    """The first-party popup the embed opens: the normal login (or registration) first, then
+    this page asks POST /embed/sessie for an embed token (session cookie + CSRF) and hands it
+    to the embed (window.opener, same Tribune origin) by postMessage, and closes."""
+    if not current_user.is_authenticated:
+        endpoint = "auth.register" if request.args.get("registreren") else "auth.login"
+        return redirect(url_for(endpoint, next=url_for("embed_signin.sign_in")))
+    response = make_response(render_template("embed/sign_in.html"))
+    # First-party only: never framed (the page hands out a token), never cached.
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
