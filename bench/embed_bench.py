@@ -167,6 +167,11 @@ def host_pages(host_origin: str, isso_uri: str) -> dict[str, bytes]:
             embed=f'<div data-floor></div><script src="http://127.0.0.1:{FLOOR_PORT}/floor.js" '
             "async></script>",
         ).encode(),
+        "/shadow.html": page.format(
+            title="Shadow floor",
+            embed=f'<div data-floor-shadow></div><script src="http://127.0.0.1:{FLOOR_PORT}/'
+            'shadow.js" async></script>',
+        ).encode(),
         "/tribune.html": page.format(
             title="Tribune",
             embed=f'<div data-tribune-comments="{ARTICLE}" data-title="Artikel" '
@@ -192,6 +197,15 @@ def floor_pages() -> dict[str, bytes]:
         FLOOR_FRAME_PATH: (
             f'<!doctype html><html lang="nl-BE"><meta charset="utf-8"><ol>{items}</ol>'
         ).encode(),
+        # The floor of a Shadow DOM embed: fetch the same 50 comments across origins and put
+        # them in a shadow root of the host page (no frame, no second document or process).
+        "/shadow.js": (
+            "(function(){var d=document.querySelector('[data-floor-shadow]');"
+            f"fetch('{origin}/fragment.html').then(function(r){{return r.text();}})"
+            ".then(function(h){var root=d.attachShadow({mode:'open'});root.innerHTML=h;"
+            "window.__benchDone=performance.timeOrigin+performance.now();});})();"
+        ).encode(),
+        "/fragment.html": f"<ol>{items}</ol>".encode(),
     }
 
 
@@ -205,6 +219,7 @@ def serve_pages(pages: dict[str, bytes], port: int) -> ThreadingHTTPServer:
             self.send_response(200 if body else 404)
             self.send_header("Content-Type", kind)
             self.send_header("Cache-Control", "no-store")
+            self.send_header("Access-Control-Allow-Origin", "*")  # the shadow floor's fetch
             self.end_headers()
             self.wfile.write(body or b"")
 
@@ -477,7 +492,8 @@ def main() -> int:
     parser.add_argument(
         "--floor",
         action="store_true",
-        help="also load a bare iframe of 50 static comments (the floor of any iframe embed)",
+        help="also load a bare iframe of 50 static comments (the floor of any iframe embed) and "
+        "the same comments fetched into a shadow root (the floor of a Shadow DOM embed)",
     )
     parser.add_argument(
         "--no-site-isolation",
@@ -540,6 +556,16 @@ def main() -> int:
                     FLOOR_FRAME_PATH,
                 )
             )
+            # Its script stamps the moment itself: a document observer does not see into a
+            # shadow root.
+            peers.append(
+                Peer(
+                    "shadow",
+                    f"http://127.0.0.1:{FLOOR_PORT}",
+                    f"{host_origin}/shadow.html",
+                    TRIBUNE_SELECTOR,
+                )
+            )
         with sync_playwright() as driver:
             browser = driver.chromium.launch(
                 executable_path=CHROMIUM,
@@ -580,6 +606,8 @@ def main() -> int:
     if "floor" in results:
         share = results["floor"][0] / results["isso"][0]
         print(f"floor: a bare cross-site iframe takes {share:.2f} of Isso's time in this run")
+        share = results["shadow"][0] / results["isso"][0]
+        print(f"shadow: 50 comments fetched into a shadow root take {share:.2f} of Isso's time")
     if "tribune" in results:
         isso, tribune = results["isso"], results["tribune"]
         print("goal                       isso        tribune     ratio   met")
