@@ -74,7 +74,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    app.session_interface = SessionCookies(token_path_prefix=(API_PREFIX + "/", EMBED_PAGES_PREFIX))
+    app.session_interface = SessionCookies(
+        token_path_prefix=(API_PREFIX + "/", EMBED_PAGES_PREFIX),
+        cross_origin_prefix=EMBED_PAGES_PREFIX,
+    )
     db.init_app(app)
     wiring.init_app(app)
     csrf.init_app(app)

@@ -95,10 +95,11 @@ def check_json_write() -> None:
 
 
 def reads_no_cookie() -> bool:
-    """True when this request carries an Authorization header where that means the session
-    and remember-me cookies are not read (SessionCookies.skips): it holds no ambient
+    """True when this request carries an Authorization header (or is a host page's cross-origin
+    fetch of the comments embed) where that means the session and remember-me cookies are
+    not read (SessionCookies.skips): it holds no ambient
     credential that another site could make a browser send, so CSRF cannot apply to it."""
-    return "Authorization" in request.headers and bool(
+    return ("Authorization" in request.headers or _cross_origin(request)) and bool(
         current_app.session_interface.skips(current_app, request)  # type: ignore[attr-defined]
     )
 
@@ -154,14 +155,22 @@ class UnsavedSession(SecureCookieSession):
     """An empty session that is never saved: a sessionless view's, or a token request's."""
 
 
+def _cross_origin(request: Request) -> bool:
+    """True when the request says it comes from another origin's page (a CORS fetch of the
+    comments embed from a host page): it gets no session cookie, even an anonymous one."""
+    origin = request.headers.get("Origin")
+    return bool(origin) and (origin != f"{request.scheme}://{request.host}")
+
+
 class SessionCookies(SecureCookieSessionInterface):
     """Flask's signed session cookie, skipped where no cookie belongs, with its serializer
     built once per key set, and `Secure` on every cookie of an HTTPS answer (serves_https).
 
     Skipped: the paths of @sessionless views (the session is opened before the URL is matched,
-    so they are known by path), and requests with an Authorization header under
-    `token_path_prefix` (the API and the comments embed's pages: a token request is its
-    token's user, whatever cookie a browser sends along). Flask builds the serializer twice
+    so they are known by path), and requests with an Authorization header or another
+    origin's Origin header (under `cross_origin_prefix` only) under `token_path_prefix` (the API and the comments embed's
+    routes: a token request is its token's user, whatever cookie a browser sends along; a
+    host page's fetch of the embed is anonymous or a token request, never a cookie one). Flask builds the serializer twice
     per request (to open and to save the session), although it only changes with SECRET_KEY
     or SECRET_KEY_FALLBACKS.
     Flask's SESSION_COOKIE_SECURE is one value for every request; here it is the request's:
@@ -169,8 +178,13 @@ class SessionCookies(SecureCookieSessionInterface):
     the remember-me cookie, so the other cookies get their flag here too.
     """
 
-    def __init__(self, token_path_prefix: str | tuple[str, ...] | None = None) -> None:
+    def __init__(
+        self,
+        token_path_prefix: str | tuple[str, ...] | None = None,
+        cross_origin_prefix: str | None = None,
+    ) -> None:
         self.token_path_prefix = token_path_prefix
+        self.cross_origin_prefix = cross_origin_prefix
         self._built: tuple[tuple[Any, ...], URLSafeTimedSerializer | None] | None = None
         self._sessionless_paths: frozenset[str] | None = None
 
@@ -193,7 +207,15 @@ class SessionCookies(SecureCookieSessionInterface):
         return bool(
             self.token_path_prefix
             and request.path.startswith(self.token_path_prefix)
-            and "Authorization" in request.headers
+            and ("Authorization" in request.headers or self.cross_origin_embed(request))
+        )
+
+    def cross_origin_embed(self, request: Request) -> bool:
+        """A host page's fetch of the comments embed (under `cross_origin_prefix`)."""
+        return bool(
+            self.cross_origin_prefix
+            and request.path.startswith(self.cross_origin_prefix)
+            and _cross_origin(request)
         )
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:

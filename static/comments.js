@@ -1,78 +1,357 @@
-/* Tribune comments embed (host side): every <div data-tribune-comments="ARTICLE_ID"> becomes an
- * auto-sizing iframe of /embed/comments/<id> (docs/embed.md). Messages are taken only from the
- * Tribune origin this script came from and from one of our iframes; a token is posted only to
- * that origin. Optional on the div: data-tribune-sso (a signed SSO token), data-title,
- * data-url. window.Tribune.comments.login(token) / .logout() for single-page sites. */
+/* Tribune comments embed: every <div data-tribune-comments="ARTICLE_ID"> gets an open shadow
+ * root holding the article's thread (docs/embed.md). The thread fragment and the embed's CSS
+ * are fetched at once, in parallel, from the Tribune origin this script came from (CORS, no
+ * cookie ever: credentials "omit"); the CSS is adopted into the root before the fragment goes
+ * in (no unstyled flash). A signed-in reader's embed access token lives in this closure only
+ * (never in storage, never in the DOM) and goes as `Authorization: Bearer` with every request;
+ * every form and in-thread link goes by fetch and the answer's fragment replaces the thread.
+ * Optional on the div: data-tribune-sso (a signed SSO token), data-title, data-url.
+ * window.Tribune.comments.login(token) / .logout() for single-page sites. */
 (function () {
   "use strict";
   var script = document.currentScript ||
     document.querySelector('script[src*="/static/comments.js"]');
-  if (!script) return;
+  if (!script || !window.fetch || !Element.prototype.attachShadow) return;
   var base = new URL(script.src, location.href).origin;
-  var frames = [];
-  var ssoToken = null;  // from login(): wins over the divs' attribute
+  var POLL_MS = 20000;
+  var ID = /^[A-Za-z0-9_-]{1,64}$/;
+  var embeds = [];
+  var token = null;        // the embed access token: this closure only
+  var refreshTimer = null;
+  var exchanging = null;   // the SSO exchange under way: the threads wait for it
+  var styles = null;       // one fetch of the CSS for every embed on the page
 
-  function send(frame, message) {
-    if (frame.ready) frame.iframe.contentWindow.postMessage(message, base);
+  function abs(url) { return new URL(url, base + "/"); }
+
+  function withFragment(url) {
+    var u = abs(url);
+    u.hash = "";
+    u.searchParams.set("fragment", "1");
+    return u.href;
   }
 
-  function mount(holder) {
-    var id = holder.getAttribute("data-tribune-comments");
-    if (holder.getAttribute("data-tribune-mounted") || !/^[A-Za-z0-9_-]{1,64}$/.test(id || "")) return;
-    holder.setAttribute("data-tribune-mounted", "1");
-    var canonical = document.querySelector('link[rel="canonical"]');
-    var query = "?origin=" + encodeURIComponent(location.origin) +
-      "&title=" + encodeURIComponent(holder.getAttribute("data-title") || document.title) +
-      "&url=" + encodeURIComponent(holder.getAttribute("data-url") ||
-        (canonical && canonical.href) || location.href.split("#")[0]);
-    var iframe = document.createElement("iframe");
-    iframe.src = base + "/embed/comments/" + id + query;
-    iframe.title = "Reacties";
-    iframe.setAttribute("scrolling", "no");
-    iframe.style.cssText = "width:100%;border:0;height:320px;display:block";
-    holder.appendChild(iframe);
-    frames.push({ iframe: iframe, holder: holder, article: id, ready: false });
+  function headers(extra) {
+    var h = extra || {};
+    if (token) h.Authorization = "Bearer " + token;
+    return h;
   }
 
-  window.addEventListener("message", function (event) {
-    if (event.origin !== base || !event.data || typeof event.data.type !== "string") return;
-    var data = event.data;
-    for (var i = 0; i < frames.length; i++) {
-      var frame = frames[i];
-      if (frame.iframe.contentWindow !== event.source) continue;
-      if (data.type === "tribune:ready") {
-        frame.ready = true;
-        var token = ssoToken || frame.holder.getAttribute("data-tribune-sso");
-        if (token) send(frame, { type: "tribune:sso", token: token });
-      } else if (data.type === "tribune:height" && typeof data.height === "number") {
-        frame.iframe.style.height = Math.max(120, Math.min(20000, Math.ceil(data.height))) + "px";
-      } else if (data.type === "tribune:count" && data.article === frame.article &&
-                 typeof data.comments === "number" && window.TribuneCounts &&
-                 window.TribuneCounts.set) {
-        window.TribuneCounts.set(frame.article, data.comments);
-      }
+  function request(url, options) {
+    options = options || {};
+    options.headers = headers(options.headers);
+    options.credentials = "omit";  // bearer only: the routes read no cookie
+    options.mode = "cors";
+    options.cache = "no-store";
+    return fetch(url, options);
+  }
+
+  function css() {
+    if (!styles) {
+      styles = fetch(base + "/static/css/embed-comments.css", { credentials: "omit", mode: "cors" })
+        .then(function (r) { return r.ok ? r.text() : ""; })
+        .catch(function () { return ""; });
     }
+    return styles;
+  }
+
+  function applyCss(root, text) {
+    if (root.adoptedStyleSheets !== undefined && window.CSSStyleSheet) {
+      try {
+        var sheet = new CSSStyleSheet();
+        sheet.replaceSync(text);
+        root.adoptedStyleSheets = [sheet];
+        return;
+      } catch (e) { /* an older browser: a <link> below */ }
+    }
+    var link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = base + "/static/css/embed-comments.css";
+    root.appendChild(link);
+  }
+
+  // ------------------------------------------------------------ one embed
+
+  function Embed(holder, id) {
+    this.holder = holder;
+    this.article = id;
+    this.root = holder.attachShadow({ mode: "open" });
+    this.etag = null;
+    this.waiting = null;  // a newer thread, fetched by the check, shown when asked
+    var canonical = document.querySelector('link[rel="canonical"]');
+    var first = new URL(base + "/embed/comments/" + id);
+    first.searchParams.set("title", holder.getAttribute("data-title") || document.title);
+    first.searchParams.set("url", holder.getAttribute("data-url") ||
+      (canonical && canonical.href) || location.href.split("#")[0]);
+    this.firstUrl = first.href;  // title and url only matter for creating the article
+    this.threadUrl = base + "/embed/comments/" + id;
+  }
+
+  Embed.prototype.main = function () { return this.root.getElementById("tribune-embed"); };
+
+  Embed.prototype.notice = function (text, error) {
+    var main = this.main();
+    if (!main) return;
+    var p = document.createElement("p");
+    p.className = "notice" + (error ? " error" : "");
+    p.setAttribute("role", error ? "alert" : "status");
+    p.textContent = text;
+    main.insertBefore(p, main.firstChild ? main.firstChild.nextSibling : null);
+  };
+
+  Embed.prototype.parse = function (html) {
+    var t = document.createElement("template");
+    t.innerHTML = html;  // inert: scripts in a template never run, images never load
+    return t.content.getElementById ? t.content.getElementById("tribune-embed") :
+      t.content.querySelector("#tribune-embed");
+  };
+
+  Embed.prototype.swap = function (html, focusDefault) {
+    var next = this.parse(html);
+    if (!next) {
+      // An error page of the site (a comment that is gone): its heading says what happened.
+      var t = document.createElement("template");
+      t.innerHTML = html;
+      var said = t.content.querySelector("main h1, h1");
+      this.notice((said && said.textContent.trim()) || "Dat lukte niet. Probeer het opnieuw.", true);
+      return;
+    }
+    // Links and forms point at Tribune: in the host page a relative URL would be the host's.
+    var links = next.querySelectorAll("a[href]");
+    for (var i = 0; i < links.length; i++) {
+      var a = links[i];
+      var url = abs(a.getAttribute("href"));
+      if (a.hasAttribute("data-popup")) url.searchParams.set("origin", location.origin);
+      a.setAttribute("href", url.href);
+    }
+    var forms = next.querySelectorAll("form[action]");
+    for (var j = 0; j < forms.length; j++) forms[j].setAttribute("action", abs(forms[j].getAttribute("action")).href);
+    var old = this.main();
+    if (old) old.parentNode.replaceChild(next, old);
+    else this.root.appendChild(next);
+    this.waiting = null;
+    this.etag = next.getAttribute("data-etag") || this.etag;
+    var focusId = next.getAttribute("data-focus");
+    var target = next.querySelector('[aria-invalid="true"]') ||
+      (focusId && this.root.getElementById(focusId)) ||
+      (focusDefault && this.root.getElementById("reacties"));
+    if (target) {
+      if (!/^(TEXTAREA|INPUT|SELECT|BUTTON|A)$/.test(target.tagName)) target.setAttribute("tabindex", "-1");
+      target.focus();
+    }
+    if (next.hasAttribute("data-own-post") && window.TribuneCounts && window.TribuneCounts.set) {
+      window.TribuneCounts.set(this.article, parseInt(next.getAttribute("data-count"), 10) || 0);
+    }
+  };
+
+  Embed.prototype.load = function (url, options, focusDefault) {
+    var self = this;
+    return request(withFragment(url), options).then(function (response) {
+      return response.text().then(function (html) { self.swap(html, focusDefault); });
+    }).catch(function () {
+      // Offline for a moment: the typed text stays, the buttons work again.
+      var main = self.main();
+      var off = main ? main.querySelectorAll("button[disabled]") : [];
+      for (var i = 0; i < off.length; i++) off[i].disabled = false;
+      self.notice("Tribune is even niet bereikbaar. Probeer het zo opnieuw.", true);
+    });
+  };
+
+  Embed.prototype.reload = function () { return this.load(this.threadUrl); };
+
+  Embed.prototype.start = function () {
+    var self = this;
+    // Both at once; the CSS goes in first, then the thread.
+    var thread = (exchanging || Promise.resolve()).then(function () {
+      return request(withFragment(self.firstUrl)).then(function (r) { return r.text(); });
+    });
+    Promise.all([css(), thread]).then(function (got) {
+      applyCss(self.root, got[0]);
+      self.swap(got[1], false);
+      // A refused SSO token (start() waited for the exchange): said once the thread is in.
+      if (self.pendingError) self.notice(self.pendingError, true);
+      self.pendingError = null;
+    }).catch(function () {
+      applyCss(self.root, "");
+      var p = document.createElement("p");
+      p.setAttribute("role", "alert");
+      p.textContent = "De reacties konden niet geladen worden. Probeer het later opnieuw.";
+      self.root.appendChild(p);
+    });
+    this.root.addEventListener("click", function (event) { self.click(event); });
+    this.root.addEventListener("submit", function (event) { self.submit(event); });
+  };
+
+  Embed.prototype.click = function (event) {
+    var el = event.target.closest ? event.target.closest("a, button[data-logout], button[data-new]") : null;
+    if (!el || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) return;
+    if (el.hasAttribute("data-logout")) { event.preventDefault(); logout(); return; }
+    if (el.hasAttribute("data-new")) {
+      event.preventDefault();
+      if (this.waiting) this.swap(this.waiting, true);
+      return;
+    }
+    if (el.hasAttribute("data-popup")) {
+      // Blocked: the link itself opens the same page in a new tab (target=_blank, rel=opener).
+      var win = window.open(el.href, "tribune-aanmelden", "popup,width=480,height=640");
+      if (win) { event.preventDefault(); win.focus(); }
+      return;
+    }
+    var url = new URL(el.href);
+    if (url.origin !== base || !/^\/embed\/comments\//.test(url.pathname) || el.target) return;
+    event.preventDefault();
+    if (/^\/embed\/comments\/[^/]+$/.test(url.pathname)) this.threadUrl = url.href;
+    this.load(url.href, {}, true);
+  };
+
+  Embed.prototype.submit = function (event) {
+    var form = event.target;
+    var action = form.getAttribute && form.getAttribute("action");
+    if (!action || new URL(action).origin !== base) return;
+    event.preventDefault();
+    var button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = true;
+    this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) });
+  };
+
+  // "3 nieuwe reacties": a conditional request; the newer thread waits until asked for.
+  Embed.prototype.check = function () {
+    var self = this;
+    if (!self.etag || document.hidden) return;
+    request(withFragment(self.threadUrl), { headers: { "If-None-Match": self.etag } })
+      .then(function (response) {
+        if (response.status !== 200) return;
+        var newTag = response.headers.get("ETag");
+        return response.text().then(function (html) {
+          var next = self.parse(html);
+          var main = self.main();
+          var now = main ? parseInt(main.getAttribute("data-count"), 10) || 0 : 0;
+          var added = next ? (parseInt(next.getAttribute("data-count"), 10) || 0) - now : 0;
+          if (added <= 0) return;
+          self.etag = newTag;
+          self.waiting = html;
+          var box = self.root.getElementById("nieuw");
+          if (!box) return;
+          box.textContent = "";
+          var button = document.createElement("button");
+          button.type = "button";
+          button.setAttribute("data-new", "");
+          button.textContent = added === 1 ? "1 nieuwe reactie" : added + " nieuwe reacties";
+          box.appendChild(button);
+        });
+      })
+      .catch(function () { /* offline for a moment: the next check tries again */ });
+  };
+
+  function reloadAll() {
+    return Promise.all(embeds.map(function (e) { return e.reload(); }));
+  }
+
+  function noticeAll(text) {
+    embeds.forEach(function (e) { e.notice(text, true); });
+  }
+
+  // ------------------------------------------------------------ the embed access token
+
+  function accept(answer, quiet) {
+    token = answer.access_token;
+    clearTimeout(refreshTimer);
+    // Refreshed a minute before it expires (at least after half its life).
+    var seconds = Math.max(answer.expires_in / 2, answer.expires_in - 60);
+    refreshTimer = setTimeout(refresh, seconds * 1000);
+    return quiet ? null : reloadAll();
+  }
+
+  function api(path, method, body) {
+    var h = body ? { "Content-Type": "application/json" } : {};
+    return fetch(base + path, {
+      method: method,
+      // The exchange is authenticated by its SSO token alone; refresh by the current token.
+      headers: body ? h : headers(h),
+      body: body ? JSON.stringify(body) : undefined,
+      credentials: "omit",
+      mode: "cors",
+      cache: "no-store",
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) throw new Error((data.error && data.error.message) || "Aanmelden lukte niet.");
+        return data;
+      });
+    });
+  }
+
+  function refused(error) {
+    token = null;
+    clearTimeout(refreshTimer);
+    return reloadAll().then(function () { noticeAll(error.message); });
+  }
+
+  function exchange(ssoToken, quiet) {
+    return api("/api/v1/embed/sessions", "POST", { sso_token: String(ssoToken) })
+      .then(function (answer) { return accept(answer, quiet); }, function (error) {
+        token = null;
+        clearTimeout(refreshTimer);
+        if (quiet) {
+          // Before the first render: the threads show the message once they are in.
+          embeds.forEach(function (e) { e.pendingError = error.message; });
+          return null;
+        }
+        return refused(error);
+      });
+  }
+
+  function refresh() {
+    if (token) api("/api/v1/embed/sessions/refresh", "POST").then(function (a) { return accept(a, true); }, refused);
+  }
+
+  function logout() {
+    var had = token;
+    token = null;
+    clearTimeout(refreshTimer);
+    if (!had) return reloadAll();
+    return fetch(base + "/api/v1/embed/sessions/current", {
+      method: "DELETE", headers: { Authorization: "Bearer " + had }, credentials: "omit", mode: "cors",
+    }).then(reloadAll, reloadAll);
+  }
+
+  // The sign-in popup (/embed/aanmelden?origin=<this page's origin>) hands over a token.
+  window.addEventListener("message", function (event) {
+    var data = event.data;
+    if (event.origin !== base || !data || data.type !== "tribune:token" ||
+        typeof data.access_token !== "string" || typeof data.expires_in !== "number") return;
+    accept({ access_token: data.access_token, expires_in: data.expires_in });
   });
+
+  // ------------------------------------------------------------ start
 
   function scan() {
     var holders = document.querySelectorAll("[data-tribune-comments]");
-    for (var i = 0; i < holders.length; i++) mount(holders[i]);
+    var sso = null;
+    var fresh = [];
+    for (var i = 0; i < holders.length; i++) {
+      var holder = holders[i];
+      var id = holder.getAttribute("data-tribune-comments");
+      if (holder.shadowRoot || !ID.test(id || "")) continue;
+      var embed = new Embed(holder, id);
+      embeds.push(embed);
+      fresh.push(embed);
+      sso = sso || holder.getAttribute("data-tribune-sso");
+    }
+    if (sso && !token) exchanging = exchange(sso, true);
+    fresh.forEach(function (e) { e.start(); });
+    exchanging = null;
   }
+
+  setInterval(function () { embeds.forEach(function (e) { e.check(); }); }, POLL_MS);
 
   window.Tribune = window.Tribune || {};
   window.Tribune.comments = {
-    login: function (token) {
-      ssoToken = String(token);
-      frames.forEach(function (f) { send(f, { type: "tribune:sso", token: ssoToken }); });
-    },
+    login: function (ssoToken) { return exchange(ssoToken, false); },
     logout: function () {
-      ssoToken = null;
-      frames.forEach(function (f) {
-        f.holder.removeAttribute("data-tribune-sso");
-        send(f, { type: "tribune:logout" });
-      });
+      embeds.forEach(function (e) { e.holder.removeAttribute("data-tribune-sso"); });
+      return logout();
     },
   };
+  // At once (the divs above this script are there already), and again for later ones.
+  scan();
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", scan);
-  else scan();
 })();

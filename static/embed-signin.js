@@ -1,6 +1,7 @@
 /* The sign-in popup of the comments embed (/embed/aanmelden, first-party): asks POST
  * /embed/sessie for an embed token with the session cookie and CSRF token, hands it to the
- * embed that opened this window (window.opener, the Tribune origin only) and closes. */
+ * host page that opened this window (window.opener) with targetOrigin = the host origin the
+ * server checked against EMBED_ALLOWED_ORIGINS (data-host-origin), and closes. */
 (function () {
   "use strict";
   var page = document.getElementById("tribune-signin");
@@ -26,7 +27,7 @@
   }).then(function (answer) {
     window.opener.postMessage({
       type: "tribune:token", access_token: answer.access_token, expires_in: answer.expires_in,
-    }, location.origin);
+    }, page.getAttribute("data-host-origin"));
     status.textContent = "Aangemeld. Dit venster sluit.";
     window.close();
   }).catch(function () {

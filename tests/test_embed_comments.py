@@ -193,36 +193,57 @@ def test_etag_differs_per_reader_and_sort(
     assert page.headers["Cache-Control"] == "private, no-store"
 
 
-def test_embed_may_be_framed_by_allowed_origins_only(client: FlaskClient, article: Article) -> None:
+def test_direct_visit_is_a_plain_page_and_the_fragment_has_no_shell(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    create_comment(db, article, make_user(), CommentState.PUBLISHED, CLEAN_TEXTS[0])
     response = _embed(client, article.cms_id)
-    assert f"frame-ancestors {HOST}" in response.headers["Content-Security-Policy"]
-    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
-    assert "X-Frame-Options" not in response.headers
     assert "private" in response.headers["Cache-Control"]
-    # No inline script or style: the page's only script is the static file.
     html = _text(response)
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/embed-comments.js" defer>']
-    assert "style=" not in html
-    assert not re.search(r"\son[a-z]+=", html)
+    # A direct visit: the thread with a link to the article page, and no script at all.
+    assert html.startswith("<!doctype html>")
+    assert f'href="/artikels/{article.cms_id}"' in html
+    assert "<script" not in html
+    fragment = _embed(client, article.cms_id, fragment="1")
+    part = _text(fragment)
+    # What comments.js puts in the shadow root: the thread, no <html> shell, no script.
+    assert part.startswith('<div id="tribune-embed"')
+    assert "<html" not in part and "<head" not in part and "<script" not in part
+    assert part.count('<li class="comment"') == 1
+    assert "style=" not in part and not re.search(r"\son[a-z]+=", part)
+    # The two shapes have their own validators (the check asks for the fragment).
+    assert fragment.headers["ETag"] != response.headers["ETag"]
+    # An unknown article: the same Dutch sentence, as a fragment too.
+    closed = _embed(client, "onbekend-artikel", fragment="1")
+    assert closed.status_code == 404
+    assert _text(closed).startswith('<div id="tribune-embed"')
+    assert "Reageren is hier niet geopend." in _text(closed)
 
 
-def test_sign_in_popup_page_is_never_framed(
+def test_sign_in_popup_page_is_never_framed_and_needs_an_allowed_origin(
     client: FlaskClient, make_user: Callable[..., User]
 ) -> None:
-    anonymous = client.get("/embed/aanmelden")
+    anonymous = client.get("/embed/aanmelden", query_string={"origin": HOST})
     assert anonymous.status_code == 302
     assert anonymous.headers["Location"].startswith("/login?next=/embed/aanmelden")
     assert (
-        client.get("/embed/aanmelden?registreren=1")
+        client.get("/embed/aanmelden", query_string={"origin": HOST, "registreren": "1"})
         .headers["Location"]
         .startswith("/registreren?next=")
     )
     login(client, make_user())
-    page = client.get("/embed/aanmelden")
+    page = client.get("/embed/aanmelden", query_string={"origin": HOST})
     assert page.status_code == 200
+    # The token goes to this host origin only (embed-signin.js posts to data-host-origin).
+    assert f'data-host-origin="{HOST}"' in _text(page)
     assert page.headers["X-Frame-Options"] == "DENY"
     assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
     assert "no-store" in page.headers["Cache-Control"]
+    for origin in (None, "https://elders.example", "javascript:alert(1)", HOST + "/pad"):
+        refused = client.get("/embed/aanmelden", query_string={"origin": origin} if origin else {})
+        assert refused.status_code == 400
+        assert "Aanmelden niet mogelijk" in _text(refused)
+        assert "data-host-origin" not in _text(refused) and "<script" not in _text(refused)
 
 
 def test_text_answers_are_gzipped_for_clients_that_accept_it(
@@ -237,7 +258,7 @@ def test_text_answers_are_gzipped_for_clients_that_accept_it(
     assert "Accept-Encoding" in packed.headers["Vary"]
     assert gzip.decompress(packed.data) == plain.data
     assert len(packed.data) < len(plain.data) / 2
-    script = client.get("/static/embed-comments.js", headers={"Accept-Encoding": "gzip"})
+    script = client.get("/static/comments.js", headers={"Accept-Encoding": "gzip"})
     assert script.headers["Content-Encoding"] == "gzip"
     assert script.headers["ETag"].startswith("W/")
     script.close()
@@ -497,17 +518,8 @@ def test_bad_token_shows_the_anonymous_view_with_a_dutch_message(
     assert db.scalar(select(Comment)) is None
 
 
-def test_only_an_allowed_host_origin_is_told_anything(
-    client: FlaskClient, article: Article
-) -> None:
-    allowed = _text(_embed(client, article.cms_id, origin=HOST))
-    other = _text(_embed(client, article.cms_id, origin="https://elders.example"))
-    assert f'data-parent-origin="{HOST}"' in allowed
-    assert 'data-parent-origin=""' in other
-
-
 def test_registering_in_the_popup_comes_back_to_the_token_page(client: FlaskClient) -> None:
-    start = client.get("/embed/aanmelden?registreren=1")
+    start = client.get("/embed/aanmelden", query_string={"origin": HOST, "registreren": "1"})
     form_url = start.headers["Location"]
     page = _text(client.get(form_url))
     action = re.search(r'<form method="post" action="([^"]+)"', page)
@@ -522,6 +534,102 @@ def test_registering_in_the_popup_comes_back_to_the_token_page(client: FlaskClie
         },
     )
     assert registered.status_code == 302
-    assert registered.headers["Location"] == "/embed/aanmelden"
-    token_page = _text(client.get("/embed/aanmelden"))
+    back = registered.headers["Location"]
+    assert back.startswith("/embed/aanmelden?origin=")
+    token_page = _text(client.get(back))
     assert 'data-session-url="/embed/sessie"' in token_page and "Popupfan" in token_page
+    assert f'data-host-origin="{HOST}"' in token_page
+
+
+# ---------------------------------------------------------------- CORS (comments.js on the host page)
+
+CORS_ROUTES = ["thread", "post", "edit", "delete", "report", "undelete", "appeal"]
+
+
+def _route_path(name: str, article: Article, comment_id: int) -> tuple[str, str]:
+    if name == "thread":
+        return "GET", f"/embed/comments/{article.cms_id}"
+    if name == "post":
+        return "POST", f"/embed/comments/{article.cms_id}/reacties"
+    segment = {
+        "edit": "bewerken",
+        "delete": "verwijderen",
+        "report": "melden",
+        "undelete": "terugzetten",
+        "appeal": "bezwaar",
+    }[name]
+    return "POST", f"/embed/comments/reacties/{comment_id}/{segment}"
+
+
+@pytest.mark.parametrize("name", CORS_ROUTES)
+def test_cors_answers_allowed_host_origins_only_with_preflight(
+    client: FlaskClient,
+    db: Session,
+    article: Article,
+    make_user: Callable[..., User],
+    name: str,
+) -> None:
+    fan = make_user()
+    comment = create_comment(db, article, fan, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    _, plain = issue_embed_session(db, fan, EmbedVia.LOGIN)
+    db.commit()
+    method, path = _route_path(name, article, comment.id)
+    preflight = client.options(
+        path,
+        headers={
+            "Origin": HOST,
+            "Access-Control-Request-Method": method,
+            "Access-Control-Request-Headers": "authorization, if-none-match",
+        },
+    )
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == HOST
+    assert method in preflight.headers["Access-Control-Allow-Methods"]
+    allowed_headers = preflight.headers["Access-Control-Allow-Headers"]
+    for header in ("Authorization", "Content-Type", "If-None-Match"):
+        assert header in allowed_headers
+    assert "Access-Control-Allow-Credentials" not in preflight.headers
+    foreign = client.options(
+        path,
+        headers={"Origin": "https://elders.example", "Access-Control-Request-Method": method},
+    )
+    assert "Access-Control-Allow-Origin" not in foreign.headers
+    body = {"body": CLEAN_TEXTS[1], "reason": "spam"} if method == "POST" else None
+    auth = {"Authorization": f"Bearer {plain}"}
+    answer = client.open(
+        path, method=method, data=body, headers={"Origin": HOST, **auth}
+    )
+    assert answer.headers["Access-Control-Allow-Origin"] == HOST
+    assert answer.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert "Origin" in answer.headers["Vary"]
+    assert "Access-Control-Allow-Credentials" not in answer.headers
+    assert "Set-Cookie" not in answer.headers
+    other = client.open(
+        path, method=method, data=body, headers={"Origin": "https://elders.example", **auth}
+    )
+    assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_star_echoes_the_origin_and_anonymous_cross_origin_reads_set_no_cookie(
+    app: Any, client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    app.config["EMBED_ALLOWED_ORIGINS"] = "*"
+    create_comment(db, article, make_user(), CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    answer = client.get(
+        f"/embed/comments/{article.cms_id}?fragment=1", headers={"Origin": "https://x.example"}
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Access-Control-Allow-Origin"] == "https://x.example"
+    assert "Set-Cookie" not in answer.headers
+    # Even a cookie that rides along is not read: the host page's fetch is anonymous.
+    fan = make_user()
+    login(client, fan)
+    cross = client.get(
+        f"/embed/comments/{article.cms_id}?fragment=1", headers={"Origin": "https://x.example"}
+    )
+    assert fan.username not in _text(cross) and "Set-Cookie" not in cross.headers
+    assert fan.username in _text(client.get(f"/embed/comments/{article.cms_id}?fragment=1"))
+    # The stylesheet comments.js adopts is readable from any page.
+    css = client.get("/static/css/embed-comments.css", headers={"Origin": "https://x.example"})
+    assert css.headers["Access-Control-Allow-Origin"] == "*"
+    css.close()

@@ -1,8 +1,9 @@
 """Authentication by an embed access token (`Authorization: Bearer tre_…`) and the CORS answers
 of the routes the comments embed calls (docs/embed.md).
 
-The token authenticates requests to the `embed_comments` blueprint (the embed's pages) and to
-the /api/v1 comment and embed-session routes, nothing else. Such a request reads no cookie
+The token authenticates requests to the `embed_comments` blueprint (the embed's thread, fetched
+cross-origin by static/comments.js) and to the /api/v1 comment and embed-session routes,
+nothing else. Such a request reads no cookie
 (security.SessionCookies skips it), so it carries no ambient credential a foreign page could
 borrow: CSRF does not apply to it (extensions.TribuneCSRFProtect).
 """
@@ -30,6 +31,7 @@ EMBED_PAGES_PREFIX = "/embed/comments/"
 EMBED_API_MODULES = frozenset({"views.api_comments"})
 CORS_ALLOWED_HEADERS = "Authorization, Content-Type, If-None-Match"
 CORS_MAX_AGE = "600"
+EMBED_STYLESHEET = "/static/css/embed-comments.css"
 
 EMBED_TOKEN_MESSAGES = {
     embed_sessions.EmbedRefusal.UNKNOWN: "Je aanmelding in de reacties is ongeldig.",
@@ -126,6 +128,9 @@ def answers_embeds(view: F) -> F:
 
 
 def _cors_route() -> bool:
+    if request.blueprint == EMBED_PAGES_BLUEPRINT:
+        # The thread and its writes, fetched by comments.js from the host page.
+        return True
     if request.blueprint != "api":
         return False
     view = _endpoint_view(request)
@@ -134,8 +139,12 @@ def _cors_route() -> bool:
 
 def add_cors_headers(response: Response) -> Response:
     """Let the allowed host pages (EMBED_ALLOWED_ORIGINS; `*` echoes the origin) read the
-    embed's API answers. Never Allow-Credentials: these routes authenticate by bearer token,
+    embed's answers (its pages under /embed/comments/ and its API routes). Never Allow-Credentials: these routes authenticate by bearer token,
     and a browser sends no cookie with a cross-origin request that does not ask for it."""
+    if request.endpoint == "static" and request.path == EMBED_STYLESHEET:
+        # A public file comments.js fetches to adopt into its shadow root: any page may read it.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
     if not _cors_route():
         return response
     response.vary.add("Origin")
@@ -168,6 +177,6 @@ def preflight_answer() -> ResponseReturnValue | None:
 
 
 def register_cors(app: Flask) -> None:
-    """Preflights and CORS headers for the embed's API routes."""
+    """Preflights and CORS headers for the embed's pages and API routes."""
     app.before_request(preflight_answer)
     app.after_request(add_cors_headers)

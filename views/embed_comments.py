@@ -1,14 +1,16 @@
-"""The comments embed: /embed/comments/<article_id>, framed by publisher pages through
-/static/comments.js (docs/embed.md).
+"""The comments embed: /embed/comments/<article_id>, rendered by /static/comments.js into a
+shadow root of the publisher's page (docs/embed.md).
 
 The thread is pages/_thread.html, the same partial, services and forms as /artikels/<id>; only
-the layout (no site header or footer, its own compact CSS) and the write routes differ. Inside
-a third-party iframe no cookie can be relied on: static/embed-comments.js sends every form and
-in-thread link by fetch with `Authorization: Bearer <embed token>` (views.embed_auth) and
-swaps in the page this blueprint answers. Every write answers the re-rendered embed page: a
-refusal keeps the typed text with the Dutch error beside the field, with the refusal's status.
-Such header-authenticated requests are not CSRF-able; the same routes reached with the
-first-party session cookie keep the form's CSRF check.
+the layout (no site header or footer, its own compact CSS) and the write routes differ. The
+host page's script calls these routes cross-origin (CORS for EMBED_ALLOWED_ORIGINS,
+views.embed_auth) without cookies: every form and in-thread link goes by fetch with
+`Authorization: Bearer <embed token>` when a reader is signed in, and swaps in the thread
+fragment (templates/embed/_comments.html) this blueprint answers to `?fragment=1` and to every
+write. A refusal keeps the typed text with the Dutch error beside the field, with the refusal's
+status. Such requests read no cookie and are not CSRF-able; the same routes reached with the
+first-party session cookie (a direct visit: the full page, a link to the article) keep the
+form's CSRF check.
 """
 
 from __future__ import annotations
@@ -67,7 +69,8 @@ def thread_etag(article: Article) -> str:
     reader = current_user.id if current_user.is_authenticated else 0
     sort = "o" if request.args.get("volgorde") == "oudste" else "n"
     page = request.args.get("pagina", "1")[:6]
-    return f'W/"t{article.thread_version}-u{reader}-{sort}{page}-c{article.comment_count}"'
+    shape = "f" if wants_fragment() else "p"
+    return f'W/"t{article.thread_version}-u{reader}-{sort}{page}-c{article.comment_count}{shape}"'
 
 
 def _render(
@@ -78,15 +81,12 @@ def _render(
 ) -> Response:
     context = thread_context(article, forms)
     html = render_template(
-        "embed/comments.html",
+        "embed/_comments.html" if wants_fragment() else "embed/comments.html",
         comment_routes="embed_comments",
         thread_endpoint="embed_comments.thread",
         embed=True,
         etag=thread_etag(article),
         auth_error=g.get("embed_auth_error"),
-        parent_origin=parent_origin_allowed(
-            request.args.get("origin"), current_app.config["EMBED_ALLOWED_ORIGINS"]
-        ),
         **context,
         **extra,
     )
@@ -94,6 +94,13 @@ def _render(
     response.headers["Cache-Control"] = _cache_control()
     response.vary.add("Authorization")
     return response
+
+
+def wants_fragment() -> bool:
+    """The thread fragment (no <html> shell) for comments.js: `?fragment=1` on a GET, and
+    every write's answer (only comments.js and a direct visit's forms write; both swap or show
+    the thread)."""
+    return request.method != "GET" or request.args.get("fragment") == "1"
 
 
 def _cache_control() -> str:
@@ -104,9 +111,8 @@ def _cache_control() -> str:
 
 
 def _not_open(status: int = 404) -> Response:
-    response = make_response(
-        render_template("embed/comments_closed.html", message=NOT_OPEN_NL), status
-    )
+    template = "embed/_comments_closed.html" if wants_fragment() else "embed/comments_closed.html"
+    response = make_response(render_template(template, message=NOT_OPEN_NL), status)
     response.headers["Cache-Control"] = "private, no-cache"
     return response
 
@@ -380,13 +386,21 @@ signin_bp = Blueprint("embed_signin", __name__, url_prefix="/embed")
 
 @signin_bp.get("/aanmelden")
 def sign_in() -> ResponseReturnValue:
-    """The first-party popup the embed opens: the normal login (or registration) first, then
-    this page asks POST /embed/sessie for an embed token (session cookie + CSRF) and hands it
-    to the embed (window.opener, same Tribune origin) by postMessage, and closes."""
-    if not current_user.is_authenticated:
+    """The first-party popup comments.js opens from the host page: the normal login (or
+    registration) first, then this page asks POST /embed/sessie for an embed token (session
+    cookie + CSRF) and hands it to the host page (window.opener) by postMessage with
+    targetOrigin = `?origin=`, which must be an allowed host origin (EMBED_ALLOWED_ORIGINS:
+    checked here, so a token never goes to any other page), and closes."""
+    origin = parent_origin_allowed(
+        request.args.get("origin"), current_app.config["EMBED_ALLOWED_ORIGINS"]
+    )
+    if origin is None:
+        response = make_response(render_template("embed/sign_in_refused.html"), 400)
+    elif not current_user.is_authenticated:
         endpoint = "auth.register" if request.args.get("registreren") else "auth.login"
-        return redirect(url_for(endpoint, next=url_for("embed_signin.sign_in")))
-    response = make_response(render_template("embed/sign_in.html"))
+        return redirect(url_for(endpoint, next=url_for("embed_signin.sign_in", origin=origin)))
+    else:
+        response = make_response(render_template("embed/sign_in.html", host_origin=origin))
     # First-party only: never framed (the page hands out a token), never cached.
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Content-Security-Policy"] = (
