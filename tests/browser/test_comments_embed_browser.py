@@ -1,6 +1,8 @@
 """The comments embed in Chromium: a host page on another origin (localhost vs 127.0.0.1),
-third-party cookies blocked, CSRF on. The iframe authenticates by its in-memory bearer token
-only (docs/embed.md)."""
+third-party cookies blocked, CSRF on. static/comments.js renders the thread into an open shadow
+root of the host page and authenticates by its in-memory bearer token only (docs/embed.md).
+Playwright's CSS and role locators pierce open shadow roots; `document.…` in page.evaluate
+does not, hence ROOT_JS for the root's own state."""
 
 from __future__ import annotations
 
@@ -27,9 +29,13 @@ ARTICLE = "defour-embed"
 XSS = '<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
 # A hostile host stylesheet: none of it may reach into the embed.
 HOST_CSS = (
-    "<style>*{color:rgb(255,0,0)!important;font-size:40px!important}"
-    "li.comment{display:none!important}textarea{width:3000px!important}</style>"
+    "<style>*{color:rgb(255,0,0)!important;font-size:40px!important;"
+    "font-family:serif!important}"
+    "li.comment{display:none!important}textarea{width:3000px!important}"
+    "div{border:5px solid red}p{color:green}</style>"
 )
+EMBED = "[data-tribune-comments]"
+ROOT_JS = "document.querySelector('[data-tribune-comments]').shadowRoot"
 
 
 SSO_SECRET = "demo-geheim-van-de-krant-0123456789abcdef"
@@ -99,31 +105,41 @@ def _opened(
     with host_page(_host_html(base_url, extra)) as host_url:
         page = context.new_page()
         page.goto(host_url)
-        frame = page.wait_for_selector("iframe").content_frame()
-        frame.wait_for_selector("#tribune-embed", timeout=TIMEOUT_MS)
+        page.wait_for_selector(f"{EMBED} #tribune-embed", timeout=TIMEOUT_MS)
         try:
-            yield page, frame
+            yield page
         finally:
             context.close()
 
 
-def _sign_in(frame: Any, db: Session, user: User) -> None:
-    """Hand the embed a token the way the sign-in popup does (a same-origin message)."""
+def _active_id(page: Any) -> str | None:
+    """The id of the focused element inside the embed's shadow root."""
+    return page.evaluate(f"() => {ROOT_JS}.activeElement && {ROOT_JS}.activeElement.id")
+
+
+def _hand_token(page: Any, base_url: str, token: str, expires_in: int = 900) -> None:
+    """Hand the embed a token the way the sign-in popup does: a window of the Tribune origin
+    opened by the host page posts it to its opener."""
+    with page.expect_popup(timeout=TIMEOUT_MS) as opened:
+        page.evaluate("u => { window.open(u, 'tribune-test'); }", f"{base_url}/robots.txt")
+    popup = opened.value
+    popup.wait_for_load_state()
+    popup.evaluate(
+        "([t, e]) => window.opener.postMessage("
+        "{type: 'tribune:token', access_token: t, expires_in: e}, '*')",
+        [token, expires_in],
+    )
+    popup.close()
+
+
+def _sign_in(page: Any, base_url: str, db: Session, user: User) -> None:
     _, plain = issue_embed_session(db, user, EmbedVia.LOGIN)
     db.commit()
-    frame.evaluate(
-        "t => window.postMessage({type: 'tribune:token', access_token: t, expires_in: 900},"
-        " location.origin)",
-        plain,
-    )
-    frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+    _hand_token(page, base_url, plain)
+    page.wait_for_selector(f"{EMBED} .who", timeout=TIMEOUT_MS)
 
 
-def _height(page: Any) -> int:
-    return int(page.evaluate("() => parseInt(document.querySelector('iframe').style.height)"))
-
-
-def test_anonymous_thread_renders_resizes_and_stays_isolated(
+def test_anonymous_thread_renders_in_the_shadow_root_and_stays_isolated(
     app: Flask,
     db: Session,
     chromium: Any,
@@ -135,24 +151,35 @@ def test_anonymous_thread_renders_resizes_and_stays_isolated(
     for text in CLEAN_TEXTS[:4]:
         create_comment(db, article, author, CommentState.PUBLISHED, text)
     create_comment(db, article, author, CommentState.PUBLISHED, XSS)
-    with _opened(chromium, base_url) as (page, frame):
-        assert frame.locator("li.comment").count() == 5
-        page.wait_for_function(
-            "() => document.querySelector('iframe').style.height !== '320px'", timeout=TIMEOUT_MS
+    with _opened(chromium, base_url) as page:
+        comments = page.locator(f"{EMBED} li.comment")
+        assert comments.count() == 5
+        # In an open shadow root of the host's div, not in a frame.
+        assert page.locator("iframe").count() == 0
+        assert page.evaluate(f"() => {ROOT_JS}.mode") == "open"
+        assert page.evaluate("() => document.querySelectorAll('li.comment').length") == 0
+        # Host CSS does not leak in: the embed's own colour, font and size, visible comments.
+        style = comments.first.evaluate(
+            "e => { const s = getComputedStyle(e); "
+            "return [s.color, s.fontFamily, s.fontSize, s.display]; }"
         )
-        # The iframe is as tall as its content: nothing hidden, no inner scroll.
-        inner = frame.evaluate("() => document.body.getBoundingClientRect().height")
-        assert abs(_height(page) - inner) < 30
-        # Host CSS does not leak in.
-        color = frame.evaluate("() => getComputedStyle(document.querySelector('li.comment')).color")
-        assert color != "rgb(255, 0, 0)"
-        assert frame.locator("li.comment").first.is_visible()
+        assert style[0] == "rgb(26, 26, 26)"
+        assert "system-ui" in style[1] and "serif" != style[1]
+        assert style[2] == "15px"
+        assert style[3] != "none"
+        assert comments.first.is_visible()
+        inner_div = page.locator(f"{EMBED} #tribune-embed").evaluate(
+            "e => getComputedStyle(e).borderTopWidth"
+        )
+        assert inner_div == "0px"
         # The XSS payload is text.
-        assert frame.evaluate("() => window.pwned") is None
         assert page.evaluate("() => window.pwned") is None
-        assert frame.locator("li.comment img").count() == 0
-        assert "onerror" in frame.inner_text("#tribune-embed")
-        assert frame.get_by_role("link", name="Aanmelden").count() == 1
+        assert page.locator(f"{EMBED} li.comment img").count() == 0
+        assert "onerror" in page.locator(f"{EMBED} #tribune-embed").inner_text()
+        assert page.get_by_role("link", name="Aanmelden").count() == 1
+        # The links point at Tribune, not at the host page.
+        sign_in = page.get_by_role("link", name="Aanmelden").get_attribute("href")
+        assert sign_in is not None and sign_in.startswith(f"{base_url}/embed/aanmelden?")
 
 
 def test_at_360_px_nothing_scrolls_sideways(
@@ -164,13 +191,15 @@ def test_at_360_px_nothing_scrolls_sideways(
 ) -> None:
     fan = make_user()
     create_comment(db, article, fan, CommentState.PUBLISHED, "Lang" + "woord" * 40)
-    with _opened(chromium, base_url, width=360) as (_page, frame):
-        _sign_in(frame, db, make_user())
-        frame.locator("details summary", has_text="Antwoorden").first.click()
-        wide = frame.evaluate(
+    with _opened(chromium, base_url, width=360) as page:
+        _sign_in(page, base_url, db, make_user())
+        page.locator(f"{EMBED} details summary", has_text="Antwoorden").first.click()
+        wide = page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
         assert wide <= 0
+        box = page.locator(f"{EMBED} #body").bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 360
 
 
 def test_signed_in_reader_posts_replies_edits_and_reports(
@@ -184,52 +213,50 @@ def test_signed_in_reader_posts_replies_edits_and_reports(
     other = make_user()
     theirs = create_comment(db, article, other, CommentState.PUBLISHED, CLEAN_TEXTS[0])
     fan = make_user()
-    with _opened(chromium, base_url) as (page, frame):
+    with _opened(chromium, base_url) as page:
         page.wait_for_function(
             f"() => document.querySelector('[data-tribune-tally=\"{ARTICLE}\"]')"
             ".textContent.includes('1 reactie')",
             timeout=TIMEOUT_MS,
         )
-        _sign_in(frame, db, fan)
+        _sign_in(page, base_url, db, fan)
         # Post: the new comment gets the focus, the host's tally follows.
-        frame.fill("#body", CLEAN_TEXTS[1])
-        frame.click("#reageer button[type=submit]")
-        frame.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        page.fill(f"{EMBED} #body", CLEAN_TEXTS[1])
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
         db.rollback()
         mine = db.scalar(select(Comment).where(Comment.author_id == fan.id))
         assert mine is not None and mine.state is CommentState.PUBLISHED
-        assert frame.evaluate("() => document.activeElement.id") == f"reactie-{mine.id}"
+        assert _active_id(page) == f"reactie-{mine.id}"
         page.wait_for_function(
             f"() => document.querySelector('[data-tribune-tally=\"{ARTICLE}\"]')"
             ".textContent.includes('2 reacties')",
             timeout=TIMEOUT_MS,
         )
         # Reply to the other reader.
-        frame.locator(f"#reactie-{theirs.id} summary", has_text="Antwoorden").first.click()
-        frame.fill(f"#reply-{theirs.id}", CLEAN_TEXTS[2])
-        frame.click(f"#antwoord-{theirs.id} button[type=submit]")
-        frame.wait_for_selector(f"#reactie-{theirs.id} ol.replies li.comment", timeout=TIMEOUT_MS)
+        page.locator(f"#reactie-{theirs.id} summary", has_text="Antwoorden").first.click()
+        page.fill(f"#reply-{theirs.id}", CLEAN_TEXTS[2])
+        page.click(f"#antwoord-{theirs.id} button[type=submit]")
+        page.wait_for_selector(f"#reactie-{theirs.id} ol.replies li.comment", timeout=TIMEOUT_MS)
         # A refused edit keeps the text, the error beside the field, focus in it.
-        frame.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
+        page.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
         # (the browser's own minlength check would stop it first: the server's is tested)
-        frame.evaluate(
-            f"() => document.querySelector('#edit-{mine.id}').removeAttribute('minlength')"
-        )
-        frame.fill(f"#edit-{mine.id}", "x")
-        frame.click(f"#bewerk-{mine.id} button[type=submit]")
-        frame.wait_for_selector(f"#edit-{mine.id}[aria-invalid=true]", timeout=TIMEOUT_MS)
-        assert frame.evaluate("() => document.activeElement.id") == f"edit-{mine.id}"
-        assert frame.input_value(f"#edit-{mine.id}") == "x"
-        frame.fill(f"#edit-{mine.id}", CLEAN_TEXTS[3])
-        frame.click(f"#bewerk-{mine.id} button[type=submit]")
-        frame.wait_for_selector("text=Je reactie is aangepast.", timeout=TIMEOUT_MS)
+        page.locator(f"#edit-{mine.id}").evaluate("e => e.removeAttribute('minlength')")
+        page.fill(f"#edit-{mine.id}", "x")
+        page.click(f"#bewerk-{mine.id} button[type=submit]")
+        page.wait_for_selector(f"#edit-{mine.id}[aria-invalid=true]", timeout=TIMEOUT_MS)
+        assert _active_id(page) == f"edit-{mine.id}"
+        assert page.input_value(f"#edit-{mine.id}") == "x"
+        page.fill(f"#edit-{mine.id}", CLEAN_TEXTS[3])
+        page.click(f"#bewerk-{mine.id} button[type=submit]")
+        page.wait_for_selector("text=Je reactie is aangepast.", timeout=TIMEOUT_MS)
         # Report the other reader's comment with a reason.
-        frame.locator(f"#reactie-{theirs.id} > .comment-actions summary", has_text="Melden").click()
-        frame.select_option(f"#reason-{theirs.id}", "spam")
-        frame.locator(
+        page.locator(f"#reactie-{theirs.id} > .comment-actions summary", has_text="Melden").click()
+        page.select_option(f"#reason-{theirs.id}", "spam")
+        page.locator(
             f"#reactie-{theirs.id} > .comment-actions form button", has_text="Melden"
         ).click()
-        frame.wait_for_selector(
+        page.wait_for_selector(
             "text=Bedankt, een moderator bekijkt je melding.", timeout=TIMEOUT_MS
         )
     db.rollback()
@@ -241,24 +268,21 @@ def test_signed_in_reader_posts_replies_edits_and_reports(
 def test_abusive_comment_shows_the_rejection_with_its_reason(
     db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
 ) -> None:
-    with _opened(chromium, base_url) as (_page, frame):
-        _sign_in(frame, db, make_user())
-        frame.fill("#body", REJECT_TEXT)
-        frame.click("#reageer button[type=submit]")
-        frame.wait_for_selector(".own-pending", timeout=TIMEOUT_MS)
-        text = frame.inner_text(".own-pending")
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, make_user())
+        page.fill(f"{EMBED} #body", REJECT_TEXT)
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector(f"{EMBED} .own-pending", timeout=TIMEOUT_MS)
+        text = page.inner_text(f"{EMBED} .own-pending")
         assert "Niet geplaatst: " in text
-        assert frame.get_by_text("Bezwaar maken").count() == 1
+        assert page.get_by_text("Bezwaar maken").count() == 1
 
 
 def test_banned_sso_reader_sees_the_ban(
     db: Session, chromium: Any, base_url: str, article: Article
 ) -> None:
-    with _opened(chromium, base_url, extra=f" data-tribune-sso='{_sso('Bart Boos')}'") as (
-        page,
-        frame,
-    ):
-        frame.wait_for_selector("#body", timeout=TIMEOUT_MS)
+    with _opened(chromium, base_url, extra=f" data-tribune-sso='{_sso('Bart Boos')}'") as page:
+        page.wait_for_selector(f"{EMBED} #body", timeout=TIMEOUT_MS)
         db.rollback()
         reader = db.scalar(select(User).where(User.username == "Bart Boos"))
         assert reader is not None
@@ -267,8 +291,8 @@ def test_banned_sso_reader_sees_the_ban(
         db.commit()
         # The site signs the reader in again (a new page view would do the same).
         page.evaluate("t => window.Tribune.comments.login(t)", _sso("Bart Boos", later=1))
-        frame.wait_for_selector(".suspension", timeout=TIMEOUT_MS)
-        assert frame.locator("#body").count() == 0
+        page.wait_for_selector(f"{EMBED} .suspension", timeout=TIMEOUT_MS)
+        assert page.locator(f"{EMBED} #body").count() == 0
 
 
 @pytest.mark.parametrize("kind", ["expired", "forged"])
@@ -287,16 +311,31 @@ def test_expired_or_forged_token_is_refused_in_dutch(
         db.commit()
     else:
         token = "tre_" + "Z" * 43
-    with _opened(chromium, base_url) as (_page, frame):
-        frame.evaluate(
-            "t => window.postMessage({type: 'tribune:token', access_token: t, expires_in: 900},"
-            " location.origin)",
-            token,
-        )
-        alert = frame.wait_for_selector("[role=alert]", timeout=TIMEOUT_MS)
+    with _opened(chromium, base_url) as page:
+        _hand_token(page, base_url, token)
+        alert = page.wait_for_selector(f"{EMBED} [role=alert]", timeout=TIMEOUT_MS)
         assert ("verlopen" if kind == "expired" else "ongeldig") in alert.inner_text()
-        assert frame.locator("#body").count() == 0
-        assert frame.get_by_role("link", name="Aanmelden").count() == 1
+        assert page.locator(f"{EMBED} #body").count() == 0
+        assert page.get_by_role("link", name="Aanmelden").count() == 1
+
+
+def test_a_token_message_from_the_host_page_itself_is_ignored(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    _, plain = issue_embed_session(db, make_user(), EmbedVia.LOGIN)
+    db.commit()
+    with _opened(chromium, base_url) as page:
+        seen: list[str] = []
+        page.on("request", lambda r: seen.append(r.url))
+        # Same shape, wrong origin (the host's, not Tribune's): comments.js takes only the popup's.
+        page.evaluate(
+            "t => window.postMessage({type: 'tribune:token', access_token: t, expires_in: 900},"
+            " '*')",
+            plain,
+        )
+        page.wait_for_timeout(500)
+        assert page.locator(f"{EMBED} .who").count() == 0
+        assert not [url for url in seen if "/embed/comments/" in url]
 
 
 def test_new_comments_announce_themselves_after_a_conditional_check(
@@ -304,7 +343,7 @@ def test_new_comments_announce_themselves_after_a_conditional_check(
 ) -> None:
     author = make_user()
     create_comment(db, article, author, CommentState.PUBLISHED, CLEAN_TEXTS[0])
-    with _opened(chromium, base_url, clock=True) as (page, frame):
+    with _opened(chromium, base_url, clock=True) as page:
         checks: list[int] = []
         page.on(
             "response",
@@ -323,13 +362,13 @@ def test_new_comments_announce_themselves_after_a_conditional_check(
         for text in CLEAN_TEXTS[1:4]:
             create_comment(db, article, author, CommentState.PUBLISHED, text)
         page.clock.run_for(25_000)
-        button = frame.wait_for_selector("#nieuw button", timeout=TIMEOUT_MS)
+        button = page.wait_for_selector(f"{EMBED} #nieuw button", timeout=TIMEOUT_MS)
         assert button.inner_text() == "3 nieuwe reacties"
-        assert frame.get_attribute("#nieuw", "aria-live") == "polite"
-        assert frame.locator("li.comment").count() == 1  # not swapped in before asked
+        assert page.get_attribute(f"{EMBED} #nieuw", "aria-live") == "polite"
+        assert page.locator(f"{EMBED} li.comment").count() == 1  # not swapped in before asked
         button.click()
-        frame.wait_for_function(
-            "() => document.querySelectorAll('li.comment').length === 4", timeout=TIMEOUT_MS
+        page.wait_for_function(
+            f"() => {ROOT_JS}.querySelectorAll('li.comment').length === 4", timeout=TIMEOUT_MS
         )
 
 
@@ -337,19 +376,23 @@ def test_sso_reader_is_signed_in_by_the_host_page_and_logs_out(
     db: Session, chromium: Any, base_url: str, article: Article
 ) -> None:
     extra = f" data-tribune-sso='{_sso()}'"
-    with _opened(chromium, base_url, extra=extra) as (page, frame):
-        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
-        assert "Jan Peeters" in frame.inner_text(".who")
-        frame.fill("#body", CLEAN_TEXTS[0])
-        frame.click("#reageer button[type=submit]")
-        frame.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+    with _opened(chromium, base_url, extra=extra) as page:
+        page.wait_for_selector(f"{EMBED} .who", timeout=TIMEOUT_MS)
+        assert "Jan Peeters" in page.inner_text(f"{EMBED} .who")
+        page.fill(f"{EMBED} #body", CLEAN_TEXTS[0])
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
         page.evaluate("() => window.Tribune.comments.logout()")
-        frame.wait_for_selector("#tribune-embed:not(:has(.who))", timeout=TIMEOUT_MS)
-        assert frame.get_by_role("link", name="Aanmelden").count() == 1
+        page.wait_for_function(
+            f"() => {ROOT_JS}.querySelector('#tribune-embed') && "
+            f"!{ROOT_JS}.querySelector('.who')",
+            timeout=TIMEOUT_MS,
+        )
+        assert page.get_by_role("link", name="Aanmelden").count() == 1
         # A single-page site signs the reader in again with a token made after the logout
         # (one made before it is refused as a replay: iat has whole seconds, hence `later`).
         page.evaluate("t => window.Tribune.comments.login(t)", _sso(later=2))
-        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+        page.wait_for_selector(f"{EMBED} .who", timeout=TIMEOUT_MS)
     db.rollback()
     [comment] = db.scalars(select(Comment)).all()
     assert db.get_one(User, comment.author_id).username == "Jan Peeters"
@@ -371,15 +414,15 @@ def test_expired_or_forged_sso_token_is_refused_in_dutch(
     token: Callable[[], str],
     message: str,
 ) -> None:
-    with _opened(chromium, base_url, extra=f" data-tribune-sso='{token()}'") as (_page, frame):
-        alert = frame.wait_for_selector(".notice.error", timeout=TIMEOUT_MS)
+    with _opened(chromium, base_url, extra=f" data-tribune-sso='{token()}'") as page:
+        alert = page.wait_for_selector(f"{EMBED} .notice.error", timeout=TIMEOUT_MS)
         assert message in alert.inner_text().lower()
-        assert frame.locator(".who").count() == 0
-        assert frame.get_by_role("link", name="Aanmelden").count() == 1
+        assert page.locator(f"{EMBED} .who").count() == 0
+        assert page.get_by_role("link", name="Aanmelden").count() == 1
 
 
 @pytest.mark.parametrize("blocked", [False, True], ids=["popup", "popup-blocked-new-tab"])
-def test_popup_login_hands_the_embed_a_token(
+def test_popup_login_hands_the_embed_a_token_and_no_cookie_is_sent(
     db: Session,
     chromium: Any,
     base_url: str,
@@ -389,12 +432,17 @@ def test_popup_login_hands_the_embed_a_token(
 ) -> None:
     fan = make_user()
     # Chromium's own third-party cookie blocking stays on; the popup is first-party.
-    with _opened(chromium, base_url, strip_cookies=False) as (page, frame):
+    with _opened(chromium, base_url, strip_cookies=False) as page:
+        sent: list[dict[str, str]] = []
+        page.on(
+            "request",
+            lambda r: sent.append(r.all_headers()) if r.url.startswith(base_url) else None,
+        )
         if blocked:
             # A blocker makes window.open return null: the link itself opens a new tab.
-            frame.evaluate("() => { window.open = () => null; }")
+            page.evaluate("() => { window.open = () => null; }")
         with page.context.expect_page(timeout=TIMEOUT_MS) as opened:
-            frame.get_by_role("link", name="Aanmelden").click()
+            page.get_by_role("link", name="Aanmelden").click()
         popup = opened.value
         popup.wait_for_selector("#login", timeout=TIMEOUT_MS)
         assert popup.url.startswith(f"{base_url}/login?next=/embed/aanmelden")
@@ -402,11 +450,16 @@ def test_popup_login_hands_the_embed_a_token(
         popup.fill("#password", TEST_PASSWORD)
         popup.click("form[action='/login'] button[type=submit]")
         popup.wait_for_event("close", timeout=TIMEOUT_MS)
-        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
-        assert fan.username in frame.inner_text(".who")
-        frame.fill("#body", CLEAN_TEXTS[0])
-        frame.click("#reageer button[type=submit]")
-        frame.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        page.wait_for_selector(f"{EMBED} .who", timeout=TIMEOUT_MS)
+        assert fan.username in page.inner_text(f"{EMBED} .who")
+        page.fill(f"{EMBED} #body", CLEAN_TEXTS[0])
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        # The popup's first-party session cookie exists, yet no embed request carried a cookie:
+        # the bearer token (in comments.js's closure) is the only credential.
+        assert page.context.cookies(base_url)
+        assert sent and all("cookie" not in headers for headers in sent)
+        assert any("authorization" in headers for headers in sent)
 
 
 def test_the_token_is_refreshed_before_it_expires_and_delete_asks_first(
@@ -420,7 +473,7 @@ def test_the_token_is_refreshed_before_it_expires_and_delete_asks_first(
     app.config["TRIBUNE_EMBED_SESSION_SECONDS"] = 120
     fan = make_user()
     mine = create_comment(db, article, fan, CommentState.PUBLISHED, CLEAN_TEXTS[0])
-    with _opened(chromium, base_url, clock=True) as (page, frame):
+    with _opened(chromium, base_url, clock=True) as page:
         refreshed: list[int] = []
         page.on(
             "response",
@@ -428,12 +481,8 @@ def test_the_token_is_refreshed_before_it_expires_and_delete_asks_first(
         )
         _, plain = issue_embed_session(db, fan, EmbedVia.LOGIN, lifetime=timedelta(seconds=120))
         db.commit()
-        frame.evaluate(
-            "t => window.postMessage({type: 'tribune:token', access_token: t, expires_in: 120},"
-            " location.origin)",
-            plain,
-        )
-        frame.wait_for_selector(".who", timeout=TIMEOUT_MS)
+        _hand_token(page, base_url, plain, expires_in=120)
+        page.wait_for_selector(f"{EMBED} .who", timeout=TIMEOUT_MS)
         page.clock.run_for(61_000)  # refreshed a minute before the end
         for _ in range(50):
             if refreshed:
@@ -441,13 +490,13 @@ def test_the_token_is_refreshed_before_it_expires_and_delete_asks_first(
             page.wait_for_timeout(100)
         assert refreshed == [201]
         # The old token ended; the new one works: delete asks first, then deletes.
-        frame.click(f"#reactie-{mine.id} a.delete-link")
-        frame.wait_for_selector("#bevestig", timeout=TIMEOUT_MS)
-        assert frame.evaluate("() => document.activeElement.id") == "bevestig"
+        page.click(f"#reactie-{mine.id} a.delete-link")
+        page.wait_for_selector(f"{EMBED} #bevestig", timeout=TIMEOUT_MS)
+        assert _active_id(page) == "bevestig"
         db.rollback()
         assert db.get_one(Comment, mine.id).state is CommentState.PUBLISHED
-        frame.click("text=Ja, verwijder mijn reactie")
-        frame.wait_for_selector("text=Je reactie is verwijderd.", timeout=TIMEOUT_MS)
+        page.click("text=Ja, verwijder mijn reactie")
+        page.wait_for_selector("text=Je reactie is verwijderd.", timeout=TIMEOUT_MS)
     db.rollback()
     db.expire_all()
     assert db.get_one(Comment, mine.id).state is CommentState.DELETED
