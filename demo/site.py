@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import jwt
-from flask import Flask, abort, redirect, render_template, request, session, url_for
+from flask import Flask, Response, abort, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from demo.seed import DEFOUR_ID, read_defour, read_headlines, slugify
@@ -123,6 +123,20 @@ def create_site(settings: SiteSettings | None = None) -> Flask:
     app.extensions["demo_site"] = settings
     stories = load_stories()
     headlines = [s for s in stories.values() if s.id not in (DEFOUR_ID, FRESH_ID)]
+
+    @app.after_request
+    def host_policy(response: Response) -> Response:
+        # The CSP a publisher needs for Tribune's embeds (README "Reacties op je eigen site"):
+        # Tribune's origin for scripts (embed.js, counts.js, comments.js), for fetches (the
+        # tallies, the comments thread and its CSS, adopted into the shadow root: no
+        # style-src for Tribune) and for the poll's frame. Nothing inline.
+        tribune = settings.tribune_url.rstrip("/")
+        response.headers["Content-Security-Policy"] = (
+            f"default-src 'self'; script-src 'self' {tribune}; connect-src 'self' {tribune}; "
+            f"frame-src {tribune}; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+            "base-uri 'none'"
+        )
+        return response
 
     @app.context_processor
     def site_globals() -> dict[str, object]:

@@ -117,3 +117,24 @@ def test_afmelden_logs_the_reader_out_of_the_comments_embed_too(
     assert page.url == f"{site_url}/artikel/{DEFOUR_ID}"
     assert page.locator("[data-tribune-sso]").count() == 0
     assert page.evaluate("localStorage.getItem('tribune-logout')")
+
+
+def test_the_defour_article_shows_tribunes_comments_under_the_sites_csp(
+    chromium: Any, site_url: str
+) -> None:
+    """The real comments.js on the demo site, whose CSP allows Tribune for scripts, fetches
+    and frames only (no style-src for it: the CSS is adopted into the shadow root)."""
+    page = chromium.new_context().new_page()
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
+
+    response = page.goto(f"{site_url}/artikel/{DEFOUR_ID}")
+
+    assert response is not None and "connect-src" in response.headers["content-security-policy"]
+    comments = page.locator(f'[data-tribune-comments="{DEFOUR_ID}"] li.comment')
+    comments.first.wait_for(timeout=TIMEOUT_MS)
+    assert comments.count() == 2
+    # The site's serif-everywhere, framed-div CSS stays outside; the embed's own style applies.
+    family = comments.first.evaluate("e => getComputedStyle(e).fontFamily")
+    assert "system-ui" in family and "Georgia" not in family
+    assert not violations
