@@ -12,9 +12,10 @@ Per load:
   time   from the host page's navigation start until the 50th comment is in the DOM: Isso's
          `.isso-comment` elements in the page; Tribune's `li.comment` (the markup of
          templates/pages/_comment.html, the same as on /artikels/<id>) inside the embed's
-         iframe, found through Playwright's frames. An init script in every frame stamps the
-         moment with performance.timeOrigin + performance.now(), so the iframe's own clock is
-         brought onto the host page's timeline.
+         shadow root on the host page. An init script in every frame stamps the moment with
+         performance.timeOrigin + performance.now() (a frame's own clock is brought onto the
+         host page's timeline: the --floor iframe); it wraps Element.prototype.attachShadow to
+         observe every new shadow root too (a document observer does not see into one).
   bytes  the response bodies from the embed's origin (Isso's or Tribune's) whose requests
          started before that moment: as sent (neither server compresses under gunicorn) and
          gzipped here at level 6, what a compressing proxy would send (a body that arrives
@@ -74,23 +75,41 @@ ROOTS = 10  # the default thread: 10 comments with 4 replies each (see thread_pl
 # What counts as one comment in each embed.
 ISSO_SELECTOR = ".isso-comment"
 TRIBUNE_SELECTOR = "li.comment"
-TRIBUNE_FRAME_PATH = "/embed/comments/"
+TRIBUNE_THREAD_PATH = "/embed/comments/"
 
 # Runs in every frame before its own scripts: stamps the moment the frame holds the 50th
 # comment, on the wall clock (timeOrigin + now) so frames of other processes compare.
+# A document MutationObserver does not see into shadow roots, so (bench-only instrumentation)
+# Element.prototype.attachShadow is wrapped: every new root is observed and counted too
+# (Tribune's comments embed renders into an open shadow root of the host page).
 DONE_STAMP = """
 (() => {
   const selector = %r, wanted = %d;
+  const roots = [document];
+  const observers = [];
+  const count = () => roots.reduce((n, root) => n + root.querySelectorAll(selector).length, 0);
   const check = () => {
     if (window.__benchDone) return true;
-    if (document.querySelectorAll(selector).length >= wanted) {
+    if (count() >= wanted) {
       window.__benchDone = performance.timeOrigin + performance.now();
+      observers.forEach((o) => o.disconnect());
       return true;
     }
     return false;
   };
-  const observer = new MutationObserver(() => { if (check()) observer.disconnect(); });
-  observer.observe(document, { childList: true, subtree: true });
+  const watch = (root) => {
+    const observer = new MutationObserver(check);
+    observers.push(observer);
+    observer.observe(root, { childList: true, subtree: true });
+  };
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const root = attach.call(this, init);
+    roots.push(root);
+    if (!window.__benchDone) watch(root);
+    return root;
+  };
+  watch(document);
 })();
 """
 
@@ -384,7 +403,7 @@ def stop(server: subprocess.Popen[str]) -> None:
 def check_tribune_embed() -> None:
     """Fail clearly when this checkout has no comments embed to measure."""
     base = f"http://127.0.0.1:{TRIBUNE_PORT}"
-    for path in ("/static/comments.js", f"{TRIBUNE_FRAME_PATH}{ARTICLE}"):
+    for path in ("/static/comments.js", f"{TRIBUNE_THREAD_PATH}{ARTICLE}"):
         try:
             urllib.request.urlopen(base + path, timeout=5).read()
         except urllib.error.HTTPError as error:
@@ -542,8 +561,7 @@ def main() -> int:
                     "tribune",
                     f"http://127.0.0.1:{TRIBUNE_PORT}",
                     f"{host_origin}/tribune.html",
-                    TRIBUNE_SELECTOR,
-                    TRIBUNE_FRAME_PATH,
+                    TRIBUNE_SELECTOR,  # in the host page's shadow root: no frame_path
                 )
             )
         if args.floor:
