@@ -167,10 +167,11 @@ class SessionCookies(SecureCookieSessionInterface):
     built once per key set, and `Secure` on every cookie of an HTTPS answer (serves_https).
 
     Skipped: the paths of @sessionless views (the session is opened before the URL is matched,
-    so they are known by path), and requests with an Authorization header or another
-    origin's Origin header (under `cross_origin_prefix` only) under `token_path_prefix` (the API and the comments embed's
-    routes: a token request is its token's user, whatever cookie a browser sends along; a
-    host page's fetch of the embed is anonymous or a token request, never a cookie one). Flask builds the serializer twice
+    so they are known by path), and requests under `token_path_prefix` (the API and the
+    comments embed's routes) with an Authorization header (a token request is its token's
+    user, whatever cookie a browser sends along) or, under `cross_origin_prefix` only, with
+    another origin's Origin header (a host page's fetch of the comments embed is anonymous
+    or a token request, never a cookie one). Flask builds the serializer twice
     per request (to open and to save the session), although it only changes with SECRET_KEY
     or SECRET_KEY_FALLBACKS.
     Flask's SESSION_COOKIE_SECURE is one value for every request; here it is the request's:

@@ -541,7 +541,7 @@ def test_registering_in_the_popup_comes_back_to_the_token_page(client: FlaskClie
     assert f'data-host-origin="{HOST}"' in token_page
 
 
-# ---------------------------------------------------------------- CORS (comments.js on the host page)
+# ---------------------------------------------------------------- CORS (comments.js)
 
 CORS_ROUTES = ["thread", "post", "edit", "delete", "report", "undelete", "appeal"]
 
@@ -596,9 +596,7 @@ def test_cors_answers_allowed_host_origins_only_with_preflight(
     assert "Access-Control-Allow-Origin" not in foreign.headers
     body = {"body": CLEAN_TEXTS[1], "reason": "spam"} if method == "POST" else None
     auth = {"Authorization": f"Bearer {plain}"}
-    answer = client.open(
-        path, method=method, data=body, headers={"Origin": HOST, **auth}
-    )
+    answer = client.open(path, method=method, data=body, headers={"Origin": HOST, **auth})
     assert answer.headers["Access-Control-Allow-Origin"] == HOST
     assert answer.headers["Access-Control-Expose-Headers"] == "ETag"
     assert "Origin" in answer.headers["Vary"]

@@ -139,8 +139,9 @@ def _cors_route() -> bool:
 
 def add_cors_headers(response: Response) -> Response:
     """Let the allowed host pages (EMBED_ALLOWED_ORIGINS; `*` echoes the origin) read the
-    embed's answers (its pages under /embed/comments/ and its API routes). Never Allow-Credentials: these routes authenticate by bearer token,
-    and a browser sends no cookie with a cross-origin request that does not ask for it."""
+    embed's answers (its thread under /embed/comments/ and its API routes). Never
+    Allow-Credentials: these routes authenticate by bearer token, and a browser sends no
+    cookie with a cross-origin request that does not ask for it (comments.js: "omit")."""
     if request.endpoint == "static" and request.path == EMBED_STYLESHEET:
         # A public file comments.js fetches to adopt into its shadow root: any page may read it.
         response.headers["Access-Control-Allow-Origin"] = "*"

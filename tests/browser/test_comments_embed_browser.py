@@ -164,7 +164,7 @@ def test_anonymous_thread_renders_in_the_shadow_root_and_stays_isolated(
             "return [s.color, s.fontFamily, s.fontSize, s.display]; }"
         )
         assert style[0] == "rgb(26, 26, 26)"
-        assert "system-ui" in style[1] and "serif" != style[1]
+        assert "system-ui" in style[1] and style[1] != "serif"
         assert style[2] == "15px"
         assert style[3] != "none"
         assert comments.first.is_visible()
@@ -384,8 +384,7 @@ def test_sso_reader_is_signed_in_by_the_host_page_and_logs_out(
         page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
         page.evaluate("() => window.Tribune.comments.logout()")
         page.wait_for_function(
-            f"() => {ROOT_JS}.querySelector('#tribune-embed') && "
-            f"!{ROOT_JS}.querySelector('.who')",
+            f"() => {ROOT_JS}.querySelector('#tribune-embed') && !{ROOT_JS}.querySelector('.who')",
             timeout=TIMEOUT_MS,
         )
         assert page.get_by_role("link", name="Aanmelden").count() == 1

@@ -126,7 +126,9 @@ def test_the_defour_article_shows_tribunes_comments_under_the_sites_csp(
     and frames only (no style-src for it: the CSS is adopted into the shadow root)."""
     page = chromium.new_context().new_page()
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security" in m.text else None)
+    page.on(
+        "console", lambda m: violations.append(m.text) if "Content Security" in m.text else None
+    )
 
     response = page.goto(f"{site_url}/artikel/{DEFOUR_ID}")
 
