@@ -72,8 +72,9 @@ SETTINGS: dict[str, Setting] = {
     "EMBED_ALLOWED_ORIGINS": Setting(
         "",
         str,
-        "who may frame /embed/ (CSP frame-ancestors; space or comma separated; empty = no "
-        "foreign site, * = any)",
+        "sites that may show Tribune's embeds: frame /embed/ (CSP frame-ancestors), call the "
+        "comments embed and its APIs (CORS) and get its sign-in popup's token (space or comma "
+        "separated; empty = no foreign site, * = any)",
         env=True,
     ),
     "MAX_CONTENT_LENGTH": Setting(256 * 1024, int, "largest request body in bytes"),
