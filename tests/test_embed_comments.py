@@ -631,3 +631,43 @@ def test_star_echoes_the_origin_and_anonymous_cross_origin_reads_set_no_cookie(
     css = client.get("/static/css/embed-comments.css", headers={"Origin": "https://x.example"})
     assert css.headers["Access-Control-Allow-Origin"] == "*"
     css.close()
+
+
+def test_the_anonymous_fragment_is_kept_until_the_thread_or_its_mode_changes(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    author = make_user()
+    create_comment(db, article, author, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    first = _text(_embed(client, article.cms_id, fragment="1"))
+    assert first.count('<li class="comment"') == 1
+    # Kept (the thread cache, by thread version): a change that does not raise the version,
+    # like a rename, shows only when the entry ends (TRIBUNE_THREAD_CACHE_SECONDS), as in the API.
+    old_name = author.username
+    reload(db, User, author.id).username = "Hernoemd"
+    db.commit()
+    assert _text(_embed(client, article.cms_id, fragment="1")) == first
+    assert old_name in first
+    # A new comment raises the thread version: the next reader sees it at once.
+    create_comment(db, article, author, CommentState.PUBLISHED, CLEAN_TEXTS[1])
+    assert _text(_embed(client, article.cms_id, fragment="1")).count('<li class="comment"') == 2
+    # What the clock or a setting changes without touching the thread is in the key too.
+    reload(db, Article, article.id).comment_mode = CommentMode.CLOSED
+    db.commit()
+    closed = _text(_embed(client, article.cms_id, fragment="1"))
+    assert "Reageren op dit artikel is gesloten." in closed
+    # A signed-in reader never gets the shared fragment.
+    fan = make_user()
+    _, plain = issue_embed_session(db, fan, EmbedVia.LOGIN)
+    db.commit()
+    mine = _embed_as(client, article.cms_id, plain)
+    assert fan.username in mine
+    assert fan.username not in _text(_embed(client, article.cms_id, fragment="1"))
+
+
+def _embed_as(client: FlaskClient, article_id: str, plain: str) -> str:
+    return _text(
+        client.get(
+            f"/embed/comments/{article_id}?fragment=1",
+            headers={"Authorization": f"Bearer {plain}"},
+        )
+    )

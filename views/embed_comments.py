@@ -42,12 +42,13 @@ from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentFor
 from lookups import get_or_404
 from models import Article, Comment, CommentState
 from moderation.actions import file_appeal
+from moderation.modes import active_mode
 from parsing import is_int_text
 from views.comments import OUTCOME_MESSAGES
 from views.headers import PRIVATE_CACHE
 from views.pages import thread_context
 from views.poll_support import parent_origin_allowed
-from wiring import activity_store, posting_policy, screen_text
+from wiring import activity_store, posting_policy, screen_text, thread_cache
 
 bp = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
 
@@ -128,9 +129,42 @@ def thread(article_id: str) -> ResponseReturnValue:
     etag = thread_etag(article)
     if etag.removeprefix("W/") in {t.removeprefix("W/") for t in _if_none_match()}:
         response = Response(status=304)
+    elif _shared_view():
+        response = _cached_fragment(article)
     else:
         response = _render(article)
     response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = _cache_control()
+    response.vary.add("Authorization")
+    return response
+
+
+def _shared_view() -> bool:
+    """The anonymous fragment every host page's first load asks for: the same for every reader
+    of the article (no reader, no refused token, no form state), so it can be kept."""
+    return wants_fragment() and not current_user.is_authenticated and not g.get("embed_auth_error")
+
+
+def _cached_fragment(article: Article) -> Response:
+    """The anonymous fragment from the thread cache (caching.ThreadCache: keyed by the
+    article's thread version, which every change readers can see raises, plus what the clock
+    can change without a write: the mode in force, with match-day windows and auto-close)."""
+    mode = active_mode(get_session(), article, posting_policy().auto_close_days)
+    label = mode.window.label if mode.window is not None else ""
+    sort = "o" if request.args.get("volgorde") == "oudste" else "n"
+    page = request.args.get("pagina", "1")[:6]
+    variant = (
+        f"embed:{sort}:{page}:{article.comment_count}:{int(mode.closed)}"
+        f":{int(mode.premoderated)}:{mode.slow_seconds or 0}:{label}"
+    )
+    cache = thread_cache()
+    key = cache.key(article.id, article.thread_version, variant)
+    body = cache.get(key)
+    if body is None:
+        response = _render(article)
+        cache.put(key, response.get_data())
+        return response
+    response = make_response(body)
     response.headers["Cache-Control"] = _cache_control()
     response.vary.add("Authorization")
     return response
