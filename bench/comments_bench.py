@@ -6,6 +6,10 @@ Runs Isso's peer script (--isso, $ISSO_PEER), then Tribune on a fresh SQLite fil
           password hash; session cookies minted with the app's own signer) and varied bodies
   thread  GET  /api/v1/articles/<id>/comments?per_page=50 on a 50-comment thread (cached,
           invalidated by the state machine)
+  embed   POST /embed/comments/<id>/reacties: the comments embed's own posting path (a form
+          body, an embed access token per user as `Authorization: Bearer`, a foreign Origin),
+          answered with the re-rendered thread fragment the embed swaps in; compared with
+          Isso's POST /new like `new`
 and prints requests/s, the ratio to Isso, and the share of 201 / 202 / 4xx answers. Then, as
 a reference, bench/minimal_app.py (one INSERT + COMMIT per request) under the same gunicorn:
 the ceiling any posting path can reach on this machine.
@@ -35,6 +39,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -130,8 +135,13 @@ def run_isso(script: Path, seconds: int) -> dict[str, float]:
     return results
 
 
-def seed(database_url: str, redis_url: str) -> tuple[str, list[str]]:
-    """Fresh schema, one article with a 50-comment thread, 20,000 users; returns cookies."""
+EMBED_USERS = 2_000  # users with an embed access token (the embed scenario)
+EMBED_ORIGIN = "http://localhost:8000"  # the news site's page the embed runs in
+
+
+def seed(database_url: str, redis_url: str) -> tuple[str, list[str], list[str]]:
+    """Fresh schema, one article with a 50-comment thread, 20,000 users; returns cookies and
+    the embed access tokens of the first EMBED_USERS users."""
     from sqlalchemy import insert
     from werkzeug.security import generate_password_hash
 
@@ -178,6 +188,18 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str]]:
             )
         session.flush()
         recount(session)
+    from datetime import timedelta
+
+    from accounts.embed_sessions import issue_embed_session
+    from models import EmbedVia
+
+    with session_scope(app) as session:
+        embed_tokens = [
+            issue_embed_session(
+                session, session.get(User, uid), EmbedVia.SSO, lifetime=timedelta(days=1)
+            )[1]
+            for uid in range(1, EMBED_USERS + 1)
+        ]
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     # The session a login leaves behind (flask_login.login_user): user, freshness and the
     # identifier of the client (wrk: 127.0.0.1, no User-Agent). Without "_id" Flask-Login's
@@ -189,17 +211,24 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str]]:
         for uid in range(1, USERS + 1)
     ]
     app.extensions["tribune.engine"].dispose()
-    return "bench-post", cookies
+    return "bench-post", cookies, embed_tokens
 
 
-def lua_post_script(path: Path, cookies: list[str], origin: str) -> None:
+def lua_post_script(path: Path, cookies: list[str], origin: str, embed: bool = False) -> None:
+    """wrk's script for posting: the API's JSON with a session cookie, or (embed) the
+    embed's form body with an embed access token."""
     random.seed(7)
     bodies = []
     for i in range(4000):
         template = BODY_TEMPLATES[i % len(BODY_TEMPLATES)]
         bodies.append(template.format(random.choice(WORDS), random.choice(WORDS)) + f" ({i})")
     lines = ["cookies = {"] + [f'"{c}",' for c in cookies] + ["}", "bodies = {"]
-    lines += [json.dumps(json.dumps({"body": b})) + "," for b in bodies] + ["}"]
+    if embed:
+        lines += [json.dumps("body=" + urllib.parse.quote_plus(b)) + "," for b in bodies] + ["}"]
+    else:
+        lines += [json.dumps(json.dumps({"body": b})) + "," for b in bodies] + ["}"]
+    content_type = "application/x-www-form-urlencoded" if embed else "application/json"
+    credential = "['Authorization']='Bearer ' .. c" if embed else "['Cookie']='session=' .. c"
     lines += [
         "counter = 0",
         "threads = {}",
@@ -211,8 +240,8 @@ def lua_post_script(path: Path, cookies: list[str], origin: str) -> None:
         "  n = n + 1",
         "  local c = cookies[math.random(#cookies)]",
         "  local b = bodies[math.random(#bodies)]",
-        "  local headers = {['Content-Type']='application/json', ['Origin']='" + origin + "',",
-        "                   ['Cookie']='session=' .. c}",
+        "  local headers = {['Content-Type']='" + content_type + "', ['Origin']='" + origin + "',",
+        "                   " + credential + "}",
         "  return wrk.format('POST', nil, headers, b)",
         "end",
         "response = function(status)",
@@ -317,6 +346,7 @@ def start_tribune(database_url: str, redis_url: str) -> subprocess.Popen:  # typ
         REDIS_URL=redis_url,
         SECRET_KEY="bench-secret",
         TRIBUNE_REDIS_PREFIX="bench",
+        EMBED_ALLOWED_ORIGINS=EMBED_ORIGIN,
     )
     return subprocess.Popen(
         [
@@ -361,13 +391,15 @@ def main() -> int:
     redis.Redis.from_url(args.redis).flushdb()
     work = Path(tempfile.mkdtemp(prefix="tribune-bench-"))
     database_url = f"sqlite:///{work / 'bench.db'}"
-    post_article, cookies = seed(database_url, args.redis)
+    post_article, cookies, embed_tokens = seed(database_url, args.redis)
     origin = f"http://127.0.0.1:{PORT}"
     script = work / "post.lua"
     lua_post_script(script, cookies, origin)
+    embed_script = work / "embed.lua"
+    lua_post_script(embed_script, embed_tokens, EMBED_ORIGIN, embed=True)
 
-    goals = {"new": 2.0, "thread": 10.0}
-    ratios: dict[str, list[float]] = {"new": [], "thread": []}
+    goals = {"new": 2.0, "thread": 10.0, "embed": 2.0}
+    ratios: dict[str, list[float]] = {"new": [], "thread": [], "embed": []}
     posting: list[float] = []
     statuses: list[Counter[str]] = []
     server = start_tribune(database_url, args.redis)
@@ -383,14 +415,20 @@ def main() -> int:
                 "new": run_wrk(
                     f"{origin}/api/v1/articles/{post_article}/comments", args.seconds, script
                 ),
+                "embed": run_wrk(
+                    f"{origin}/embed/comments/{post_article}/reacties", args.seconds, embed_script
+                ),
             }
             print(f"== round {number}: Tribune (gunicorn -w 2, SQLite + Redis) ==")
             for name, (rps, p50, status) in tribune.items():
                 versus = ""
-                if name in isso:
-                    ratios[name].append(rps / isso[name])
-                    versus = f"{rps / isso[name]:.2f}x Isso ({isso[name]:.1f} req/s)"
+                peer = "new" if name == "embed" else name  # both are Isso's POST /new
+                if peer in isso:
+                    ratios[name].append(rps / isso[peer])
+                    versus = f"{rps / isso[peer]:.2f}x Isso ({isso[peer]:.1f} req/s)"
                 print(f"tribune {name:<7} {rps:>9.1f} req/s  p50 {p50:<8} {versus}")
+                if name == "embed" and status:
+                    print("  answers: " + answer_shares(status_counts(status)))
                 if name == "new" and status:
                     statuses.append(status_counts(status))
                     print("  answers: " + answer_shares(statuses[-1]))
