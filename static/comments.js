@@ -4,7 +4,8 @@
  * cookie ever: credentials "omit"); the CSS is adopted into the root before the fragment goes
  * in (no unstyled flash). A signed-in reader's embed access token lives in this closure only
  * (never in storage, never in the DOM) and goes as `Authorization: Bearer` with every request;
- * every form and in-thread link goes by fetch and the answer's fragment replaces the thread.
+ * every form and in-thread link goes by fetch and the answer's fragment replaces the thread,
+ * except a post or reply's lean answer (only the new comment and its notice), put in place.
  * Optional on the div: data-tribune-sso (a signed SSO token), data-title, data-url.
  * window.Tribune.comments.login(token) / .logout() for single-page sites. */
 (function () {
@@ -115,16 +116,7 @@
       this.notice((said && said.textContent.trim()) || "Dat lukte niet. Probeer het opnieuw.", true);
       return;
     }
-    // Links and forms point at Tribune: in the host page a relative URL would be the host's.
-    var links = next.querySelectorAll("a[href]");
-    for (var i = 0; i < links.length; i++) {
-      var a = links[i];
-      var url = abs(a.getAttribute("href"));
-      if (a.hasAttribute("data-popup")) url.searchParams.set("origin", location.origin);
-      a.setAttribute("href", url.href);
-    }
-    var forms = next.querySelectorAll("form[action]");
-    for (var j = 0; j < forms.length; j++) forms[j].setAttribute("action", abs(forms[j].getAttribute("action")).href);
+    this.absolute(next);
     var old = this.main();
     if (old) old.parentNode.replaceChild(next, old);
     else this.root.appendChild(next);
@@ -134,19 +126,118 @@
     var target = next.querySelector('[aria-invalid="true"]') ||
       (focusId && this.root.getElementById(focusId)) ||
       (focusDefault && this.root.getElementById("reacties"));
-    if (target) {
-      if (!/^(TEXTAREA|INPUT|SELECT|BUTTON|A)$/.test(target.tagName)) target.setAttribute("tabindex", "-1");
-      target.focus();
-    }
+    this.focus(target);
     if (next.hasAttribute("data-own-post") && window.TribuneCounts && window.TribuneCounts.set) {
       window.TribuneCounts.set(this.article, parseInt(next.getAttribute("data-count"), 10) || 0);
     }
   };
 
-  Embed.prototype.load = function (url, options, focusDefault) {
+  // Links and forms point at Tribune: in the host page a relative URL would be the host's.
+  Embed.prototype.absolute = function (next) {
+    var links = next.querySelectorAll("a[href]");
+    for (var i = 0; i < links.length; i++) {
+      var a = links[i];
+      var url = abs(a.getAttribute("href"));
+      if (a.hasAttribute("data-popup")) url.searchParams.set("origin", location.origin);
+      a.setAttribute("href", url.href);
+    }
+    var forms = next.querySelectorAll("form[action]");
+    for (var j = 0; j < forms.length; j++) forms[j].setAttribute("action", abs(forms[j].getAttribute("action")).href);
+  };
+
+  Embed.prototype.focus = function (target) {
+    if (!target) return;
+    if (!/^(TEXTAREA|INPUT|SELECT|BUTTON|A)$/.test(target.tagName)) target.setAttribute("tabindex", "-1");
+    target.focus();
+  };
+
+  // The lean answer to a post or reply (embed/_change.html): the new comment goes in place
+  // (or the reader's "in behandeling" card), the notice on top, the form is emptied.
+  Embed.prototype.change = function (change, form) {
+    var main = this.main();
+    var section = main && main.querySelector("section.comments");
+    if (!section) { this.reload(); return; }
+    this.absolute(change);
+    var old = main.querySelectorAll(":scope > p.notice");
+    for (var n = 0; n < old.length; n++) old[n].parentNode.removeChild(old[n]);
+    var notice = change.querySelector(":scope > p.notice");
+    if (notice) main.insertBefore(notice, main.firstChild ? main.firstChild.nextSibling : null);
+    if (change.getAttribute("data-place") === "thread") {
+      var li = change.querySelector("li.comment");
+      var parentId = change.getAttribute("data-parent");
+      var parent = parentId && this.root.getElementById("reactie-" + parentId);
+      if (parent) {
+        var replies = parent.querySelector(":scope > ol.replies");
+        if (!replies) {
+          replies = document.createElement("ol");
+          replies.className = "replies";
+          parent.appendChild(replies);
+        }
+        replies.appendChild(li);
+      } else {
+        var thread = section.querySelector(":scope > ol.thread");
+        var oldest = new URL(this.threadUrl).searchParams.get("volgorde") === "oudste";
+        if (oldest) thread.appendChild(li);
+        else thread.insertBefore(li, thread.firstChild);
+      }
+    } else {
+      var card = change.querySelector(".own-pending");
+      var was = section.querySelector(":scope > .own-pending");
+      if (was) section.replaceChild(card, was);
+      else section.insertBefore(card, section.querySelector(":scope > p.sort").nextSibling);
+    }
+    // The count, the heading, the host's tally; the new ETag when nothing else came in
+    // meanwhile (else the check still announces the others' comments).
+    var before = parseInt(main.getAttribute("data-count"), 10) || 0;
+    var count = parseInt(change.getAttribute("data-count"), 10) || 0;
+    var mine = change.getAttribute("data-place") === "thread" ? 1 : 0;
+    if (count === before + mine) this.etag = change.getAttribute("data-etag") || this.etag;
+    main.setAttribute("data-count", String(before + mine));
+    var heading = this.root.getElementById("reacties");
+    if (heading) heading.textContent = change.getAttribute("data-count-label");
+    if (window.TribuneCounts && window.TribuneCounts.set) window.TribuneCounts.set(this.article, count);
+    if (form) {
+      var fields = form.querySelectorAll("textarea");
+      for (var f = 0; f < fields.length; f++) {
+        fields[f].value = "";
+        fields[f].textContent = "";
+        fields[f].removeAttribute("aria-invalid");
+      }
+      var errors = form.querySelectorAll(".form-error");
+      for (var e = 0; e < errors.length; e++) errors[e].parentNode.removeChild(errors[e]);
+      var button = form.querySelector('button[type="submit"]');
+      if (button) button.disabled = false;
+      var details = form.closest("details");
+      if (details) details.open = false;
+    }
+    this.focus(this.root.getElementById(change.getAttribute("data-focus")));
+  };
+
+  // A refused post or reply's lean answer (embed/_refused.html): only that form, with the
+  // typed text and the error beside the field; it replaces the form (a reply's <details>).
+  Embed.prototype.refused = function (answer) {
+    var id = answer.getAttribute("data-replace");
+    var was = id && this.root.getElementById(id);
+    var next = answer.firstElementChild;
+    if (!was || !next) { this.reload(); return; }
+    if (next.tagName === "DETAILS" && was.parentNode.tagName === "DETAILS") was = was.parentNode;
+    this.absolute(answer);
+    was.parentNode.replaceChild(next, was);
+    this.focus(next.querySelector('[aria-invalid="true"]'));
+  };
+
+  Embed.prototype.load = function (url, options, focusDefault, form) {
     var self = this;
     return request(withFragment(url), options).then(function (response) {
-      return response.text().then(function (html) { self.swap(html, focusDefault); });
+      return response.text().then(function (html) {
+        var t = document.createElement("template");
+        t.innerHTML = html;
+        var change = t.content.querySelector("#tribune-change");
+        var refusedForm = change ? null : t.content.querySelector("#tribune-refused");
+        if (change) self.change(change, form);
+        else if (refusedForm) self.refused(refusedForm);
+        else self.swap(html, focusDefault);
+      });
     }).catch(function () {
       // Offline for a moment: the typed text stays, the buttons work again.
       var main = self.main();
@@ -181,7 +272,41 @@
     this.root.addEventListener("submit", function (event) { self.submit(event); });
   };
 
+  // A comment's reply, edit or report form, cloned from the fragment's <template> when its
+  // <details data-form> is first opened (rendered once, not per comment): the template's
+  // placeholder id becomes the comment's, the label names the author, edit holds the text.
+  Embed.prototype.fill = function (details) {
+    if (details.querySelector("form")) return;
+    var kind = details.getAttribute("data-form");
+    var template = this.root.getElementById("vorm-" + kind);
+    var li = details.closest("li.comment");
+    if (!template || !li) return;
+    var id = li.id.replace("reactie-", "");
+    var placeholder = template.getAttribute("data-placeholder");
+    var form = template.content.querySelector("form").cloneNode(true);
+    var all = [form].concat(Array.prototype.slice.call(form.querySelectorAll("*")));
+    ["id", "for", "action", "value", "aria-describedby"].forEach(function (name) {
+      all.forEach(function (el) {
+        var v = el.getAttribute(name);
+        if (v && v.indexOf(placeholder) !== -1) el.setAttribute(name, v.split(placeholder).join(id));
+      });
+    });
+    if (kind === "reply") {
+      var label = form.querySelector("label");
+      if (label) label.textContent = "Je antwoord aan " + (details.getAttribute("data-author") || "");
+    }
+    if (kind === "edit") {
+      var text = form.querySelector("textarea");
+      text.value = text.textContent = details.getAttribute("data-body") || "";
+    }
+    form.setAttribute("action", abs(form.getAttribute("action")).href);
+    details.appendChild(form);
+  };
+
   Embed.prototype.click = function (event) {
+    var summary = event.target.closest ? event.target.closest("summary") : null;
+    var holder = summary && summary.parentNode;
+    if (holder && holder.hasAttribute && holder.hasAttribute("data-form")) this.fill(holder);
     var el = event.target.closest ? event.target.closest("a, button[data-logout], button[data-new]") : null;
     if (!el || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey) return;
     if (el.hasAttribute("data-logout")) { event.preventDefault(); logout(); return; }
@@ -210,7 +335,7 @@
     event.preventDefault();
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
-    this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) });
+    this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) }, false, form);
   };
 
   // "3 nieuwe reacties": a conditional request; the newer thread waits until asked for.

@@ -671,3 +671,126 @@ def _embed_as(client: FlaskClient, article_id: str, plain: str) -> str:
             headers={"Authorization": f"Bearer {plain}"},
         )
     )
+
+
+# ---------------------------------------------------------------- comments.js's lean answers
+
+
+def test_bearer_post_answers_only_the_new_comment_not_the_thread(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    others = [create_comment(db, article, make_user(), CommentState.PUBLISHED) for _ in range(3)]
+    fan = make_user()
+    auth = _bearer(db, fan)
+    posted = client.post(
+        f"/embed/comments/{article.cms_id}/reacties", data={"body": CLEAN}, headers=auth
+    )
+    assert posted.status_code == 201
+    html = _text(posted)
+    comment = db.scalar(select(Comment).where(Comment.author_id == fan.id))
+    assert comment is not None and comment.state is CommentState.PUBLISHED
+    assert 'id="tribune-change"' in html and 'id="tribune-embed"' not in html
+    assert html.count('class="comment"') == 1
+    assert f'<li class="comment" id="reactie-{comment.id}">' in html
+    for other in others:
+        assert f"reactie-{other.id}" not in html
+    assert "Je reactie staat online." in html
+    assert 'data-place="thread"' in html and 'data-count="4"' in html
+    assert 'data-count-label="4 reacties"' in html
+    assert f'data-focus="reactie-{comment.id}"' in html and 'data-own-post="1"' in html
+    # The same partial as the thread: the author's own edit control and delete link are there
+    # (the form itself comes from the thread's <template>, as for every comment).
+    assert f'<details data-form="edit" data-body="{CLEAN}"><summary>Bewerken' in html
+    assert f'href="/embed/comments/reacties/{comment.id}/verwijderen"' in html
+    # A reply names its parent and holds only itself.
+    reply = client.post(
+        f"/embed/comments/{article.cms_id}/reacties",
+        data={"body": CLEAN_TEXTS[1], "parent_id": str(others[0].id)},
+        headers=auth,
+    )
+    assert reply.status_code == 201
+    answer = _text(reply)
+    assert f'data-parent="{others[0].id}"' in answer and 'data-kind="reply"' in answer
+    assert answer.count('class="comment"') == 1 and f"reactie-{comment.id}" not in answer
+
+
+def test_bearer_post_held_or_rejected_answers_the_pending_card(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    create_comment(db, article, make_user(), CommentState.PUBLISHED)
+    auth = _bearer(db, make_user())
+    rejected = _text(
+        client.post(
+            f"/embed/comments/{article.cms_id}/reacties", data={"body": REJECT_TEXT}, headers=auth
+        )
+    )
+    assert 'data-place="pending"' in rejected and 'class="comment"' not in rejected
+    assert "Jouw reacties in behandeling" in rejected and "Niet geplaatst: " in rejected
+    comment = db.scalar(select(Comment).where(Comment.state == CommentState.REJECTED))
+    assert comment is not None
+    assert f'action="/embed/comments/reacties/{comment.id}/bezwaar"' in rejected
+    assert 'class="notice error" role="alert"' in rejected
+    held = _text(
+        client.post(
+            f"/embed/comments/{article.cms_id}/reacties", data={"body": HOLD_TEXT}, headers=auth
+        )
+    )
+    assert "Je reactie wordt eerst nagekeken door een moderator." in held
+    assert "Wacht op nakijken door een moderator." in held and 'data-count="1"' in held
+
+
+def test_bearer_refusal_answers_only_the_refused_form_with_the_text(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    theirs = create_comment(db, article, make_user(), CommentState.PUBLISHED)
+    auth = _bearer(db, make_user())
+    refused = client.post(
+        f"/embed/comments/{article.cms_id}/reacties", data={"body": "x"}, headers=auth
+    )
+    assert refused.status_code == 422
+    html = _text(refused)
+    assert 'id="tribune-refused" data-replace="reageer"' in html
+    assert 'id="tribune-embed"' not in html and f"reactie-{theirs.id}" not in html
+    assert re.search(r'<textarea[^>]*aria-invalid="true"[^>]*>\s*x</textarea>', html)
+    assert 'class="form-error"' in html and 'action="/embed/comments/' in html
+    reply = client.post(
+        f"/embed/comments/{article.cms_id}/reacties",
+        data={"body": "y", "parent_id": str(theirs.id)},
+        headers=auth,
+    )
+    assert reply.status_code == 422
+    answer = _text(reply)
+    assert f'data-replace="antwoord-{theirs.id}"' in answer and "<details open>" in answer
+    assert re.search(r'<textarea[^>]*aria-invalid="true"[^>]*>\s*y</textarea>', answer)
+    assert f'id="reply-{theirs.id}"' in answer
+    assert 'class="comment"' not in answer
+    assert db.scalar(select(Comment).where(Comment.id != theirs.id)) is None
+
+
+def test_bearer_thread_renders_the_per_comment_forms_once_as_templates(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    for _ in range(3):
+        create_comment(db, article, make_user(), CommentState.PUBLISHED)
+    fan = make_user()
+    mine = create_comment(db, article, fan, CommentState.PUBLISHED)
+    html = _text(
+        client.get(
+            f"/embed/comments/{article.cms_id}",
+            query_string={"fragment": "1"},
+            headers=_bearer(db, fan),
+        )
+    )
+    assert html.count('<template id="vorm-reply"') == 1
+    assert html.count('<template id="vorm-edit"') == 1
+    assert html.count('<template id="vorm-report"') == 1
+    # One form each (in the templates) plus the top-level post form, not one per comment.
+    assert html.count("<form ") == 4
+    assert html.count('<details data-form="reply"') == 4
+    assert html.count('<details data-form="report"') == 3
+    assert html.count('<details data-form="edit"') == 1 and f"reactie-{mine.id}" in html
+    # The article page (no script needed) keeps its forms per comment.
+    login(client, fan)
+    page = _text(client.get(f"/artikels/{article.cms_id}"))
+    assert "data-form=" not in page and f'id="antwoord-{mine.id}"' in page
+    assert f'id="bewerk-{mine.id}"' in page

@@ -15,6 +15,7 @@ form's CSRF check.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 from flask import (
@@ -35,16 +36,20 @@ from sqlalchemy.exc import IntegrityError
 
 from articles.from_embed import NOT_OPEN_NL, create_article_from_embed
 from comments import services as comments
+from comments.services import posting_block
+from comments.threads import ThreadNode, authors_pending
 from db import get_session, read_first, start_write
 from errors import DomainError
 from forms.base import ConfirmForm, TribuneForm
 from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
 from lookups import get_or_404
-from models import Article, Comment, CommentState
+from models import Article, Comment, CommentState, User, utcnow
 from moderation.actions import file_appeal
-from moderation.modes import active_mode
+from moderation.comment_states import PostedComment
+from moderation.modes import ActiveMode, active_mode
 from parsing import is_int_text
 from views.comments import OUTCOME_MESSAGES
+from views.embed_auth import embed_authenticated
 from views.headers import PRIVATE_CACHE
 from views.pages import thread_context
 from views.poll_support import parent_origin_allowed
@@ -83,6 +88,7 @@ def _render(
     context = thread_context(article, forms)
     html = render_template(
         "embed/_comments.html" if wants_fragment() else "embed/comments.html",
+        **_forms_once(),
         comment_routes="embed_comments",
         thread_endpoint="embed_comments.thread",
         embed=True,
@@ -95,6 +101,24 @@ def _render(
     response.headers["Cache-Control"] = _cache_control()
     response.vary.add("Authorization")
     return response
+
+
+# The comment id in the embed's form templates, replaced by comments.js with the real one.
+FORM_PLACEHOLDER_ID = 999_999_999
+
+
+def _forms_once() -> dict[str, Any]:
+    """comments.js's reader (an embed token) gets the per-comment forms once, as <template>s
+    it clones when a comment's form is opened (embed/_form_templates.html), not rendered for
+    every comment; a direct visit (cookie, maybe no script) keeps them per comment."""
+    if not embed_authenticated():
+        return {"forms_once": False}
+    stub = SimpleNamespace(id=FORM_PLACEHOLDER_ID, body="")
+    return {
+        "forms_once": True,
+        "form_stub": stub,
+        "form_stub_node": SimpleNamespace(comment=stub, author_name="", replies=[]),
+    }
 
 
 def wants_fragment() -> bool:
@@ -219,13 +243,50 @@ def _failed(
     article: Article,
     exc: DomainError | None = None,
 ) -> Response:
-    """The embed page again, this form holding the typed text and the error beside it."""
+    """The embed page again, this form holding the typed text and the error beside it; to
+    comments.js (an embed token) a refused post or reply's text answers only that form."""
     get_session().rollback()
+    lean = exc is None or exc.status_code == 422
     if exc is None:
         exc = form.invalid()
     else:
         form.refuse(exc)
-    return _render(article, ArticleForms(kind, target, form), exc.status_code)
+    forms = ArticleForms(kind, target, form)
+    if lean and embed_authenticated() and kind in ("post", "reply"):
+        return _refused_form(article, forms, kind, target, exc.status_code)
+    return _render(article, forms, exc.status_code)
+
+
+def _refused_form(
+    article: Article, forms: ArticleForms, kind: str, target: int | None, status: int
+) -> Response:
+    """Only the refused form (embed/_refused.html); the thread around it is not read."""
+    session = get_session()
+    context: dict[str, Any] = {}
+    if kind == "reply":
+        row = session.execute(
+            select(Comment, User.username)
+            .join(User, Comment.author_id == User.id)
+            .where(Comment.id == target, Comment.article_id == article.id)
+        ).first()
+        if row is None:
+            return _render(article, forms, status)
+        context = {"c": row[0], "node": ThreadNode(row[0], row[1])}
+    html = render_template(
+        "embed/_refused.html",
+        comment_routes="embed_comments",
+        embed=True,
+        article=article,
+        kind=kind,
+        forms=forms,
+        mode=active_mode(session, article, posting_policy().auto_close_days),
+        **context,
+    )
+    session.rollback()
+    response = make_response(html, status)
+    response.headers["Cache-Control"] = _cache_control()
+    response.vary.add("Authorization")
+    return response
 
 
 def _article_of(comment_id: int) -> Article:
@@ -241,6 +302,64 @@ def _done(article: Article, message: str, focus: str, status: int = 200, **extra
     session = get_session()
     session.refresh(article)
     return _render(article, status=status, notice=message, focus=focus, **extra)
+
+
+def _changed(
+    article: Article, comment: Comment | PostedComment, kind: str, message: str, focus: str
+) -> Response:
+    """The lean answer to comments.js's post or reply (embed/_change.html): the new comment's
+    <li> (or, held or rejected, the reader's "in behandeling" card) with the outcome notice,
+    instead of the re-rendered thread; the other comments are not read."""
+    session = get_session()
+    session.commit()
+    # Only what the answer reads: the count and the version (the ETag).
+    session.refresh(article, ["comment_count", "thread_version"])
+    state = comment.state
+    context: dict[str, Any] = {"node": None, "own_pending": [], "reply_to": None}
+    if state is CommentState.PUBLISHED:
+        # A PostedComment holds every column the partial reads.
+        context["node"] = ThreadNode(comment, current_user.username)  # type: ignore[arg-type]
+        if comment.parent_id is not None:
+            # As in the thread: a deep reply names whom it answers.
+            row = session.execute(
+                select(User.username, Comment.state)
+                .join(Comment, Comment.author_id == User.id)
+                .where(Comment.id == comment.parent_id)
+            ).first()
+            if row is not None and row[1] is not CommentState.DELETED:
+                context["reply_to"] = row[0]
+    else:
+        context["own_pending"], context["appeals"] = authors_pending(
+            session, article, current_user.id
+        )
+    now = utcnow()
+    html = render_template(
+        "embed/_change.html",
+        **_forms_once(),
+        comment_routes="embed_comments",
+        thread_endpoint="embed_comments.thread",
+        embed=True,
+        article=article,
+        kind=kind,
+        place="thread" if state is CommentState.PUBLISHED else "pending",
+        parent_id=comment.parent_id,
+        notice=message,
+        notice_error=state is CommentState.REJECTED,
+        focus=focus,
+        etag=thread_etag(article),
+        # The post went through, so the article is open: the new comment's controls read
+        # only mode.closed (no need to read the match-day windows again).
+        mode=ActiveMode(),
+        suspension=posting_block(current_user, now),
+        forms=ArticleForms(),
+        edit_window=posting_policy().edit_window_seconds,
+        now=now,
+        **context,
+    )
+    response = make_response(html, 201)
+    response.headers["Cache-Control"] = _cache_control()
+    response.vary.add("Authorization")
+    return response
 
 
 @bp.post("/<article_id>/reacties")
@@ -278,6 +397,8 @@ def post(article_id: str) -> ResponseReturnValue:
     message, _ = OUTCOME_MESSAGES[state]
     comment_id = result.comment.id
     anchor = f"reactie-{comment_id}" if state is CommentState.PUBLISHED else "reacties"
+    if embed_authenticated():
+        return _changed(article, result.comment, kind, message, anchor)
     return _done(
         article,
         message,

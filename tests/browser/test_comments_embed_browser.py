@@ -220,10 +220,22 @@ def test_signed_in_reader_posts_replies_edits_and_reports(
             timeout=TIMEOUT_MS,
         )
         _sign_in(page, base_url, db, fan)
+        # The thread is not swapped by a post: the other comment's element stays the same.
+        page.locator(f"#reactie-{theirs.id}").evaluate("e => { e.kept = true; }")
+        # A refused post answers only its form: the text, the error beside it, focus in it.
+        page.locator(f"{EMBED} #body").evaluate("e => e.removeAttribute('minlength')")
+        page.fill(f"{EMBED} #body", "x")
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector(f"{EMBED} #body[aria-invalid=true]", timeout=TIMEOUT_MS)
+        assert _active_id(page) == "body" and page.input_value(f"{EMBED} #body") == "x"
+        assert page.locator(f"#reactie-{theirs.id}").evaluate("e => e.kept === true")
         # Post: the new comment gets the focus, the host's tally follows.
         page.fill(f"{EMBED} #body", CLEAN_TEXTS[1])
         page.click(f"{EMBED} #reageer button[type=submit]")
         page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        assert page.locator(f"#reactie-{theirs.id}").evaluate("e => e.kept === true")
+        assert page.input_value(f"{EMBED} #body") == ""
+        assert page.inner_text(f"{EMBED} #reacties") == "2 reacties"
         db.rollback()
         mine = db.scalar(select(Comment).where(Comment.author_id == fan.id))
         assert mine is not None and mine.state is CommentState.PUBLISHED
@@ -238,6 +250,9 @@ def test_signed_in_reader_posts_replies_edits_and_reports(
         page.fill(f"#reply-{theirs.id}", CLEAN_TEXTS[2])
         page.click(f"#antwoord-{theirs.id} button[type=submit]")
         page.wait_for_selector(f"#reactie-{theirs.id} ol.replies li.comment", timeout=TIMEOUT_MS)
+        assert page.locator(f"#reactie-{theirs.id}").evaluate("e => e.kept === true")
+        assert page.input_value(f"#reply-{theirs.id}") == ""
+        assert page.locator(f"#reactie-{theirs.id} ol.replies li.comment").count() == 1
         # A refused edit keeps the text, the error beside the field, focus in it.
         page.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
         # (the browser's own minlength check would stop it first: the server's is tested)
