@@ -34,6 +34,34 @@ OUTCOME_MESSAGES = {
 }
 
 
+def reply_target(form: CommentForm) -> tuple[object, str, int | None]:
+    """The parent the form names and what the form is: ("reply", id) or ("post", None).
+
+    Digits become the id (the service refuses one that names no row); anything else goes on
+    as it came, for the service's clear "invalid_parent" instead of a top-level comment."""
+    parent = form.parent_id.data or ""
+    parent_id: object = (int(parent) if is_int_text(parent) else parent) if parent else None
+    if isinstance(parent_id, int):
+        return parent_id, "reply", parent_id
+    return parent_id, "post", None
+
+
+def submit_comment(article_id: str, form: CommentForm, parent_id: object) -> comments.PostResult:
+    """Post the form's text as the current user, through the one posting pipeline."""
+    session = get_session()
+    return comments.post_comment(
+        session,
+        article_id,
+        current_user,
+        form.body.data,
+        parent_id,
+        screen_text,
+        posting_policy(),
+        activity_store(),
+        before_write=lambda: start_write(session),
+    )
+
+
 def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
     return url_for("pages.article", article_id=article_cms_id) + "#" + anchor
 
@@ -76,25 +104,11 @@ def post(article_id: str) -> ResponseReturnValue:
     """Post a comment or a reply from the article page."""
     session = get_session()
     form = CommentForm()
-    parent = form.parent_id.data or ""
-    # Digits become the id (the service refuses one that names no row); anything else goes on
-    # as it came, for the service's clear "invalid_parent" instead of a top-level comment.
-    parent_id: object = (int(parent) if is_int_text(parent) else parent) if parent else None
-    kind, target = ("reply", parent_id) if isinstance(parent_id, int) else ("post", None)
+    parent_id, kind, target = reply_target(form)
     if not form.validate():
         return _failed(form, kind, target, article_id)
     try:
-        result = comments.post_comment(
-            session,
-            article_id,
-            current_user,
-            form.body.data,
-            parent_id,
-            screen_text,
-            posting_policy(),
-            activity_store(),
-            before_write=lambda: start_write(session),
-        )
+        result = submit_comment(article_id, form, parent_id)
     except DomainError as exc:
         return _failed(form, kind, target, article_id, exc)
     session.commit()

@@ -47,13 +47,12 @@ from models import Article, Comment, CommentState, User, utcnow
 from moderation.actions import file_appeal
 from moderation.comment_states import PostedComment
 from moderation.modes import ActiveMode, active_mode
-from parsing import is_int_text
-from views.comments import OUTCOME_MESSAGES
+from views.comments import OUTCOME_MESSAGES, reply_target, submit_comment
 from views.embed_auth import embed_authenticated
 from views.headers import PRIVATE_CACHE
 from views.pages import thread_context
 from views.poll_support import parent_origin_allowed
-from wiring import activity_store, posting_policy, screen_text, thread_cache
+from wiring import posting_policy, screen_text, thread_cache
 
 bp = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
 
@@ -366,7 +365,6 @@ def _changed(
 @read_first
 def post(article_id: str) -> ResponseReturnValue:
     """Post a comment or a reply from the embed."""
-    session = get_session()
     article = _article(article_id)
     if article is None:
         return _not_open()
@@ -374,23 +372,11 @@ def post(article_id: str) -> ResponseReturnValue:
     refused = _signed_in_or_refuse(article)
     if refused is not None:
         return refused
-    parent = form.parent_id.data or ""
-    parent_id: object = (int(parent) if is_int_text(parent) else parent) if parent else None
-    kind, target = ("reply", parent_id) if isinstance(parent_id, int) else ("post", None)
+    parent_id, kind, target = reply_target(form)
     if not form.validate():
         return _failed(form, kind, target, article)
     try:
-        result = comments.post_comment(
-            session,
-            article_id,
-            current_user,
-            form.body.data,
-            parent_id,
-            screen_text,
-            posting_policy(),
-            activity_store(),
-            before_write=lambda: start_write(session),
-        )
+        result = submit_comment(article_id, form, parent_id)
     except DomainError as exc:
         return _failed(form, kind, target, article, exc)
     state = result.comment.state
