@@ -206,7 +206,8 @@ def test_the_site_refuses_to_start_without_a_secret() -> None:
 
 
 def serve_commands() -> str:
-    # make is how the suite itself is run (`make test`), so it is there. -n prints the recipe without running anything (no install, no server).
+    # make is how the suite itself is run (`make test`), so it is there.
+    # -n prints the recipe without running anything (no install, no server).
     return subprocess.run(
         ["make", "-n", "serve"], cwd=ROOT, check=True, capture_output=True, text=True
     ).stdout
