@@ -62,6 +62,20 @@ def submit_comment(article_id: str, form: CommentForm, parent_id: object) -> com
     )
 
 
+def submit_report(comment_id: int, form: ReportForm) -> bool:
+    """Report the comment as the current user with the form's reason; False when they had
+    reported it already."""
+    _, created = comments.report_comment(
+        get_session(),
+        comment_id,
+        current_user,
+        form.reason.data,
+        form.note.data or None,
+        posting_policy(),
+    )
+    return created
+
+
 def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
     return url_for("pages.article", article_id=article_cms_id) + "#" + anchor
 
@@ -197,14 +211,7 @@ def report(comment_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _failed(form, "report", comment_id, article_id)
     try:
-        _, created = comments.report_comment(
-            session,
-            comment_id,
-            current_user,
-            form.reason.data,
-            form.note.data or None,
-            posting_policy(),
-        )
+        created = submit_report(comment_id, form)
     except DomainError as exc:
         return _failed(form, "report", comment_id, article_id, exc)
     session.commit()

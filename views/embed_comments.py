@@ -47,7 +47,7 @@ from models import Article, Comment, CommentState, User, utcnow
 from moderation.actions import file_appeal
 from moderation.comment_states import PostedComment
 from moderation.modes import ActiveMode, active_mode
-from views.comments import OUTCOME_MESSAGES, reply_target, submit_comment
+from views.comments import OUTCOME_MESSAGES, reply_target, submit_comment, submit_report
 from views.embed_auth import embed_authenticated
 from views.headers import PRIVATE_CACHE
 from views.pages import thread_context
@@ -469,7 +469,6 @@ def undelete(comment_id: int) -> ResponseReturnValue:
 @bp.post("/reacties/<int:comment_id>/melden")
 def report(comment_id: int) -> ResponseReturnValue:
     """Report someone else's comment, with a reason."""
-    session = get_session()
     article = _article_of(comment_id)
     form = ReportForm()
     refused = _signed_in_or_refuse(article)
@@ -478,14 +477,7 @@ def report(comment_id: int) -> ResponseReturnValue:
     if not form.validate():
         return _failed(form, "report", comment_id, article)
     try:
-        _, created = comments.report_comment(
-            session,
-            comment_id,
-            current_user,
-            form.reason.data,
-            form.note.data or None,
-            posting_policy(),
-        )
+        created = submit_report(comment_id, form)
     except DomainError as exc:
         return _failed(form, "report", comment_id, article, exc)
     return _done(
