@@ -14,7 +14,7 @@ from accounts.services import (
     USERNAME_MAX,
     USERNAME_MIN,
 )
-from forms.base import TribuneForm, length, required
+from forms.base import TribuneForm, choices_of, length, required
 from models import TokenScope
 from privacy.deletion import CommentChoice
 
@@ -92,10 +92,6 @@ class TokenForm(TribuneForm):
         return [scope for scope, name in self.SCOPE_FIELDS.items() if self[name].data]
 
 
-def _comment_choices() -> list[tuple[str, str]]:
-    return [(choice.value, choice.label_nl) for choice in CommentChoice]
-
-
 COMMENTS_CHOICE_NL = "Kies wat er met je reacties gebeurt."
 
 
@@ -105,7 +101,7 @@ class DeleteAccountForm(TribuneForm):
     confirmation = PasswordField("Je wachtwoord", [required("Typ je wachtwoord.")])
     comments = RadioField(
         "Wat gebeurt er met je reacties?",
-        choices=_comment_choices(),
+        choices=choices_of(CommentChoice),
         validators=[required(COMMENTS_CHOICE_NL)],
     )
 
