@@ -297,3 +297,15 @@ def test_nothing_changes_without_the_account_being_deleted(fan: Fan, db: Session
     assert count(db, Ballot, user_id=fan.user.id) == 1
     comment = db.get(Comment, fan.comments[CommentState.PUBLISHED].id)
     assert comment is not None and comment.state is CommentState.PUBLISHED
+
+
+def test_the_admin_list_shows_the_account_as_deleted(
+    app: Flask, fan: Fan, make_user: Callable[..., User]
+) -> None:
+    admin = client_for(app, make_user(Role.ADMIN, username="beheerder"))
+    delete(fan.client, TEST_PASSWORD, "keep")
+
+    page = admin.get("/beheer/?q=deleted").get_data(as_text=True)
+
+    assert DELETED_NAME in page and "verwijderd op" in page
+    assert f"/beheer/gebruikers/{fan.user.id}/status" not in page
