@@ -177,6 +177,13 @@ def test_ballots_stay_counted_without_a_link(app: Flask, fan: Fan, db: Session) 
 
 
 def test_removing_the_comments(app: Flask, fan: Fan, db: Session) -> None:
+    # The published one is in the Gemeld tab: another fan reported it.
+    reported = client_for(app, fan.other).post(
+        f"/api/v1/comments/{fan.comments[CommentState.PUBLISHED].id}/reports",
+        json={"reason": "off-topic"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert reported.status_code == 201
     fresh(db)
     article = db.get(Article, fan.article.id)
     assert article is not None
