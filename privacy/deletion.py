@@ -18,13 +18,21 @@ to register again at once. What happens to the rest:
   weighs in other reporters' records) without their note;
 - moderators' notes about the account are deleted; audit rows stay, with the account's id only:
   the notes of rows about the account or its API tokens are emptied. What the account did as
-  staff keeps pointing at the id.
+  staff keeps pointing at the id;
+- outbox messages to the account (mail, by user id or address) are deleted, sent or not: the
+  name and address are gone first, so nothing the steps here publish can reach the person.
+
+Every other package with rows about an account registers an eraser (`register_eraser`, e.g.
+the notification settings) that runs in the same transaction. tests/test_account_deletion.py
+reads every column with a foreign key to users.id from the metadata and fails when it is neither
+emptied by an eraser nor listed in KEPT_REFERENCES with the reason it stays.
 """
 
 from __future__ import annotations
 
 import enum
 import secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,6 +53,9 @@ from models import (
     EmbedSession,
     Flag,
     ModerationAction,
+    OutboxAttempt,
+    OutboxMessage,
+    RememberToken,
     Report,
     Role,
     SsoIdentity,
@@ -108,6 +119,60 @@ def confirm_identity(user: User, confirmation: str) -> None:
         )
 
 
+@dataclass(frozen=True)
+class FormerAccount:
+    """Who the account was, for erasers that find rows by more than the user id (an address)."""
+
+    user_id: int
+    username: str
+    email: str
+
+
+Eraser = Callable[[Session, FormerAccount], None]
+
+
+@dataclass(frozen=True)
+class AccountEraser:
+    """One step of a deletion and the (table, column) pairs it leaves without the account."""
+
+    name: str
+    erase: Eraser
+    covers: tuple[tuple[str, str], ...]
+
+
+# Name → eraser, run in this order after the comments.
+account_erasers: dict[str, AccountEraser] = {}
+
+# Columns referencing users.id that keep the deleted account's id, and why.
+KEPT_REFERENCES: dict[tuple[str, str], str] = {
+    ("comments", "author_id"): "the fan's choice: kept as 'verwijderde gebruiker' or removed",
+    ("reports", "reporter_id"): "reports weigh in other reporters' records; their note goes",
+    ("moderation_actions", "actor_id"): "the audit log keeps who acted, as an id",
+    ("polls", "created_by_id"): "staff work: the id only",
+    ("match_day_windows", "created_by_id"): "staff work: the id only",
+    ("lexicon_entries", "created_by_id"): "staff work: the id only",
+    ("appeals", "decided_by_id"): "staff work: the id only",
+    ("user_notes", "author_id"): "a note about someone else, by this id",
+}
+
+
+def register_eraser(
+    name: str, covers: Iterable[tuple[str, str]] = ()
+) -> Callable[[Eraser], Eraser]:
+    """Run the decorated function in every account deletion (after the comments)."""
+
+    def record(erase: Eraser) -> Eraser:
+        account_erasers[name] = AccountEraser(name, erase, tuple(covers))
+        return erase
+
+    return record
+
+
+def erased_columns() -> set[tuple[str, str]]:
+    """Every (table, column) some eraser empties of the deleted account."""
+    return {column for eraser in account_erasers.values() for column in eraser.covers}
+
+
 def delete_account(
     session: Session,
     user: User,
@@ -120,15 +185,19 @@ def delete_account(
         raise Conflict("account_deleted", "Dit account werd al verwijderd.")
     confirm_identity(user, confirmation)
     now = now or utcnow()
-    removed, kept = _comments(session, user, choice, now)
-    ballots = _unlink_ballots(session, user)
-    _appeals_and_reports(session, user)
-    _audit_notes(session, user)
-    for model in (ApiToken, EmbedSession, SsoIdentity):
-        session.execute(delete(model).where(model.user_id == user.id))
-    session.execute(delete(UserNote).where(UserNote.user_id == user.id))
+    former = FormerAccount(user.id, user.username, user.email)
+    # The name and address go first: an event the steps below publish (a comment's state)
+    # finds no way to the person any more.
     _anonymise(user, now)
-    end_sessions(session, user)  # also deletes its remember-me tokens
+    session.flush()
+    removed, kept = _comments(session, user, choice, now)
+    ballots = int(
+        session.scalar(select(func.count()).select_from(Ballot).where(Ballot.user_id == user.id))
+        or 0
+    )
+    for eraser in account_erasers.values():
+        eraser.erase(session, former)
+    end_sessions(session, user)
     record_action(
         session, user, "user", user.id, "delete_account", "active", "deleted", note=choice.value
     )
@@ -169,34 +238,38 @@ def forget_spans(session: Session, comment_ids: list[int]) -> None:
     )
 
 
-def _unlink_ballots(session: Session, user: User) -> int:
-    ballots = list(session.scalars(select(Ballot).where(Ballot.user_id == user.id)))
+@register_eraser("ballots", covers=[("ballots", "user_id")])
+def _unlink_ballots(session: Session, former: FormerAccount) -> None:
+    ballots = list(session.scalars(select(Ballot).where(Ballot.user_id == former.user_id)))
     for ballot in ballots:
         # A random key per ballot: unique per poll as the constraint wants, tied to nobody.
         ballot.voter_key = "x:" + secrets.token_hex(16)
         ballot.user_id = None
-    return len(ballots)
 
 
-def _appeals_and_reports(session: Session, user: User) -> None:
+@register_eraser("appeals_and_reports", covers=[("appeals", "author_id")])
+def _appeals_and_reports(session: Session, former: FormerAccount) -> None:
     pending = session.scalar(
         select(func.count())
         .select_from(Appeal)
-        .where(Appeal.author_id == user.id, Appeal.state == AppealState.PENDING)
+        .where(Appeal.author_id == former.user_id, Appeal.state == AppealState.PENDING)
     )
-    session.execute(delete(Appeal).where(Appeal.author_id == user.id))
-    session.execute(update(Report).where(Report.reporter_id == user.id).values(note=None))
+    session.execute(delete(Appeal).where(Appeal.author_id == former.user_id))
+    session.execute(update(Report).where(Report.reporter_id == former.user_id).values(note=None))
     if pending:
         adjust_queue(session, APPEALS, -int(pending))
 
 
-def _audit_notes(session: Session, user: User) -> None:
+@register_eraser("audit_notes")
+def _audit_notes(session: Session, former: FormerAccount) -> None:
     token_ids = [
         str(token_id)
-        for token_id in session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id))
+        for token_id in session.scalars(
+            select(ApiToken.id).where(ApiToken.user_id == former.user_id)
+        )
     ]
     about_user = (ModerationAction.target_type == "user") & (
-        ModerationAction.target_id == str(user.id)
+        ModerationAction.target_id == str(former.user_id)
     )
     about_tokens = (ModerationAction.target_type == "api_token") & (
         ModerationAction.target_id.in_(token_ids)
@@ -206,6 +279,39 @@ def _audit_notes(session: Session, user: User) -> None:
         .where(or_(about_user, about_tokens) if token_ids else about_user)
         .values(note=None)
     )
+
+
+@register_eraser(
+    "sign_ins",
+    covers=[
+        ("api_tokens", "user_id"),
+        ("remember_tokens", "user_id"),
+        ("embed_sessions", "user_id"),
+        ("sso_identities", "user_id"),
+    ],
+)
+def _sign_ins(session: Session, former: FormerAccount) -> None:
+    # After audit_notes, which reads the API tokens' ids.
+    for model in (ApiToken, RememberToken, EmbedSession, SsoIdentity):
+        session.execute(delete(model).where(model.user_id == former.user_id))
+
+
+@register_eraser("notes_about_the_account", covers=[("user_notes", "user_id")])
+def _notes(session: Session, former: FormerAccount) -> None:
+    session.execute(delete(UserNote).where(UserNote.user_id == former.user_id))
+
+
+@register_eraser("outbox", covers=[("outbox_messages", "user_id")])
+def _outbox(session: Session, former: FormerAccount) -> None:
+    # Mail to the person, sent or waiting, by account or by address (a mail before the account
+    # existed, e.g. "someone registered with your address"); webhooks carry no user.
+    to_person = or_(
+        OutboxMessage.user_id == former.user_id,
+        OutboxMessage.recipient_key == former.email.casefold(),
+    )
+    ids = select(OutboxMessage.id).where(to_person).scalar_subquery()
+    session.execute(delete(OutboxAttempt).where(OutboxAttempt.message_id.in_(ids)))
+    session.execute(delete(OutboxMessage).where(to_person))
 
 
 def _anonymise(user: User, now: datetime) -> None:

@@ -39,6 +39,7 @@ from models import (
     LexiconEntry,
     MatchDayWindow,
     ModerationAction,
+    OutboxMessage,
     Poll,
     PollOption,
     RememberToken,
@@ -359,6 +360,26 @@ def _notes_about_you(session: Session, user: User) -> Json:
     # Moderators' notes on the account, without the moderator who wrote them.
     return [
         {"id": note.id, "body": note.body, "created_at": _time(note.created_at)} for note in notes
+    ]
+
+
+@register_section("messages", covers={("outbox_messages", "user_id"): ""})
+def _messages(session: Session, user: User) -> Json:
+    messages = session.scalars(
+        select(OutboxMessage).where(OutboxMessage.user_id == user.id).order_by(OutboxMessage.id)
+    )
+    # The mails Tribune wrote to the account: what, to which address, and whether it left.
+    return [
+        {
+            "id": message.id,
+            "channel": message.channel.value,
+            "kind": message.kind,
+            "recipient": message.recipient,
+            "state": message.state.value,
+            "created_at": _time(message.created_at),
+            "sent_at": _time(message.sent_at),
+        }
+        for message in messages
     ]
 
 

@@ -8,8 +8,8 @@
   its state, reason, flags' reasons and audit trail stay. A comment with a pending appeal waits
   for its decision. An erased comment cannot be appealed or published again.
 
-0 keeps them for good. The worker runs purge_expired periodically; `flask --app app tribune
-purge` runs it once.
+0 keeps them for good. The worker runs it every hour (the periodic job `retention_purge`);
+`flask --app app tribune purge` runs it once.
 """
 
 from __future__ import annotations
@@ -24,10 +24,12 @@ from sqlalchemy.orm import Session
 
 from models import Appeal, AppealState, Ballot, Comment, CommentState, utcnow
 from moderation.audit import record_action
+from outbox import periodic_job
 from privacy.deletion import erase_body, forget_spans
 
 ERASED_AFTER_RETENTION = "[verwijderd na bewaartermijn]"
 BATCH = 500  # comments erased per round (each gets an audit row)
+PURGE_EVERY_SECONDS = 3600  # the worker's period: retention is counted in days
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,12 @@ def _erase_bodies(session: Session, now: datetime, days: int) -> int:
         forget_spans(session, [comment.id for comment in comments])
         session.flush()
         erased += len(comments)
+
+
+@periodic_job("retention_purge", every_seconds=PURGE_EVERY_SECONDS)
+def purge_job(session: Session, settings: Mapping[str, Any], now: datetime) -> None:
+    """The worker's hourly purge (outbox.periodic_job)."""
+    purge_expired(session, now, RetentionPolicy.from_config(settings))
 
 
 def run_purge(

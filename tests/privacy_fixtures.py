@@ -35,6 +35,7 @@ from models import (
 from moderation.actions import add_note
 from moderation.comment_states import adjust_queue
 from moderation.queue import APPEALS
+from outbox import enqueue_mail
 from tests.conftest import client_for, login
 from tests.factories import (
     CLEAN_TEXTS,
@@ -171,6 +172,16 @@ def populate_fan(
         ]
     )
     poll.created_by_id = fan.id
+    # Mail to the fan: one by account, one by address only (from before the account, say).
+    enqueue_mail(
+        db,
+        to=fan.email,
+        template="outbox_test",
+        context={"name": fan.username},
+        kind="outbox_test",
+        user_id=fan.id,
+    )
+    enqueue_mail(db, to=fan.email.upper(), template="outbox_test", context={}, kind="outbox_test")
     db.flush()
     others_appeal = Appeal(
         comment_id=others_rejected.id,

@@ -29,8 +29,10 @@ from models import (
     utcnow,
 )
 from moderation.actions import decide_appeal, file_appeal, restore
+from outbox.worker import registered_jobs, run_due_jobs
 from privacy.retention import (
     ERASED_AFTER_RETENTION,
+    PURGE_EVERY_SECONDS,
     RetentionPolicy,
     purge_expired,
 )
@@ -223,6 +225,25 @@ def test_the_cli_purges_with_the_settings(
     assert first.exit_code == 0, first.output
     assert "1 IP-hashes en 0 reactieteksten gewist." in first.output
     assert "0 IP-hashes en 2 reactieteksten gewist." in second.output
+    fresh(db)
+    stored = db.get(Comment, comments.old_rejected.id)
+    assert stored is not None and stored.body == ERASED_AFTER_RETENTION
+
+
+def test_the_worker_runs_the_purge_every_hour(app: Flask, db: Session, comments: Comments) -> None:
+    factory = app.extensions["tribune.sessionmaker"]
+    assert "retention_purge" in {job.name for job in registered_jobs()}
+
+    first = run_due_jobs(factory, app.config, only={"retention_purge"})
+    again = run_due_jobs(factory, app.config, only={"retention_purge"})
+    later = run_due_jobs(
+        factory,
+        app.config,
+        now=lambda: utcnow() + timedelta(seconds=PURGE_EVERY_SECONDS + 1),
+        only={"retention_purge"},
+    )
+
+    assert first == ["retention_purge"] and again == [] and later == ["retention_purge"]
     fresh(db)
     stored = db.get(Comment, comments.old_rejected.id)
     assert stored is not None and stored.body == ERASED_AFTER_RETENTION

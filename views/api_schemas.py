@@ -569,6 +569,18 @@ class ExportNote(BaseModel):
     created_at: datetime
 
 
+class ExportMessage(BaseModel):
+    """A mail Tribune wrote to the account (the outbox)."""
+
+    id: int
+    channel: str
+    kind: str
+    recipient: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
 class ExportAction(BaseModel):
     id: int
     action: str
@@ -638,6 +650,7 @@ class AccountExport(BaseModel):
     sessions: ExportSessions
     sso_identities: list[ExportSsoIdentity]
     notes_about_you: list[ExportNote] = Field(description="Moderators' notes on the account.")
+    messages: list[ExportMessage] = Field(description="Mails written to the account.")
     staff_activity: ExportStaffActivity
 
 
