@@ -1,4 +1,4 @@
-"""'Mijn gegevens downloaden' (/profiel/gegevens) and GET /api/v1/me/export: every row the fan
+"""'Mijn gegevens downloaden' (/profiel/gegevens.json) and GET /api/v1/me/export: every row the fan
 owns, and no section missing for a table that references an account."""
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def fan(
 
 
 def download(client: FlaskClient) -> dict[str, Any]:
-    response = client.get("/profiel/gegevens")
+    response = client.get("/profiel/gegevens.json")
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     return json.loads(response.get_data(as_text=True))
 
@@ -123,7 +123,7 @@ def test_the_export_says_what_each_row_is(fan: Fan) -> None:
 
 
 def test_the_download_is_a_private_attachment_without_secrets(fan: Fan, db: Session) -> None:
-    response = fan.client.get("/profiel/gegevens")
+    response = fan.client.get("/profiel/gegevens.json")
 
     assert response.status_code == 200
     assert response.mimetype == "application/json"
@@ -142,7 +142,7 @@ def test_the_download_is_a_private_attachment_without_secrets(fan: Fan, db: Sess
 def test_the_profile_links_the_download_and_the_deletion(fan: Fan) -> None:
     page = fan.client.get("/profiel").get_data(as_text=True)
 
-    assert "Mijn gegevens downloaden" in page and 'href="/profiel/gegevens"' in page
+    assert "Mijn gegevens downloaden" in page and 'href="/profiel/gegevens.json"' in page
     assert 'href="/profiel/verwijderen"' in page
 
 
@@ -159,7 +159,7 @@ def test_someone_else_gets_only_their_own_data(
 
 
 def test_the_page_asks_a_visitor_to_log_in(client: FlaskClient) -> None:
-    response = client.get("/profiel/gegevens")
+    response = client.get("/profiel/gegevens.json")
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/login")

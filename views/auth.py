@@ -484,7 +484,7 @@ def my_reports() -> ResponseReturnValue:
     )
 
 
-@bp.get("/profiel/gegevens")
+@bp.get("/profiel/gegevens.json")
 @login_required_any
 def export_data() -> ResponseReturnValue:
     """ "Mijn gegevens downloaden": everything Tribune holds about the account, as a JSON file."""
