@@ -270,6 +270,19 @@
     });
     this.root.addEventListener("click", function (event) { self.click(event); });
     this.root.addEventListener("submit", function (event) { self.submit(event); });
+    this.root.addEventListener("keydown", function (event) { self.key(event); });
+  };
+
+  // Escape in an open reply, edit, report or appeal form closes it (the typed text stays for
+  // when it is opened again) and puts the focus back on its "Antwoorden"/"Bewerken"/… toggle.
+  Embed.prototype.key = function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var details = event.target.closest("details[open]");
+    var summary = details && details.querySelector(":scope > summary");
+    if (!summary) return;
+    event.preventDefault();
+    details.open = false;
+    summary.focus();
   };
 
   // A comment's reply, edit or report form, cloned from the fragment's <template> when its
@@ -335,8 +348,289 @@
     event.preventDefault();
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
+    // A post or reply (the thread's post route) goes to the JSON API when signed in and the
+    // fragment brought the new comment's templates; everything else answers a fragment.
+    var posting = /^\/embed\/comments\/[^/]+\/reacties$/.test(new URL(action).pathname);
+    if (posting && token && this.root.getElementById("vorm-comment")) {
+      this.post(form);
+      return;
+    }
     this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) }, false, form);
   };
+
+  // ------------------------------------------------------------ posting through the API
+
+  // POST /api/v1/articles/<id>/comments with the bearer token, as JSON (docs/embed.md): 201
+  // published, 202 held, 422 comment_rejected (stored), any other refusal beside the field.
+  // The new comment is built from the answer and the fragment's templates: no second request.
+  Embed.prototype.post = function (form) {
+    var self = this;
+    var field = form.querySelector("textarea");
+    var parent = form.querySelector('input[name="parent_id"]');
+    var parentId = parent && /^[0-9]{1,18}$/.test(parent.value) ? parseInt(parent.value, 10) : null;
+    var payload = { body: field ? field.value : "", parent_id: parentId };
+    return request(base + "/api/v1/articles/" + encodeURIComponent(this.article) + "/comments", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        var error = data.error || {};
+        if (response.status === 201 || response.status === 202) {
+          self.posted(data, form, parentId);
+        } else if (response.status === 422 && error.code === "comment_rejected" && error.details) {
+          self.posted({
+            id: error.details.comment_id,
+            body: payload.body,
+            state: "rejected",
+            reasons: error.details.reasons || [],
+            decision_reason: error.details.decision_reason,
+          }, form, parentId);
+        } else if (response.status === 401) {
+          refused(new Error(error.message || "Meld je opnieuw aan."));
+        } else {
+          self.fieldError(form, error.message || "Dat lukte niet. Probeer het opnieuw.");
+        }
+      });
+    }).catch(function () {
+      var button = form.querySelector('button[type="submit"]');
+      if (button) button.disabled = false;
+      self.notice("Tribune is even niet bereikbaar. Probeer het zo opnieuw.", true);
+    });
+  };
+
+  // A refusal beside the text field, as the server's form macro puts it: the typed text
+  // stays, the field is marked invalid and described by the error, the cursor goes into it.
+  Embed.prototype.fieldError = function (form, message) {
+    var field = form.querySelector("textarea");
+    var old = form.querySelectorAll(".form-error");
+    for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
+    var button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = false;
+    if (!field) { this.notice(message, true); return; }
+    var p = document.createElement("p");
+    p.className = "form-error";
+    p.id = field.id + "-error";
+    p.setAttribute("role", "alert");
+    p.textContent = message;
+    field.parentNode.insertBefore(p, field.nextSibling);
+    field.setAttribute("aria-invalid", "true");
+    var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+      return id && id !== p.id;
+    });
+    described.push(p.id);
+    field.setAttribute("aria-describedby", described.join(" "));
+    this.focus(field);
+  };
+
+  // A template of the fragment (embed/_form_templates.html), cloned, the placeholder id
+  // replaced by the comment's in every id, link and form attribute.
+  Embed.prototype.stamp = function (name, id) {
+    var template = this.root.getElementById(name);
+    if (!template) return null;
+    var placeholder = template.getAttribute("data-placeholder");
+    var copy = template.content.cloneNode(true);
+    var all = copy.querySelectorAll("*");
+    for (var i = 0; i < all.length; i++) {
+      for (var a = 0; a < all[i].attributes.length; a++) {
+        var attr = all[i].attributes[a];
+        if (attr.value.indexOf(placeholder) !== -1) attr.value = attr.value.split(placeholder).join(String(id));
+      }
+    }
+    return { template: template, content: copy };
+  };
+
+  // Fill a text where the template's marker stands (a reason's Dutch label).
+  function mark(el, marker, text) {
+    if (el) el.textContent = el.textContent.split(marker).join(text);
+  }
+
+  Embed.prototype.posted = function (data, form, parentId) {
+    var main = this.main();
+    var section = main && main.querySelector("section.comments");
+    var published = data.state === "published";
+    var kind = published ? "vorm-comment" : data.state === "rejected" ? "vorm-rejected" :
+      (data.reasons && data.reasons.length ? "vorm-held-signals" : "vorm-held");
+    var stamped = section && this.stamp(kind, data.id);
+    if (!stamped) { this.reload(); return; }
+    var template = stamped.template;
+    var marker = template.getAttribute("data-marker");
+    var focusId = "reacties";
+    if (published) {
+      var li = stamped.content.querySelector("li.comment");
+      fillComment(li, data, marker, this.root.getElementById("reactie-" + parentId));
+      this.absolute(li);  // links at Tribune; the text's links spelt as the thread's (URL parser)
+      this.place(li, section, parentId);
+      focusId = li.id;
+    } else {
+      var labels = {};
+      try {
+        labels = JSON.parse(this.root.getElementById("vorm-held").getAttribute("data-reasons")) || {};
+      } catch (e) { /* no labels: the codes themselves */ }
+      var entry = stamped.content.querySelector(".own-pending li");
+      fillBody(entry.querySelector(".comment-body"), data.body);
+      if (data.state === "rejected") {
+        var reason = data.decision_reason || (data.reasons || [])[0] || "";
+        mark(entry.querySelector(".form-error"), marker, labels[reason] || reason);
+      } else {
+        var named = [];
+        (data.reasons || []).forEach(function (code) {
+          var label = labels[code] || code;
+          if (named.indexOf(label) === -1) named.push(label);
+        });
+        mark(entry.querySelector(".muted"), marker, named.join(", "));
+      }
+      this.absolute(entry);
+      var card = section.querySelector(":scope > .own-pending");
+      if (card) {
+        var list = card.querySelector("ul");
+        list.insertBefore(entry, list.firstChild);  // newest first, as the server lists them
+      } else {
+        section.insertBefore(stamped.content.querySelector(".own-pending"),
+          section.querySelector(":scope > p.sort").nextSibling);
+      }
+    }
+    // The outcome notice on top (the template's Dutch text), replacing an older one.
+    var old = main.querySelectorAll(":scope > p.notice");
+    for (var n = 0; n < old.length; n++) old[n].parentNode.removeChild(old[n]);
+    var notice = document.createElement("p");
+    var rejected = data.state === "rejected";
+    notice.className = "notice" + (rejected ? " error" : "");
+    notice.setAttribute("role", rejected ? "alert" : "status");
+    notice.textContent = template.getAttribute("data-notice");
+    main.insertBefore(notice, main.firstChild ? main.firstChild.nextSibling : null);
+    // The count, the heading, the host page's tally. The ETag stays: the next check fetches
+    // the thread once, finds no one else's comment and takes the new ETag quietly.
+    var count = (parseInt(main.getAttribute("data-count"), 10) || 0) + (published ? 1 : 0);
+    main.setAttribute("data-count", String(count));
+    var words = this.root.getElementById("vorm-comment");
+    var heading = this.root.getElementById("reacties");
+    if (heading && published) {
+      heading.textContent = count === 1 ? words.getAttribute("data-count-one") :
+        words.getAttribute("data-count-many").split(words.getAttribute("data-placeholder")).join(String(count));
+    }
+    if (window.TribuneCounts && window.TribuneCounts.set) window.TribuneCounts.set(this.article, count);
+    this.reset(form);
+    this.focus(this.root.getElementById(focusId));
+  };
+
+  // The new comment in the thread: top-level at the top (oldest first: at the end), a reply
+  // at the end of its parent's replies.
+  Embed.prototype.place = function (li, section, parentId) {
+    var parent = parentId && this.root.getElementById("reactie-" + parentId);
+    if (parent) {
+      var replies = parent.querySelector(":scope > ol.replies");
+      if (!replies) {
+        replies = document.createElement("ol");
+        replies.className = "replies";
+        parent.appendChild(replies);
+      }
+      replies.appendChild(li);
+      return;
+    }
+    var thread = section.querySelector(":scope > ol.thread");
+    if (new URL(this.threadUrl).searchParams.get("volgorde") === "oudste") thread.appendChild(li);
+    else thread.insertBefore(li, thread.firstChild);
+  };
+
+  // The posted form, emptied and closed (a reply's <details>), its errors gone.
+  Embed.prototype.reset = function (form) {
+    if (!form) return;
+    var fields = form.querySelectorAll("textarea");
+    for (var f = 0; f < fields.length; f++) {
+      fields[f].value = "";
+      fields[f].textContent = "";
+      fields[f].removeAttribute("aria-invalid");
+      var described = (fields[f].getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && !/-error$/.test(id);
+      });
+      if (described.length) fields[f].setAttribute("aria-describedby", described.join(" "));
+      else fields[f].removeAttribute("aria-describedby");
+    }
+    var errors = form.querySelectorAll(".form-error");
+    for (var e = 0; e < errors.length; e++) errors[e].parentNode.removeChild(errors[e]);
+    var button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = false;
+    var details = form.closest("details");
+    if (details) details.open = false;
+  };
+
+  // The thread's <li> of the reader's new comment, from the API's answer: the id (stamped),
+  // the time in Brussels words, the text, the edit form's text, and "antwoord op" for a deep
+  // reply (depth 3 and more, as pages/_comment.html), no "Antwoorden" from depth 6.
+  function fillComment(li, data, marker, parentLi) {
+    var time = li.querySelector(".comment-meta time");
+    if (time) {
+      time.setAttribute("datetime", data.created_at);
+      time.textContent = brussels(data.created_at) || time.textContent;
+    }
+    fillBody(li.querySelector(".comment-body"), data.body);
+    var edit = li.querySelector('details[data-form="edit"]');
+    if (edit) edit.setAttribute("data-body", data.body);
+    var depth = 0;
+    for (var up = parentLi; up; up = up.parentNode && up.parentNode.closest ? up.parentNode.closest("li.comment") : null) depth++;
+    var replyTo = li.querySelector(".reply-to");
+    var parentMeta = parentLi && parentLi.querySelector(":scope > .comment-meta strong");
+    if (replyTo) {
+      if (depth >= 3 && parentMeta) mark(replyTo, marker, parentMeta.textContent);
+      else replyTo.parentNode.removeChild(replyTo);
+    }
+    var reply = li.querySelector('details[data-form="reply"]');
+    if (reply && depth >= 6) reply.parentNode.removeChild(reply);
+  }
+
+  // A timestamp as the server's brussels filter writes it: "8 december 2026 om 14:05".
+  function brussels(iso) {
+    try {
+      var parts = {};
+      new Intl.DateTimeFormat("nl-BE", {
+        timeZone: "Europe/Brussels", day: "numeric", month: "long", year: "numeric",
+        hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+      }).formatToParts(new Date(iso)).forEach(function (p) { parts[p.type] = p.value; });
+      var two = function (v) { return ("0" + v).slice(-2); };
+      return parts.day + " " + parts.month + " " + parts.year + " om " + two(parts.hour) + ":" + two(parts.minute);
+    } catch (e) {
+      return "";
+    }
+  }
+
+  // The text as the server's comment_html filter renders it, built as nodes (never as HTML):
+  // text, links (http(s) and www., trailing punctuation left out, nofollow ugc) and line breaks.
+  var URL_RE = (function () {
+    try {  // \b as Python's: no letter, digit or underscore of any script before it
+      return new RegExp("(?<![\\p{L}\\p{N}_])(https?://[^\\s<>\"']{1,300}|www\\.[^\\s<>\"']{2,300})", "giu");
+    } catch (e) {
+      return /\b(https?:\/\/[^\s<>"']{1,300}|www\.[^\s<>"']{2,300})/gi;
+    }
+  })();
+
+  function fillBody(el, body) {
+    if (!el) return;
+    el.textContent = "";
+    var text = function (chunk) {
+      var lines = chunk.split("\n");
+      for (var i = 0; i < lines.length; i++) {
+        if (i > 0) el.appendChild(document.createElement("br"));
+        var t = (i > 0 ? "\n" : "") + lines[i];
+        if (t) el.appendChild(document.createTextNode(t));
+      }
+    };
+    var last = 0;
+    var match;
+    URL_RE.lastIndex = 0;
+    while ((match = URL_RE.exec(body)) !== null) {
+      text(body.slice(last, match.index));
+      var url = match[0].replace(/[.,;:!?)]+$/, "");
+      var a = document.createElement("a");
+      a.setAttribute("href", /^http/i.test(url) ? url : "https://" + url);
+      a.setAttribute("rel", "nofollow ugc noopener");
+      a.setAttribute("target", "_blank");
+      a.textContent = url;
+      el.appendChild(a);
+      last = match.index + url.length;
+    }
+    text(body.slice(last));
+  }
 
   // "3 nieuwe reacties": a conditional request; the newer thread waits until asked for.
   Embed.prototype.check = function () {
@@ -351,8 +645,10 @@
           var main = self.main();
           var now = main ? parseInt(main.getAttribute("data-count"), 10) || 0 : 0;
           var added = next ? (parseInt(next.getAttribute("data-count"), 10) || 0) - now : 0;
+          // Nothing new from others (the reader's own post, put in place already): the thread
+          // as shown is current, so its ETag is taken and the next check is a 304 again.
+          self.etag = newTag || self.etag;
           if (added <= 0) return;
-          self.etag = newTag;
           self.waiting = html;
           var box = self.root.getElementById("nieuw");
           if (!box) return;
