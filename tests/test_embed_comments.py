@@ -832,3 +832,21 @@ def test_bearer_thread_carries_the_templates_of_the_readers_new_comment(
     # Not for an anonymous reader (the cached fragment every host page loads first).
     anonymous = _text(client.get(f"/embed/comments/{article.cms_id}?fragment=1"))
     assert "<template" not in anonymous
+
+
+def test_the_sign_in_popup_shows_login_and_registration_without_the_site_layout(
+    client: FlaskClient,
+) -> None:
+    popup = "/embed/aanmelden?origin=https://krant.example"
+    login_page = _text(client.get("/login", query_string={"next": popup}))
+    register_page = _text(client.get("/registreren", query_string={"next": popup}))
+    for html in (login_page, register_page):
+        assert 'class="popup"' in html and "Tribune · aanmelden om te reageren" in html
+        assert "site-header" not in html and "site-footer" not in html
+        assert "Hoofdmenu" not in html
+    assert 'name="password"' in login_page
+    # Both keep the way back to the popup's token page.
+    assert "aanmelden%3Forigin" in login_page or "/embed/aanmelden?origin" in login_page
+    # The same pages opened from the site keep the site's layout.
+    site = _text(client.get("/login"))
+    assert "site-header" in site and 'class="popup"' not in site
