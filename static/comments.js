@@ -350,9 +350,17 @@
     if (button) button.disabled = true;
     // A post or reply (the thread's post route) goes to the JSON API when signed in and the
     // fragment brought the new comment's templates; everything else answers a fragment.
-    var posting = /^\/embed\/comments\/[^/]+\/reacties$/.test(new URL(action).pathname);
-    if (posting && token && this.root.getElementById("vorm-comment")) {
+    var path = new URL(action).pathname;
+    if (/^\/embed\/comments\/[^/]+\/reacties$/.test(path) && token &&
+        this.root.getElementById("vorm-comment")) {
       this.post(form);
+      return;
+    }
+    // An edit or a report of a comment: the JSON API too (the templates bring the words).
+    var own = /^\/embed\/comments\/reacties\/([0-9]+)\/(bewerken|melden)$/.exec(path);
+    if (own && token && this.root.getElementById(own[2] === "bewerken" ? "vorm-edit" : "vorm-report")) {
+      if (own[2] === "bewerken") this.edit(form, own[1]);
+      else this.report(form, own[1]);
       return;
     }
     this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) }, false, form);
@@ -392,27 +400,28 @@
           self.fieldError(form, error.message || "Dat lukte niet. Probeer het opnieuw.");
         }
       });
-    }).catch(function () {
-      var button = form.querySelector('button[type="submit"]');
-      if (button) button.disabled = false;
-      self.notice("Tribune is even niet bereikbaar. Probeer het zo opnieuw.", true);
-    });
+    }).catch(function () { self.offline(form); });
   };
 
   // A refusal beside the text field, as the server's form macro puts it: the typed text
   // stays, the field is marked invalid and described by the error, the cursor goes into it.
-  Embed.prototype.fieldError = function (form, message) {
-    var field = form.querySelector("textarea");
+  Embed.prototype.fieldError = function (form, message, field) {
+    if (field === undefined) field = form.querySelector("textarea");
     var old = form.querySelectorAll(".form-error");
     for (var i = 0; i < old.length; i++) old[i].parentNode.removeChild(old[i]);
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = false;
-    if (!field) { this.notice(message, true); return; }
     var p = document.createElement("p");
     p.className = "form-error";
-    p.id = field.id + "-error";
     p.setAttribute("role", "alert");
     p.textContent = message;
+    if (!field) {
+      // A refusal that names no field: above the fields (the form_errors macro's place).
+      form.insertBefore(p, form.querySelector("label"));
+      this.focus(form.querySelector("select, textarea, input:not([type=hidden])"));
+      return;
+    }
+    p.id = field.id + "-error";
     field.parentNode.insertBefore(p, field.nextSibling);
     field.setAttribute("aria-invalid", "true");
     var described = (field.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
@@ -490,15 +499,7 @@
           section.querySelector(":scope > p.sort").nextSibling);
       }
     }
-    // The outcome notice on top (the template's Dutch text), replacing an older one.
-    var old = main.querySelectorAll(":scope > p.notice");
-    for (var n = 0; n < old.length; n++) old[n].parentNode.removeChild(old[n]);
-    var notice = document.createElement("p");
-    var rejected = data.state === "rejected";
-    notice.className = "notice" + (rejected ? " error" : "");
-    notice.setAttribute("role", rejected ? "alert" : "status");
-    notice.textContent = template.getAttribute("data-notice");
-    main.insertBefore(notice, main.firstChild ? main.firstChild.nextSibling : null);
+    this.announce(template.getAttribute("data-notice"), data.state === "rejected");
     // The count, the heading, the host page's tally. The ETag stays: the next check fetches
     // the thread once, finds no one else's comment and takes the new ETag quietly.
     var count = (parseInt(main.getAttribute("data-count"), 10) || 0) + (published ? 1 : 0);
@@ -512,6 +513,97 @@
     if (window.TribuneCounts && window.TribuneCounts.set) window.TribuneCounts.set(this.article, count);
     this.reset(form);
     this.focus(this.root.getElementById(focusId));
+  };
+
+  // The outcome notice on top of the thread (a template's Dutch text), replacing an older one.
+  Embed.prototype.announce = function (text, error) {
+    var main = this.main();
+    if (!main || !text) return;
+    var old = main.querySelectorAll(":scope > p.notice");
+    for (var n = 0; n < old.length; n++) old[n].parentNode.removeChild(old[n]);
+    this.notice(text, error);
+  };
+
+  // A JSON API call with the bearer token: resolves to {status, data} (data: {} if not JSON).
+  function send(method, path, payload) {
+    return request(base + path, {
+      method: method,
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        return { status: response.status, data: data };
+      });
+    });
+  }
+
+  // An answered per-comment form: closed, and taken out so that opening it again clones a
+  // fresh one from the template (with the comment's new text, for an edit).
+  function done(form) {
+    var details = form.closest("details");
+    if (details) details.open = false;
+    form.parentNode.removeChild(form);
+  }
+
+  // PATCH /api/v1/comments/<id>: 200 the new text goes in place (as the thread renders an
+  // edited comment: its text, "· bewerkt"); 202 held, the comment leaves the thread: the
+  // thread is fetched again with the notice; a refusal beside the field, the text kept.
+  Embed.prototype.edit = function (form, id) {
+    var self = this;
+    var field = form.querySelector("textarea");
+    var words = this.root.getElementById("vorm-edit");
+    return send("PATCH", "/api/v1/comments/" + id, { body: field.value }).then(function (answer) {
+      var error = answer.data.error || {};
+      var li = self.root.getElementById("reactie-" + id);
+      if (answer.status === 200 && li) {
+        var body = li.querySelector(":scope > .comment-body");
+        fillBody(body, answer.data.body);
+        self.absolute(body);
+        var holder = form.closest("details");
+        if (holder) holder.setAttribute("data-body", answer.data.body);
+        var time = li.querySelector(":scope > .comment-meta time");
+        if (time && !time.nextSibling) time.parentNode.appendChild(document.createTextNode(words.getAttribute("data-edited")));
+        done(form);
+        self.announce(words.getAttribute("data-notice"), false);
+        self.focus(li);
+      } else if (answer.status === 200 || answer.status === 202) {
+        self.reload().then(function () { self.announce(words.getAttribute("data-notice-held"), false); });
+      } else if (answer.status === 401) {
+        refused(new Error(error.message || "Meld je opnieuw aan."));
+      } else {
+        self.fieldError(form, error.message || "Dat lukte niet. Probeer het opnieuw.");
+      }
+    }).catch(function () { self.offline(form); });
+  };
+
+  // POST /api/v1/comments/<id>/reports: 201 reported, 200 reported before; a refusal beside
+  // the field it names (reason, note), else above the fields.
+  Embed.prototype.report = function (form, id) {
+    var self = this;
+    var reason = form.querySelector('select[name="reason"]');
+    var note = form.querySelector('[name="note"]');
+    var words = this.root.getElementById("vorm-report");
+    var payload = { reason: reason ? reason.value : "", note: note && note.value.trim() ? note.value : null };
+    return send("POST", "/api/v1/comments/" + id + "/reports", payload).then(function (answer) {
+      var error = answer.data.error || {};
+      if (answer.status === 201 || answer.status === 200) {
+        done(form);
+        self.announce(words.getAttribute(answer.status === 201 ? "data-notice" : "data-notice-again"), false);
+        self.focus(self.root.getElementById("reactie-" + id));
+      } else if (answer.status === 401) {
+        refused(new Error(error.message || "Meld je opnieuw aan."));
+      } else {
+        var field = error.code === "invalid_reason" ? reason : error.code === "invalid_note" ? note : null;
+        self.fieldError(form, error.message || "Dat lukte niet. Probeer het opnieuw.", field);
+      }
+    }).catch(function () { self.offline(form); });
+  };
+
+  // Offline for a moment: the typed text stays, the button works again.
+  Embed.prototype.offline = function (form) {
+    var button = form.querySelector('button[type="submit"]');
+    if (button) button.disabled = false;
+    this.notice("Tribune is even niet bereikbaar. Probeer het zo opnieuw.", true);
   };
 
   // The new comment in the thread: top-level at the top (oldest first: at the end), a reply

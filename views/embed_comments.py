@@ -58,6 +58,10 @@ from wiring import posting_policy, screen_text, thread_cache
 bp = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
 
 SIGN_IN_NL = "Meld je aan om te reageren."
+EDITED_NL = "Je reactie is aangepast."
+EDIT_HELD_NL = "Je aangepaste reactie wordt eerst nagekeken."
+REPORTED_NL = "Bedankt, een moderator bekijkt je melding."
+REPORTED_AGAIN_NL = "Je had deze reactie al gemeld."
 
 
 def _origin_allowed(origin: str) -> bool:
@@ -165,6 +169,9 @@ def _forms_once() -> dict[str, Any]:
         "outcome_notices": {
             state.value: message for state, (message, _) in OUTCOME_MESSAGES.items()
         },
+        # What comments.js says after an edit or a report it sent to the JSON API.
+        "edit_notices": {"done": EDITED_NL, "held": EDIT_HELD_NL},
+        "report_notices": {"new": REPORTED_NL, "again": REPORTED_AGAIN_NL},
     }
 
 
@@ -463,7 +470,7 @@ def edit(comment_id: int) -> ResponseReturnValue:
     held = result.comment.state is CommentState.HELD
     return _done(
         article,
-        "Je aangepaste reactie wordt eerst nagekeken." if held else "Je reactie is aangepast.",
+        EDIT_HELD_NL if held else EDITED_NL,
         "reacties" if held else f"reactie-{comment_id}",
     )
 
@@ -528,13 +535,7 @@ def report(comment_id: int) -> ResponseReturnValue:
         created = submit_report(comment_id, form)
     except DomainError as exc:
         return _failed(form, "report", comment_id, article, exc)
-    return _done(
-        article,
-        "Bedankt, een moderator bekijkt je melding."
-        if created
-        else "Je had deze reactie al gemeld.",
-        f"reactie-{comment_id}",
-    )
+    return _done(article, REPORTED_NL if created else REPORTED_AGAIN_NL, f"reactie-{comment_id}")
 
 
 @bp.post("/reacties/<int:comment_id>/bezwaar")

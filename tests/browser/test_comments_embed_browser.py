@@ -526,9 +526,9 @@ OUTER_JS = (
 
 
 def _posts(page: Any) -> list[Any]:
-    """Every POST the page sends to Tribune, recorded from now on."""
+    """Every write (POST, PATCH) the page sends, recorded from now on."""
     sent: list[Any] = []
-    page.on("request", lambda r: sent.append(r) if r.method == "POST" else None)
+    page.on("request", lambda r: sent.append(r) if r.method in ("POST", "PATCH") else None)
     return sent
 
 
@@ -573,12 +573,34 @@ def test_posts_and_replies_go_through_the_json_api_and_match_the_server_render(
         assert reply.depth == 3 and _active_id(page) == f"reactie-{reply.id}"
         assert f"antwoord op {other.username}" in page.inner_text(f"#reactie-{reply.id}")
         assert page.inner_text(f"{EMBED} #reacties") == "5 reacties"
-        # Both went to the JSON API as JSON with the bearer token, no form route.
-        api = f"{base_url}/api/v1/articles/{ARTICLE}/comments"
-        assert [r.url for r in sent] == [api, api]
+        # An edit: the new text in place, "bewerkt", the form taken out (a fresh one next time).
+        page.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
+        page.fill(f"#edit-{mine.id}", "Toch www.hln.be\nen verder")
+        page.click(f"#bewerk-{mine.id} button[type=submit]")
+        page.wait_for_selector("text=Je reactie is aangepast.", timeout=TIMEOUT_MS)
+        assert _active_id(page) == f"reactie-{mine.id}"
+        assert page.locator(f"#bewerk-{mine.id}").count() == 0
+        assert "bewerkt" in page.inner_text(f"#reactie-{mine.id} > .comment-meta")
+        # A report of the other reader's comment.
+        page.locator(f"#reactie-{top.id} > .comment-actions summary", has_text="Melden").click()
+        page.select_option(f"#reason-{top.id}", "spam")
+        page.locator(f"#reactie-{top.id} > .comment-actions form button", has_text="Melden").click()
+        page.wait_for_selector(
+            "text=Bedankt, een moderator bekijkt je melding.", timeout=TIMEOUT_MS
+        )
+        assert _active_id(page) == f"reactie-{top.id}"
+        # All went to the JSON API as JSON with the bearer token, no form route.
+        api = f"{base_url}/api/v1"
+        assert [(r.method, r.url) for r in sent] == [
+            ("POST", f"{api}/articles/{ARTICLE}/comments"),
+            ("POST", f"{api}/articles/{ARTICLE}/comments"),
+            ("PATCH", f"{api}/comments/{mine.id}"),
+            ("POST", f"{api}/comments/{top.id}/reports"),
+        ]
         assert all(r.headers.get("content-type") == "application/json" for r in sent)
         assert all(r.headers.get("authorization", "").startswith("Bearer tre_") for r in sent)
         assert sent[1].post_data_json == {"body": CLEAN_TEXTS[3], "parent_id": two.id}
+        assert sent[3].post_data_json == {"reason": "spam", "note": None}
         built = {i: page.evaluate(OUTER_JS, f"reactie-{i}") for i in (mine.id, reply.id)}
         # The same comments as the server renders them (pages/_comment.html), markup for markup.
         _server_render(page)
@@ -701,3 +723,20 @@ def test_keyboard_only_post_refusal_reply_and_escape(
             f"() => {ROOT_JS}.querySelector('#reactie-{theirs.id} ol.replies li.comment').id"
         )
         assert _active_id(page) == reply_id
+
+
+def test_an_edit_that_is_held_takes_the_comment_out_of_the_thread_with_the_notice(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    fan = make_user()
+    mine = create_comment(db, article, fan, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, fan)
+        page.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
+        page.fill(f"#edit-{mine.id}", HOLD_TEXT)
+        page.click(f"#bewerk-{mine.id} button[type=submit]")
+        page.wait_for_selector(
+            "text=Je aangepaste reactie wordt eerst nagekeken.", timeout=TIMEOUT_MS
+        )
+        assert page.locator(f"{EMBED} li.comment").count() == 0
+        assert HOLD_TEXT in page.inner_text(f"{EMBED} .own-pending")
