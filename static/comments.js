@@ -356,11 +356,13 @@
       this.post(form);
       return;
     }
-    // An edit or a report of a comment: the JSON API too (the templates bring the words).
-    var own = /^\/embed\/comments\/reacties\/([0-9]+)\/(bewerken|melden)$/.exec(path);
-    if (own && token && this.root.getElementById(own[2] === "bewerken" ? "vorm-edit" : "vorm-report")) {
+    // An edit, a report or an appeal: the JSON API too (the templates bring the words).
+    var own = /^\/embed\/comments\/reacties\/([0-9]+)\/(bewerken|melden|bezwaar)$/.exec(path);
+    var words = { bewerken: "vorm-edit", melden: "vorm-report", bezwaar: "vorm-rejected" };
+    if (own && token && this.root.getElementById(words[own[2]])) {
       if (own[2] === "bewerken") this.edit(form, own[1]);
-      else this.report(form, own[1]);
+      else if (own[2] === "melden") this.report(form, own[1]);
+      else this.appeal(form, own[1]);
       return;
     }
     this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) }, false, form);
@@ -595,6 +597,30 @@
       } else {
         var field = error.code === "invalid_reason" ? reason : error.code === "invalid_note" ? note : null;
         self.fieldError(form, error.message || "Dat lukte niet. Probeer het opnieuw.", field);
+      }
+    }).catch(function () { self.offline(form); });
+  };
+
+  // POST /api/v1/comments/<id>/appeal: 201 filed, the card says so where the form was (as
+  // pages/_own_pending.html shows a pending appeal); a refusal beside the text.
+  Embed.prototype.appeal = function (form, id) {
+    var self = this;
+    var field = form.querySelector("textarea");
+    var words = this.root.getElementById("vorm-rejected");
+    return send("POST", "/api/v1/comments/" + id + "/appeal", { body: field.value }).then(function (answer) {
+      var error = answer.data.error || {};
+      if (answer.status === 201) {
+        var details = form.closest("details");
+        var said = document.createElement("p");
+        said.className = "muted";
+        said.textContent = words.getAttribute("data-appealed");
+        if (details) details.parentNode.replaceChild(said, details);
+        self.announce(words.getAttribute("data-appeal-notice"), false);
+        self.focus(self.root.getElementById("reactie-" + id));
+      } else if (answer.status === 401) {
+        refused(new Error(error.message || "Meld je opnieuw aan."));
+      } else {
+        self.fieldError(form, error.message || "Dat lukte niet. Probeer het opnieuw.");
       }
     }).catch(function () { self.offline(form); });
   };

@@ -62,6 +62,7 @@ EDITED_NL = "Je reactie is aangepast."
 EDIT_HELD_NL = "Je aangepaste reactie wordt eerst nagekeken."
 REPORTED_NL = "Bedankt, een moderator bekijkt je melding."
 REPORTED_AGAIN_NL = "Je had deze reactie al gemeld."
+APPEALED_NL = "Je bezwaar is ingediend. Een moderator bekijkt het."
 
 
 def _origin_allowed(origin: str) -> bool:
@@ -172,6 +173,7 @@ def _forms_once() -> dict[str, Any]:
         # What comments.js says after an edit or a report it sent to the JSON API.
         "edit_notices": {"done": EDITED_NL, "held": EDIT_HELD_NL},
         "report_notices": {"new": REPORTED_NL, "again": REPORTED_AGAIN_NL},
+        "appeal_notice": APPEALED_NL,
     }
 
 
@@ -556,9 +558,7 @@ def appeal(comment_id: int) -> ResponseReturnValue:
             session.rollback()
             raise
         return _failed(form, "appeal", comment_id, article, exc)
-    return _done(
-        article, "Je bezwaar is ingediend. Een moderator bekijkt het.", f"reactie-{comment_id}"
-    )
+    return _done(article, APPEALED_NL, f"reactie-{comment_id}")
 
 
 # ---------------------------------------------------------------- the popup sign-in

@@ -636,6 +636,7 @@ def test_a_rejected_comment_matches_the_server_render_with_its_appeal(
 ) -> None:
     with _opened(chromium, base_url) as page:
         _sign_in(page, base_url, db, make_user())
+        sent = _posts(page)
         page.fill(f"{EMBED} #body", REJECT_TEXT)
         page.click(f"{EMBED} #reageer button[type=submit]")
         page.wait_for_selector(f"{EMBED} .own-pending", timeout=TIMEOUT_MS)
@@ -651,6 +652,17 @@ def test_a_rejected_comment_matches_the_server_render_with_its_appeal(
         assert page.evaluate(
             f"([a, b]) => a.replace({strip}, '') === b.replace({strip}, '')", [built, again]
         )
+        # The appeal, through the JSON API: the card says it is pending, as the server's does.
+        page.locator(f"#reactie-{rejected.id} summary", has_text="Bezwaar maken").click()
+        page.fill(f"#appeal-{rejected.id}", "Dit was een citaat uit het artikel.")
+        page.click(f"#reactie-{rejected.id} form button[type=submit]")
+        page.wait_for_selector("text=Je bezwaar is ingediend.", timeout=TIMEOUT_MS)
+        assert _active_id(page) == f"reactie-{rejected.id}"
+        assert sent[-1].url == f"{base_url}/api/v1/comments/{rejected.id}/appeal"
+        appealed = page.evaluate(OUTER_JS, f"reactie-{rejected.id}")
+        assert "Je bezwaar: in behandeling" in appealed and "<form" not in appealed
+        _server_render(page)
+        assert page.evaluate(OUTER_JS, f"reactie-{rejected.id}") == appealed
 
 
 def _tab_to(page: Any, element_id: str, limit: int = 60) -> None:
