@@ -96,7 +96,7 @@ BODY_TEMPLATES = (
 )
 
 
-def wait_for(url: str, timeout: float = 20.0) -> None:
+def wait_for(url: str, timeout: float = 90.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
