@@ -752,3 +752,28 @@ def test_an_edit_that_is_held_takes_the_comment_out_of_the_thread_with_the_notic
         )
         assert page.locator(f"{EMBED} li.comment").count() == 0
         assert HOLD_TEXT in page.inner_text(f"{EMBED} .own-pending")
+
+
+def test_the_writing_half_is_loaded_only_for_a_signed_in_reader(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    context = chromium.new_context()
+    loaded: list[str] = []
+    context.on("request", lambda r: loaded.append(r.url) if "/static/comments" in r.url else None)
+    with host_page(_host_html(base_url)) as host_url:
+        page = context.new_page()
+        page.goto(host_url)
+        page.wait_for_selector(f"{EMBED} #tribune-embed", timeout=TIMEOUT_MS)
+        # An anonymous reader downloads the reading half only.
+        assert loaded == [f"{base_url}/static/comments.js"]
+        # A script of the page cannot install methods through the hook (it is not the writer):
+        # had it, its `write` would swallow the post below and keep the writer out.
+        page.evaluate(
+            "() => window.Tribune.comments._install((E) => { E.prototype.write = () => true; })"
+        )
+        _sign_in(page, base_url, db, make_user())
+        assert loaded == [f"{base_url}/static/comments.js", f"{base_url}/static/comments-write.js"]
+        page.fill(f"{EMBED} #body", CLEAN_TEXTS[0])
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+    context.close()
