@@ -195,13 +195,13 @@ def load_user(session: Session, user_key: str) -> User | None:
     user_id, _, version = user_key.partition(":")
     if not is_id_text(user_id) or not is_int_text(version):
         return None
-    user = _signed_in_user(session, int(user_id))
+    user = signed_in_user(session, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     return user
 
 
-def _signed_in_user(session: Session, user_id: int) -> User | None:
+def signed_in_user(session: Session, user_id: int) -> User | None:
     """The user by id, persistent in the session as if the ORM had loaded it.
 
     On SQLite the row is read on the driver connection and attached through the ORM's public

@@ -93,6 +93,9 @@ class Error(BaseModel):
 class RejectionDetails(BaseModel):
     comment_id: int
     reasons: list[ReasonCode]
+    decision_reason: ReasonCode | None = Field(
+        default=None, description="The reason the author sees with the rejection."
+    )
 
 
 class RejectionBody(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from markupsafe import Markup, escape
 
 from brussels import text_nl
@@ -54,6 +54,19 @@ def button_form() -> ButtonForm:
     if form is None:
         form = g.tribune_button_form = ButtonForm(formdata=None)
     return form
+
+
+# The comments embed's sign-in popup (views.embed_comments.sign_in) sends the fan to the login
+# or registration page with this `next`.
+SIGN_IN_POPUP_PATH = "/embed/aanmelden"
+
+
+def in_sign_in_popup() -> bool:
+    """True on the login or registration page opened in the comments embed's sign-in popup:
+    it is shown in the lean popup layout (templates/embed/_popup.html), not the site's."""
+    return request.endpoint in ("auth.login", "auth.register") and (
+        request.values.get("next") or ""
+    ).startswith(SIGN_IN_POPUP_PATH)
 
 
 def has_endpoint(name: str) -> bool:
@@ -336,6 +349,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         count_nl=count_nl,
         has_endpoint=has_endpoint,
+        in_sign_in_popup=in_sign_in_popup,
         flag_label=flag_label,
         button_form=button_form,
     )
