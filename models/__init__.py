@@ -23,6 +23,7 @@ from models.user import (
     User,
     UserNote,
 )
+from models.webhooks import WebhookEndpoint
 
 __all__ = [
     "ARTICLE_ID_PATTERN",
@@ -60,5 +61,6 @@ __all__ = [
     "User",
     "UserNote",
     "VoterScope",
+    "WebhookEndpoint",
     "utcnow",
 ]
