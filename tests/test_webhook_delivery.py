@@ -42,6 +42,7 @@ from tests.test_webhooks import event_samples
 from webhooks import endpoints
 from webhooks.delivery import Target, send
 from webhooks.endpoints import WEBHOOK_EVENTS, UrlPolicy
+from webhooks.signing import webhook_headers
 
 
 @dataclass
@@ -88,7 +89,9 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        ).start()
 
     def stop(self) -> None:
         if self.server is not None:
@@ -111,9 +114,12 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture(autouse=True)
 def webhook_settings(app_settings: dict[str, Any]) -> None:
-    """The test configuration: webhooks may go to 127.0.0.1; three tries before dead."""
+    """The test configuration: webhooks may go to 127.0.0.1; three tries before dead, a minute
+    between the first two (the tests move the worker's clock past it)."""
     app_settings["TRIBUNE_WEBHOOK_ALLOW_PRIVATE"] = True
     app_settings["TRIBUNE_OUTBOX_MAX_ATTEMPTS"] = 3
+    app_settings["TRIBUNE_OUTBOX_BACKOFF_SECONDS"] = 60.0
+    app_settings["TRIBUNE_WORKER_INTERVAL_SECONDS"] = 0.01
 
 
 class Clock:
@@ -131,13 +137,7 @@ class Clock:
 
 def work(app: Flask, clock: Callable[[], datetime] = utcnow) -> int:
     """Run the outbox worker until nothing is due; how many deliveries it claimed."""
-    report = run_worker(
-        app.extensions["tribune.sessionmaker"],
-        app.config,
-        Path(app.instance_path),
-        once=True,
-        now=clock,
-    )
+    report = run_worker(app.extensions["tribune.sessionmaker"], app.config, once=True, now=clock)
     return report.claimed
 
 
@@ -234,9 +234,9 @@ def test_every_event_type_is_delivered_to_its_subscriber(
     db.commit()
     work(app)
 
-    assert [Webhook(endpoint.secret).verify(r.body, r.headers)["type"] for r in receiver.requests] == [
-        name
-    ]
+    assert [
+        Webhook(endpoint.secret).verify(r.body, r.headers)["type"] for r in receiver.requests
+    ] == [name]
 
 
 def test_the_test_button_delivers_and_the_log_shows_it(
@@ -252,6 +252,39 @@ def test_the_test_button_delivers_and_the_log_shows_it(
     assert Webhook(endpoint.secret).verify(got.body, got.headers)["type"] == "webhook.test"
     page = client.get(f"/beheer/webhooks/{endpoint.id}").get_data(as_text=True)
     assert "webhook.test" in page and "200" in page and "verzonden" in page
+
+
+def readme_verifier() -> Callable[[str, dict[str, str], bytes], bool]:
+    """The `verify` function of the README's example, as printed there."""
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    code = text.split("<!-- webhook-verifier -->\n```python\n", 1)[1].split("```", 1)[0]
+    assert len(code.strip().splitlines()) <= 10
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    verify: Callable[[str, dict[str, str], bytes], bool] = namespace["verify"]
+    return verify
+
+
+def test_the_readme_s_verifier_accepts_a_delivery_and_refuses_a_forgery(
+    app: Flask, db: Session, admin: User, receiver: Receiver
+) -> None:
+    endpoint = make_endpoint(db, admin, receiver.url, ["poll.closed"])
+    events.publish(db, "poll.closed", poll_id=9, article_id=None)
+    db.commit()
+    work(app)
+    verify = readme_verifier()
+
+    [got] = receiver.requests
+    headers = {key.lower(): value for key, value in got.headers.items()}
+    assert verify(endpoint.secret, headers, got.body)
+    assert not verify(endpoint.secret, headers, got.body.replace(b"9", b"8"))
+    assert not verify(endpoints.new_secret(), headers, got.body)
+    # Correctly signed, but ten minutes old: a replay.
+    old = int(headers["webhook-timestamp"]) - 600
+    replay = webhook_headers([endpoint.secret], headers["webhook-id"], old, got.body)
+    assert not verify(endpoint.secret, replay, got.body)
+    fresh_copy = webhook_headers([endpoint.secret], headers["webhook-id"], old + 600, got.body)
+    assert verify(endpoint.secret, fresh_copy, got.body)
 
 
 # ---------------------------------------------------------------- rotation

@@ -22,7 +22,7 @@ from app import create_app
 from errors import Invalid
 from models import Article, Channel, CommentState, OutboxMessage, Role, User, WebhookEndpoint
 from models.base import utcnow
-from tests.conftest import login
+from tests.conftest import TEST_PASSWORD, login
 from tests.factories import create_comment, fresh
 from webhooks import endpoints
 from webhooks.cache import EndpointCache
@@ -268,8 +268,8 @@ def test_a_private_address_is_refused_when_the_setting_is_off(
 
 
 def test_edit_switch_and_delete(client: FlaskClient, db: Session, admin: User) -> None:
-    endpoint = make_endpoint(db, admin, ["comment.created"])
-    base = f"/beheer/webhooks/{endpoint.id}"
+    endpoint_id = make_endpoint(db, admin, ["comment.created"]).id
+    base = f"/beheer/webhooks/{endpoint_id}"
 
     edited = client.post(
         base,
@@ -281,7 +281,7 @@ def test_edit_switch_and_delete(client: FlaskClient, db: Session, admin: User) -
     )
     assert edited.status_code == 303
     fresh(db)
-    stored = db.get(WebhookEndpoint, endpoint.id)
+    stored = db.get(WebhookEndpoint, endpoint_id)
     assert stored is not None
     assert (stored.url, stored.events, stored.enabled) == (
         "http://localhost:9/nieuw",
@@ -290,16 +290,16 @@ def test_edit_switch_and_delete(client: FlaskClient, db: Session, admin: User) -
     )
     assert client.post(f"{base}/status", data={"aan": "1"}).status_code == 303
     fresh(db)
-    assert db.get(WebhookEndpoint, endpoint.id).enabled  # type: ignore[union-attr]
+    assert db.get(WebhookEndpoint, endpoint_id).enabled  # type: ignore[union-attr]
 
     asked = client.post(f"{base}/verwijderen")
     assert asked.status_code == 200 and "Ja, verwijder" in asked.get_data(as_text=True)
     fresh(db)
-    assert db.get(WebhookEndpoint, endpoint.id) is not None
+    assert db.get(WebhookEndpoint, endpoint_id) is not None
     gone = client.post(f"{base}/verwijderen", data={"bevestigd": "ja"})
     assert gone.status_code == 303
     fresh(db)
-    assert db.get(WebhookEndpoint, endpoint.id) is None
+    assert db.get(WebhookEndpoint, endpoint_id) is None
     assert client.get(base).status_code == 404
 
 
@@ -339,14 +339,10 @@ def test_rotation_shows_the_new_secret_once_and_keeps_the_old_one_for_the_grace(
     assert stored.signing_secrets(stored.previous_expires_at) == [stored.secret]
     page = client.get(f"/beheer/webhooks/{endpoint.id}").get_data(as_text=True)
     assert stored.secret in page and old not in page
-    assert stored.secret not in client.get(f"/beheer/webhooks/{endpoint.id}").get_data(
-        as_text=True
-    )
+    assert stored.secret not in client.get(f"/beheer/webhooks/{endpoint.id}").get_data(as_text=True)
 
 
-def test_the_test_button_queues_a_test_event(
-    client: FlaskClient, db: Session, admin: User
-) -> None:
+def test_the_test_button_queues_a_test_event(client: FlaskClient, db: Session, admin: User) -> None:
     endpoint = make_endpoint(db, admin, ["poll.closed"])
 
     assert client.post(f"/beheer/webhooks/{endpoint.id}/test").status_code == 303
@@ -383,7 +379,7 @@ def test_every_post_needs_the_csrf_token(
         token = CSRF_FIELD.search(login_page).group(1)  # type: ignore[union-attr]
         client.post(
             "/login",
-            data={"login": admin.username, "password": "correct horse battery", "csrf_token": token},
+            data={"login": admin.username, "password": TEST_PASSWORD, "csrf_token": token},
         )
         endpoint = make_endpoint(db, admin, ["comment.created"])
         base = f"/beheer/webhooks/{endpoint.id}"
@@ -568,6 +564,7 @@ def test_a_new_endpoint_is_seen_at_once(
     assert messages(db) == []
 
     assert _create(client, events=["poll.closed"]).status_code == 303
+    fresh(db)  # a new transaction, which sees the request's commit
     events.publish(db, "poll.closed", **sample)
     db.commit()
 

@@ -15,17 +15,16 @@ from webhooks.endpoints import WEBHOOK_EVENTS
 from webhooks.payloads import event_data, webhook_payload
 
 
-def fan_out(session: Session, event: DomainEvent) -> int:
-    """Enqueue `event` for every subscribed endpoint; returns how many messages."""
+def fan_out(session: Session, event: DomainEvent) -> None:
+    """Enqueue `event` for every enabled endpoint subscribed to it."""
     endpoint_ids = endpoint_cache.subscribers(session, event.name)
     if not endpoint_ids:
-        return 0
+        return
     payload = webhook_payload(
         event.name, event.occurred_at, event_data(session, event.name, event.data)
     )
     for endpoint_id in endpoint_ids:
         enqueue_webhook(session, endpoint_id=endpoint_id, event=event.name, payload=payload)
-    return len(endpoint_ids)
 
 
 for _name in WEBHOOK_EVENTS:

@@ -70,20 +70,22 @@ def guarded_socket(host: str, port: int, timeout: float, allow_private: bool) ->
 class _GuardedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, host: str, port: int, timeout: float, allow_private: bool) -> None:
         super().__init__(host, port, timeout=timeout)
+        self.timeout_seconds = timeout
         self.allow_private = allow_private
 
     def connect(self) -> None:
-        self.sock = guarded_socket(self.host, self.port, self.timeout, self.allow_private)
+        self.sock = guarded_socket(self.host, self.port, self.timeout_seconds, self.allow_private)
 
 
 class _GuardedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, host: str, port: int, timeout: float, allow_private: bool) -> None:
         self.tls = ssl.create_default_context()
         super().__init__(host, port, timeout=timeout, context=self.tls)
+        self.timeout_seconds = timeout
         self.allow_private = allow_private
 
     def connect(self) -> None:
-        sock = guarded_socket(self.host, self.port, self.timeout, self.allow_private)
+        sock = guarded_socket(self.host, self.port, self.timeout_seconds, self.allow_private)
         self.sock = self.tls.wrap_socket(sock, server_hostname=self.host)
 
 
