@@ -1,11 +1,12 @@
-"""Forms of /beheer/webhooks: an endpoint (URL, description, events, on/off), one-button
-actions (rotate, test, switch, delete) use forms.base's ButtonForm and ConfirmForm."""
+"""Forms of /beheer/webhooks: an endpoint (URL, description, events, on/off) and the on/off
+button; the other one-button actions (rotate, test, retry, delete) use forms.base's ButtonForm
+and ConfirmForm."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms import BooleanField, HiddenField, SelectMultipleField, StringField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from forms.base import TribuneForm, choices, length, optional, required
@@ -43,3 +44,10 @@ class WebhookForm(TribuneForm):
         choices=choices({name: f"{name}: {label}" for name, label in WEBHOOK_EVENTS.items()}),
     )
     enabled = BooleanField("Actief (stuurt gebeurtenissen)", default=True)
+
+
+class SwitchForm(TribuneForm):
+    """Switch an endpoint on ("1") or off ("0"); `terug=lijst` returns to the list."""
+
+    aan = HiddenField()
+    terug = HiddenField()

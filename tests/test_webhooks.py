@@ -288,9 +288,16 @@ def test_edit_switch_and_delete(client: FlaskClient, db: Session, admin: User) -
         ["poll.closed", "queue.alert"],
         False,  # the box was not ticked
     )
-    assert client.post(f"{base}/status", data={"aan": "1"}).status_code == 303
+    listed = client.get("/beheer/webhooks").get_data(as_text=True)
+    assert "Aanzetten" in listed and 'name="aan" value="1"' in listed
+    switched = client.post(f"{base}/status", data={"aan": "1", "terug": "lijst"})
+    assert switched.status_code == 303 and switched.headers["Location"] == "/beheer/webhooks"
     fresh(db)
     assert db.get(WebhookEndpoint, endpoint_id).enabled  # type: ignore[union-attr]
+    assert client.post(f"{base}/status", data={"aan": "0"}).headers["Location"] == base
+    fresh(db)
+    assert not db.get(WebhookEndpoint, endpoint_id).enabled  # type: ignore[union-attr]
+    assert client.post(f"{base}/status", data={"aan": "1"}).status_code == 303
 
     asked = client.post(f"{base}/verwijderen")
     assert asked.status_code == 200 and "Ja, verwijder" in asked.get_data(as_text=True)

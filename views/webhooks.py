@@ -12,7 +12,7 @@ from flask_login import current_user
 from db import get_session
 from errors import DomainError, wants_json
 from forms.base import ButtonForm, ConfirmForm
-from forms.webhooks import WebhookForm
+from forms.webhooks import SwitchForm, WebhookForm
 from models import Role, WebhookEndpoint
 from security import role_required
 from webhooks import endpoints
@@ -47,7 +47,7 @@ def _render_index(form: WebhookForm, status: int = 200) -> ResponseReturnValue:
             "admin/webhooks.html",
             endpoints=endpoints.list_endpoints(get_session()),
             form=form,
-            button=ButtonForm(formdata=None),
+            switch_form=SwitchForm(formdata=None),
             event_labels=endpoints.WEBHOOK_EVENTS,
         ),
         status,
@@ -160,14 +160,15 @@ def _button() -> None:
 @role_required(Role.ADMIN)
 def switch(endpoint_id: int) -> ResponseReturnValue:
     """Switch an endpoint on (aan=1) or off (aan=0)."""
-    _button()
-    enabled = request.form.get("aan") == "1"
+    form = SwitchForm()
+    if not form.validate():
+        raise form.invalid()
+    enabled = form.aan.data == "1"
     session = get_session()
     endpoints.set_enabled(session, endpoint_id, enabled)
     session.commit()
     flash("Eindpunt staat aan." if enabled else "Eindpunt staat uit.", "success")
-    back = request.form.get("terug")
-    if back == "lijst":
+    if form.terug.data == "lijst":
         return redirect(url_for("webhooks.index")), 303
     return redirect(url_for("webhooks.endpoint", endpoint_id=endpoint_id)), 303
 
