@@ -477,6 +477,7 @@ def test_each_event_goes_to_subscribed_enabled_endpoints_only(
 
     found = messages(db)
     assert sorted(m.endpoint_id for m in found) == [wanted.id, also.id]
+    assert {m.recipient for m in found} == {RECEIVER}  # shown on /beheer/bezorging
     assert {m.kind for m in found} == {name}
     payload = found[0].payload
     assert payload["type"] == name and payload["timestamp"]
@@ -623,3 +624,19 @@ def test_the_cache_sees_another_process_s_change_after_its_ttl(
     assert cache.subscribers(db, "poll.closed") == []
     clock[0] += 0.2
     assert len(cache.subscribers(db, "poll.closed")) == 1
+
+
+def test_a_long_url_is_shortened_only_where_the_outbox_shows_it(
+    db: Session, make_user: Callable[..., User], thread: dict[str, Any]
+) -> None:
+    admin = make_user(Role.ADMIN)
+    long_url = "https://tools.example.be/" + "x" * 1970
+    endpoint = make_endpoint(db, admin, ["queue.alert"], url=long_url)
+
+    events.publish(db, "queue.alert", held=3)
+    db.commit()
+
+    [message] = messages(db)
+    assert len(message.recipient) == 500 and message.recipient.endswith("…")
+    assert long_url.startswith(message.recipient[:-1])
+    assert db.get(WebhookEndpoint, endpoint.id).url == long_url  # type: ignore[union-attr]

@@ -24,9 +24,10 @@ TTL_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Subscription:
-    """One enabled endpoint and the events it wants."""
+    """One enabled endpoint, where it points and the events it wants."""
 
     endpoint_id: int
+    url: str
     events: frozenset[str]
 
 
@@ -54,18 +55,18 @@ class EndpointCache:
         if entry is not None and now - entry[0] < self.ttl:
             return entry[1]
         rows = session.execute(
-            select(WebhookEndpoint.id, WebhookEndpoint.events)
+            select(WebhookEndpoint.id, WebhookEndpoint.url, WebhookEndpoint.events)
             .where(WebhookEndpoint.enabled.is_(True))
             .order_by(WebhookEndpoint.id)
         )
-        found = tuple(Subscription(row.id, frozenset(row.events or ())) for row in rows)
+        found = tuple(Subscription(row.id, row.url, frozenset(row.events or ())) for row in rows)
         with self._lock:
             self._entries[engine] = (now, found)
         return found
 
-    def subscribers(self, session: Session, event_name: str) -> list[int]:
-        """Ids of the enabled endpoints subscribed to `event_name`."""
-        return [s.endpoint_id for s in self.subscriptions(session) if event_name in s.events]
+    def subscribers(self, session: Session, event_name: str) -> list[Subscription]:
+        """The enabled endpoints subscribed to `event_name`."""
+        return [s for s in self.subscriptions(session) if event_name in s.events]
 
     def invalidate(self, session: Session) -> None:
         """Forget the list of `session`'s database (an endpoint changed)."""

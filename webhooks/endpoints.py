@@ -40,6 +40,13 @@ WEBHOOK_EVENTS: dict[str, str] = {
 }
 TEST_EVENT = "webhook.test"
 LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+RECIPIENT_MAX = 500  # outbox_messages.recipient
+
+
+def shown_url(url: str) -> str:
+    """The endpoint's URL as the outbox's delivery list shows a message's recipient (the
+    delivery itself always uses the endpoint's current URL)."""
+    return url if len(url) <= RECIPIENT_MAX else url[: RECIPIENT_MAX - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -243,4 +250,10 @@ def send_test(session: Session, endpoint_id: int, now: datetime | None = None) -
         now or utcnow(),
         {"endpoint_id": endpoint.id, "message": "Testbericht van Tribune."},
     )
-    enqueue_webhook(session, endpoint_id=endpoint.id, event=TEST_EVENT, payload=payload)
+    enqueue_webhook(
+        session,
+        endpoint_id=endpoint.id,
+        event=TEST_EVENT,
+        payload=payload,
+        url=shown_url(endpoint.url),
+    )

@@ -11,20 +11,26 @@ from sqlalchemy.orm import Session
 from events import DomainEvent, subscribe
 from outbox import enqueue_webhook
 from webhooks.cache import endpoint_cache
-from webhooks.endpoints import WEBHOOK_EVENTS
+from webhooks.endpoints import WEBHOOK_EVENTS, shown_url
 from webhooks.payloads import event_data, webhook_payload
 
 
 def fan_out(session: Session, event: DomainEvent) -> None:
     """Enqueue `event` for every enabled endpoint subscribed to it."""
-    endpoint_ids = endpoint_cache.subscribers(session, event.name)
-    if not endpoint_ids:
+    subscribers = endpoint_cache.subscribers(session, event.name)
+    if not subscribers:
         return
     payload = webhook_payload(
         event.name, event.occurred_at, event_data(session, event.name, event.data)
     )
-    for endpoint_id in endpoint_ids:
-        enqueue_webhook(session, endpoint_id=endpoint_id, event=event.name, payload=payload)
+    for subscriber in subscribers:
+        enqueue_webhook(
+            session,
+            endpoint_id=subscriber.endpoint_id,
+            event=event.name,
+            payload=payload,
+            url=shown_url(subscriber.url),
+        )
 
 
 for _name in WEBHOOK_EVENTS:
