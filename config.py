@@ -245,6 +245,21 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_VOTER_TOKEN_LIMIT": _tribune(
         "30 per minute;600 per hour", str, "voter-token issuance per IP hash"
     ),
+    # ------------------------------------------------------------ webhooks
+    "TRIBUNE_WEBHOOK_TIMEOUT_SECONDS": _tribune(
+        5.0, float, "seconds a webhook receiver has to answer before the delivery failed"
+    ),
+    "TRIBUNE_WEBHOOK_ALLOW_PRIVATE": _tribune(
+        False,
+        bool,
+        "webhooks may go to loopback/private/link-local addresses (SSRF guard off; tests, dev)",
+    ),
+    "TRIBUNE_WEBHOOK_ALLOW_HTTP": _tribune(
+        False, bool, "webhook URLs may use http:// for any host (default: https, http localhost)"
+    ),
+    "TRIBUNE_WEBHOOK_SECRET_GRACE_HOURS": _tribune(
+        24, int, "hours a rotated webhook secret keeps signing beside the new one"
+    ),
     # ------------------------------------------------------------ tallies
     "TRIBUNE_TALLY_CACHE_SECONDS": _tribune(
         3.0, float, "server-side cache of tally answers (0 = off)"

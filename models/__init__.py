@@ -24,6 +24,7 @@ from models.user import (
     User,
     UserNote,
 )
+from models.webhooks import WebhookEndpoint
 
 __all__ = [
     "ARTICLE_ID_PATTERN",
@@ -66,5 +67,6 @@ __all__ = [
     "User",
     "UserNote",
     "VoterScope",
+    "WebhookEndpoint",
     "utcnow",
 ]

@@ -24,6 +24,7 @@ from views import (  # noqa: F401
     moderator,
     pages,
     votes,
+    webhooks,
 )
 from views.embed_auth import register_cors
 from views.headers import register_headers
@@ -33,7 +34,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
     for module in (pages, comments, auth, admin, deliveries, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
-    for module in (votes, embed, embed_session, editor):
+    for module in (votes, embed, embed_session, editor, webhooks):
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)

@@ -282,6 +282,12 @@ ERROR_LABELS_NL = {
     "invalid_voter_token": "ongeldige stemsleutel",
     "voter_token_expired": "stemsleutel verlopen",
     "foreign_voter_token": "stemsleutel van een ander",
+    # Webhooks (/beheer/webhooks).
+    "invalid_webhook_url": "ongeldige webhook-URL",
+    "invalid_webhook_events": "ongeldige gebeurtenissen",
+    "invalid_webhook_description": "ongeldige omschrijving",
+    "webhook_not_found": "webhook niet gevonden",
+    "webhook_disabled": "webhook staat uit",
 }
 
 # The word lists (moderation/lexicon.py CATEGORIES) as moderators read them.

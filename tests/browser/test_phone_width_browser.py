@@ -14,15 +14,16 @@ from sqlalchemy.orm import Session
 
 from accounts.services import create_api_token
 from comments.services import report_comment
-from models import Article, CommentState, LexiconAction, Role, User, utcnow
+from models import Article, CommentState, LexiconAction, OutboxAttempt, Role, User, utcnow
 from moderation import modes, runtime
 from moderation.actions import file_appeal
 from moderation.rules import PostingPolicy
 from moderation.triage import TAB_LABELS
-from outbox import MessageState, enqueue_mail, run_worker
+from outbox import MessageState, enqueue_mail, enqueue_webhook, run_worker
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
+from webhooks.endpoints import UrlPolicy, create_endpoint
 
 pytestmark = pytest.mark.browser
 
@@ -90,6 +91,19 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     failed = enqueue_mail(db, to=address, template="outbox_test", context={"name": "x"}, kind="x")
     failed.state, failed.attempts = MessageState.DEAD, 8
     failed.last_error = f"SMTPRecipientsRefused: {LONG_WORD} {LONG_URL}"
+    endpoint = create_endpoint(
+        db, users[Role.ADMIN], LONG_URL, f"Slack {LONG_WORD}", ["comment.created"], UrlPolicy()
+    )
+    call = enqueue_webhook(db, endpoint_id=endpoint.id, event="comment.created", payload={})
+    call.state, call.attempts = MessageState.DEAD, 8
+    db.add(
+        OutboxAttempt(
+            message_id=call.id,
+            ok=False,
+            error=f"connection_failed: {LONG_WORD} {LONG_URL}",
+            attempted_at=now,
+        )
+    )
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
     return {
@@ -100,6 +114,7 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "user_id": fan.id,
             "poll_id": poll.id,
             "message_id": failed.id,
+            "endpoint_id": endpoint.id,
             "name": mail.delivery_id,  # the .eml the worker writes (run in the test)
         },
     }
