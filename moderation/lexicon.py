@@ -26,6 +26,19 @@ LIST_THREAT = "threat"  # threat words and phrases: hold
 LIST_SPAM = "spam"  # spam words and phrases: hold
 LIST_MILD = "mild"  # mild profanity: holds only next to a group term
 LIST_IDENTITY = "identity"  # terms for protected groups: never flag on their own
+# The phrase layer's vocabularies (moderation/phrases.py): never flag on their own either.
+LIST_VIOLENCE = "violence"  # violent verbs and phrases in any reading
+LIST_FIGURATIVE = "figurative"  # violent verbs that are also football idiom (afmaken)
+LIST_HARM = "harm"  # body parts and weapons
+LIST_DEHUMANISING = "dehumanising"  # vermin, animals, dirt, disease said of people
+LIST_HOSTILE = "hostile"  # predicates that exclude or degrade a group
+LIST_INSULT_ADJECTIVE = "insult_adjective"  # vuile, smerige ... before a noun
+LIST_INSULT_NOUN = "insult_noun"  # hond, rat, stuk vreten ... said of a person
+LIST_PERSON = "person"  # scheids, keeper, trainer: people threats and insults aim at
+PHRASE_CATEGORIES: tuple[str, ...] = (
+    LIST_IDENTITY, LIST_PERSON, LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM, LIST_DEHUMANISING,
+    LIST_HOSTILE, LIST_INSULT_ADJECTIVE, LIST_INSULT_NOUN,
+)
 
 # Categories a moderator may add words to, most severe first; a word in several lists
 # counts in the first.
@@ -33,7 +46,9 @@ WORD_CATEGORIES: tuple[str, ...] = (
     LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE, LIST_THREAT,
     LIST_SPAM,
 )
-CATEGORIES: tuple[str, ...] = (*WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, LIST_IDENTITY)
+CATEGORIES: tuple[str, ...] = (
+    *WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, *PHRASE_CATEGORIES,
+)
 ALLOWED_CATEGORIES = CATEGORIES  # what LexiconOverrides.added may name
 # Lists whose words are also matched one typo away (a letter dropped or two swapped).
 FUZZY_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE,
@@ -95,6 +110,62 @@ def _element_matches(element: str, token: str) -> bool:
     return token == element
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """The phrase layer's lists compiled for one pass over the tokens."""
+
+    singles: Mapping[str, tuple[str, ...]]  # word -> its phrase-layer categories
+    stems: Mapping[str, tuple[tuple[str, str], ...]]  # first 3 letters -> (stem, category)
+    phrases: Mapping[str, tuple[Phrase, ...]]  # first word (or 3 letters of a stem) -> phrases
+    gate: frozenset[str]  # every token that can start a mark: a set lookup rules a text out
+
+    def marks_at(self, tokens: list[str], i: int) -> list[tuple[str, int, str]]:
+        """(category, tokens matched, entry) for every entry that starts at tokens[i]."""
+        token = tokens[i]
+        out = [(category, 1, token) for category in self.singles.get(token, ())]
+        if self.stems:
+            for stem, category in self.stems.get(token[:3], ()):
+                if token.startswith(stem):
+                    out.append((category, 1, stem + "*"))
+        candidates = self.phrases.get(token, ())
+        if len(token) > 3 and token[:3] in self.phrases:
+            candidates = candidates + self.phrases[token[:3]]
+        for phrase in candidates:
+            n = phrase.match_at(tokens, i)
+            if n:
+                out.append((phrase.category, n, phrase.entry))
+        return out
+
+
+def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
+    """Compile the phrase layer's categories: single words, 'word*' stems and phrases."""
+    singles: dict[str, list[str]] = {}
+    stems: dict[str, list[tuple[str, str]]] = {}
+    phrases: dict[str, list[Phrase]] = {}
+    for category in PHRASE_CATEGORIES:
+        for entry in entries.get(category, ()):
+            parts = phrase_elements(entry)
+            if not parts or parts[0] in ("*", "#"):
+                continue
+            if len(parts) == 1 and parts[0].endswith("*"):
+                stem = parts[0][:-1]
+                if len(stem) >= 3:
+                    stems.setdefault(stem[:3], []).append((stem, category))
+            elif len(parts) == 1:
+                if category not in singles.setdefault(parts[0], []):
+                    singles[parts[0]].append(category)
+            else:
+                first = parts[0]
+                key = first[:-1][:3] if first.endswith("*") else first
+                phrases.setdefault(key, []).append(Phrase(entry, category, parts))
+    return Vocabulary(
+        singles={w: tuple(c) for w, c in singles.items()},
+        stems={k: tuple(v) for k, v in stems.items()},
+        phrases={k: tuple(v) for k, v in phrases.items()},
+        gate=frozenset(singles) | frozenset(phrases),
+    )
+
+
 @dataclass(frozen=True, eq=False)
 class Lexicon:
     """Compiled word lists: exact-word index, compound prefixes, phrases, allow-lists."""
@@ -118,6 +189,7 @@ class Lexicon:
     mild: frozenset[str]
     mild_typos: Mapping[str, str]  # mild word with one typo -> mild word
     identity: frozenset[str]
+    vocabulary: Vocabulary  # the phrase layer's lists (moderation/phrases.py)
     _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
 
     def category(self, word: str) -> str | None:
@@ -254,6 +326,7 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         mild_typos={v: w for w in entries[LIST_MILD] if len(w) >= FUZZY_MIN_LENGTH
                     for v in typo_variants(w)},
         identity=frozenset(entries[LIST_IDENTITY]),
+        vocabulary=build_vocabulary(entries),
     )
 
 

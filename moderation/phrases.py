@@ -1,0 +1,408 @@
+"""The phrase layer: abuse made of ordinary words, read on the tokens screen() already has.
+
+Word lists see words; this layer sees who is targeted and what is said of them, per sentence:
+- threat_phrase: a violent verb or phrase (violence.*.txt; the football idiom of figurative.*.txt
+  only against one person or a group) with intent (ik/we, a modal such as moet/ga/zal/wil/
+  verdient, a wish, an imperative) or against a protected group; a body part or weapon
+  (harm.*.txt) with intent and a breaking verb or a target;
+- group_hatred: a protected group (identity.*.txt) or people in general (volk, lui, dat soort)
+  with a hostile predicate (hostile.*.txt: terug naar, horen hier niet thuis, allemaal
+  hetzelfde, typisch, negative traits, hatred) next to it or joined by a verb;
+- dehumanisation: vermin, animals, dirt or disease (dehumanising.*.txt) said of a group or a
+  person (zijn, als, an apposition), or the nouns that are hardly ever literal after dat/die;
+- insulting_phrase: an insulting adjective before an insulting noun or a person ("vuile hond",
+  "vuile scheids"), a person addressed with an insulting noun ("jij rat", "ge zijt een varken",
+  "die zak van een voorzitter"), and fixed insults ("stuk vreten").
+What defuses: a negation just before the predicate ("zijn geen criminelen", "niemand verdient
+het om vermoord te worden"), a report (zei, volgens, werd bedreigd, op het spandoek stond),
+condemnation in the same sentence (racisme, spreekkoren, onaanvaardbaar: the predicate is then
+said of the hateful thing, not of a group), and a quote inside a text that reports or condemns.
+Past-tense narration without intent ("die verdediger slachtte hem af") is no threat.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from moderation.flags import Flag, FlagCode
+from moderation.lexicon import (
+    LIST_DEHUMANISING,
+    LIST_FIGURATIVE,
+    LIST_HARM,
+    LIST_HOSTILE,
+    LIST_IDENTITY,
+    LIST_INSULT_ADJECTIVE,
+    LIST_INSULT_NOUN,
+    LIST_PERSON,
+    LIST_VIOLENCE,
+    Lexicon,
+)
+from moderation.normalise import Normalised
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NEGATORS = _words("geen niet niemand nooit nergens niets niks")
+# "niets dan ongedierte", "niet meer dan beesten": a negator that does not negate.
+NOT_NEGATING_NEXT = _words("dan meer")
+# A report or a quote of what someone else said or did.
+REPORTING = _words("""
+zei zegt zeiden zeggen meldt meldde melden vertelde vertelt vertelden verklaarde verklaart
+beweerde beweert riep riepen roept roepen scandeerde scandeerden scanderen zongen zong schreef
+schreven noemde noemden noemen noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen
+doodsbedreiging doodsbedreigingen dreigde dreigden kreeg kregen volgens spandoek spandoeken
+klacht aangifte parket politie veroordeeld onderzoek onderzoekt persbericht krant verslag
+citaat opgepakt gearresteerd werd werden tweet tweette post postte
+""")
+# Words that condemn: the hostile predicate is then said of the hateful thing, not of a group.
+CONDEMNING = _words("""
+racisme racistisch racistische racist racisten seksisme seksistisch seksistische homofoob
+homofobe homofoben homofobie antisemitisch antisemitische antisemitisme discriminatie
+discriminerend discriminerende xenofobie xenofoob xenofobe onaanvaardbaar onaanvaardbare
+schandalig verwerpelijk verwerpelijke misdadig ontmenselijkend ontmenselijking bestrijden
+veroordelen veroordeelt veroordeel stadionverbod schaam schamen haatzaaien spreekkoren
+spreekkoor gezangen liederen kreten apengeluiden hatelijk hatelijke verkeerd fout onzin
+""")
+INTENT = _words("""
+ik k kga kzal we wij moet moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade
+wil wilt willen verdient verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
+""")
+# Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
+IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
+SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
+OBJECT_PRONOUNS = _words("hem haar jou je u")
+# Hatred said as a verb: "ik haat ze niet" is negated after the verb.
+EMOTION_VERBS = _words("haat haten walg walgen veracht verachten verafschuw")
+PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
+ADDRESS = _words("jij gij ge jullie")
+PEOPLE = _words("volk volkje lui mensen soort types zulken")
+DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
+COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi")
+COPULAS = _words("""
+is zijn zijt bent ben was waren blijft blijven blijf worden wordt als lijken lijkt noem
+moeten moet horen hoort kunnen kan mogen
+""")
+BREAKING = _words("""
+breken breek breekt brak gebroken kapot inslaan insla uitslaan eruit uit trappen trap stampen
+steken steek snijden snij door tussen in
+""")
+BODY = _words("knie knieen been benen tanden ribben rib kop smoel bakkes muil nek schedel kaak "
+              "strot keel")
+# Dehumanising nouns that are often literal (a rat in the canteen): only with a named target.
+LITERAL_NOUNS = _words("""
+ratten apen varkens zwijnen beesten dieren vee afval vuilnis plaag virus ziekte pest kanker
+luizen vlooien maden wormen insecten bacillen onkruid
+""")
+# Adjectives too mild to make an insult of a plain person noun ("stomme scheids" is banter).
+MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette valse")
+# Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
+MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
+# Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
+# can carry ("die horen hier niet thuis").
+_OWN_COUNTRY = re.compile(r"\bland\b|^terugsturen$|^stuur\b")
+_PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
+_SENTENCE_BREAK = re.compile(r"[.!?;\n]")
+_CLAUSE_BREAK = re.compile(r"[,:()]")
+_OPEN_QUOTE = re.compile(r"(?:^|[\s(:])[\"'“‘«„]\w")
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A vocabulary entry found at tokens[i:i + n]."""
+
+    i: int
+    n: int
+    category: str
+    entry: str
+
+    @property
+    def end(self) -> int:
+        return self.i + self.n
+
+
+class _Sentence:
+    """Marks and context of one sentence (tokens a..b-1)."""
+
+    def __init__(self, words: list[str], a: int, b: int, marks: list[Mark],
+                 clause_starts: list[int]) -> None:
+        self.words, self.a, self.b = words, a, b
+        self.clause_starts = clause_starts
+        self.tokens = words[a:b]
+        self.marks = marks
+        self.by_category: dict[str, list[Mark]] = {}
+        for mark in marks:
+            self.by_category.setdefault(mark.category, []).append(mark)
+        present = set(self.tokens)
+        self.reports = not REPORTING.isdisjoint(present)
+        self.condemns = not CONDEMNING.isdisjoint(present)
+        self.intent = not INTENT.isdisjoint(present)
+        first = self.tokens[0] if self.tokens else ""
+        self.imperative = first in IMPERATIVES or any(
+            m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks
+        )
+        # The words a phrase consists of ("horen hier niet thuis"), not the words in its gaps.
+        self.phrase_tokens = {j for m in marks if m.n > 1 for j in range(m.i, m.end)
+                              if words[j] in m.entry.split()}
+
+    def get(self, category: str) -> list[Mark]:
+        return self.by_category.get(category, [])
+
+    def negated(self, mark: Mark, before: int | None = 4, after: int = 0) -> bool:
+        """A negator shortly before (or after) the mark that is not part of a phrase.
+
+        before=None: anywhere earlier in the same clause ("niemand verdient het ... te sterven").
+        """
+        if before is None:
+            lo = max((c for c in self.clause_starts if c <= mark.i), default=self.a)
+        else:
+            lo = max(self.a, mark.i - before)
+        hi = min(self.b, mark.end + after)
+        for j in range(lo, hi):
+            if mark.i <= j < mark.end or j in self.phrase_tokens:
+                continue
+            if self.words[j] in NEGATORS and (
+                j + 1 >= len(self.words) or self.words[j + 1] not in NOT_NEGATING_NEXT
+            ):
+                return True
+        return False
+
+    def tokens_between(self, i: int, j: int) -> list[str]:
+        lo, hi = (i, j) if i < j else (j, i)
+        return self.words[lo + 1:hi]
+
+
+def _group_targets(s: _Sentence) -> list[Mark]:
+    """Protected groups and people in general named in the sentence."""
+    out = list(s.get(LIST_IDENTITY))
+    out += [Mark(j, 1, "people", s.words[j]) for j in range(s.a, s.b) if s.words[j] in PEOPLE]
+    return out
+
+
+def _person_targets(s: _Sentence) -> list[Mark]:
+    """Persons: role nouns and pronouns."""
+    out = list(s.get(LIST_PERSON))
+    out += [Mark(j, 1, "pronoun", s.words[j]) for j in range(s.a, s.b)
+            if s.words[j] in SINGULAR_PRONOUNS or s.words[j] in PLURAL_PRONOUNS]
+    return out
+
+
+def _one_person(s: _Sentence, mark: Mark) -> bool:
+    """One person as the object: hem/haar/je/jou/u, or "die scheids" (not "de trainer gaat")."""
+    if mark.category == "pronoun":
+        return mark.entry in OBJECT_PRONOUNS
+    return not mark.entry.endswith("s") and mark.i > s.a and s.words[mark.i - 1] in (
+        "die", "dat", "deze", "dien"
+    )
+
+
+def _apart(a: Mark, b: Mark) -> bool:
+    """Two marks that do not start at the same token (a target may sit in a phrase's gap)."""
+    return a.i != b.i
+
+
+def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
+    groups, persons = _group_targets(s), _person_targets(s)
+    harm = s.get(LIST_HARM)
+    for mark in s.get(LIST_VIOLENCE) + s.get(LIST_FIGURATIVE):
+        if s.negated(mark, before=None):
+            continue
+        intent = s.intent or s.imperative
+        group = next((g for g in groups if _apart(g, mark)), None)
+        if mark.category == LIST_VIOLENCE:
+            if group is not None and (intent or group.category == LIST_IDENTITY):
+                return group, mark
+            target = next((p for p in persons + harm if _apart(p, mark)), None)
+            if intent and target is not None:
+                return mark, target
+        else:
+            if group is not None and intent:
+                return group, mark
+            one = next((p for p in persons if _one_person(s, p) and _apart(p, mark)), None)
+            if intent and one is not None:
+                return mark, one
+            body = next((h for h in harm if _apart(h, mark)), None)
+            if intent and body is not None:
+                return mark, body
+    if not (s.intent or s.imperative):
+        return None
+    for mark in harm:
+        if s.negated(mark, before=None):
+            continue
+        if mark.entry in BODY:
+            verb = next((j for j in range(s.a, s.b) if s.words[j] in BREAKING), None)
+            if verb is not None:
+                return mark, Mark(verb, 1, "verb", s.words[verb])
+        else:
+            target = next((t for t in _group_targets(s) + _person_targets(s)
+                           if _apart(t, mark)), None)
+            if target is not None:
+                return target, mark
+    return None
+
+
+def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 8) -> bool:
+    """Target and predicate next to each other, or the target first and a verb between."""
+    gap = pred.i - target.end if target.i < pred.i else target.i - pred.end
+    if gap < near:
+        return True
+    return target.i < pred.i and gap < far and not COPULAS.isdisjoint(
+        s.tokens_between(target.end - 1, pred.i))
+
+
+def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
+    groups = _group_targets(s)
+    for pred in s.get(LIST_HOSTILE):
+        if s.negated(pred, before=6, after=3 if pred.entry in EMOTION_VERBS else 0):
+            continue
+        for target in groups:
+            if _apart(target, pred) and (pred.n > 1 or _joined(s, target, pred)):
+                return target, pred
+        if _OWN_COUNTRY.search(pred.entry):
+            return (pred,)
+        if _PRONOUN_OK.search(pred.entry):
+            for j in (pred.i - 1, pred.i - 2):
+                if j >= s.a and s.words[j] in ("die", "ze", "zij"):
+                    return Mark(j, 1, "pronoun", s.words[j]), pred
+    return None
+
+
+def _dehumanisation(s: _Sentence) -> tuple[Mark, ...] | None:
+    targets = _group_targets(s) + _person_targets(s)
+    for noun in s.get(LIST_DEHUMANISING):
+        if s.negated(noun, before=6):
+            continue
+        prev = s.words[noun.i - 1] if noun.i > s.a else ""
+        if prev == "een" and noun.i - 2 >= s.a and s.words[noun.i - 2] in ("wat", "zo"):
+            prev = "zon"  # "wat een gespuis", "zo een tuig"
+        if prev in COLLECTIVES or (prev in DEMONSTRATIVES and noun.entry not in LITERAL_NOUNS):
+            return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{prev} {noun.entry}"),)
+        for target in targets:
+            if not _apart(target, noun):
+                continue
+            if target.i < noun.i and noun.i - target.end < 8 and not COPULAS.isdisjoint(
+                s.tokens_between(target.end - 1, noun.i)
+            ):
+                return target, noun
+            if target.end == noun.i and target.entry in ADDRESS:
+                return target, noun
+            if noun.end <= target.i < noun.end + 6 and s.words[target.i - 1] in (
+                "die", "dat", "deze", "al"
+            ):
+                return noun, target
+    return None
+
+
+def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
+    nouns = s.get(LIST_INSULT_NOUN) + s.get(LIST_DEHUMANISING)
+    noun_at = {m.i: m for m in nouns}
+    person_at = {m.i: m for m in s.get(LIST_PERSON)}
+    for adj in s.get(LIST_INSULT_ADJECTIVE):
+        for j in (adj.end, adj.end + 1):
+            if j in noun_at:
+                return adj, noun_at[j]
+        if adj.end in person_at and adj.entry not in MILD_ADJECTIVES:
+            return adj, person_at[adj.end]
+    for noun in s.get(LIST_INSULT_NOUN):
+        if noun.n > 1:
+            return (noun,)
+        before = s.words[max(s.a, noun.i - 3):noun.i]
+        if noun.entry in MILD_NOUNS:
+            continue  # "die trainer is een clown" is banter; with an adjective it counts above
+        if before and before[-1] in ADDRESS:
+            return (noun,)
+        if (noun.end + 2 < s.b and s.words[noun.end] == "van" and s.words[noun.end + 1] == "een"
+                and noun.end + 2 in person_at):
+            return noun, person_at[noun.end + 2]
+        if len(before) >= 2 and before[-1] == "een" and before[-2] in COPULAS:
+            subject = s.words[max(s.a, noun.i - 6):noun.i - 2]
+            if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(
+                p.i < noun.i - 1 for p in s.get(LIST_PERSON)
+            ):
+                return (noun,)
+    return None
+
+
+_RULES = (
+    (FlagCode.THREAT_PHRASE, _threat),
+    (FlagCode.GROUP_HATRED, _group_hatred),
+    (FlagCode.DEHUMANISATION, _dehumanisation),
+    (FlagCode.INSULTING_PHRASE, _insulting_phrase),
+)
+
+
+def _sentences(words: list[str], spans: list[tuple[int, int, str]], text: str
+               ) -> Iterable[tuple[int, int]]:
+    start = 0
+    for i in range(1, len(words)):
+        if _SENTENCE_BREAK.search(text, spans[i - 1][1], spans[i][0]):
+            yield start, i
+            start = i
+    if words:
+        yield start, len(words)
+
+
+def _flag(code: FlagCode, parts: tuple[Mark, ...], words: list[str],
+          spans: list[tuple[int, int, str]], norm: Normalised) -> Flag:
+    first = min(m.i for m in parts)
+    last = max(m.end for m in parts) - 1
+    detail = f"{code.code}: " + " + ".join(m.entry for m in sorted(parts, key=lambda m: m.i))
+    return Flag(code, detail, *norm.span(spans[first][0], spans[last][1]))
+
+
+class Tokens(Protocol):
+    """What the layer reads of screening's context: tokens, their spans, the normalised text."""
+
+    norm: Normalised
+    words: list[str]
+
+    @property
+    def spans(self) -> list[tuple[int, int, str]]: ...
+
+
+def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
+    """The phrase layer's flags for the tokens of one normalised text (see the module doc)."""
+    words, norm = ctx.words, ctx.norm
+    vocabulary = lexicon.vocabulary
+    if vocabulary.gate.isdisjoint(words) and not (
+        vocabulary.stems and any(w[:3] in vocabulary.stems for w in words)
+    ):
+        return []
+    marks = [Mark(i, n, category, entry) for i in range(len(words))
+             for category, n, entry in vocabulary.marks_at(words, i)]
+    if not marks:
+        return []
+    spans = ctx.spans
+    text = norm.text
+    quoted_text = bool(_OPEN_QUOTE.search(norm.original))
+    flags: list[Flag] = []
+    sentences = list(_sentences(words, spans, text))
+    contexts = []
+    for a, b in sentences:
+        clauses = [j for j in range(a + 1, b)
+                   if _CLAUSE_BREAK.search(text, spans[j - 1][1], spans[j][0])]
+        sentence = _Sentence(words, a, b, [m for m in marks if a <= m.i < b], clauses)
+        contexts.append(sentence)
+    text_defused = any(c.reports or c.condemns for c in contexts)
+    for sentence in contexts:
+        if not sentence.marks or sentence.reports or sentence.condemns:
+            continue
+        if quoted_text and text_defused and _quoted(sentence, spans, norm):
+            continue
+        for code, rule in _RULES:
+            parts = rule(sentence)
+            if parts:
+                flags.append(_flag(code, parts, words, spans, norm))
+    return flags
+
+
+def _quoted(s: _Sentence, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:
+    """True when the sentence holds an opening quote (in the original text)."""
+    start = spans[s.a - 1][1] if s.a > 0 else 0
+    lo, _ = norm.span(start, start + 1) if start < len(norm.text) else (len(norm.original), 0)
+    _, hi = norm.span(spans[s.b - 1][0], spans[s.b - 1][1])
+    return bool(_OPEN_QUOTE.search(norm.original, max(0, lo - 1), hi))
