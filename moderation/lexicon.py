@@ -59,6 +59,9 @@ GLUE_MIN_WORD = 4
 ALLOW_FILE = "allow"
 DOMAINS_FILE = "domains"
 MAX_GAP = 3  # a lone '*' in a phrase stands for up to this many words
+# In the phrase layer's lists a gap may be longer: a separable verb's particle comes late
+# ("schiet de volgende die ik zie neer").
+VOCABULARY_GAP = 5
 _ELEMENT = re.compile(r"[^\W_]+\*?|\*|#")
 
 
@@ -79,27 +82,29 @@ class Phrase:
     entry: str
     category: str
     elements: tuple[str, ...]  # words; "word*" = any ending; "*" = gap; "#" = a number
+    max_gap: int = MAX_GAP
 
     def match_at(self, tokens: list[str], i: int) -> int:
         """Number of tokens matched starting at tokens[i], or 0."""
-        return _match(self.elements, tokens, i, i)
+        return _match(self.elements, tokens, i, i, self.max_gap)
 
 
-def _match(elements: tuple[str, ...], tokens: list[str], i: int, start: int) -> int:
+def _match(elements: tuple[str, ...], tokens: list[str], i: int, start: int,
+           max_gap: int = MAX_GAP) -> int:
     if not elements:
         return i - start
     head, rest = elements[0], elements[1:]
     if head == "*":
-        for skip in range(MAX_GAP + 1):
+        for skip in range(max_gap + 1):
             if i + skip > len(tokens):
                 break
-            got = _match(rest, tokens, i + skip, start)
+            got = _match(rest, tokens, i + skip, start, max_gap)
             if got:
                 return got
         return 0
     if i >= len(tokens) or not _element_matches(head, tokens[i]):
         return 0
-    return _match(rest, tokens, i + 1, start)
+    return _match(rest, tokens, i + 1, start, max_gap)
 
 
 def _element_matches(element: str, token: str) -> bool:
@@ -157,7 +162,8 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
             else:
                 first = parts[0]
                 key = first[:-1][:3] if first.endswith("*") else first
-                phrases.setdefault(key, []).append(Phrase(entry, category, parts))
+                phrases.setdefault(key, []).append(
+                    Phrase(entry, category, parts, VOCABULARY_GAP))
     return Vocabulary(
         singles={w: tuple(c) for w, c in singles.items()},
         stems={k: tuple(v) for k, v in stems.items()},

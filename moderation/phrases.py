@@ -47,29 +47,33 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-NEGATORS = _words("geen niet niemand nooit nergens niets niks")
-# "niets dan ongedierte", "niet meer dan beesten": a negator that does not negate.
-NOT_NEGATING_NEXT = _words("dan meer")
+NEGATORS = _words("geen niet niemand nooit nergens niets niks allesbehalve geenszins nimmer")
+# "niets dan ongedierte", "kan niet wachten om", "wil niets liever": a negator that does not negate.
+NOT_NEGATING_NEXT = _words("dan meer wachten liever anders langer alleen enkel")
 # A report or a quote of what someone else said or did.
 REPORTING = _words("""
 zei zegt zeiden zeggen meldt meldde melden vertelde vertelt vertelden verklaarde verklaart
 beweerde beweert riep riepen roept roepen scandeerde scandeerden scanderen zongen zong schreef
 schreven noemde noemden noemen noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen
 doodsbedreiging doodsbedreigingen dreigde dreigden kreeg kregen volgens spandoek spandoeken
-klacht aangifte parket politie veroordeeld onderzoek onderzoekt persbericht krant verslag
-citaat opgepakt gearresteerd werd werden tweet tweette post postte
+klacht aangifte parket politie onderzoek onderzoekt persbericht krant verslag
+citaat opgepakt gearresteerd geroepen gezegd geschreven gescandeerd gezongen gedreigd
+gepost gemeld verteld tweet tweette post postte
 """)
+# Past forms that report what happened, unless a modal makes them a wish ("als ze allemaal
+# vermoord werden", "zouden ... kregen").
+REPORTING_PAST = _words("werd werden kreeg kregen")
+CONDITIONAL = _words("zou zouden als moet moeten mogen")
 # Words that condemn: the hostile predicate is then said of the hateful thing, not of a group.
 CONDEMNING = _words("""
 racisme racistisch racistische racist racisten seksisme seksistisch seksistische homofoob
 homofobe homofoben homofobie antisemitisch antisemitische antisemitisme discriminatie
 discriminerend discriminerende xenofobie xenofoob xenofobe onaanvaardbaar onaanvaardbare
-schandalig verwerpelijk verwerpelijke misdadig ontmenselijkend ontmenselijking bestrijden
-veroordelen veroordeelt veroordeel stadionverbod schaam schamen haatzaaien spreekkoren
+schandalig verwerpelijk verwerpelijke misdadig ontmenselijkend ontmenselijking stadionverbod schaam schamen haatzaaien spreekkoren
 spreekkoor gezangen liederen kreten apengeluiden hatelijk hatelijke verkeerd fout onzin
 """)
 INTENT = _words("""
-ik k kga kzal we wij moet moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade
+straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade
 wil wilt willen verdient verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
 """)
 # Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
@@ -79,7 +83,9 @@ OBJECT_PRONOUNS = _words("hem haar jou je u")
 # Hatred said as a verb: "ik haat ze niet" is negated after the verb.
 EMOTION_VERBS = _words("haat haten walg walgen veracht verachten verafschuw")
 PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
+GROUP_PRONOUNS = _words("ze zij hen hun")
 ADDRESS = _words("jij gij ge jullie")
+ARTICLES = _words("een ne nen n")
 PEOPLE = _words("volk volkje lui mensen soort types zulken")
 DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
 COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi")
@@ -88,7 +94,7 @@ is zijn zijt bent ben was waren blijft blijven blijf worden wordt als lijken lij
 moeten moet horen hoort kunnen kan mogen
 """)
 BREAKING = _words("""
-breken breek breekt brak gebroken kapot inslaan insla uitslaan eruit uit trappen trap stampen
+breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit trappen trap stampen
 steken steek snijden snij door tussen in
 """)
 BODY = _words("knie knieen been benen tanden ribben rib kop smoel bakkes muil nek schedel kaak "
@@ -98,6 +104,8 @@ LITERAL_NOUNS = _words("""
 ratten apen varkens zwijnen beesten dieren vee afval vuilnis plaag virus ziekte pest kanker
 luizen vlooien maden wormen insecten bacillen onkruid
 """)
+# Animals that "die"/"dat" before them almost always aims at people ("die beesten in het vak").
+PEOPLE_ANIMALS = _words("beesten apen zwijnen")
 # Adjectives too mild to make an insult of a plain person noun ("stomme scheids" is banter).
 MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette valse")
 # Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
@@ -132,13 +140,16 @@ class _Sentence:
                  clause_starts: list[int]) -> None:
         self.words, self.a, self.b = words, a, b
         self.clause_starts = clause_starts
+        self.group_before: int | None = None  # a group was named at this token, before
+        self.groups: list[Mark] | None = None
         self.tokens = words[a:b]
         self.marks = marks
         self.by_category: dict[str, list[Mark]] = {}
         for mark in marks:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
-        self.reports = not REPORTING.isdisjoint(present)
+        self.reports = not REPORTING.isdisjoint(present) or (
+            not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
         self.condemns = not CONDEMNING.isdisjoint(present)
         self.intent = not INTENT.isdisjoint(present)
         first = self.tokens[0] if self.tokens else ""
@@ -155,16 +166,19 @@ class _Sentence:
     def negated(self, mark: Mark, before: int | None = 4, after: int = 0) -> bool:
         """A negator shortly before (or after) the mark that is not part of a phrase.
 
-        before=None: anywhere earlier in the same clause ("niemand verdient het ... te sterven").
+        Not across a clause ("dat zijn geen supporters, dat zijn dieren"), except with
+        before=None: anywhere earlier in the sentence ("niemand, echt niemand, verdient ...").
         """
         if before is None:
-            lo = max((c for c in self.clause_starts if c <= mark.i), default=self.a)
+            lo = self.a
         else:
-            lo = max(self.a, mark.i - before)
-        hi = min(self.b, mark.end + after)
+            lo = max(mark.i - before, max(
+                (c for c in self.clause_starts if c <= mark.i), default=self.a))
+        hi = min(self.b, mark.end + after,
+                 min((c for c in self.clause_starts if c > mark.i), default=self.b))
         for j in range(lo, hi):
-            if mark.i <= j < mark.end or j in self.phrase_tokens:
-                continue
+            if j in self.phrase_tokens:
+                continue  # a phrase's own "niet" ("horen hier niet thuis"); not its gaps
             if self.words[j] in NEGATORS and (
                 j + 1 >= len(self.words) or self.words[j + 1] not in NOT_NEGATING_NEXT
             ):
@@ -177,9 +191,16 @@ class _Sentence:
 
 
 def _group_targets(s: _Sentence) -> list[Mark]:
-    """Protected groups and people in general named in the sentence."""
+    """Protected groups and people in general named in the sentence; and 'ze', 'zij', 'hen',
+    'hun' once a group was named earlier in the text ("Ik ken moslims. Ze zijn ...")."""
+    if s.groups is not None:
+        return s.groups
     out = list(s.get(LIST_IDENTITY))
     out += [Mark(j, 1, "people", s.words[j]) for j in range(s.a, s.b) if s.words[j] in PEOPLE]
+    first = min((m.i for m in out), default=s.b) if s.group_before is None else s.group_before
+    out += [Mark(j, 1, "people", s.words[j]) for j in range(max(s.a, first + 1), s.b)
+            if s.words[j] in GROUP_PRONOUNS]
+    s.groups = out
     return out
 
 
@@ -209,7 +230,7 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
     groups, persons = _group_targets(s), _person_targets(s)
     harm = s.get(LIST_HARM)
     for mark in s.get(LIST_VIOLENCE) + s.get(LIST_FIGURATIVE):
-        if s.negated(mark, before=None):
+        if s.negated(mark, before=None, after=6):
             continue
         intent = s.intent or s.imperative
         group = next((g for g in groups if _apart(g, mark)), None)
@@ -254,9 +275,17 @@ def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 8)
         s.tokens_between(target.end - 1, pred.i))
 
 
+def _hatred_as_noun(s: _Sentence, pred: Mark) -> bool:
+    """ "haat tegen homo's", "de haat": the noun, which names hatred rather than voicing it."""
+    nxt = s.words[pred.end] if pred.end < s.b else ""
+    return nxt in ("tegen", "jegens")
+
+
 def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
     groups = _group_targets(s)
     for pred in s.get(LIST_HOSTILE):
+        if pred.entry == "haat" and _hatred_as_noun(s, pred):
+            continue
         if s.negated(pred, before=6, after=3 if pred.entry in EMOTION_VERBS else 0):
             continue
         for target in groups:
@@ -274,16 +303,24 @@ def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
 def _dehumanisation(s: _Sentence) -> tuple[Mark, ...] | None:
     targets = _group_targets(s) + _person_targets(s)
     for noun in s.get(LIST_DEHUMANISING):
-        if s.negated(noun, before=6):
+        if s.negated(noun, before=6, after=5):
             continue
         prev = s.words[noun.i - 1] if noun.i > s.a else ""
         if prev == "een" and noun.i - 2 >= s.a and s.words[noun.i - 2] in ("wat", "zo"):
             prev = "zon"  # "wat een gespuis", "zo een tuig"
-        if prev in COLLECTIVES or (prev in DEMONSTRATIVES and noun.entry not in LITERAL_NOUNS):
+        elif prev not in DEMONSTRATIVES and noun.i - 2 >= s.a and s.words[noun.i - 2] in (
+            "dat", "die", "al"
+        ):
+            prev = s.words[noun.i - 2]  # "dat buitenlands gespuis"
+        if prev in COLLECTIVES or (prev in DEMONSTRATIVES and (
+            noun.entry not in LITERAL_NOUNS or noun.entry in PEOPLE_ANIMALS
+        )):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{prev} {noun.entry}"),)
         for target in targets:
             if not _apart(target, noun):
                 continue
+            if noun.n > 1:
+                return target, noun  # "als beesten", "geen mensen": said of whoever is named
             if target.i < noun.i and noun.i - target.end < 8 and not COPULAS.isdisjoint(
                 s.tokens_between(target.end - 1, noun.i)
             ):
@@ -311,14 +348,21 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
         if noun.n > 1:
             return (noun,)
         before = s.words[max(s.a, noun.i - 3):noun.i]
-        if noun.entry in MILD_NOUNS:
-            continue  # "die trainer is een clown" is banter; with an adjective it counts above
-        if before and before[-1] in ADDRESS:
-            return (noun,)
         if (noun.end + 2 < s.b and s.words[noun.end] == "van" and s.words[noun.end + 1] == "een"
                 and noun.end + 2 in person_at):
             return noun, person_at[noun.end + 2]
-        if len(before) >= 2 and before[-1] == "een" and before[-2] in COPULAS:
+        if noun.entry in MILD_NOUNS:
+            continue  # "die trainer is een clown" is banter; with an adjective it counts above
+        if before and (before[-1] in ADDRESS or (len(before) >= 2 and before[-2] in ADDRESS
+                                                  and before[-1] not in ARTICLES)):
+            return (noun,)
+        if before and before[-1] in ("die", "dat", "deze") and (
+            noun.end >= s.b or noun.end in s.clause_starts
+        ):
+            return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
+        if len(before) >= 2 and before[-1] in ARTICLES and (
+            before[-2] in COPULAS or noun.i - 1 in s.clause_starts
+        ):
             subject = s.words[max(s.a, noun.i - 6):noun.i - 2]
             if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(
                 p.i < noun.i - 1 for p in s.get(LIST_PERSON)
@@ -364,6 +408,24 @@ class Tokens(Protocol):
     def spans(self) -> list[tuple[int, int, str]]: ...
 
 
+def _contexts(ctx: Tokens, marks: list[Mark]) -> list[_Sentence]:
+    words, spans, text = ctx.words, ctx.spans, ctx.norm.text
+    contexts = []
+    for a, b in _sentences(words, spans, text):
+        clauses = [j for j in range(a + 1, b)
+                   if _CLAUSE_BREAK.search(text, spans[j - 1][1], spans[j][0])]
+        contexts.append(_Sentence(words, a, b, [m for m in marks if a <= m.i < b], clauses))
+    return contexts
+
+
+def _defused(contexts: list[_Sentence], ctx: Tokens) -> list[bool]:
+    """Per sentence: reported, condemned, or a quote in a text that reports or condemns."""
+    text_defused = any(c.reports or c.condemns for c in contexts)
+    quoted_text = text_defused and bool(_OPEN_QUOTE.search(ctx.norm.original))
+    return [c.reports or c.condemns or (quoted_text and _quoted(c, ctx.spans, ctx.norm))
+            for c in contexts]
+
+
 def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
     """The phrase layer's flags for the tokens of one normalised text (see the module doc)."""
     words, norm = ctx.words, ctx.norm
@@ -377,27 +439,39 @@ def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
     if not marks:
         return []
     spans = ctx.spans
-    text = norm.text
-    quoted_text = bool(_OPEN_QUOTE.search(norm.original))
     flags: list[Flag] = []
-    sentences = list(_sentences(words, spans, text))
-    contexts = []
-    for a, b in sentences:
-        clauses = [j for j in range(a + 1, b)
-                   if _CLAUSE_BREAK.search(text, spans[j - 1][1], spans[j][0])]
-        sentence = _Sentence(words, a, b, [m for m in marks if a <= m.i < b], clauses)
-        contexts.append(sentence)
-    text_defused = any(c.reports or c.condemns for c in contexts)
-    for sentence in contexts:
-        if not sentence.marks or sentence.reports or sentence.condemns:
-            continue
-        if quoted_text and text_defused and _quoted(sentence, spans, norm):
+    contexts = _contexts(ctx, marks)
+    named = None
+    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
+        sentence.group_before = named
+        if named is None and sentence.get(LIST_IDENTITY):
+            named = sentence.get(LIST_IDENTITY)[0].i
+        if not sentence.marks or defused:
             continue
         for code, rule in _RULES:
             parts = rule(sentence)
             if parts:
                 flags.append(_flag(code, parts, words, spans, norm))
     return flags
+
+
+def reported_threats(ctx: Tokens, flags: list[Flag]) -> list[Flag]:
+    """The word lists' threat flags that sit in a reported, condemned or quoted sentence.
+
+    "De scheids werd bedreigd: 'ik weet waar je woont'" reports a threat; it makes none.
+    """
+    threats = [f for f in flags if f.code is FlagCode.THREAT]
+    if not threats:
+        return []
+    contexts = _contexts(ctx, [])
+    out = []
+    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
+        if not defused:
+            continue
+        lo, _ = ctx.norm.span(*ctx.spans[sentence.a][:2])
+        _, hi = ctx.norm.span(*ctx.spans[sentence.b - 1][:2])
+        out += [f for f in threats if lo <= f.start and f.end <= hi]
+    return out
 
 
 def _quoted(s: _Sentence, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:

@@ -55,7 +55,7 @@ from moderation.lexicon import (
     active_lexicon,
 )
 from moderation.normalise import TOKEN, Normalised, normalise, squeeze, token_spans
-from moderation.phrases import phrase_flags
+from moderation.phrases import phrase_flags, reported_threats
 from moderation.signals import contact_flags, flood_flags, link_flags, shouting_flag
 
 _PLAIN_CODES = {
@@ -364,8 +364,10 @@ def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
             candidates = candidates + index.get(token[:3], ())
         for phrase in candidates:
             n = phrase.match_at(words, i)
-            if not n or (phrase.category == LIST_THREAT and _negated(ctx, i)):
-                continue
+            if not n or (phrase.category == LIST_THREAT and (
+                _negated(ctx, i) or not NEGATIONS.isdisjoint(words[i:i + n])
+            )):
+                continue  # "niemand zou ...", "ik steek geen moslims neer"
             start, end = ctx.spans[i][0], ctx.spans[i + n - 1][1]
             code = _PLAIN_CODES[phrase.category]
             if ctx.norm.is_evasive(start, end) and code.severity > FlagCode.INSULT.severity:
@@ -382,6 +384,9 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon)
     flags += _targeted_flags(ctx, lexicon)
     flags += phrase_flags(ctx, lexicon)
+    reported = reported_threats(ctx, flags)
+    if reported:
+        flags = [f for f in flags if f not in reported]
     contacts = contact_flags(text)
     flags += contacts
     flags += link_flags(text, lexicon.domains, skip=contacts)
