@@ -122,7 +122,7 @@ class Vocabulary:
     singles: Mapping[str, tuple[str, ...]]  # word -> its phrase-layer categories
     stems: Mapping[str, tuple[tuple[str, str], ...]]  # first 3 letters -> (stem, category)
     phrases: Mapping[str, tuple[Phrase, ...]]  # first word (or 3 letters of a stem) -> phrases
-    gate: frozenset[str]  # every token that can start a mark: a set lookup rules a text out
+    gate: frozenset[str]  # single words and each phrase's longest word: no hit, no mark
 
     def marks_at(self, tokens: list[str], i: int) -> list[tuple[str, int, str]]:
         """(category, tokens matched, entry) for every entry that starts at tokens[i]."""
@@ -147,6 +147,7 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
     singles: dict[str, list[str]] = {}
     stems: dict[str, list[tuple[str, str]]] = {}
     phrases: dict[str, list[Phrase]] = {}
+    anchors: set[str] = set()
     for category in PHRASE_CATEGORIES:
         for entry in entries.get(category, ()):
             parts = phrase_elements(entry)
@@ -164,11 +165,18 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
                 key = first[:-1][:3] if first.endswith("*") else first
                 phrases.setdefault(key, []).append(
                     Phrase(entry, category, parts, VOCABULARY_GAP))
+                # The gate holds the phrase's longest plain word: "in de fik" can only match
+                # where "fik" occurs, so "in" and "de" need not open the gate.
+                plain = [e for e in parts if e not in ("*", "#") and not e.endswith("*")]
+                if plain:
+                    anchors.add(max(plain, key=len))
+                else:
+                    stems.setdefault(key, [])
     return Vocabulary(
         singles={w: tuple(c) for w, c in singles.items()},
         stems={k: tuple(v) for k, v in stems.items()},
         phrases={k: tuple(v) for k, v in phrases.items()},
-        gate=frozenset(singles) | frozenset(phrases),
+        gate=frozenset(singles) | frozenset(anchors),
     )
 
 

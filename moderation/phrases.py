@@ -52,14 +52,18 @@ NEGATORS = _words("geen niet niemand nooit nergens niets niks allesbehalve geens
 NOT_NEGATING_NEXT = _words("dan meer wachten liever anders langer alleen enkel")
 # A report or a quote of what someone else said or did.
 REPORTING = _words("""
-zei zegt zeiden zeggen meldt meldde melden vertelde vertelt vertelden verklaarde verklaart
-beweerde beweert riep riepen roept roepen scandeerde scandeerden scanderen zongen zong schreef
-schreven noemde noemden noemen noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen
-doodsbedreiging doodsbedreigingen dreigde dreigden kreeg kregen volgens spandoek spandoeken
-klacht aangifte parket politie onderzoek onderzoekt persbericht krant verslag
-citaat opgepakt gearresteerd geroepen gezegd geschreven gescandeerd gezongen gedreigd
-gepost gemeld verteld tweet tweette post postte
+zei zegt zeiden zeggen roept roepen meldt meldde melden vertelde vertelt vertelden verklaarde verklaart beweerde
+beweert riep riepen scandeerde scandeerden zongen zong schreef schreven noemde noemden noemen
+noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen doodsbedreiging
+doodsbedreigingen dreigde dreigden volgens spandoek spandoeken klacht aangifte parket politie
+onderzoek onderzoekt persbericht krant verslag citaat opgepakt gearresteerd tweet tweette
 """)
+# Participles of speech: a report ("hij had geroepen dat ..."), unless a modal makes the
+# sentence the speaker's own ("dat mag gezegd worden").
+REPORTED_SPEECH = _words("geroepen gezegd geschreven gescandeerd gezongen gedreigd gemeld verteld")
+MODALS = _words("mag mogen moet moeten")
+# Words that open a subordinate clause: a negation after them negates that clause only.
+SUBORDINATORS = _words("dat die als omdat wanneer zodat want maar terwijl tot")
 # Past forms that report what happened, unless a modal makes them a wish ("als ze allemaal
 # vermoord werden", "zouden ... kregen").
 REPORTING_PAST = _words("werd werden kreeg kregen")
@@ -112,7 +116,7 @@ MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette vals
 MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
 # can carry ("die horen hier niet thuis").
-_OWN_COUNTRY = re.compile(r"\bland\b|^terugsturen$|^stuur\b")
+_OWN_COUNTRY = re.compile(r"\bland\b")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
@@ -148,8 +152,11 @@ class _Sentence:
         for mark in marks:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
-        self.reports = not REPORTING.isdisjoint(present) or (
-            not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
+        self.reports = (
+            not REPORTING.isdisjoint(present)
+            or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
+            or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
+        )
         self.condemns = not CONDEMNING.isdisjoint(present)
         self.intent = not INTENT.isdisjoint(present)
         first = self.tokens[0] if self.tokens else ""
@@ -177,6 +184,8 @@ class _Sentence:
         hi = min(self.b, mark.end + after,
                  min((c for c in self.clause_starts if c > mark.i), default=self.b))
         for j in range(lo, hi):
+            if j >= mark.end and self.words[j] in SUBORDINATORS:
+                break  # "... een lesje leren dat hij niet vergeet": another clause
             if j in self.phrase_tokens:
                 continue  # a phrase's own "niet" ("horen hier niet thuis"); not its gaps
             if self.words[j] in NEGATORS and (
@@ -294,9 +303,9 @@ def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
         if _OWN_COUNTRY.search(pred.entry):
             return (pred,)
         if _PRONOUN_OK.search(pred.entry):
-            for j in (pred.i - 1, pred.i - 2):
-                if j >= s.a and s.words[j] in ("die", "ze", "zij"):
-                    return Mark(j, 1, "pronoun", s.words[j]), pred
+            j = pred.i - 1
+            if j >= s.a and s.words[j] in ("die", "ze", "zij"):
+                return Mark(j, 1, "pronoun", s.words[j]), pred
     return None
 
 
