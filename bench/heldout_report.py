@@ -39,8 +39,10 @@ def report(name: str, rows: list[Labelled]) -> None:
     """Print one set's overall figures and one line per category."""
     decide = screen_decision(default_lexicon())
     rates = measure(rows, decide)
-    print(f"{name}: catch {rates.caught}/{rates.abusive} = {rates.catch_rate:.2f}, "
-          f"false flags {rates.false_flags}/{rates.clean} = {rates.false_flag_rate:.2f}")
+    print(
+        f"{name}: catch {rates.caught}/{rates.abusive} = {rates.catch_rate:.2f}, "
+        f"false flags {rates.false_flags}/{rates.clean} = {rates.false_flag_rate:.2f}"
+    )
     by_category: dict[str, list[Labelled]] = defaultdict(list)
     for row in rows:
         by_category[row.category].append(row)
@@ -65,8 +67,10 @@ def main(argv: list[str]) -> int:
     if len(argv) == 3 and argv[1] == "--misses":
         name = argv[2]
         if name in FROZEN or name not in SETS:
-            print(f"--misses takes a tuning set: {', '.join(sorted(set(SETS) - FROZEN))}",
-                  file=sys.stderr)
+            print(
+                f"--misses takes a tuning set: {', '.join(sorted(set(SETS) - FROZEN))}",
+                file=sys.stderr,
+            )
             return 2
         misses(name, load_corpus(SETS[name]))
         return 0

@@ -35,6 +35,16 @@ LIST_HOSTILE = "hostile"  # predicates that exclude or degrade a group
 LIST_INSULT_ADJECTIVE = "insult_adjective"  # vuile, smerige ... before a noun
 LIST_INSULT_NOUN = "insult_noun"  # hond, rat, stuk vreten ... said of a person
 LIST_PERSON = "person"  # scheids, keeper, trainer: people threats and insults aim at
+# Who is targeted: these lists never open the phrase layer on their own.
+TARGET_CATEGORIES = frozenset({LIST_IDENTITY, LIST_PERSON})
+# Words too frequent to stand for a phrase in the layer's gate.
+COMMON_WORDS = frozenset({
+    "de", "het", "een", "en", "in", "op", "te", "van", "naar", "met", "voor", "aan", "om", "bij",
+    "uit", "door", "over", "is", "zijn", "zijt", "bent", "ben", "was", "niet", "niets", "niks",
+    "geen", "nooit", "moet", "moeten", "mag", "mogen", "kan", "kunnen", "zal", "zullen", "gaat",
+    "gaan", "ga", "wil", "hun", "je", "ze", "zij", "die", "dat", "dit", "er", "hier", "wat",
+    "als", "tegen", "alle", "allemaal"
+})
 PHRASE_CATEGORIES: tuple[str, ...] = (
     LIST_IDENTITY, LIST_PERSON, LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM, LIST_DEHUMANISING,
     LIST_HOSTILE, LIST_INSULT_ADJECTIVE, LIST_INSULT_NOUN,
@@ -83,6 +93,7 @@ class Phrase:
     category: str
     elements: tuple[str, ...]  # words; "word*" = any ending; "*" = gap; "#" = a number
     max_gap: int = MAX_GAP
+    needs: frozenset[str] = frozenset()  # its plain words: no match unless all occur
 
     def match_at(self, tokens: list[str], i: int) -> int:
         """Number of tokens matched starting at tokens[i], or 0."""
@@ -123,8 +134,16 @@ class Vocabulary:
     stems: Mapping[str, tuple[tuple[str, str], ...]]  # first 3 letters -> (stem, category)
     phrases: Mapping[str, tuple[Phrase, ...]]  # first word (or 3 letters of a stem) -> phrases
     gate: frozenset[str]  # single words and each phrase's longest word: no hit, no mark
+    keys: frozenset[str]  # where a mark can start: single words, phrase keys, stem heads
 
-    def marks_at(self, tokens: list[str], i: int) -> list[tuple[str, int, str]]:
+    def opens(self, tokens: list[str]) -> bool:
+        """True when a predicate word occurs (targets alone never make a flag)."""
+        if not self.gate.isdisjoint(tokens):
+            return True
+        return bool(self.stems) and any(t[:3] in self.stems for t in tokens)
+
+    def marks_at(self, tokens: list[str], i: int, present: frozenset[str]
+                 ) -> list[tuple[str, int, str]]:
         """(category, tokens matched, entry) for every entry that starts at tokens[i]."""
         token = tokens[i]
         out = [(category, 1, token) for category in self.singles.get(token, ())]
@@ -136,9 +155,10 @@ class Vocabulary:
         if len(token) > 3 and token[:3] in self.phrases:
             candidates = candidates + self.phrases[token[:3]]
         for phrase in candidates:
-            n = phrase.match_at(tokens, i)
-            if n:
-                out.append((phrase.category, n, phrase.entry))
+            if phrase.needs <= present:
+                n = phrase.match_at(tokens, i)
+                if n:
+                    out.append((phrase.category, n, phrase.entry))
         return out
 
 
@@ -160,23 +180,29 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
             elif len(parts) == 1:
                 if category not in singles.setdefault(parts[0], []):
                     singles[parts[0]].append(category)
+                if category not in TARGET_CATEGORIES:
+                    anchors.add(parts[0])
             else:
                 first = parts[0]
                 key = first[:-1][:3] if first.endswith("*") else first
-                phrases.setdefault(key, []).append(
-                    Phrase(entry, category, parts, VOCABULARY_GAP))
-                # The gate holds the phrase's longest plain word: "in de fik" can only match
-                # where "fik" occurs, so "in" and "de" need not open the gate.
                 plain = [e for e in parts if e not in ("*", "#") and not e.endswith("*")]
-                if plain:
-                    anchors.add(max(plain, key=len))
+                phrases.setdefault(key, []).append(
+                    Phrase(entry, category, parts, VOCABULARY_GAP, frozenset(plain)))
+                if category in TARGET_CATEGORIES:
+                    continue
+                # The gate holds the phrase's rarest-looking word: "in de fik" can only match
+                # where "fik" occurs, so "in" and "de" need not open the gate.
+                rare = [e for e in plain if e not in COMMON_WORDS] or plain
+                if rare:
+                    anchors.add(max(reversed(rare), key=len))
                 else:
                     stems.setdefault(key, [])
     return Vocabulary(
         singles={w: tuple(c) for w, c in singles.items()},
         stems={k: tuple(v) for k, v in stems.items()},
         phrases={k: tuple(v) for k, v in phrases.items()},
-        gate=frozenset(singles) | frozenset(anchors),
+        gate=frozenset(anchors),
+        keys=frozenset(singles) | frozenset(phrases) | frozenset(stems),
     )
 
 

@@ -23,7 +23,7 @@ Past-tense narration without intent ("die verdediger slachtte hem af") is no thr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -52,11 +52,12 @@ NEGATORS = _words("geen niet niemand nooit nergens niets niks allesbehalve geens
 NOT_NEGATING_NEXT = _words("dan meer wachten liever anders langer alleen enkel")
 # A report or a quote of what someone else said or did.
 REPORTING = _words("""
-zei zegt zeiden zeggen roept roepen meldt meldde melden vertelde vertelt vertelden verklaarde verklaart beweerde
-beweert riep riepen scandeerde scandeerden zongen zong schreef schreven noemde noemden noemen
-noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen doodsbedreiging
-doodsbedreigingen dreigde dreigden volgens spandoek spandoeken klacht aangifte parket politie
-onderzoek onderzoekt persbericht krant verslag citaat opgepakt gearresteerd tweet tweette
+zei zegt zeiden zeggen roept roepen meldt meldde melden vertelde vertelt vertelden verklaarde
+verklaart beweerde beweert riep riepen scandeerde scandeerden zongen zong schreef schreven
+noemde noemden noemen noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen
+doodsbedreiging doodsbedreigingen dreigde dreigden volgens spandoek spandoeken klacht aangifte
+parket politie onderzoek onderzoekt persbericht krant verslag citaat opgepakt gearresteerd tweet
+tweette
 """)
 # Participles of speech: a report ("hij had geroepen dat ..."), unless a modal makes the
 # sentence the speaker's own ("dat mag gezegd worden").
@@ -73,12 +74,14 @@ CONDEMNING = _words("""
 racisme racistisch racistische racist racisten seksisme seksistisch seksistische homofoob
 homofobe homofoben homofobie antisemitisch antisemitische antisemitisme discriminatie
 discriminerend discriminerende xenofobie xenofoob xenofobe onaanvaardbaar onaanvaardbare
-schandalig verwerpelijk verwerpelijke misdadig ontmenselijkend ontmenselijking stadionverbod schaam schamen haatzaaien spreekkoren
-spreekkoor gezangen liederen kreten apengeluiden hatelijk hatelijke verkeerd fout onzin
+schandalig verwerpelijk verwerpelijke misdadig ontmenselijkend ontmenselijking stadionverbod
+schaam schamen haatzaaien spreekkoren spreekkoor gezangen liederen kreten apengeluiden hatelijk
+hatelijke verkeerd fout onzin
 """)
 INTENT = _words("""
-straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade
-wil wilt willen verdient verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
+straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet moeten mag mogen zou
+zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient verdienen verdien hoop
+hopen hoopt wens wensen iemand moest laten laat
 """)
 # Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
 IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
@@ -94,15 +97,16 @@ PEOPLE = _words("volk volkje lui mensen soort types zulken")
 DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
 COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi")
 COPULAS = _words("""
-is zijn zijt bent ben was waren blijft blijven blijf worden wordt als lijken lijkt noem
-moeten moet horen hoort kunnen kan mogen
+is zijn zijt bent ben was waren blijft blijven blijf worden wordt als lijken lijkt noem moeten
+moet horen hoort kunnen kan mogen
 """)
 BREAKING = _words("""
-breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit trappen trap stampen
-steken steek snijden snij door tussen in
+breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit trappen trap
+stampen steken steek snijden snij door tussen in
 """)
-BODY = _words("knie knieen been benen tanden ribben rib kop smoel bakkes muil nek schedel kaak "
-              "strot keel")
+BODY = _words(
+    "knie knieen been benen tanden ribben rib kop smoel bakkes muil nek schedel kaak strot keel"
+)
 # Dehumanising nouns that are often literal (a rat in the canteen): only with a named target.
 LITERAL_NOUNS = _words("""
 ratten apen varkens zwijnen beesten dieren vee afval vuilnis plaag virus ziekte pest kanker
@@ -140,8 +144,9 @@ class Mark:
 class _Sentence:
     """Marks and context of one sentence (tokens a..b-1)."""
 
-    def __init__(self, words: list[str], a: int, b: int, marks: list[Mark],
-                 clause_starts: list[int]) -> None:
+    def __init__(
+        self, words: list[str], a: int, b: int, marks: list[Mark], clause_starts: list[int]
+    ) -> None:
         self.words, self.a, self.b = words, a, b
         self.clause_starts = clause_starts
         self.group_before: int | None = None  # a group was named at this token, before
@@ -164,8 +169,9 @@ class _Sentence:
             m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks
         )
         # The words a phrase consists of ("horen hier niet thuis"), not the words in its gaps.
-        self.phrase_tokens = {j for m in marks if m.n > 1 for j in range(m.i, m.end)
-                              if words[j] in m.entry.split()}
+        self.phrase_tokens = {
+            j for m in marks if m.n > 1 for j in range(m.i, m.end) if words[j] in m.entry.split()
+        }
 
     def get(self, category: str) -> list[Mark]:
         return self.by_category.get(category, [])
@@ -179,10 +185,14 @@ class _Sentence:
         if before is None:
             lo = self.a
         else:
-            lo = max(mark.i - before, max(
-                (c for c in self.clause_starts if c <= mark.i), default=self.a))
-        hi = min(self.b, mark.end + after,
-                 min((c for c in self.clause_starts if c > mark.i), default=self.b))
+            lo = max(
+                mark.i - before, max((c for c in self.clause_starts if c <= mark.i), default=self.a)
+            )
+        hi = min(
+            self.b,
+            mark.end + after,
+            min((c for c in self.clause_starts if c > mark.i), default=self.b),
+        )
         for j in range(lo, hi):
             if j >= mark.end and self.words[j] in SUBORDINATORS:
                 break  # "... een lesje leren dat hij niet vergeet": another clause
@@ -196,7 +206,7 @@ class _Sentence:
 
     def tokens_between(self, i: int, j: int) -> list[str]:
         lo, hi = (i, j) if i < j else (j, i)
-        return self.words[lo + 1:hi]
+        return self.words[lo + 1 : hi]
 
 
 def _group_targets(s: _Sentence) -> list[Mark]:
@@ -207,8 +217,11 @@ def _group_targets(s: _Sentence) -> list[Mark]:
     out = list(s.get(LIST_IDENTITY))
     out += [Mark(j, 1, "people", s.words[j]) for j in range(s.a, s.b) if s.words[j] in PEOPLE]
     first = min((m.i for m in out), default=s.b) if s.group_before is None else s.group_before
-    out += [Mark(j, 1, "people", s.words[j]) for j in range(max(s.a, first + 1), s.b)
-            if s.words[j] in GROUP_PRONOUNS]
+    out += [
+        Mark(j, 1, "people", s.words[j])
+        for j in range(max(s.a, first + 1), s.b)
+        if s.words[j] in GROUP_PRONOUNS
+    ]
     s.groups = out
     return out
 
@@ -216,8 +229,11 @@ def _group_targets(s: _Sentence) -> list[Mark]:
 def _person_targets(s: _Sentence) -> list[Mark]:
     """Persons: role nouns and pronouns."""
     out = list(s.get(LIST_PERSON))
-    out += [Mark(j, 1, "pronoun", s.words[j]) for j in range(s.a, s.b)
-            if s.words[j] in SINGULAR_PRONOUNS or s.words[j] in PLURAL_PRONOUNS]
+    out += [
+        Mark(j, 1, "pronoun", s.words[j])
+        for j in range(s.a, s.b)
+        if s.words[j] in SINGULAR_PRONOUNS or s.words[j] in PLURAL_PRONOUNS
+    ]
     return out
 
 
@@ -225,8 +241,10 @@ def _one_person(s: _Sentence, mark: Mark) -> bool:
     """One person as the object: hem/haar/je/jou/u, or "die scheids" (not "de trainer gaat")."""
     if mark.category == "pronoun":
         return mark.entry in OBJECT_PRONOUNS
-    return not mark.entry.endswith("s") and mark.i > s.a and s.words[mark.i - 1] in (
-        "die", "dat", "deze", "dien"
+    return (
+        not mark.entry.endswith("s")
+        and mark.i > s.a
+        and s.words[mark.i - 1] in ("die", "dat", "deze", "dien")
     )
 
 
@@ -268,8 +286,9 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
             if verb is not None:
                 return mark, Mark(verb, 1, "verb", s.words[verb])
         else:
-            target = next((t for t in _group_targets(s) + _person_targets(s)
-                           if _apart(t, mark)), None)
+            target = next(
+                (t for t in _group_targets(s) + _person_targets(s) if _apart(t, mark)), None
+            )
             if target is not None:
                 return target, mark
     return None
@@ -280,8 +299,11 @@ def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 8)
     gap = pred.i - target.end if target.i < pred.i else target.i - pred.end
     if gap < near:
         return True
-    return target.i < pred.i and gap < far and not COPULAS.isdisjoint(
-        s.tokens_between(target.end - 1, pred.i))
+    return (
+        target.i < pred.i
+        and gap < far
+        and not COPULAS.isdisjoint(s.tokens_between(target.end - 1, pred.i))
+    )
 
 
 def _hatred_as_noun(s: _Sentence, pred: Mark) -> bool:
@@ -317,27 +339,35 @@ def _dehumanisation(s: _Sentence) -> tuple[Mark, ...] | None:
         prev = s.words[noun.i - 1] if noun.i > s.a else ""
         if prev == "een" and noun.i - 2 >= s.a and s.words[noun.i - 2] in ("wat", "zo"):
             prev = "zon"  # "wat een gespuis", "zo een tuig"
-        elif prev not in DEMONSTRATIVES and noun.i - 2 >= s.a and s.words[noun.i - 2] in (
-            "dat", "die", "al"
+        elif (
+            prev not in DEMONSTRATIVES
+            and noun.i - 2 >= s.a
+            and s.words[noun.i - 2] in ("dat", "die", "al")
         ):
             prev = s.words[noun.i - 2]  # "dat buitenlands gespuis"
-        if prev in COLLECTIVES or (prev in DEMONSTRATIVES and (
-            noun.entry not in LITERAL_NOUNS or noun.entry in PEOPLE_ANIMALS
-        )):
+        if prev in COLLECTIVES or (
+            prev in DEMONSTRATIVES
+            and (noun.entry not in LITERAL_NOUNS or noun.entry in PEOPLE_ANIMALS)
+        ):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{prev} {noun.entry}"),)
         for target in targets:
             if not _apart(target, noun):
                 continue
             if noun.n > 1:
                 return target, noun  # "als beesten", "geen mensen": said of whoever is named
-            if target.i < noun.i and noun.i - target.end < 8 and not COPULAS.isdisjoint(
-                s.tokens_between(target.end - 1, noun.i)
+            if (
+                target.i < noun.i
+                and noun.i - target.end < 8
+                and not COPULAS.isdisjoint(s.tokens_between(target.end - 1, noun.i))
             ):
                 return target, noun
             if target.end == noun.i and target.entry in ADDRESS:
                 return target, noun
             if noun.end <= target.i < noun.end + 6 and s.words[target.i - 1] in (
-                "die", "dat", "deze", "al"
+                "die",
+                "dat",
+                "deze",
+                "al",
             ):
                 return noun, target
     return None
@@ -356,23 +386,33 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
     for noun in s.get(LIST_INSULT_NOUN):
         if noun.n > 1:
             return (noun,)
-        before = s.words[max(s.a, noun.i - 3):noun.i]
-        if (noun.end + 2 < s.b and s.words[noun.end] == "van" and s.words[noun.end + 1] == "een"
-                and noun.end + 2 in person_at):
+        before = s.words[max(s.a, noun.i - 3) : noun.i]
+        if (
+            noun.end + 2 < s.b
+            and s.words[noun.end] == "van"
+            and s.words[noun.end + 1] == "een"
+            and noun.end + 2 in person_at
+        ):
             return noun, person_at[noun.end + 2]
         if noun.entry in MILD_NOUNS:
             continue  # "die trainer is een clown" is banter; with an adjective it counts above
-        if before and (before[-1] in ADDRESS or (len(before) >= 2 and before[-2] in ADDRESS
-                                                  and before[-1] not in ARTICLES)):
+        if before and (
+            before[-1] in ADDRESS
+            or (len(before) >= 2 and before[-2] in ADDRESS and before[-1] not in ARTICLES)
+        ):
             return (noun,)
-        if before and before[-1] in ("die", "dat", "deze") and (
-            noun.end >= s.b or noun.end in s.clause_starts
+        if (
+            before
+            and before[-1] in ("die", "dat", "deze")
+            and (noun.end >= s.b or noun.end in s.clause_starts)
         ):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
-        if len(before) >= 2 and before[-1] in ARTICLES and (
-            before[-2] in COPULAS or noun.i - 1 in s.clause_starts
+        if (
+            len(before) >= 2
+            and before[-1] in ARTICLES
+            and (before[-2] in COPULAS or noun.i - 1 in s.clause_starts)
         ):
-            subject = s.words[max(s.a, noun.i - 6):noun.i - 2]
+            subject = s.words[max(s.a, noun.i - 6) : noun.i - 2]
             if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(
                 p.i < noun.i - 1 for p in s.get(LIST_PERSON)
             ):
@@ -388,19 +428,24 @@ _RULES = (
 )
 
 
-def _sentences(words: list[str], spans: list[tuple[int, int, str]], text: str
-               ) -> Iterable[tuple[int, int]]:
-    start = 0
-    for i in range(1, len(words)):
-        if _SENTENCE_BREAK.search(text, spans[i - 1][1], spans[i][0]):
-            yield start, i
-            start = i
-    if words:
-        yield start, len(words)
+def _breaks(spans: list[tuple[int, int, str]], text: str, pattern: re.Pattern[str]) -> list[int]:
+    """Indices of the tokens that follow a break character (one pass over the text)."""
+    starts = [start for start, _, _ in spans]
+    out: list[int] = []
+    for hit in pattern.finditer(text):
+        j = bisect_right(starts, hit.start())
+        if 0 < j < len(spans) and (not out or out[-1] != j):
+            out.append(j)
+    return out
 
 
-def _flag(code: FlagCode, parts: tuple[Mark, ...], words: list[str],
-          spans: list[tuple[int, int, str]], norm: Normalised) -> Flag:
+def _flag(
+    code: FlagCode,
+    parts: tuple[Mark, ...],
+    words: list[str],
+    spans: list[tuple[int, int, str]],
+    norm: Normalised,
+) -> Flag:
     first = min(m.i for m in parts)
     last = max(m.end for m in parts) - 1
     detail = f"{code.code}: " + " + ".join(m.entry for m in sorted(parts, key=lambda m: m.i))
@@ -418,12 +463,22 @@ class Tokens(Protocol):
 
 
 def _contexts(ctx: Tokens, marks: list[Mark]) -> list[_Sentence]:
+    """One context per sentence, with its marks and where its clauses start."""
     words, spans, text = ctx.words, ctx.spans, ctx.norm.text
+    bounds = [0, *_breaks(spans, text, _SENTENCE_BREAK), len(words)]
+    clauses = _breaks(spans, text, _CLAUSE_BREAK)
     contexts = []
-    for a, b in _sentences(words, spans, text):
-        clauses = [j for j in range(a + 1, b)
-                   if _CLAUSE_BREAK.search(text, spans[j - 1][1], spans[j][0])]
-        contexts.append(_Sentence(words, a, b, [m for m in marks if a <= m.i < b], clauses))
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if a < b:
+            contexts.append(
+                _Sentence(
+                    words,
+                    a,
+                    b,
+                    [m for m in marks if a <= m.i < b],
+                    [c for c in clauses if a < c < b],
+                )
+            )
     return contexts
 
 
@@ -431,20 +486,26 @@ def _defused(contexts: list[_Sentence], ctx: Tokens) -> list[bool]:
     """Per sentence: reported, condemned, or a quote in a text that reports or condemns."""
     text_defused = any(c.reports or c.condemns for c in contexts)
     quoted_text = text_defused and bool(_OPEN_QUOTE.search(ctx.norm.original))
-    return [c.reports or c.condemns or (quoted_text and _quoted(c, ctx.spans, ctx.norm))
-            for c in contexts]
+    return [
+        c.reports or c.condemns or (quoted_text and _quoted(c, ctx.spans, ctx.norm))
+        for c in contexts
+    ]
 
 
 def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
     """The phrase layer's flags for the tokens of one normalised text (see the module doc)."""
     words, norm = ctx.words, ctx.norm
     vocabulary = lexicon.vocabulary
-    if vocabulary.gate.isdisjoint(words) and not (
-        vocabulary.stems and any(w[:3] in vocabulary.stems for w in words)
-    ):
+    if not vocabulary.opens(words):
         return []
-    marks = [Mark(i, n, category, entry) for i in range(len(words))
-             for category, n, entry in vocabulary.marks_at(words, i)]
+    present = frozenset(words)
+    keys = vocabulary.keys
+    marks = [
+        Mark(i, n, category, entry)
+        for i, word in enumerate(words)
+        if word in keys or word[:3] in keys
+        for category, n, entry in vocabulary.marks_at(words, i, present)
+    ]
     if not marks:
         return []
     spans = ctx.spans

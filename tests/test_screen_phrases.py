@@ -36,7 +36,9 @@ from views.templating import LIST_LABELS_NL, flag_label
 
 ROOT = Path(__file__).resolve().parents[1]
 PHRASE_CODES = {
-    FlagCode.THREAT_PHRASE, FlagCode.GROUP_HATRED, FlagCode.DEHUMANISATION,
+    FlagCode.THREAT_PHRASE,
+    FlagCode.GROUP_HATRED,
+    FlagCode.DEHUMANISATION,
     FlagCode.INSULTING_PHRASE,
 }
 
@@ -134,21 +136,30 @@ NOT_INSULTING = [
 ]
 
 
-@pytest.mark.parametrize(("code", "text"), [
-    *[(FlagCode.THREAT_PHRASE, t) for t in THREATS],
-    *[(FlagCode.GROUP_HATRED, t) for t in GROUP_HATRED],
-    *[(FlagCode.DEHUMANISATION, t) for t in DEHUMANISATION],
-    *[(FlagCode.INSULTING_PHRASE, t) for t in INSULTING],
-])
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        *[(FlagCode.THREAT_PHRASE, t) for t in THREATS],
+        *[(FlagCode.GROUP_HATRED, t) for t in GROUP_HATRED],
+        *[(FlagCode.DEHUMANISATION, t) for t in DEHUMANISATION],
+        *[(FlagCode.INSULTING_PHRASE, t) for t in INSULTING],
+    ],
+)
 def test_each_category_holds_with_its_own_code(code: FlagCode, text: str) -> None:
     result = screen(text)
     assert result.decision == "hold", result
     assert code in codes(text), result.flags
 
 
-@pytest.mark.parametrize("text", [
-    *NOT_THREATS, *NOT_GROUP_HATRED, *NOT_DEHUMANISATION, *NOT_INSULTING,
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        *NOT_THREATS,
+        *NOT_GROUP_HATRED,
+        *NOT_DEHUMANISATION,
+        *NOT_INSULTING,
+    ],
+)
 def test_idiom_negation_reports_and_condemnation_publish(text: str) -> None:
     result = screen(text)
     assert result.decision == "publish", result.flags
@@ -167,7 +178,7 @@ def test_flag_code_span_detail_and_severity() -> None:
     text = "Echt waar: die migranten horen hier niet thuis!"
     [flag] = [f for f in screen(text).flags if f.code in PHRASE_CODES]
     assert flag.code is FlagCode.GROUP_HATRED
-    assert text[flag.start:flag.end] == "migranten horen hier niet"
+    assert text[flag.start : flag.end] == "migranten horen hier niet"
     assert flag.detail == "group_hatred: migranten + horen hier niet"
     assert (flag.severity, flag.reason) == (Severity.HOLD, "racisme")
 
@@ -175,7 +186,7 @@ def test_flag_code_span_detail_and_severity() -> None:
 def test_spans_point_into_the_original_text_past_accents_and_stretching() -> None:
     text = "Écht waar: ik ga die scheids zijn KNIEËN breken."
     [flag] = [f for f in screen(text).flags if f.code is FlagCode.THREAT_PHRASE]
-    assert text[flag.start:flag.end] == "KNIEËN breken"
+    assert text[flag.start : flag.end] == "KNIEËN breken"
     assert flag.detail.startswith("threat_phrase: ")
 
 
@@ -226,10 +237,16 @@ def test_an_added_identity_term_a_verb_and_a_noun_take_part_in_the_rules() -> No
     }
     for text in texts.values():
         assert not codes(text)
-    lexicon = build_lexicon(LexiconOverrides(added=(
-        ("zwerfkatholieken", "identity"), ("vermalen", "violence"),
-        ("sprinkhanen", "dehumanising"), ("zeekomkommer", "insult_noun"),
-    )))
+    lexicon = build_lexicon(
+        LexiconOverrides(
+            added=(
+                ("zwerfkatholieken", "identity"),
+                ("vermalen", "violence"),
+                ("sprinkhanen", "dehumanising"),
+                ("zeekomkommer", "insult_noun"),
+            )
+        )
+    )
     assert codes(texts["identity"], lexicon) == {FlagCode.GROUP_HATRED}
     assert codes(texts["violence"], lexicon) == {FlagCode.THREAT_PHRASE}
     assert codes(texts["dehumanising"], lexicon) == {FlagCode.DEHUMANISATION}
@@ -310,8 +327,12 @@ class Worker:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-c", WORKER, TEXT], cwd=ROOT, env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            [sys.executable, "-c", WORKER, TEXT],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()
@@ -335,8 +356,7 @@ class Worker:
 
 
 def _worker_env(settings: dict[str, Any]) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("TRIBUNE_") and k != "REDIS_URL"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_") and k != "REDIS_URL"}
     env.update(
         DATABASE_URL=settings["DATABASE_URL"],
         SECRET_KEY="test-secret",
