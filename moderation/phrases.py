@@ -79,9 +79,9 @@ schaam schamen haatzaaien spreekkoren spreekkoor gezangen liederen kreten apenge
 hatelijke verkeerd fout onzin
 """)
 INTENT = _words("""
-straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet moeten mag mogen zou
-zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient verdienen verdien hoop
-hopen hoopt wens wensen iemand moest laten laat
+beloof zweer geloof straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet
+moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient
+verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
 """)
 # Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
 IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
@@ -95,15 +95,17 @@ ADDRESS = _words("jij gij ge jullie")
 ARTICLES = _words("een ne nen n")
 PEOPLE = _words("volk volkje lui mensen soort types zulken")
 DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
-COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi")
+COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi vol")
 COPULAS = _words("""
 is zijn zijt bent ben was waren blijft blijven blijf worden wordt als lijken lijkt noem moeten
 moet horen hoort kunnen kan mogen
 """)
-BREAKING = _words("""
-breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit trappen trap
-stampen steken steek snijden snij door tussen in
-""")
+BREAKING = _words(
+    """
+breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit trappen
+trap stampen steken steek snijden snij tussen
+"""
+)
 BODY = _words(
     "knie knieen been benen tanden ribben rib kop smoel bakkes muil nek schedel kaak strot keel"
 )
@@ -121,6 +123,7 @@ MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard v
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
 # can carry ("die horen hier niet thuis").
 _OWN_COUNTRY = re.compile(r"\bland\b")
+THEIR = _words("hun jullie je uw eigen")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
@@ -157,8 +160,11 @@ class _Sentence:
         for mark in marks:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
+        reporting = REPORTING.intersection(present)
+        if reporting == {"volgens"} and self._says_own_opinion():
+            reporting = set()  # "volgens mij" is an opinion, not a report
         self.reports = (
-            not REPORTING.isdisjoint(present)
+            bool(reporting)
             or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
             or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
         )
@@ -172,6 +178,10 @@ class _Sentence:
         self.phrase_tokens = {
             j for m in marks if m.n > 1 for j in range(m.i, m.end) if words[j] in m.entry.split()
         }
+
+    def _says_own_opinion(self) -> bool:
+        at = self.tokens.index("volgens")
+        return at + 1 < len(self.tokens) and self.tokens[at + 1] in ("mij", "me", "ons")
 
     def get(self, category: str) -> list[Mark]:
         return self.by_category.get(category, [])
@@ -294,15 +304,22 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
     return None
 
 
-def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 8) -> bool:
-    """Target and predicate next to each other, or the target first and a verb between."""
+def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 9) -> bool:
+    """Target and predicate in one clause: next to each other, or the target first and then a
+    verb ("die Turken zijn echt allemaal criminelen", "komen hier alleen om te profiteren")."""
+    lo, hi = min(target.i, pred.i), max(target.i, pred.i)
+    if any(lo < c <= hi for c in s.clause_starts):
+        return False
     gap = pred.i - target.end if target.i < pred.i else target.i - pred.end
     if gap < near:
         return True
     return (
         target.i < pred.i
         and gap < far
-        and not COPULAS.isdisjoint(s.tokens_between(target.end - 1, pred.i))
+        and (
+            pred.entry.endswith("en")
+            or not COPULAS.isdisjoint(s.tokens_between(target.end - 1, pred.i))
+        )
     )
 
 
@@ -317,13 +334,13 @@ def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
     for pred in s.get(LIST_HOSTILE):
         if pred.entry == "haat" and _hatred_as_noun(s, pred):
             continue
-        if s.negated(pred, before=6, after=3 if pred.entry in EMOTION_VERBS else 0):
+        if s.negated(pred, before=6, after=3):
             continue
         for target in groups:
             if _apart(target, pred) and (pred.n > 1 or _joined(s, target, pred)):
                 return target, pred
-        if _OWN_COUNTRY.search(pred.entry):
-            return (pred,)
+        if _OWN_COUNTRY.search(pred.entry) and not THEIR.isdisjoint(s.words[pred.i : pred.end]):
+            return (pred,)  # "terug naar hun eigen land", not "terug naar zijn land" (a visit)
         if _PRONOUN_OK.search(pred.entry):
             j = pred.i - 1
             if j >= s.a and s.words[j] in ("die", "ze", "zij"):
@@ -407,11 +424,8 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
             and (noun.end >= s.b or noun.end in s.clause_starts)
         ):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
-        if (
-            len(before) >= 2
-            and before[-1] in ARTICLES
-            and (before[-2] in COPULAS or noun.i - 1 in s.clause_starts)
-        ):
+        k = next((k for k in (1, 2) if len(before) >= k and before[-k] in ARTICLES), 0)
+        if k and ((len(before) > k and before[-k - 1] in COPULAS) or noun.i - k in s.clause_starts):
             subject = s.words[max(s.a, noun.i - 6) : noun.i - 2]
             if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(
                 p.i < noun.i - 1 for p in s.get(LIST_PERSON)
