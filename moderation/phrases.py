@@ -123,6 +123,8 @@ MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard v
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
 # can carry ("die horen hier niet thuis").
 _OWN_COUNTRY = re.compile(r"\bland\b")
+# Racist tropes of sending people away that need no named group ("terug naar de jungle").
+_SENT_AWAY = re.compile(r"jungle|oerwoud|\bboom\b|woestijn|marokko|turkije|afrika")
 THEIR = _words("hun jullie je uw eigen")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
@@ -331,6 +333,10 @@ def _hatred_as_noun(s: _Sentence, pred: Mark) -> bool:
 
 def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
     groups = _group_targets(s)
+    identity_at = {m.i: m for m in s.get(LIST_IDENTITY)}
+    for adj in s.get(LIST_INSULT_ADJECTIVE):
+        if adj.end in identity_at and not s.negated(adj, before=2):
+            return adj, identity_at[adj.end]  # "vuile moslim", "smerige Turken"
     for pred in s.get(LIST_HOSTILE):
         if pred.entry == "haat" and _hatred_as_noun(s, pred):
             continue
@@ -339,7 +345,9 @@ def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
         for target in groups:
             if _apart(target, pred) and (pred.n > 1 or _joined(s, target, pred)):
                 return target, pred
-        if _OWN_COUNTRY.search(pred.entry) and not THEIR.isdisjoint(s.words[pred.i : pred.end]):
+        if _SENT_AWAY.search(pred.entry) or (
+            _OWN_COUNTRY.search(pred.entry) and not THEIR.isdisjoint(s.words[pred.i : pred.end])
+        ):
             return (pred,)  # "terug naar hun eigen land", not "terug naar zijn land" (a visit)
         if _PRONOUN_OK.search(pred.entry):
             j = pred.i - 1
@@ -362,9 +370,15 @@ def _dehumanisation(s: _Sentence) -> tuple[Mark, ...] | None:
             and s.words[noun.i - 2] in ("dat", "die", "al")
         ):
             prev = s.words[noun.i - 2]  # "dat buitenlands gespuis"
-        if prev in COLLECTIVES or (
-            prev in DEMONSTRATIVES
-            and (noun.entry not in LITERAL_NOUNS or noun.entry in PEOPLE_ANIMALS)
+        # "Uitschot is het", "parasieten, allemaal": opening a clause, with more to follow.
+        opens = (noun.i == s.a or noun.i in s.clause_starts) and noun.end < s.b
+        if (
+            (opens and noun.entry not in LITERAL_NOUNS)
+            or prev in COLLECTIVES
+            or (
+                prev in DEMONSTRATIVES
+                and (noun.entry not in LITERAL_NOUNS or noun.entry in PEOPLE_ANIMALS)
+            )
         ):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{prev} {noun.entry}"),)
         for target in targets:
@@ -411,20 +425,22 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
             and noun.end + 2 in person_at
         ):
             return noun, person_at[noun.end + 2]
-        if noun.entry in MILD_NOUNS:
-            continue  # "die trainer is een clown" is banter; with an adjective it counts above
         if before and (
             before[-1] in ADDRESS
             or (len(before) >= 2 and before[-2] in ADDRESS and before[-1] not in ARTICLES)
         ):
-            return (noun,)
+            return (noun,)  # "jij aap", "gij kleine rat"
+        if noun.entry in MILD_NOUNS:
+            continue  # "die trainer is een clown" is banter; with an adjective it counts above
+        if len(before) >= 2 and before[-2:] == ["wat", "een"]:
+            return (Mark(noun.i - 2, noun.n + 2, noun.category, f"wat een {noun.entry}"),)
         if (
             before
             and before[-1] in ("die", "dat", "deze")
             and (noun.end >= s.b or noun.end in s.clause_starts)
         ):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
-        k = next((k for k in (1, 2) if len(before) >= k and before[-k] in ARTICLES), 0)
+        k = next((k for k in (1, 2, 3) if len(before) >= k and before[-k] in ARTICLES), 0)
         if k and ((len(before) > k and before[-k - 1] in COPULAS) or noun.i - k in s.clause_starts):
             subject = s.words[max(s.a, noun.i - 6) : noun.i - 2]
             if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(

@@ -320,6 +320,29 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
     return flags
 
 
+_SPLIT_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE})
+_SPLIT_GAP = re.compile(r"[ .\-_]{1,3}")
+
+
+def _split_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
+    """A list word split in two by a space or a dot ("klootz ak", "mon gool")."""
+    words, known = ctx.words, lexicon.words
+    flags = []
+    for i in range(len(words) - 1):
+        a, b = words[i], words[i + 1]
+        if len(a) + len(b) < 6 or a in known or b in known:
+            continue
+        word = a + b
+        if (
+            known.get(word) in _SPLIT_LISTS
+            and not lexicon.is_allowed(word)
+            and _SPLIT_GAP.fullmatch(ctx.gap(i))
+        ):
+            start, end = ctx.spans[i][0], ctx.spans[i + 1][1]
+            flags.append(Flag(FlagCode.EVASION, word, *ctx.norm.span(start, end)))
+    return flags
+
+
 def _mild_word(token: str, lexicon: Lexicon) -> str | None:
     """The mild word a token stands for: as is, one typo away, or glued to a frequent word."""
     if token in lexicon.mild:
@@ -381,7 +404,7 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     """Screen a comment's text against the (active) lexicon; no database, no Flask."""
     lexicon = lexicon or active_lexicon()
     ctx = _Context(normalise(text))
-    flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon)
+    flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon) + _split_flags(ctx, lexicon)
     flags += _targeted_flags(ctx, lexicon)
     flags += phrase_flags(ctx, lexicon)
     reported = reported_threats(ctx, flags)

@@ -388,3 +388,9 @@ def test_a_violence_verb_added_in_one_process_is_used_by_another(
             refresher.redis.delete(refresher.redis_key)
 
     assert (before, after) == ("publish", "hold"), stderr[-2000:]
+
+
+def test_a_list_word_split_by_a_space_is_an_evasion() -> None:
+    result = screen("Die scheids is een klootz ak.")
+    assert [(f.code, f.detail) for f in result.flags] == [(FlagCode.EVASION, "klootzak")]
+    assert screen("Ik zat in de kloof, zak maar af naar beneden.").decision == "publish"
