@@ -126,6 +126,7 @@ _OWN_COUNTRY = re.compile(r"\bland\b")
 # Racist tropes of sending people away that need no named group ("terug naar de jungle").
 _SENT_AWAY = re.compile(r"jungle|oerwoud|\bboom\b|woestijn|marokko|turkije|afrika")
 THEIR = _words("hun jullie je uw eigen")
+POSSESSIVES = _words("zijn haar je jouw uw hun")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
@@ -288,6 +289,16 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
             body = next((h for h in harm if _apart(h, mark)), None)
             if intent and body is not None:
                 return mark, body
+    weapon = next((h for h in harm if h.entry not in BODY), None)
+    if weapon is not None:
+        for mark in harm:
+            if (
+                mark.entry in BODY
+                and mark.i > s.a
+                and s.words[mark.i - 1] in POSSESSIVES
+                and not s.negated(mark, before=None)
+            ):
+                return weapon, mark  # "een mes in zijn buik"
     if not (s.intent or s.imperative):
         return None
     for mark in harm:
