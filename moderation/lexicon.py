@@ -168,6 +168,7 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
     stems: dict[str, list[tuple[str, str]]] = {}
     phrases: dict[str, list[Phrase]] = {}
     anchors: set[str] = set()
+    typos: dict[str, list[str]] = {}
     for category in PHRASE_CATEGORIES:
         for entry in entries.get(category, ()):
             parts = phrase_elements(entry)
@@ -197,6 +198,18 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
                     anchors.add(max(reversed(rare), key=len))
                 else:
                     stems.setdefault(key, [])
+    # One typo away ("moslmis", "terroirsten"): a misspelt target or predicate still counts,
+    # since a flag needs both. Never where the variant is a word of the lists itself.
+    for word, categories in list(singles.items()):
+        if len(word) < FUZZY_MIN_LENGTH or LIST_HARM in categories:
+            continue
+        for variant in typo_variants(word):
+            if variant not in singles:
+                typos.setdefault(variant, categories)
+    for variant, categories in typos.items():
+        singles[variant] = categories
+        if not TARGET_CATEGORIES.issuperset(categories):
+            anchors.add(variant)
     return Vocabulary(
         singles={w: tuple(c) for w, c in singles.items()},
         stems={k: tuple(v) for k, v in stems.items()},

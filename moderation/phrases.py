@@ -106,13 +106,14 @@ breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit
 trap stampen steken steek snijden snij tussen
 """
 )
-BODY = _words(
-    "knie knieen been benen tanden ribben rib kop smoel bakkes muil nek schedel kaak strot keel"
-)
+BODY = _words("""
+knie knieen been benen enkels tanden ribben rib kop smoel bakkes muil nek schedel kaak strot keel
+ogen oog vinger vingers armen arm rug gezicht buik hart
+""")
 # Dehumanising nouns that are often literal (a rat in the canteen): only with a named target.
 LITERAL_NOUNS = _words("""
 ratten apen varkens zwijnen beesten dieren vee afval vuilnis plaag virus ziekte pest kanker
-luizen vlooien maden wormen insecten bacillen onkruid
+luizen vlooien maden wormen insecten bacillen onkruid konijnen
 """)
 # Animals that "die"/"dat" before them almost always aims at people ("die beesten in het vak").
 PEOPLE_ANIMALS = _words("beesten apen zwijnen")
