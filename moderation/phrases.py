@@ -87,8 +87,6 @@ verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
 IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
 SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
 OBJECT_PRONOUNS = _words("hem haar jou je u")
-# Hatred said as a verb: "ik haat ze niet" is negated after the verb.
-EMOTION_VERBS = _words("haat haten walg walgen veracht verachten verafschuw")
 PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
 GROUP_PRONOUNS = _words("ze zij hen hun")
 ADDRESS = _words("jij gij ge jullie")
@@ -166,7 +164,7 @@ class _Sentence:
         present = set(self.tokens)
         reporting = REPORTING.intersection(present)
         if reporting == {"volgens"} and self._says_own_opinion():
-            reporting = set()  # "volgens mij" is an opinion, not a report
+            reporting = frozenset()  # "volgens mij" is an opinion, not a report
         self.reports = (
             bool(reporting)
             or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
