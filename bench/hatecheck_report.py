@@ -5,7 +5,8 @@ The file is not shipped with Tribune (CC BY 4.0; the benchmark machine keeps it 
 evaluation data); without it the script says so and exits with status 2. Exit status 1 when a
 goal is missed, 0 when all are met.
 "Flagged" means held or rejected. HateCheck measures hate speech, not a profanity policy, so
-functionalities like profanity_nh or counter_quote_nh are reported, not scored.
+functionalities like profanity_nh or counter_quote_nh are reported, not scored (holding
+counter-speech that quotes a slur is acceptable; publishing hate is not).
 """
 
 from __future__ import annotations
@@ -22,9 +23,12 @@ from moderation.evaluation import HELDOUT, TUNING, load_corpus, measure, screen_
 from moderation.lexicon import default_lexicon  # noqa: E402
 
 SPELL_PREFIX = "spell_"
-MIN_SLUR_PROFANITY = 0.80
+MIN_SLUR_PROFANITY = 0.90  # issue 18 (was 0.80)
 MIN_SPELL_KEPT = 0.90
 MAX_IDENT_NEGATE = 0.10
+MIN_THREAT = 0.70  # issue 18: threat_dir_h, threat_norm_h
+MIN_DEROG = 0.50  # issue 18: each derog_*_h
+MIN_ALL_HATEFUL = 0.60  # issue 18: every hateful case together
 
 
 def load(path: Path) -> list[dict[str, str]]:
@@ -94,13 +98,22 @@ def main(argv: list[str]) -> int:
     for func in sorted(f for f in by_func if f.startswith("ident_") or f == "negate_neg_nh"):
         goals.append((f"{func} flagged <= {MAX_IDENT_NEGATE:.0%}", rate[func],
                       rate[func] <= MAX_IDENT_NEGATE))
+    for func in ("threat_dir_h", "threat_norm_h"):
+        goals.append((f"{func} flagged >= {MIN_THREAT:.0%}", rate.get(func, 0.0),
+                      rate.get(func, 0.0) >= MIN_THREAT))
+    for func in sorted(f for f in by_func if f.startswith("derog_")):
+        goals.append((f"{func} flagged >= {MIN_DEROG:.0%}", rate[func], rate[func] >= MIN_DEROG))
+    hateful = [r for r in rows if r["label_gold"] == "hateful"]
+    all_rate = sum(flagged[r["mhc_case_id"]] for r in hateful) / len(hateful)
+    goals.append((f"all hateful cases flagged >= {MIN_ALL_HATEFUL:.0%} ({len(hateful)})",
+                  all_rate, all_rate >= MIN_ALL_HATEFUL))
 
     print("\ngoals")
     for name, value, met in goals:
         print(f"  [{'met' if met else 'MISSED'}] {name}: {value:.1%}")
 
-    print("\nreported, no goal (word lists cannot see hate without hateful words)")
-    for prefix in ("threat_", "derog_", "counter_"):
+    print("\nreported, no goal: counter-speech")
+    for prefix in ("counter_",):
         for func in sorted(f for f in by_func if f.startswith(prefix)):
             print(f"  {func:<22}{rate[func]:>8.1%}")
     print(f"\nfalse holds on the corpus's clean banter: {banter.false_flags}/{banter.clean} "

@@ -1,8 +1,9 @@
 """Screening speed and quality: moderation.screen vs better-profanity with the same lists.
 
 Run from the repository root: .venv/bin/python bench/screening_bench.py
-Prints median and p95 microseconds per comment over the labelled corpus and for 300-character
-comments, then catch and false-flag rates on the tuning and held-out halves for both.
+Prints median, p95 and p99 microseconds per comment over the labelled corpus and for
+300-character comments (clean, abusive, and one the phrase layer reads: threats, group hatred,
+insulting phrases), then catch and false-flag rates on the tuning and held-out halves for both.
 """
 
 from __future__ import annotations
@@ -40,12 +41,23 @@ DIRTY_300 = (
     "motor van dat middenveld. Bel me: 0478 12 34 56."
 )[:300]
 
+# Abuse without a listed word: what the phrase layer (moderation/phrases.py) reads.
+PHRASES_300 = (
+    "Wat een vertoning gisteren. Die scheids floot alles voor hen en na de match wachten we hem "
+    "op aan de parking, dan breken we zijn knieen. Dat soort volk hoort niet in ons stadion, "
+    "terug naar hun eigen land met die profiteurs. Vuile hond van een voorzitter, verkoopt "
+    "onze club aan de hoogste bieder. Allez, volgende week beter."
+)[:300]
 
-def percentiles(samples: list[float]) -> tuple[float, float]:
-    """Median and p95 in microseconds."""
+
+def percentiles(samples: list[float]) -> tuple[float, float, float]:
+    """Median, p95 and p99 in microseconds."""
     ordered = sorted(samples)
-    p95 = ordered[min(len(ordered) - 1, int(round(0.95 * (len(ordered) - 1))))]
-    return statistics.median(ordered) * 1e6, p95 * 1e6
+
+    def at(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))] * 1e6
+
+    return statistics.median(ordered) * 1e6, at(0.95), at(0.99)
 
 
 def time_calls(fn: Callable[[str], object], texts: list[str], passes: int) -> list[float]:
@@ -71,7 +83,7 @@ def main() -> int:
 
     print(f"lists: {len(lexicon.words)} single words, {len(profanity.CENSOR_WORDSET)} entries in "
           f"better-profanity; corpus: {len(tuning)} tuning + {len(heldout)} held-out comments\n")
-    print(f"{'timing (µs per comment)':<44}{'median':>10}{'p95':>10}")
+    print(f"{'timing (µs per comment)':<44}{'median':>10}{'p95':>10}{'p99':>10}")
     rows = [
         ("screen, corpus", time_calls(ours, corpus, 20)),
         ("better-profanity, corpus", time_calls(theirs, corpus, 2)),
@@ -79,10 +91,11 @@ def main() -> int:
         ("better-profanity, 300-char clean comment", time_calls(theirs, [CLEAN_300], 30)),
         ("screen, 300-char abusive comment", time_calls(ours, [DIRTY_300], 2000)),
         ("better-profanity, 300-char abusive comment", time_calls(theirs, [DIRTY_300], 30)),
+        ("screen, 300-char phrase-layer comment", time_calls(ours, [PHRASES_300], 2000)),
     ]
     for name, samples in rows:
-        median, p95 = percentiles(samples)
-        print(f"{name:<44}{median:>10.1f}{p95:>10.1f}")
+        median, p95, p99 = percentiles(samples)
+        print(f"{name:<44}{median:>10.1f}{p95:>10.1f}{p99:>10.1f}")
 
     print(f"\n{'quality':<26}{'catch':>16}{'false flags':>16}{'exact':>10}{'missed vs bp':>14}")
     decide_ours, decide_theirs = screen_decision(lexicon), baseline_decision(profanity)

@@ -37,6 +37,18 @@ class FlagCode(Enum):
         "targeted_profanity", Severity.HOLD, Reason.RACISME, "Grove taal gericht tegen een groep"
     )
     THREAT = ("threat", Severity.HOLD, Reason.BEDREIGING, "Mogelijke bedreiging")
+    THREAT_PHRASE = (
+        "threat_phrase", Severity.HOLD, Reason.BEDREIGING, "Dreigende zin (geweld)"
+    )
+    GROUP_HATRED = (
+        "group_hatred", Severity.HOLD, Reason.RACISME, "Vijandige uitspraak over een groep"
+    )
+    DEHUMANISATION = (
+        "dehumanisation", Severity.HOLD, Reason.RACISME, "Ontmenselijkende vergelijking"
+    )
+    INSULTING_PHRASE = (
+        "insulting_phrase", Severity.HOLD, Reason.BELEDIGEND, "Beledigende woordcombinatie"
+    )
     SPAM_PHRASE = ("spam_phrase", Severity.HOLD, Reason.SPAM, "Spamzin")
     LINK = ("link", Severity.HOLD, Reason.SPAM, "Link naar een externe site")
     PHONE_NUMBER = (

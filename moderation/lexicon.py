@@ -26,6 +26,29 @@ LIST_THREAT = "threat"  # threat words and phrases: hold
 LIST_SPAM = "spam"  # spam words and phrases: hold
 LIST_MILD = "mild"  # mild profanity: holds only next to a group term
 LIST_IDENTITY = "identity"  # terms for protected groups: never flag on their own
+# The phrase layer's vocabularies (moderation/phrases.py): never flag on their own either.
+LIST_VIOLENCE = "violence"  # violent verbs and phrases in any reading
+LIST_FIGURATIVE = "figurative"  # violent verbs that are also football idiom (afmaken)
+LIST_HARM = "harm"  # body parts and weapons
+LIST_DEHUMANISING = "dehumanising"  # vermin, animals, dirt, disease said of people
+LIST_HOSTILE = "hostile"  # predicates that exclude or degrade a group
+LIST_INSULT_ADJECTIVE = "insult_adjective"  # vuile, smerige ... before a noun
+LIST_INSULT_NOUN = "insult_noun"  # hond, rat, stuk vreten ... said of a person
+LIST_PERSON = "person"  # scheids, keeper, trainer: people threats and insults aim at
+# Who is targeted: these lists never open the phrase layer on their own.
+TARGET_CATEGORIES = frozenset({LIST_IDENTITY, LIST_PERSON})
+# Words too frequent to stand for a phrase in the layer's gate.
+COMMON_WORDS = frozenset({
+    "de", "het", "een", "en", "in", "op", "te", "van", "naar", "met", "voor", "aan", "om", "bij",
+    "uit", "door", "over", "is", "zijn", "zijt", "bent", "ben", "was", "niet", "niets", "niks",
+    "geen", "nooit", "moet", "moeten", "mag", "mogen", "kan", "kunnen", "zal", "zullen", "gaat",
+    "gaan", "ga", "wil", "hun", "je", "ze", "zij", "die", "dat", "dit", "er", "hier", "wat",
+    "als", "tegen", "alle", "allemaal"
+})
+PHRASE_CATEGORIES: tuple[str, ...] = (
+    LIST_IDENTITY, LIST_PERSON, LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM, LIST_DEHUMANISING,
+    LIST_HOSTILE, LIST_INSULT_ADJECTIVE, LIST_INSULT_NOUN,
+)
 
 # Categories a moderator may add words to, most severe first; a word in several lists
 # counts in the first.
@@ -33,7 +56,9 @@ WORD_CATEGORIES: tuple[str, ...] = (
     LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE, LIST_DISEASE, LIST_THREAT,
     LIST_SPAM,
 )
-CATEGORIES: tuple[str, ...] = (*WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, LIST_IDENTITY)
+CATEGORIES: tuple[str, ...] = (
+    *WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, *PHRASE_CATEGORIES,
+)
 ALLOWED_CATEGORIES = CATEGORIES  # what LexiconOverrides.added may name
 # Lists whose words are also matched one typo away (a letter dropped or two swapped).
 FUZZY_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE,
@@ -44,6 +69,9 @@ GLUE_MIN_WORD = 4
 ALLOW_FILE = "allow"
 DOMAINS_FILE = "domains"
 MAX_GAP = 3  # a lone '*' in a phrase stands for up to this many words
+# In the phrase layer's lists a gap may be longer: a separable verb's particle comes late
+# ("schiet de volgende die ik zie neer").
+VOCABULARY_GAP = 5
 _ELEMENT = re.compile(r"[^\W_]+\*?|\*|#")
 
 
@@ -64,27 +92,30 @@ class Phrase:
     entry: str
     category: str
     elements: tuple[str, ...]  # words; "word*" = any ending; "*" = gap; "#" = a number
+    max_gap: int = MAX_GAP
+    needs: frozenset[str] = frozenset()  # its plain words: no match unless all occur
 
     def match_at(self, tokens: list[str], i: int) -> int:
         """Number of tokens matched starting at tokens[i], or 0."""
-        return _match(self.elements, tokens, i, i)
+        return _match(self.elements, tokens, i, i, self.max_gap)
 
 
-def _match(elements: tuple[str, ...], tokens: list[str], i: int, start: int) -> int:
+def _match(elements: tuple[str, ...], tokens: list[str], i: int, start: int,
+           max_gap: int = MAX_GAP) -> int:
     if not elements:
         return i - start
     head, rest = elements[0], elements[1:]
     if head == "*":
-        for skip in range(MAX_GAP + 1):
+        for skip in range(max_gap + 1):
             if i + skip > len(tokens):
                 break
-            got = _match(rest, tokens, i + skip, start)
+            got = _match(rest, tokens, i + skip, start, max_gap)
             if got:
                 return got
         return 0
     if i >= len(tokens) or not _element_matches(head, tokens[i]):
         return 0
-    return _match(rest, tokens, i + 1, start)
+    return _match(rest, tokens, i + 1, start, max_gap)
 
 
 def _element_matches(element: str, token: str) -> bool:
@@ -93,6 +124,99 @@ def _element_matches(element: str, token: str) -> bool:
     if element.endswith("*"):
         return token.startswith(element[:-1])
     return token == element
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The phrase layer's lists compiled for one pass over the tokens."""
+
+    singles: Mapping[str, tuple[str, ...]]  # word -> its phrase-layer categories
+    stems: Mapping[str, tuple[tuple[str, str], ...]]  # first 3 letters -> (stem, category)
+    phrases: Mapping[str, tuple[Phrase, ...]]  # first word (or 3 letters of a stem) -> phrases
+    gate: frozenset[str]  # single words and each phrase's longest word: no hit, no mark
+    keys: frozenset[str]  # where a mark can start: single words, phrase keys, stem heads
+
+    def opens(self, tokens: list[str]) -> bool:
+        """True when a predicate word occurs (targets alone never make a flag)."""
+        if not self.gate.isdisjoint(tokens):
+            return True
+        return bool(self.stems) and any(t[:3] in self.stems for t in tokens)
+
+    def marks_at(self, tokens: list[str], i: int, present: frozenset[str]
+                 ) -> list[tuple[str, int, str]]:
+        """(category, tokens matched, entry) for every entry that starts at tokens[i]."""
+        token = tokens[i]
+        out = [(category, 1, token) for category in self.singles.get(token, ())]
+        if self.stems:
+            for stem, category in self.stems.get(token[:3], ()):
+                if token.startswith(stem):
+                    out.append((category, 1, stem + "*"))
+        candidates = self.phrases.get(token, ())
+        if len(token) > 3 and token[:3] in self.phrases:
+            candidates = candidates + self.phrases[token[:3]]
+        for phrase in candidates:
+            if phrase.needs <= present:
+                n = phrase.match_at(tokens, i)
+                if n:
+                    out.append((phrase.category, n, phrase.entry))
+        return out
+
+
+def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
+    """Compile the phrase layer's categories: single words, 'word*' stems and phrases."""
+    singles: dict[str, list[str]] = {}
+    stems: dict[str, list[tuple[str, str]]] = {}
+    phrases: dict[str, list[Phrase]] = {}
+    anchors: set[str] = set()
+    typos: dict[str, list[str]] = {}
+    for category in PHRASE_CATEGORIES:
+        for entry in entries.get(category, ()):
+            parts = phrase_elements(entry)
+            if not parts or parts[0] in ("*", "#"):
+                continue
+            if len(parts) == 1 and parts[0].endswith("*"):
+                stem = parts[0][:-1]
+                if len(stem) >= 3:
+                    stems.setdefault(stem[:3], []).append((stem, category))
+            elif len(parts) == 1:
+                if category not in singles.setdefault(parts[0], []):
+                    singles[parts[0]].append(category)
+                if category not in TARGET_CATEGORIES:
+                    anchors.add(parts[0])
+            else:
+                first = parts[0]
+                key = first[:-1][:3] if first.endswith("*") else first
+                plain = [e for e in parts if e not in ("*", "#") and not e.endswith("*")]
+                phrases.setdefault(key, []).append(
+                    Phrase(entry, category, parts, VOCABULARY_GAP, frozenset(plain)))
+                if category in TARGET_CATEGORIES:
+                    continue
+                # The gate holds the phrase's rarest-looking word: "in de fik" can only match
+                # where "fik" occurs, so "in" and "de" need not open the gate.
+                rare = [e for e in plain if e not in COMMON_WORDS] or plain
+                if rare:
+                    anchors.add(max(reversed(rare), key=len))
+                else:
+                    stems.setdefault(key, [])
+    # One typo away ("moslmis", "terroirsten"): a misspelt target or predicate still counts,
+    # since a flag needs both. Never where the variant is a word of the lists itself.
+    for word, categories in list(singles.items()):
+        if len(word) < FUZZY_MIN_LENGTH or LIST_HARM in categories:
+            continue
+        for variant in typo_variants(word):
+            if variant not in singles:
+                typos.setdefault(variant, categories)
+    for variant, categories in typos.items():
+        singles[variant] = categories
+        if not TARGET_CATEGORIES.issuperset(categories):
+            anchors.add(variant)
+    return Vocabulary(
+        singles={w: tuple(c) for w, c in singles.items()},
+        stems={k: tuple(v) for k, v in stems.items()},
+        phrases={k: tuple(v) for k, v in phrases.items()},
+        gate=frozenset(anchors),
+        keys=frozenset(singles) | frozenset(phrases) | frozenset(stems),
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -118,6 +242,7 @@ class Lexicon:
     mild: frozenset[str]
     mild_typos: Mapping[str, str]  # mild word with one typo -> mild word
     identity: frozenset[str]
+    vocabulary: Vocabulary  # the phrase layer's lists (moderation/phrases.py)
     _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
 
     def category(self, word: str) -> str | None:
@@ -254,6 +379,7 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         mild_typos={v: w for w in entries[LIST_MILD] if len(w) >= FUZZY_MIN_LENGTH
                     for v in typo_variants(w)},
         identity=frozenset(entries[LIST_IDENTITY]),
+        vocabulary=build_vocabulary(entries),
     )
 
 

@@ -55,6 +55,7 @@ from moderation.lexicon import (
     active_lexicon,
 )
 from moderation.normalise import TOKEN, Normalised, normalise, squeeze, token_spans
+from moderation.phrases import phrase_flags, reported_threats
 from moderation.signals import contact_flags, flood_flags, link_flags, shouting_flag
 
 _PLAIN_CODES = {
@@ -230,8 +231,14 @@ def lookup(token: str, norm: Normalised | None, start: int, lexicon: Lexicon
 
 
 def _negated(ctx: _Context, i: int) -> bool:
-    """True when one of the three words before token i negates it ("geen ... verdient")."""
-    return not NEGATIONS.isdisjoint(ctx.words[max(0, i - 3):i])
+    """True when one of the six words before token i, in its clause, negates it ("niemand zou
+    ze moeten vermoorden", "geen vrouw verdient ...")."""
+    for j in range(i - 1, max(-1, i - 7), -1):
+        if ctx.words[j] in NEGATIONS:
+            return True
+        if _BREAK.search(ctx.gap(j)):
+            return False
+    return False
 
 
 def _hit_flag(ctx: _Context, i: int, word: str, evasive: bool, lexicon: Lexicon,
@@ -261,6 +268,13 @@ def _glued(token: str, lexicon: Lexicon) -> str | None:
     return None
 
 
+def _unstretched(token: str, norm: Normalised, start: int) -> str:
+    """The token with the doubled letters left by a stretched run collapsed to one."""
+    evasive = norm.evasive
+    return "".join(c for j, c in enumerate(token) if not (
+        j and c == token[j - 1] and evasive[start + j] and evasive[start + j - 1]))
+
+
 def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> list[Flag]:
     norm = ctx.norm
     flags: list[Flag] = []
@@ -284,6 +298,13 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
                 flags.append(flag)
             continue
         prefix = lexicon.compound_prefix(token)
+        if prefix is None and evasive:
+            # Letters stretched inside a compound ("kaaaankerlijer" -> "kaankerlijer").
+            plain = _unstretched(token, norm, start)
+            prefix = lexicon.compound_prefix(plain) if plain != token else None
+            if prefix is not None and not lexicon.is_allowed(plain):
+                flags.append(Flag(FlagCode.EVASION, f"{prefix}-", *norm.span(start, end)))
+                continue
         if prefix is not None and lexicon.profanity(prefix).contains_profanity(
             token[:len(prefix)]
         ):
@@ -296,6 +317,29 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
             flag = _hit_flag(ctx, i, word, True, lexicon, username)
             if flag is not None:
                 flags.append(flag)
+    return flags
+
+
+_SPLIT_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE})
+_SPLIT_GAP = re.compile(r"[ .\-_]{1,3}")
+
+
+def _split_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
+    """A list word split in two by a space or a dot ("klootz ak", "mon gool")."""
+    words, known = ctx.words, lexicon.words
+    flags = []
+    for i in range(len(words) - 1):
+        a, b = words[i], words[i + 1]
+        if len(a) + len(b) < 6 or a in known or b in known:
+            continue
+        word = a + b
+        if (
+            known.get(word) in _SPLIT_LISTS
+            and not lexicon.is_allowed(word)
+            and _SPLIT_GAP.fullmatch(ctx.gap(i))
+        ):
+            start, end = ctx.spans[i][0], ctx.spans[i + 1][1]
+            flags.append(Flag(FlagCode.EVASION, word, *ctx.norm.span(start, end)))
     return flags
 
 
@@ -324,9 +368,10 @@ def _targeted_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
         if len(token) < 3 or token in lexicon.identity:
             continue
         word = _mild_word(token, lexicon)
-        if word is not None and not lexicon.identity.isdisjoint(
+        if word is not None and NEGATIONS.isdisjoint(words[max(0, i - 2):i]) and not (
+            lexicon.identity.isdisjoint(
             words[max(0, i - TARGET_WINDOW):i + TARGET_WINDOW + 1]
-        ):
+        )):
             start, end, _ = ctx.spans[i]
             flags.append(Flag(FlagCode.TARGETED_PROFANITY, word, *ctx.norm.span(start, end)))
     return flags
@@ -342,8 +387,10 @@ def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
             candidates = candidates + index.get(token[:3], ())
         for phrase in candidates:
             n = phrase.match_at(words, i)
-            if not n or (phrase.category == LIST_THREAT and _negated(ctx, i)):
-                continue
+            if not n or (phrase.category == LIST_THREAT and (
+                _negated(ctx, i) or not NEGATIONS.isdisjoint(words[i:i + n])
+            )):
+                continue  # "niemand zou ...", "ik steek geen moslims neer"
             start, end = ctx.spans[i][0], ctx.spans[i + n - 1][1]
             code = _PLAIN_CODES[phrase.category]
             if ctx.norm.is_evasive(start, end) and code.severity > FlagCode.INSULT.severity:
@@ -357,8 +404,12 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     """Screen a comment's text against the (active) lexicon; no database, no Flask."""
     lexicon = lexicon or active_lexicon()
     ctx = _Context(normalise(text))
-    flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon)
+    flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon) + _split_flags(ctx, lexicon)
     flags += _targeted_flags(ctx, lexicon)
+    flags += phrase_flags(ctx, lexicon)
+    reported = reported_threats(ctx, flags)
+    if reported:
+        flags = [f for f in flags if f not in reported]
     contacts = contact_flags(text)
     flags += contacts
     flags += link_flags(text, lexicon.domains, skip=contacts)

@@ -303,6 +303,14 @@ LIST_LABELS_NL = {
     "prefix": "voorvoegsels (kanker-, tyfus-)",
     "mild": "milde krachttermen",
     "identity": "groepsnamen",
+    "person": "personen (scheids, speler, supporter)",
+    "violence": "geweld (werkwoorden en zinnen)",
+    "figurative": "geweld dat ook voetbaltaal is (afmaken)",
+    "harm": "lichaamsdelen en wapens",
+    "dehumanising": "ontmenselijkende woorden (ongedierte)",
+    "hostile": "vijandige uitspraken over een groep",
+    "insult_adjective": "beledigende bijvoeglijke naamwoorden",
+    "insult_noun": "beledigende zelfstandige naamwoorden",
 }
 
 # A poll's state and why a ballot looks suspicious (the editors' pages).

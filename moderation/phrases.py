@@ -1,0 +1,592 @@
+"""The phrase layer: abuse made of ordinary words, read on the tokens screen() already has.
+
+Word lists see words; this layer sees who is targeted and what is said of them, per sentence:
+- threat_phrase: a violent verb or phrase (violence.*.txt; the football idiom of figurative.*.txt
+  only against one person or a group) with intent (ik/we, a modal such as moet/ga/zal/wil/
+  verdient, a wish, an imperative) or against a protected group; a body part or weapon
+  (harm.*.txt) with intent and a breaking verb or a target;
+- group_hatred: a protected group (identity.*.txt) or people in general (volk, lui, dat soort)
+  with a hostile predicate (hostile.*.txt: terug naar, horen hier niet thuis, allemaal
+  hetzelfde, typisch, negative traits, hatred) next to it or joined by a verb;
+- dehumanisation: vermin, animals, dirt or disease (dehumanising.*.txt) said of a group or a
+  person (zijn, als, an apposition), or the nouns that are hardly ever literal after dat/die;
+- insulting_phrase: an insulting adjective before an insulting noun or a person ("vuile hond",
+  "vuile scheids"), a person addressed with an insulting noun ("jij rat", "ge zijt een varken",
+  "die zak van een voorzitter"), and fixed insults ("stuk vreten").
+What defuses: a negation just before the predicate ("zijn geen criminelen", "niemand verdient
+het om vermoord te worden"), a report (zei, volgens, werd bedreigd, op het spandoek stond),
+condemnation in the same sentence (racisme, spreekkoren, onaanvaardbaar: the predicate is then
+said of the hateful thing, not of a group), and a quote inside a text that reports or condemns.
+Past-tense narration without intent ("die verdediger slachtte hem af") is no threat.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Protocol
+
+from moderation.flags import Flag, FlagCode
+from moderation.lexicon import (
+    LIST_DEHUMANISING,
+    LIST_FIGURATIVE,
+    LIST_HARM,
+    LIST_HOSTILE,
+    LIST_IDENTITY,
+    LIST_INSULT_ADJECTIVE,
+    LIST_INSULT_NOUN,
+    LIST_PERSON,
+    LIST_VIOLENCE,
+    Lexicon,
+)
+from moderation.normalise import Normalised
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+NEGATORS = _words("geen niet niemand nooit nergens niets niks allesbehalve geenszins nimmer")
+# "niets dan ongedierte", "kan niet wachten om", "wil niets liever": a negator that does not negate.
+NOT_NEGATING_NEXT = _words("dan meer wachten liever anders langer alleen enkel")
+# A report or a quote of what someone else said or did.
+REPORTING = _words("""
+zei zegt zeiden zeggen roept roepen meldt meldde melden vertelde vertelt vertelden verklaarde
+verklaart beweerde beweert riep riepen scandeerde scandeerden zongen zong schreef schreven
+noemde noemden noemen noemt uitgemaakt uitgescholden bedreigd bedreiging bedreigingen
+doodsbedreiging doodsbedreigingen dreigde dreigden volgens spandoek spandoeken klacht aangifte
+parket politie onderzoek onderzoekt persbericht krant verslag citaat opgepakt gearresteerd tweet
+tweette
+""")
+# Participles of speech: a report ("hij had geroepen dat ..."), unless a modal makes the
+# sentence the speaker's own ("dat mag gezegd worden").
+REPORTED_SPEECH = _words("geroepen gezegd geschreven gescandeerd gezongen gedreigd gemeld verteld")
+MODALS = _words("mag mogen moet moeten")
+# Words that open a subordinate clause: a negation after them negates that clause only.
+SUBORDINATORS = _words("dat die als omdat wanneer zodat want maar terwijl tot")
+# Past forms that report what happened, unless a modal makes them a wish ("als ze allemaal
+# vermoord werden", "zouden ... kregen").
+REPORTING_PAST = _words("werd werden kreeg kregen")
+CONDITIONAL = _words("zou zouden als moet moeten mogen")
+# Words that condemn: the hostile predicate is then said of the hateful thing, not of a group.
+CONDEMNING = _words("""
+racisme racistisch racistische racist racisten seksisme seksistisch seksistische homofoob
+homofobe homofoben homofobie antisemitisch antisemitische antisemitisme discriminatie
+discriminerend discriminerende xenofobie xenofoob xenofobe onaanvaardbaar onaanvaardbare
+schandalig verwerpelijk verwerpelijke misdadig ontmenselijkend ontmenselijking stadionverbod
+schaam schamen haatzaaien spreekkoren spreekkoor gezangen liederen kreten apengeluiden hatelijk
+hatelijke verkeerd fout onzin
+""")
+INTENT = _words("""
+beloof zweer geloof straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet
+moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient
+verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
+""")
+# Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
+IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
+SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
+OBJECT_PRONOUNS = _words("hem haar jou je u")
+PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
+GROUP_PRONOUNS = _words("ze zij hen hun")
+ADDRESS = _words("jij gij ge jullie")
+ARTICLES = _words("een ne nen n")
+PEOPLE = _words("volk volkje lui mensen soort types zulken")
+DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
+COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi vol")
+COPULAS = _words("""
+is zijn zijt bent ben was waren blijft blijven blijf worden wordt als lijken lijkt noem moeten
+moet horen hoort kunnen kan mogen
+""")
+BREAKING = _words(
+    """
+breken breek breekt brak gebroken kapot eraf af inslaan insla uitslaan eruit uit trappen
+trap stampen steken steek snijden snij tussen
+"""
+)
+BODY = _words("""
+knie knieen been benen enkels tanden ribben rib kop smoel bakkes muil nek schedel kaak strot keel
+ogen oog vinger vingers armen arm rug gezicht buik hart
+""")
+# Dehumanising nouns that are often literal (a rat in the canteen): only with a named target.
+LITERAL_NOUNS = _words("""
+ratten apen varkens zwijnen beesten dieren vee afval vuilnis plaag virus ziekte pest kanker
+luizen vlooien maden wormen insecten bacillen onkruid konijnen
+""")
+# Animals that "die"/"dat" before them almost always aims at people ("die beesten in het vak").
+PEOPLE_ANIMALS = _words("beesten apen zwijnen")
+# Adjectives too mild to make an insult of a plain person noun ("stomme scheids" is banter).
+MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette valse")
+# Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
+MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
+# Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
+# can carry ("die horen hier niet thuis").
+_OWN_COUNTRY = re.compile(r"\bland\b")
+# Racist tropes of sending people away that need no named group ("terug naar de jungle").
+_SENT_AWAY = re.compile(r"jungle|oerwoud|\bboom\b|woestijn|marokko|turkije|afrika")
+THEIR = _words("hun jullie je uw eigen")
+POSSESSIVES = _words("zijn haar je jouw uw hun")
+_PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
+_SENTENCE_BREAK = re.compile(r"[.!?;\n]")
+_CLAUSE_BREAK = re.compile(r"[,:()]")
+_OPEN_QUOTE = re.compile(r"(?:^|[\s(:])[\"'“‘«„]\w")
+
+
+@dataclass(frozen=True, slots=True)
+class Mark:
+    """A vocabulary entry found at tokens[i:i + n]."""
+
+    i: int
+    n: int
+    category: str
+    entry: str
+
+    @property
+    def end(self) -> int:
+        return self.i + self.n
+
+
+class _Sentence:
+    """Marks and context of one sentence (tokens a..b-1)."""
+
+    def __init__(
+        self, words: list[str], a: int, b: int, marks: list[Mark], clause_starts: list[int]
+    ) -> None:
+        self.words, self.a, self.b = words, a, b
+        self.clause_starts = clause_starts
+        self.group_before: int | None = None  # a group was named at this token, before
+        self.groups: list[Mark] | None = None
+        self.tokens = words[a:b]
+        self.marks = marks
+        self.by_category: dict[str, list[Mark]] = {}
+        for mark in marks:
+            self.by_category.setdefault(mark.category, []).append(mark)
+        present = set(self.tokens)
+        reporting = REPORTING.intersection(present)
+        if reporting == {"volgens"} and self._says_own_opinion():
+            reporting = frozenset()  # "volgens mij" is an opinion, not a report
+        self.reports = (
+            bool(reporting)
+            or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
+            or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
+        )
+        self.condemns = not CONDEMNING.isdisjoint(present)
+        self.intent = not INTENT.isdisjoint(present)
+        first = self.tokens[0] if self.tokens else ""
+        self.imperative = first in IMPERATIVES or any(
+            m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks
+        )
+        # The words a phrase consists of ("horen hier niet thuis"), not the words in its gaps.
+        self.phrase_tokens = {
+            j for m in marks if m.n > 1 for j in range(m.i, m.end) if words[j] in m.entry.split()
+        }
+
+    def _says_own_opinion(self) -> bool:
+        at = self.tokens.index("volgens")
+        return at + 1 < len(self.tokens) and self.tokens[at + 1] in ("mij", "me", "ons")
+
+    def get(self, category: str) -> list[Mark]:
+        return self.by_category.get(category, [])
+
+    def negated(self, mark: Mark, before: int | None = 4, after: int = 0) -> bool:
+        """A negator shortly before (or after) the mark that is not part of a phrase.
+
+        Not across a clause ("dat zijn geen supporters, dat zijn dieren"), except with
+        before=None: anywhere earlier in the sentence ("niemand, echt niemand, verdient ...").
+        """
+        if before is None:
+            lo = self.a
+        else:
+            lo = max(
+                mark.i - before, max((c for c in self.clause_starts if c <= mark.i), default=self.a)
+            )
+        hi = min(
+            self.b,
+            mark.end + after,
+            min((c for c in self.clause_starts if c > mark.i), default=self.b),
+        )
+        for j in range(lo, hi):
+            if j >= mark.end and self.words[j] in SUBORDINATORS:
+                break  # "... een lesje leren dat hij niet vergeet": another clause
+            if j in self.phrase_tokens:
+                continue  # a phrase's own "niet" ("horen hier niet thuis"); not its gaps
+            if self.words[j] in NEGATORS and (
+                j + 1 >= len(self.words) or self.words[j + 1] not in NOT_NEGATING_NEXT
+            ):
+                return True
+        return False
+
+    def tokens_between(self, i: int, j: int) -> list[str]:
+        lo, hi = (i, j) if i < j else (j, i)
+        return self.words[lo + 1 : hi]
+
+
+def _group_targets(s: _Sentence) -> list[Mark]:
+    """Protected groups and people in general named in the sentence; and 'ze', 'zij', 'hen',
+    'hun' once a group was named earlier in the text ("Ik ken moslims. Ze zijn ...")."""
+    if s.groups is not None:
+        return s.groups
+    out = list(s.get(LIST_IDENTITY))
+    out += [Mark(j, 1, "people", s.words[j]) for j in range(s.a, s.b) if s.words[j] in PEOPLE]
+    first = min((m.i for m in out), default=s.b) if s.group_before is None else s.group_before
+    out += [
+        Mark(j, 1, "people", s.words[j])
+        for j in range(max(s.a, first + 1), s.b)
+        if s.words[j] in GROUP_PRONOUNS
+    ]
+    s.groups = out
+    return out
+
+
+def _person_targets(s: _Sentence) -> list[Mark]:
+    """Persons: role nouns and pronouns."""
+    out = list(s.get(LIST_PERSON))
+    out += [
+        Mark(j, 1, "pronoun", s.words[j])
+        for j in range(s.a, s.b)
+        if s.words[j] in SINGULAR_PRONOUNS or s.words[j] in PLURAL_PRONOUNS
+    ]
+    return out
+
+
+def _one_person(s: _Sentence, mark: Mark) -> bool:
+    """One person as the object: hem/haar/je/jou/u, or "die scheids" (not "de trainer gaat")."""
+    if mark.category == "pronoun":
+        return mark.entry in OBJECT_PRONOUNS
+    return (
+        not mark.entry.endswith("s")
+        and mark.i > s.a
+        and s.words[mark.i - 1] in ("die", "dat", "deze", "dien")
+    )
+
+
+def _apart(a: Mark, b: Mark) -> bool:
+    """Two marks that do not start at the same token (a target may sit in a phrase's gap)."""
+    return a.i != b.i
+
+
+def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
+    groups, persons = _group_targets(s), _person_targets(s)
+    harm = s.get(LIST_HARM)
+    for mark in s.get(LIST_VIOLENCE) + s.get(LIST_FIGURATIVE):
+        if s.negated(mark, before=None, after=6):
+            continue
+        intent = s.intent or s.imperative
+        group = next((g for g in groups if _apart(g, mark)), None)
+        if mark.category == LIST_VIOLENCE:
+            if group is not None and (intent or group.category == LIST_IDENTITY):
+                return group, mark
+            target = next((p for p in persons + harm if _apart(p, mark)), None)
+            if intent and target is not None:
+                return mark, target
+        else:
+            if group is not None and intent:
+                return group, mark
+            one = next((p for p in persons if _one_person(s, p) and _apart(p, mark)), None)
+            if intent and one is not None:
+                return mark, one
+            body = next((h for h in harm if _apart(h, mark)), None)
+            if intent and body is not None:
+                return mark, body
+    weapon = next((h for h in harm if h.entry not in BODY), None)
+    if weapon is not None:
+        for mark in harm:
+            if (
+                mark.entry in BODY
+                and mark.i > s.a
+                and s.words[mark.i - 1] in POSSESSIVES
+                and not s.negated(mark, before=None)
+            ):
+                return weapon, mark  # "een mes in zijn buik"
+    if not (s.intent or s.imperative):
+        return None
+    for mark in harm:
+        if s.negated(mark, before=None):
+            continue
+        if mark.entry in BODY:
+            verb = next((j for j in range(s.a, s.b) if s.words[j] in BREAKING), None)
+            if verb is not None:
+                return mark, Mark(verb, 1, "verb", s.words[verb])
+        else:
+            target = next(
+                (t for t in _group_targets(s) + _person_targets(s) if _apart(t, mark)), None
+            )
+            if target is not None:
+                return target, mark
+    return None
+
+
+def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 9) -> bool:
+    """Target and predicate in one clause: next to each other, or the target first and then a
+    verb ("die Turken zijn echt allemaal criminelen", "komen hier alleen om te profiteren")."""
+    lo, hi = min(target.i, pred.i), max(target.i, pred.i)
+    if any(lo < c <= hi for c in s.clause_starts):
+        return False
+    gap = pred.i - target.end if target.i < pred.i else target.i - pred.end
+    if gap < near:
+        return True
+    return (
+        target.i < pred.i
+        and gap < far
+        and (
+            pred.entry.endswith("en")
+            or not COPULAS.isdisjoint(s.tokens_between(target.end - 1, pred.i))
+        )
+    )
+
+
+def _hatred_as_noun(s: _Sentence, pred: Mark) -> bool:
+    """ "haat tegen homo's", "de haat": the noun, which names hatred rather than voicing it."""
+    nxt = s.words[pred.end] if pred.end < s.b else ""
+    return nxt in ("tegen", "jegens")
+
+
+def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
+    groups = _group_targets(s)
+    identity_at = {m.i: m for m in s.get(LIST_IDENTITY)}
+    for adj in s.get(LIST_INSULT_ADJECTIVE):
+        if adj.end in identity_at and not s.negated(adj, before=2):
+            return adj, identity_at[adj.end]  # "vuile moslim", "smerige Turken"
+    for pred in s.get(LIST_HOSTILE):
+        if pred.entry == "haat" and _hatred_as_noun(s, pred):
+            continue
+        if s.negated(pred, before=6, after=3):
+            continue
+        for target in groups:
+            if _apart(target, pred) and (pred.n > 1 or _joined(s, target, pred)):
+                return target, pred
+        if _SENT_AWAY.search(pred.entry) or (
+            _OWN_COUNTRY.search(pred.entry) and not THEIR.isdisjoint(s.words[pred.i : pred.end])
+        ):
+            return (pred,)  # "terug naar hun eigen land", not "terug naar zijn land" (a visit)
+        if _PRONOUN_OK.search(pred.entry):
+            j = pred.i - 1
+            if j >= s.a and s.words[j] in ("die", "ze", "zij"):
+                return Mark(j, 1, "pronoun", s.words[j]), pred
+    return None
+
+
+def _dehumanisation(s: _Sentence) -> tuple[Mark, ...] | None:
+    targets = _group_targets(s) + _person_targets(s)
+    for noun in s.get(LIST_DEHUMANISING):
+        if s.negated(noun, before=6, after=5):
+            continue
+        prev = s.words[noun.i - 1] if noun.i > s.a else ""
+        if prev == "een" and noun.i - 2 >= s.a and s.words[noun.i - 2] in ("wat", "zo"):
+            prev = "zon"  # "wat een gespuis", "zo een tuig"
+        elif (
+            prev not in DEMONSTRATIVES
+            and noun.i - 2 >= s.a
+            and s.words[noun.i - 2] in ("dat", "die", "al")
+        ):
+            prev = s.words[noun.i - 2]  # "dat buitenlands gespuis"
+        # "Uitschot is het", "parasieten, allemaal": opening a clause, with more to follow.
+        opens = (noun.i == s.a or noun.i in s.clause_starts) and noun.end < s.b
+        if (
+            (opens and noun.entry not in LITERAL_NOUNS)
+            or prev in COLLECTIVES
+            or (
+                prev in DEMONSTRATIVES
+                and (noun.entry not in LITERAL_NOUNS or noun.entry in PEOPLE_ANIMALS)
+            )
+        ):
+            return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{prev} {noun.entry}"),)
+        for target in targets:
+            if not _apart(target, noun):
+                continue
+            if noun.n > 1:
+                return target, noun  # "als beesten", "geen mensen": said of whoever is named
+            if (
+                target.i < noun.i
+                and noun.i - target.end < 8
+                and not COPULAS.isdisjoint(s.tokens_between(target.end - 1, noun.i))
+            ):
+                return target, noun
+            if target.end == noun.i and target.entry in ADDRESS:
+                return target, noun
+            if noun.end <= target.i < noun.end + 6 and s.words[target.i - 1] in (
+                "die",
+                "dat",
+                "deze",
+                "al",
+            ):
+                return noun, target
+    return None
+
+
+def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
+    nouns = s.get(LIST_INSULT_NOUN) + s.get(LIST_DEHUMANISING)
+    noun_at = {m.i: m for m in nouns}
+    person_at = {m.i: m for m in s.get(LIST_PERSON)}
+    for adj in s.get(LIST_INSULT_ADJECTIVE):
+        for j in (adj.end, adj.end + 1):
+            if j in noun_at:
+                return adj, noun_at[j]
+        if adj.end in person_at and adj.entry not in MILD_ADJECTIVES:
+            return adj, person_at[adj.end]
+    for noun in s.get(LIST_INSULT_NOUN):
+        if noun.n > 1:
+            return (noun,)
+        before = s.words[max(s.a, noun.i - 3) : noun.i]
+        if (
+            noun.end + 2 < s.b
+            and s.words[noun.end] == "van"
+            and s.words[noun.end + 1] == "een"
+            and noun.end + 2 in person_at
+        ):
+            return noun, person_at[noun.end + 2]
+        if before and (
+            before[-1] in ADDRESS
+            or (len(before) >= 2 and before[-2] in ADDRESS and before[-1] not in ARTICLES)
+        ):
+            return (noun,)  # "jij aap", "gij kleine rat"
+        if noun.entry in MILD_NOUNS:
+            continue  # "die trainer is een clown" is banter; with an adjective it counts above
+        if len(before) >= 2 and before[-2:] == ["wat", "een"]:
+            return (Mark(noun.i - 2, noun.n + 2, noun.category, f"wat een {noun.entry}"),)
+        if (
+            before
+            and before[-1] in ("die", "dat", "deze")
+            and (noun.end >= s.b or noun.end in s.clause_starts)
+        ):
+            return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
+        k = next((k for k in (1, 2, 3) if len(before) >= k and before[-k] in ARTICLES), 0)
+        if k and ((len(before) > k and before[-k - 1] in COPULAS) or noun.i - k in s.clause_starts):
+            subject = s.words[max(s.a, noun.i - 6) : noun.i - 2]
+            if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(
+                p.i < noun.i - 1 for p in s.get(LIST_PERSON)
+            ):
+                return (noun,)
+    return None
+
+
+_RULES = (
+    (FlagCode.THREAT_PHRASE, _threat),
+    (FlagCode.GROUP_HATRED, _group_hatred),
+    (FlagCode.DEHUMANISATION, _dehumanisation),
+    (FlagCode.INSULTING_PHRASE, _insulting_phrase),
+)
+
+
+def _breaks(spans: list[tuple[int, int, str]], text: str, pattern: re.Pattern[str]) -> list[int]:
+    """Indices of the tokens that follow a break character (one pass over the text)."""
+    starts = [start for start, _, _ in spans]
+    out: list[int] = []
+    for hit in pattern.finditer(text):
+        j = bisect_right(starts, hit.start())
+        if 0 < j < len(spans) and (not out or out[-1] != j):
+            out.append(j)
+    return out
+
+
+def _flag(
+    code: FlagCode,
+    parts: tuple[Mark, ...],
+    words: list[str],
+    spans: list[tuple[int, int, str]],
+    norm: Normalised,
+) -> Flag:
+    first = min(m.i for m in parts)
+    last = max(m.end for m in parts) - 1
+    detail = f"{code.code}: " + " + ".join(m.entry for m in sorted(parts, key=lambda m: m.i))
+    return Flag(code, detail, *norm.span(spans[first][0], spans[last][1]))
+
+
+class Tokens(Protocol):
+    """What the layer reads of screening's context: tokens, their spans, the normalised text."""
+
+    norm: Normalised
+    words: list[str]
+
+    @property
+    def spans(self) -> list[tuple[int, int, str]]: ...
+
+
+def _contexts(ctx: Tokens, marks: list[Mark]) -> list[_Sentence]:
+    """One context per sentence, with its marks and where its clauses start."""
+    words, spans, text = ctx.words, ctx.spans, ctx.norm.text
+    bounds = [0, *_breaks(spans, text, _SENTENCE_BREAK), len(words)]
+    clauses = _breaks(spans, text, _CLAUSE_BREAK)
+    contexts = []
+    for a, b in zip(bounds, bounds[1:], strict=False):
+        if a < b:
+            contexts.append(
+                _Sentence(
+                    words,
+                    a,
+                    b,
+                    [m for m in marks if a <= m.i < b],
+                    [c for c in clauses if a < c < b],
+                )
+            )
+    return contexts
+
+
+def _defused(contexts: list[_Sentence], ctx: Tokens) -> list[bool]:
+    """Per sentence: reported, condemned, or a quote in a text that reports or condemns."""
+    text_defused = any(c.reports or c.condemns for c in contexts)
+    quoted_text = text_defused and bool(_OPEN_QUOTE.search(ctx.norm.original))
+    return [
+        c.reports or c.condemns or (quoted_text and _quoted(c, ctx.spans, ctx.norm))
+        for c in contexts
+    ]
+
+
+def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
+    """The phrase layer's flags for the tokens of one normalised text (see the module doc)."""
+    words, norm = ctx.words, ctx.norm
+    vocabulary = lexicon.vocabulary
+    if not vocabulary.opens(words):
+        return []
+    present = frozenset(words)
+    keys = vocabulary.keys
+    marks = [
+        Mark(i, n, category, entry)
+        for i, word in enumerate(words)
+        if word in keys or word[:3] in keys
+        for category, n, entry in vocabulary.marks_at(words, i, present)
+    ]
+    if not marks:
+        return []
+    spans = ctx.spans
+    flags: list[Flag] = []
+    contexts = _contexts(ctx, marks)
+    named = None
+    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
+        sentence.group_before = named
+        if named is None and sentence.get(LIST_IDENTITY):
+            named = sentence.get(LIST_IDENTITY)[0].i
+        if not sentence.marks or defused:
+            continue
+        for code, rule in _RULES:
+            parts = rule(sentence)
+            if parts:
+                flags.append(_flag(code, parts, words, spans, norm))
+    return flags
+
+
+def reported_threats(ctx: Tokens, flags: list[Flag]) -> list[Flag]:
+    """The word lists' threat flags that sit in a reported, condemned or quoted sentence.
+
+    "De scheids werd bedreigd: 'ik weet waar je woont'" reports a threat; it makes none.
+    """
+    threats = [f for f in flags if f.code is FlagCode.THREAT]
+    if not threats:
+        return []
+    contexts = _contexts(ctx, [])
+    out = []
+    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
+        if not defused:
+            continue
+        lo, _ = ctx.norm.span(*ctx.spans[sentence.a][:2])
+        _, hi = ctx.norm.span(*ctx.spans[sentence.b - 1][:2])
+        out += [f for f in threats if lo <= f.start and f.end <= hi]
+    return out
+
+
+def _quoted(s: _Sentence, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:
+    """True when the sentence holds an opening quote (in the original text)."""
+    start = spans[s.a - 1][1] if s.a > 0 else 0
+    lo, _ = norm.span(start, start + 1) if start < len(norm.text) else (len(norm.original), 0)
+    _, hi = norm.span(spans[s.b - 1][0], spans[s.b - 1][1])
+    return bool(_OPEN_QUOTE.search(norm.original, max(0, lo - 1), hi))

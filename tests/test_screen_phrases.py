@@ -1,0 +1,396 @@
+"""The phrase layer (moderation/phrases.py): threats, group hatred, dehumanisation and insulting
+phrases made of ordinary words; what defuses them; flags, spans and details; runtime tuning of
+its lists, in this process and in another worker process."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy.orm import Session
+
+from models import Article, LexiconAction, Role, User
+from moderation import FlagCode, Severity, build_lexicon, screen
+from moderation.lexicon import (
+    CATEGORIES,
+    PHRASE_CATEGORIES,
+    LexiconOverrides,
+    active_lexicon,
+    default_lexicon,
+    set_active_lexicon,
+    shipped_lists,
+)
+from moderation.runtime import LIST_NAMES, add_entry, remove_entry
+from tests.conftest import login
+from tests.factories import isolate_and_check, post_comment
+from views.templating import LIST_LABELS_NL, flag_label
+
+ROOT = Path(__file__).resolve().parents[1]
+PHRASE_CODES = {
+    FlagCode.THREAT_PHRASE,
+    FlagCode.GROUP_HATRED,
+    FlagCode.DEHUMANISATION,
+    FlagCode.INSULTING_PHRASE,
+}
+
+
+@pytest.fixture(autouse=True)
+def _shipped_lexicon() -> Iterator[None]:
+    """The active lexicon is per process: start and end every test with the shipped one."""
+    set_active_lexicon(default_lexicon())
+    yield
+    set_active_lexicon(default_lexicon())
+
+
+@pytest.fixture(autouse=True)
+def _isolated_and_checked(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield from isolate_and_check(request)
+
+
+def codes(text: str, lexicon: Any = None) -> set[FlagCode]:
+    """The phrase layer's flag codes for a text."""
+    return {f.code for f in screen(text, lexicon).flags} & PHRASE_CODES
+
+
+# ---------------------------------------------------------------- each category, both ways
+
+THREATS = [
+    "Na de wedstrijd wachten we die scheids op en dan slaan we hem in elkaar.",
+    "Ik breek die spits zijn benen als hij nog eens duikt.",
+    "Iemand zou die voorzitter eens moeten neersteken.",
+    "We gaan die keeper een lesje leren dat hij niet vergeet.",
+    "Trap die grensrechter zijn knieën kapot.",
+    "Alle vluchtelingen moeten afgemaakt worden.",
+    "Ik ga die journalist opwachten met een knuppel.",
+    "Die ref verdient een kogel.",
+]
+NOT_THREATS = [
+    "We hebben ze zondag helemaal afgemaakt, 4-0 in eigen huis.",
+    "Onze rechtsback slachtte hem af op de middenlijn, terecht geel.",
+    "Hij schoot de bal kapot tegen de paal.",
+    "Gent kreeg een lesje in voetbal van onze ploeg.",
+    "We gaan ze vernietigen in de bekerfinale.",
+    "Niemand verdient het om in elkaar geslagen te worden na een match.",
+    "Ik zou nooit een speler pijn doen, hoe slecht hij ook speelt.",
+    "De scheids zei dat hij na de match werd opgewacht op de parking.",
+    "Volgens de politie riepen twee fans dat ze de keeper zouden neersteken.",
+    "Onze keeper brak vorig seizoen zijn been, nu is hij terug.",
+    "De spits moet zijn knie nog laten verzorgen.",
+]
+GROUP_HATRED = [
+    "Die migranten horen hier niet thuis, terug naar hun land.",
+    "Dat soort volk hoort niet in ons stadion.",
+    "Die lui zijn allemaal profiteurs.",
+    "Ik haat moslims, dat mag gezegd worden.",
+    "Typisch Marokkanen, altijd aan het klagen.",
+    "Vrouwen kennen niks van voetbal en moeten zwijgen.",
+    "Ik ken die vluchtelingen. Ze zijn allemaal dieven.",
+]
+NOT_GROUP_HATRED = [
+    "Racistische spreekkoren horen niet thuis in ons stadion.",
+    "Die ploeg hoort niet thuis in eerste klasse met zo een spel.",
+    "De trainer moet weg, het lukt niet meer.",
+    "Moslims zijn geen criminelen, stop met die onzin.",
+    "Ik haat homo's niet, ik haat slecht voetbal.",
+    "Vluchtelingen zijn welkom op onze tribune.",
+    "Onze Marokkaanse spits is de beste van de competitie.",
+    "Haat tegen homo's heeft geen plaats in het voetbal.",
+]
+DEHUMANISATION = [
+    "Dat ongedierte in het bezoekersvak moet eruit.",
+    "Een kudde varkens, die supporters van hen.",
+    "Die asielzoekers zijn ratten.",
+    "Jullie zijn beesten, geen mensen.",
+    "Wat een gespuis daar op die tribune.",
+]
+NOT_DEHUMANISATION = [
+    "Er zaten ratten in de kantine, de club heeft iemand gebeld.",
+    "De varkens op de boerderij naast het oefenveld stinken soms.",
+    "Joden zijn geen ongedierte, wie dat zegt hoort niet in een stadion.",
+    "Die middenvelder is een beest, hij loopt alles dicht.",
+    "Het is ontmenselijkend om vluchtelingen ratten te noemen.",
+]
+INSULTING = [
+    "Vuile hond van een scheids!",
+    "Die keeper is een stuk vreten.",
+    "Gij smerige rat, ge hebt ons bestolen.",
+    "Die zak van een voorzitter verkoopt onze club.",
+    "Ge zijt een varken.",
+    "Achterlijke gast, die trainer.",
+]
+NOT_INSULTING = [
+    "Een vuile overtreding, maar geen rode kaart.",
+    "Wat een domme fout van de keeper.",
+    "Er liep een hond op het veld, de match lag even stil.",
+    "Die trainer is een clown, zet hem op de bank.",
+    "De speler vertelde dat hij werd uitgemaakt voor vuile hond.",
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        *[(FlagCode.THREAT_PHRASE, t) for t in THREATS],
+        *[(FlagCode.GROUP_HATRED, t) for t in GROUP_HATRED],
+        *[(FlagCode.DEHUMANISATION, t) for t in DEHUMANISATION],
+        *[(FlagCode.INSULTING_PHRASE, t) for t in INSULTING],
+    ],
+)
+def test_each_category_holds_with_its_own_code(code: FlagCode, text: str) -> None:
+    result = screen(text)
+    assert result.decision == "hold", result
+    assert code in codes(text), result.flags
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *NOT_THREATS,
+        *NOT_GROUP_HATRED,
+        *NOT_DEHUMANISATION,
+        *NOT_INSULTING,
+    ],
+)
+def test_idiom_negation_reports_and_condemnation_publish(text: str) -> None:
+    result = screen(text)
+    assert result.decision == "publish", result.flags
+
+
+def test_quoted_threat_in_a_report_publishes_but_not_on_its_own() -> None:
+    reported = "Op het spandoek stond 'ik weet waar je woont', de club diende klacht in."
+    assert screen(reported).decision == "publish"
+    assert screen("Ik weet waar je woont, scheids.").decision == "hold"
+
+
+# ---------------------------------------------------------------- the flag itself
+
+
+def test_flag_code_span_detail_and_severity() -> None:
+    text = "Echt waar: die migranten horen hier niet thuis!"
+    [flag] = [f for f in screen(text).flags if f.code in PHRASE_CODES]
+    assert flag.code is FlagCode.GROUP_HATRED
+    assert text[flag.start : flag.end] == "migranten horen hier niet"
+    assert flag.detail == "group_hatred: migranten + horen hier niet"
+    assert (flag.severity, flag.reason) == (Severity.HOLD, "racisme")
+
+
+def test_spans_point_into_the_original_text_past_accents_and_stretching() -> None:
+    text = "Écht waar: ik ga die scheids zijn KNIEËN breken."
+    [flag] = [f for f in screen(text).flags if f.code is FlagCode.THREAT_PHRASE]
+    assert text[flag.start : flag.end] == "KNIEËN breken"
+    assert flag.detail.startswith("threat_phrase: ")
+
+
+def test_threats_and_group_hatred_hold_and_never_reject() -> None:
+    for code in PHRASE_CODES:
+        assert code.severity is Severity.HOLD
+    for text in THREATS + GROUP_HATRED:
+        assert screen(text).decision == "hold"
+
+
+@pytest.mark.parametrize("code", sorted(PHRASE_CODES, key=lambda c: c.code))
+def test_phrase_flags_have_dutch_labels_in_the_queue(code: FlagCode) -> None:
+    label = flag_label(code.code)
+    assert label == code.label_nl and label != code.code
+
+
+def test_a_letter_stretched_inside_a_compound_is_an_evasion() -> None:
+    result = screen("Die scheids is een kaaaankerlijer.")
+    assert [(f.code, f.detail) for f in result.flags] == [(FlagCode.EVASION, "kanker-")]
+    assert screen("Kaaaankeronderzoek redt levens.").decision == "publish"
+
+
+def test_clean_comments_without_any_trigger_word_skip_the_layer() -> None:
+    lexicon = default_lexicon()
+    text = "Mooie match gisteren, de sfeer zat goed en de ploeg speelde met hart."
+    assert lexicon.vocabulary.gate.isdisjoint(text.lower().replace(",", "").split())
+    assert screen(text).decision == "publish"
+
+
+# ---------------------------------------------------------------- runtime tuning
+
+
+def test_phrase_lists_are_shipped_labelled_and_open_to_moderators() -> None:
+    lists = shipped_lists()
+    for category in PHRASE_CATEGORIES:
+        assert lists[category], category
+        assert category in CATEGORIES and category in LIST_NAMES
+        assert category in LIST_LABELS_NL
+        assert len(category) <= 20  # lexicon_entries.list_name is String(20)
+
+
+def test_an_added_identity_term_a_verb_and_a_noun_take_part_in_the_rules() -> None:
+    texts = {
+        "identity": "Die zwerfkatholieken horen hier niet thuis.",
+        "violence": "Ik ga die scheids vermalen.",
+        "dehumanising": "Die migranten zijn sprinkhanen.",
+        "insult_noun": "Vuile zeekomkommer van een scheids!",
+    }
+    for text in texts.values():
+        assert not codes(text)
+    lexicon = build_lexicon(
+        LexiconOverrides(
+            added=(
+                ("zwerfkatholieken", "identity"),
+                ("vermalen", "violence"),
+                ("sprinkhanen", "dehumanising"),
+                ("zeekomkommer", "insult_noun"),
+            )
+        )
+    )
+    assert codes(texts["identity"], lexicon) == {FlagCode.GROUP_HATRED}
+    assert codes(texts["violence"], lexicon) == {FlagCode.THREAT_PHRASE}
+    assert codes(texts["dehumanising"], lexicon) == {FlagCode.DEHUMANISATION}
+    assert codes(texts["insult_noun"], lexicon) == {FlagCode.INSULTING_PHRASE}
+
+
+def test_a_removed_shipped_term_stops_taking_part() -> None:
+    text = "Die migranten horen hier niet thuis."
+    assert codes(text) == {FlagCode.GROUP_HATRED}
+    disabled = build_lexicon(LexiconOverrides(removed=frozenset({"migranten"})))
+    assert codes(text, disabled) == set()
+    phrase_off = build_lexicon(LexiconOverrides(removed=frozenset({"horen hier niet"})))
+    assert codes(text, phrase_off) == set()
+
+
+@pytest.fixture
+def moderator(make_user: Callable[..., User]) -> User:
+    return make_user(Role.MODERATOR)
+
+
+def test_a_moderator_change_moves_the_version_and_reaches_posting(
+    client: FlaskClient,
+    db: Session,
+    moderator: User,
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+) -> None:
+    text = "Die zwerfkatholieken horen hier niet thuis."
+    article = make_article()
+    login(client, make_user())
+    first = post_comment(client, article.cms_id, text)
+    assert first.status_code == 201, first.get_json()
+    refresher = client.application.extensions["tribune.lexicon"]
+
+    entry, version = add_entry(db, moderator, LexiconAction.ADD, "zwerfkatholieken", "identity")
+    db.commit()
+    refresher.publish(version)
+    held = post_comment(client, article.cms_id, f"Nog eens: {text}")
+
+    assert held.status_code == 202
+    assert held.get_json()["reasons"][0] == "racisme"
+    assert active_lexicon().version == version
+
+    version = remove_entry(db, moderator, entry.id)
+    db.commit()
+    refresher.publish(version)
+    refresher.refresh(force=True)
+    assert screen(text).decision == "publish"
+
+
+# ---------------------------------------------------------------- another worker process
+
+TEXT = "Ik ga die scheids vermalen."
+WORKER = """
+import sys, time
+from app import create_app
+from wiring import screen_text
+
+text = sys.argv[1]
+app = create_app()
+with app.app_context():
+    first = screen_text(text).decision
+    print(first, flush=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        decision = screen_text(text).decision
+        if decision != first:
+            print(decision, flush=True)
+            break
+        time.sleep(0.02)
+    else:
+        print("timeout", flush=True)
+"""
+
+
+class Worker:
+    """A separate Python process running the app on the same database (and Redis)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", WORKER, TEXT],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.strip())
+
+    def next_line(self, timeout: float) -> str | None:
+        try:
+            return self.lines.get(timeout=timeout)
+        except queue.Empty:
+            return None
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            self.process.kill()
+        _, stderr = self.process.communicate(timeout=10)
+        return stderr
+
+
+def _worker_env(settings: dict[str, Any]) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIBUNE_") and k != "REDIS_URL"}
+    env.update(
+        DATABASE_URL=settings["DATABASE_URL"],
+        SECRET_KEY="test-secret",
+        TRIBUNE_LEXICON_CHECK_SECONDS="0",
+        TRIBUNE_RATELIMIT_ENABLED="false",
+        TRIBUNE_REDIS_PREFIX=settings["TRIBUNE_REDIS_PREFIX"],
+    )
+    if settings.get("REDIS_URL"):
+        env["REDIS_URL"] = settings["REDIS_URL"]
+    return env
+
+
+def test_a_violence_verb_added_in_one_process_is_used_by_another(
+    app_settings: dict[str, Any], app: Flask, db: Session, moderator: User
+) -> None:
+    refresher = app.extensions["tribune.lexicon"]
+    if refresher.redis is not None:
+        refresher.publish(0)  # as after an earlier change: workers read Redis first
+    worker = Worker(_worker_env(app_settings))
+    try:
+        before = worker.next_line(timeout=30)
+        _, version = add_entry(db, moderator, LexiconAction.ADD, "vermalen", "violence")
+        db.commit()
+        refresher.publish(version)
+        after = worker.next_line(timeout=15)
+    finally:
+        stderr = worker.stop()
+        if refresher.redis is not None:
+            refresher.redis.delete(refresher.redis_key)
+
+    assert (before, after) == ("publish", "hold"), stderr[-2000:]
+
+
+def test_a_list_word_split_by_a_space_is_an_evasion() -> None:
+    result = screen("Die scheids is een klootz ak.")
+    assert [(f.code, f.detail) for f in result.flags] == [(FlagCode.EVASION, "klootzak")]
+    assert screen("Ik zat in de kloof, zak maar af naar beneden.").decision == "publish"
