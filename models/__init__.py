@@ -12,6 +12,13 @@ from models.comment import (
 )
 from models.embed import EmbedSession, EmbedVia, SsoIdentity
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
+from models.notifications import (
+    Delivery,
+    DigestItem,
+    NotificationClock,
+    NotificationKind,
+    NotificationSettings,
+)
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import (
@@ -36,6 +43,11 @@ __all__ = [
     "BallotChoice",
     "Base",
     "Comment",
+    "Delivery",
+    "DigestItem",
+    "NotificationClock",
+    "NotificationKind",
+    "NotificationSettings",
     "EmbedSession",
     "EmbedVia",
     "SsoIdentity",

@@ -261,6 +261,9 @@ ERROR_LABELS_NL = {
     "invalid_voter_token": "ongeldige stemsleutel",
     "voter_token_expired": "stemsleutel verlopen",
     "foreign_voter_token": "stemsleutel van een ander",
+    # Notifications.
+    "unsubscribe_link_invalid": "ongeldige afmeldlink",
+    "invalid_notification_choice": "ongeldige keuze voor meldingen",
 }
 
 # The word lists (moderation/lexicon.py CATEGORIES) as moderators read them.
