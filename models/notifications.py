@@ -44,9 +44,7 @@ class Delivery(enum.Enum):
 
     @property
     def label_nl(self) -> str:
-        return {"immediate": "meteen", "daily": "dagelijks overzicht", "never": "nooit"}[
-            self.value
-        ]
+        return {"immediate": "meteen", "daily": "dagelijks overzicht", "never": "nooit"}[self.value]
 
 
 class NotificationSettings(Base):

@@ -152,7 +152,8 @@ def rejected_notice(
         },
         article_id=article.id,
         article_title=article.title,
-        summary=f"Je reactie werd {verb}" + (f" ({reason.lower()})" if reason else "")
+        summary=f"Je reactie werd {verb}"
+        + (f" ({reason.lower()})" if reason else "")
         + ": bekijk waarom en maak eventueel bezwaar",
         path=path,
     )

@@ -69,9 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_digest_items")),
     )
     op.create_index(op.f("ix_digest_items_created_at"), "digest_items", ["created_at"])
-    op.create_index(
-        "ix_digest_items_user_id_created_at", "digest_items", ["user_id", "created_at"]
-    )
+    op.create_index("ix_digest_items_user_id_created_at", "digest_items", ["user_id", "created_at"])
     op.create_table(
         "notification_clocks",
         sa.Column("name", sa.String(length=40), nullable=False),
