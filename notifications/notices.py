@@ -214,7 +214,7 @@ def appeal_notice(session: Session, appeal: Appeal, comment: Comment) -> Notice:
 
 
 def suspension_notice(
-    user: User, *, until: str | None, permanent: bool, reason: str | None
+    user: User, *, until: str | None, permanent: bool, reason: str | None, contact: str | None
 ) -> Notice:
     """The recipient's account was suspended or banned (its end in Brussels time), or that was
     lifted (`until` None)."""
@@ -234,6 +234,7 @@ def suspension_notice(
             "permanent": permanent,
             "until": until,
             "reason": reason,
+            "contact": contact,
         },
         article_id=None,
         article_title="",
@@ -243,7 +244,13 @@ def suspension_notice(
 
 
 def queue_alert_notice(
-    *, held: int, oldest_queued_at: datetime | None, wait_minutes: int | None, reasons: list[str]
+    *,
+    held: int,
+    oldest_queued_at: datetime | None,
+    wait_minutes: int | None,
+    reasons: list[str],
+    wait_limit: int,
+    held_limit: int,
 ) -> Notice:
     """The moderation queue waits too long or holds too many comments (for staff)."""
     return Notice(
@@ -253,7 +260,10 @@ def queue_alert_notice(
             "held": held,
             "oldest_queued_at": oldest_queued_at.isoformat() if oldest_queued_at else None,
             "wait_minutes": wait_minutes,
-            "reasons": reasons,
+            "too_long": "wait" in reasons,
+            "too_many": "held" in reasons,
+            "wait_limit": wait_limit,
+            "held_limit": held_limit,
             "queue_path": "/moderatie/",
         },
         article_id=None,
