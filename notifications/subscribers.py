@@ -86,16 +86,20 @@ def on_state_changed(session: Session, event: DomainEvent) -> None:
             decided_at=event.occurred_at,
         )
         notify(session, comment.author_id, notice, actor_id=actor_id, now=event.occurred_at)
-    elif from_state in DECIDED and to_state == PUBLISHED and data.get("action") == "restore":
+    elif (
+        from_state in DECIDED
+        and to_state == PUBLISHED
+        and data.get("action") == "restore"
         # A restore that settles a pending appeal is told as the appeal's decision.
-        if not _pending_appeal(session, comment.id):
-            notify(
-                session,
-                comment.author_id,
-                notices.approved_notice(session, comment, restored=True),
-                actor_id=actor_id,
-                now=event.occurred_at,
-            )
+        and not _pending_appeal(session, comment.id)
+    ):
+        notify(
+            session,
+            comment.author_id,
+            notices.approved_notice(session, comment, restored=True),
+            actor_id=actor_id,
+            now=event.occurred_at,
+        )
 
 
 @subscribe("report.decided")
