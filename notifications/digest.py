@@ -81,7 +81,7 @@ def group_items(rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "heading": KIND_HEADINGS_NL[kind],
                     "articles": [
-                        {"title": title, "items": items} for title, items in articles.items()
+                        {"title": title, "entries": entries} for title, entries in articles.items()
                     ],
                 }
             )

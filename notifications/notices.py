@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -17,6 +18,7 @@ from models import (
     CommentState,
     NotificationKind,
     ReasonCode,
+    Report,
     ReportOutcome,
     User,
 )
@@ -69,6 +71,14 @@ def rule_label(code: str) -> str:
 
 def _article(session: Session, comment: Comment) -> Article:
     return session.get_one(Article, comment.article_id)
+
+
+def _was_reported(session: Session, comment: Comment) -> bool:
+    # Its open reports were settled by the decision itself (report_count is 0 by now).
+    return (
+        session.scalar(select(Report.id).where(Report.comment_id == comment.id).limit(1))
+        is not None
+    )
 
 
 def reply_notice(session: Session, reply: Comment, parent: Comment) -> Notice:
@@ -144,7 +154,7 @@ def rejected_notice(
             "note": note,
             "rules": rules,
             "automated": automated,
-            "reported": comment.report_count > 0,
+            "reported": _was_reported(session, comment),
             "decided_at": decided_at.isoformat(),
             "appeal_path": path,
             "appeal_min": APPEAL_MIN,
