@@ -8,7 +8,7 @@ waits for tomorrow's, so a fan gets at most one digest a day. Items are claimed 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -65,7 +65,7 @@ def due_recipients(session: Session, cutoff: datetime, limit: int = BATCH) -> li
     )
 
 
-def group_items(rows: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def group_items(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Items by kind (in the settings page's order), then by article (first collected first)."""
     groups: list[dict[str, Any]] = []
     for kind in FAN_KINDS:
@@ -102,7 +102,7 @@ def send_digest(session: Session, user_id: int, cutoff: datetime, now: datetime)
             DigestItem.created_at,
         )
     ).mappings()
-    rows = list(claimed)
+    rows = [dict(row) for row in claimed]
     user = session.get(User, user_id)
     if not rows or user is None:
         return False
