@@ -19,6 +19,7 @@ from models.notifications import (
     NotificationKind,
     NotificationSettings,
 )
+from models.outbox import Channel, MessageState, OutboxAttempt, OutboxMessage, WorkerJob
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import (
@@ -42,12 +43,17 @@ __all__ = [
     "Ballot",
     "BallotChoice",
     "Base",
+    "Channel",
     "Comment",
     "Delivery",
     "DigestItem",
     "NotificationClock",
     "NotificationKind",
     "NotificationSettings",
+    "MessageState",
+    "OutboxAttempt",
+    "OutboxMessage",
+    "WorkerJob",
     "EmbedSession",
     "EmbedVia",
     "SsoIdentity",

@@ -390,7 +390,9 @@ def test_no_mail_for_a_reply_to_ones_own_comment_or_under_a_deleted_one(scene: S
     parent = create_comment(scene.db, scene.article, scene.other, CommentState.PUBLISHED)
     assert scene.post(scene.fan_client, "Ik vul mezelf nog even aan.", own.id).status_code == 201
     held = scene.post(scene.fan_client, HOLD_TEXT, parent.id).get_json()["id"]
-    deleted = scene.other_client.post(f"/reacties/{parent.id}/verwijderen", data={"bevestigd": "ja"})
+    deleted = scene.other_client.post(
+        f"/reacties/{parent.id}/verwijderen", data={"bevestigd": "ja"}
+    )
     assert deleted.status_code in (302, 303)
 
     scene.moderate(f"reacties/{held}/goedkeuren")  # published under a deleted comment
@@ -416,9 +418,7 @@ def test_a_rejection_mail_is_a_statement_of_reasons(scene: Scene) -> None:
     held = scene.post(scene.fan_client, HOLD_TEXT)
     comment_id = held.get_json()["id"]
 
-    scene.moderate(
-        f"reacties/{comment_id}/afwijzen", reason="beledigend", note="Hou het sportief."
-    )
+    scene.moderate(f"reacties/{comment_id}/afwijzen", reason="beledigend", note="Hou het sportief.")
 
     [mail] = scene.mails(scene.fan)
     assert mail["Subject"] == 'Je reactie bij "Derby in Sclessin" werd niet geplaatst'
@@ -457,9 +457,7 @@ def test_a_rejection_at_posting_is_answered_on_the_spot_not_by_mail(scene: Scene
 
 
 def test_a_decided_report_mails_the_reporter_by_their_choice(scene: Scene) -> None:
-    preferences.save_choices(
-        scene.db, scene.other, {NotificationKind.REPORT: Delivery.IMMEDIATE}
-    )
+    preferences.save_choices(scene.db, scene.other, {NotificationKind.REPORT: Delivery.IMMEDIATE})
     scene.db.commit()
     kept = create_comment(scene.db, scene.article, scene.fan, CommentState.PUBLISHED)
     removed = create_comment(scene.db, scene.article, scene.fan, CommentState.PUBLISHED)
