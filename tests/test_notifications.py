@@ -25,6 +25,7 @@ from models import (
     Article,
     CommentState,
     Delivery,
+    DigestItem,
     NotificationKind,
     NotificationSettings,
     Role,
@@ -33,6 +34,7 @@ from models import (
     utcnow,
 )
 from notifications import preferences
+from notifications.export import export_notification_data
 from outbox import run_worker
 from tests.conftest import CHEAP_HASH, TEST_PASSWORD, client_for
 from tests.factories import HOLD_TEXT, ORIGIN, REJECT_TEXT, create_comment, fresh, post_comment
@@ -698,3 +700,29 @@ def test_an_sso_account_is_mailed_at_the_address_its_site_sent(scene: Scene) -> 
     assert mails_to(scene.smtp, scene.fan.email) == []
     [mail] = mails_to(scene.smtp, "j@krant.test")
     assert "antwoordde op je reactie" in mail["Subject"]
+
+
+def test_the_export_lists_the_choices_and_waiting_digest_items(
+    db: Session, make_user: Callable[..., User], make_article: Callable[..., Article]
+) -> None:
+    fan, untouched = verified(make_user), verified(make_user)
+    preferences.save_choices(db, fan, {NotificationKind.REPLY: Delivery.DAILY})
+    db.add(
+        DigestItem(
+            user_id=fan.id,
+            kind=NotificationKind.REPLY,
+            article_title="Titel",
+            data={"summary": "Iemand antwoordde", "path": "/artikels/x"},
+        )
+    )
+    db.commit()
+
+    document = export_notification_data(db, fan)
+
+    assert document["settings"] == [{"id": fan.id, **document["choices"]}]
+    assert document["choices"]["reply"] == "daily" and document["choices"]["report"] == "daily"
+    assert [item["summary"] for item in document["digest_items"]] == ["Iemand antwoordde"]
+    key = db.get_one(NotificationSettings, fan.id).unsubscribe_key
+    assert key not in str(document)  # the links' secret stays with Tribune
+    empty = export_notification_data(db, untouched)
+    assert empty["settings"] == [] and empty["defaults_apply"] is True
