@@ -14,11 +14,12 @@ from sqlalchemy.orm import Session
 
 from accounts.services import create_api_token
 from comments.services import report_comment
-from models import Article, CommentState, LexiconAction, Role, User, utcnow
+from models import Article, CommentState, LexiconAction, NotificationKind, Role, User, utcnow
 from moderation import modes, runtime
 from moderation.actions import file_appeal
 from moderation.rules import PostingPolicy
 from moderation.triage import TAB_LABELS
+from notifications import preferences
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
@@ -84,6 +85,8 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     create_api_token(db, editor, f"CMS {LONG_WORD}"[:80])
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
+    token = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
+    db.commit()
     return {
         "users": users,
         "ids": {
@@ -91,6 +94,8 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "comment_id": published.id,
             "user_id": fan.id,
             "poll_id": poll.id,
+            # A fan's unsubscribe link (GET: the confirm page).
+            "token": token,
         },
     }
 
