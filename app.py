@@ -35,6 +35,9 @@ EVENT_HANDLER_MODULES = (
     "privacy.retention",
     "webhooks.subscribers",
     "webhooks.delivery",
+    "notifications.subscribers",
+    "notifications.digest",
+    "notifications.alerts",
 )
 
 

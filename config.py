@@ -229,6 +229,22 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_THREAD_LOCAL_CACHE_SECONDS": _tribune(
         60.0, float, "without Redis: per-process thread pages live this long"
     ),
+    # ------------------------------------------------------------ notifications
+    "TRIBUNE_DIGEST_HOUR": _tribune(
+        8, int, "Brussels hour (0-23) of the daily digest of notifications"
+    ),
+    "TRIBUNE_ALERT_WAIT_MINUTES": _tribune(
+        30, int, "queue alarm when the oldest held comment waits longer (0 = off)"
+    ),
+    "TRIBUNE_ALERT_HELD": _tribune(
+        50, int, "queue alarm when more comments than this are held (0 = off)"
+    ),
+    "TRIBUNE_SUSPENSION_CONTACT": _tribune(
+        None,
+        str,
+        "address where a suspended or banned fan contests it (named in the suspension mail)",
+        nullable=True,
+    ),
     # ------------------------------------------------------------ polls
     "TRIBUNE_POLL_IP_ALLOWANCE": _tribune(
         30, int, "ballots per hour per poll per IP (IPv6 /64) before they are suspicious"

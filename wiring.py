@@ -14,6 +14,8 @@ from moderation.flags import Screening
 from moderation.rules import PostingPolicy
 from moderation.runtime import LexiconRefresher
 from moderation.screening import screen, screen_username
+from notifications.settings import SESSION_KEY as SETTINGS_SESSION_KEY
+from notifications.settings import check_settings as check_notification_settings
 
 
 def init_app(app: Flask) -> None:
@@ -49,6 +51,9 @@ def init_app(app: Flask) -> None:
     except ValueError as exc:
         raise SettingError(str(exc)) from None
     app.extensions["tribune.sso"] = sso
+    check_notification_settings(app.config)
+    # Event handlers get only the session: they read the app's settings from it (Session.info).
+    app.extensions["tribune.sessionmaker"].configure(info={SETTINGS_SESSION_KEY: app.config})
 
 
 def redis_client() -> redis.Redis | None:

@@ -12,6 +12,13 @@ from models.comment import (
 )
 from models.embed import EmbedSession, EmbedVia, SsoIdentity
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
+from models.notifications import (
+    Delivery,
+    DigestItem,
+    NotificationClock,
+    NotificationKind,
+    NotificationSettings,
+)
 from models.outbox import Channel, MessageState, OutboxAttempt, OutboxMessage, WorkerJob
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
@@ -39,6 +46,11 @@ __all__ = [
     "Base",
     "Channel",
     "Comment",
+    "Delivery",
+    "DigestItem",
+    "NotificationClock",
+    "NotificationKind",
+    "NotificationSettings",
     "MessageState",
     "OutboxAttempt",
     "OutboxMessage",

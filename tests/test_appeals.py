@@ -400,7 +400,7 @@ def test_a_reader_sees_the_outcome_of_their_report(
         )
         assert decided.status_code == 200
 
-    page = reader.get("/profiel/meldingen").get_data(as_text=True)
+    page = reader.get("/profiel/gemeld").get_data(as_text=True)
     api = reader.get("/api/v1/me/reports")
 
     assert shown in page
@@ -426,5 +426,5 @@ def test_a_reader_sees_only_their_own_reports(
     reporter.post(f"/api/v1/comments/{comment.id}/reports", json={"reason": "spam"}, headers=ORIGIN)
 
     assert other.get("/api/v1/me/reports").get_json() == {"reports": []}
-    assert "Je meldde nog niets." in other.get("/profiel/meldingen").get_data(as_text=True)
+    assert "Je meldde nog niets." in other.get("/profiel/gemeld").get_data(as_text=True)
     assert len(reporter.get("/api/v1/me/reports").get_json()["reports"]) == 1

@@ -475,10 +475,11 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
     return redirect(url_for("auth.profile")), 303
 
 
-@bp.get("/profiel/meldingen")
+@bp.get("/profiel/gemeld")
 @login_required_any
 def my_reports() -> ResponseReturnValue:
-    """What happened to the comments this reader reported."""
+    """What happened to the comments this reader reported (/profiel/meldingen is where the
+    reader chooses which notifications to get by mail)."""
     return render_template(
         "auth/reports.html", reports=report_outcomes(get_session(), current_user)
     )

@@ -288,6 +288,9 @@ ERROR_LABELS_NL = {
     "invalid_webhook_description": "ongeldige omschrijving",
     "webhook_not_found": "webhook niet gevonden",
     "webhook_disabled": "webhook staat uit",
+    # Notifications.
+    "unsubscribe_link_invalid": "ongeldige afmeldlink",
+    "invalid_notification_choice": "ongeldige keuze voor meldingen",
 }
 
 # The word lists (moderation/lexicon.py CATEGORIES) as moderators read them.

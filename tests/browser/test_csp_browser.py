@@ -36,6 +36,7 @@ def test_no_page_breaks_the_content_policy(
         "/",
         f"/artikels/{article.cms_id}",
         "/profiel",
+        "/profiel/gemeld",
         "/profiel/meldingen",
         "/moderatie/",
         "/moderatie/statistieken",

@@ -14,11 +14,21 @@ from sqlalchemy.orm import Session
 
 from accounts.services import create_api_token
 from comments.services import report_comment
-from models import Article, CommentState, LexiconAction, OutboxAttempt, Role, User, utcnow
+from models import (
+    Article,
+    CommentState,
+    LexiconAction,
+    NotificationKind,
+    OutboxAttempt,
+    Role,
+    User,
+    utcnow,
+)
 from moderation import modes, runtime
 from moderation.actions import file_appeal
 from moderation.rules import PostingPolicy
 from moderation.triage import TAB_LABELS
+from notifications import preferences
 from outbox import MessageState, enqueue_mail, enqueue_webhook, run_worker
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.factories import create_comment
@@ -106,6 +116,8 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     )
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
+    token = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
+    db.commit()
     return {
         "users": users,
         "ids": {
@@ -116,6 +128,8 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "message_id": failed.id,
             "endpoint_id": endpoint.id,
             "name": mail.delivery_id,  # the .eml the worker writes (run in the test)
+            # A fan's unsubscribe link (GET: the confirm page).
+            "token": token,
         },
     }
 
