@@ -35,9 +35,11 @@ EVENT_HANDLER_MODULES = (
     "privacy.retention",
     "webhooks.subscribers",
     "webhooks.delivery",
+    "webhooks.export",
     "notifications.subscribers",
     "notifications.digest",
     "notifications.alerts",
+    "notifications.export",
 )
 
 
@@ -155,5 +157,10 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_event_handlers(app: Flask) -> None:
+    load_event_handlers()
+
+
+def load_event_handlers() -> None:
+    """Import every module that registers handlers, jobs, export sections or erasers."""
     for name in EVENT_HANDLER_MODULES:
         importlib.import_module(name)

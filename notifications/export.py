@@ -1,16 +1,17 @@
-"""The account's notification data for a GDPR export (Art. 15/20): its choices and the digest
-items still waiting. A plain function, so the export's section registry (privacy.export, on
-the gdpr branch) registers it with `covers` = EXPORT_COVERS."""
+"""The account's notification data in its GDPR export (Art. 15/20): its choices and the digest
+items still waiting; and their removal when the account is deleted (Art. 17)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from models import DigestItem, User
+from models import DigestItem, NotificationSettings, User
 from notifications.preferences import current_choices, settings_of
+from privacy.deletion import FormerAccount, register_eraser
+from privacy.export import register_section
 
 # (table, column referencing users.id) → the key of the section that lists those rows.
 EXPORT_COVERS = {
@@ -19,6 +20,7 @@ EXPORT_COVERS = {
 }
 
 
+@register_section("notifications", covers=EXPORT_COVERS)
 def export_notification_data(session: Session, user: User) -> dict[str, Any]:
     """Every kind's choice (stored or default) and the waiting digest items, JSON-ready."""
     row = settings_of(session, user.id)
@@ -44,3 +46,12 @@ def export_notification_data(session: Session, user: User) -> dict[str, Any]:
             for item in items
         ],
     }
+
+
+@register_eraser("notifications", covers=list(EXPORT_COVERS))
+def erase_notification_data(session: Session, former: FormerAccount) -> None:
+    """A deleted account's choices and waiting digest lines go with it."""
+    session.execute(delete(DigestItem).where(DigestItem.user_id == former.user_id))
+    session.execute(
+        delete(NotificationSettings).where(NotificationSettings.user_id == former.user_id)
+    )

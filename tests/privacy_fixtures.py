@@ -17,6 +17,8 @@ from models import (
     Article,
     Comment,
     CommentState,
+    Delivery,
+    DigestItem,
     EmbedSession,
     EmbedVia,
     Flag,
@@ -24,12 +26,15 @@ from models import (
     LexiconEntry,
     MatchDayMode,
     MatchDayWindow,
+    NotificationKind,
+    NotificationSettings,
     Poll,
     ReasonCode,
     Role,
     SsoIdentity,
     User,
     UserNote,
+    WebhookEndpoint,
     utcnow,
 )
 from moderation.actions import add_note
@@ -159,6 +164,20 @@ def populate_fan(
                 created_by_id=fan.id,
             ),
             UserNote(user_id=other.id, author_id=fan.id, body="Een notitie over een ander"),
+            DigestItem(
+                user_id=fan.id,
+                kind=NotificationKind.REPLY,
+                article_id=article.id,
+                article_title=article.title,
+                data={"summary": "andere antwoordde op je reactie", "path": "/artikels/defour"},
+            ),
+            WebhookEndpoint(
+                url="https://redactie.example.be/tribune",
+                description="CMS",
+                events=["comment.created"],
+                secret="whsec_" + "d" * 32,
+                created_by_id=fan.id,
+            ),
             # The screening flag of the rejected comment (create_comment stores none).
             Flag(
                 comment_id=comments[CommentState.REJECTED].id,
@@ -172,6 +191,12 @@ def populate_fan(
         ]
     )
     poll.created_by_id = fan.id
+    # Replies in the daily digest (the row may exist already: posting made one).
+    settings = db.get(NotificationSettings, fan.id) or NotificationSettings(
+        user_id=fan.id, unsubscribe_key="c" * 64
+    )
+    settings.reply = Delivery.DAILY
+    db.add(settings)
     # Mail to the fan: one by account, one by address only (from before the account, say).
     enqueue_mail(
         db,

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 import models
 from accounts.services import set_active
+from app import load_event_handlers
 from errors import DomainError
 from models import (
     ApiToken,
@@ -44,6 +45,9 @@ from privacy.deletion import (
 from tests.conftest import TEST_PASSWORD, client_for
 from tests.factories import CLEAN_TEXTS, fresh
 from tests.privacy_fixtures import NOTE_ABOUT_FAN, REPORT_NOTE, Fan, populate_fan
+
+# Sections and erasers of other packages register when their module loads (as in the app).
+load_event_handlers()
 
 
 @pytest.fixture

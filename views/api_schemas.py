@@ -635,6 +635,38 @@ class ExportStaffActivity(BaseModel):
     notes_written: list[ExportNoteWritten]
 
 
+class ExportDigestItem(BaseModel):
+    id: int
+    kind: str
+    article_title: str
+    summary: str | None
+    created_at: datetime
+
+
+class ExportNotifications(BaseModel):
+    """The account's notification choices (stored or default) and digest lines still waiting."""
+
+    settings: list[dict[str, Any]]
+    defaults_apply: bool
+    choices: dict[str, str] = Field(description="Per kind: immediate, daily or never.")
+    digest_items: list[ExportDigestItem]
+
+
+class ExportWebhookEndpoint(BaseModel):
+    id: int
+    url: str
+    description: str
+    events: list[str]
+    enabled: bool
+    created_at: datetime
+
+
+class ExportWebhooksCreated(BaseModel):
+    """Staff work: the webhook endpoints this account registered (never their secrets)."""
+
+    endpoints: list[ExportWebhookEndpoint]
+
+
 class AccountExport(BaseModel):
     """Everything Tribune holds about the account (GDPR Art. 15 and 20). Sections other
     packages register (privacy.export.register_section, e.g. notification settings) appear as
@@ -655,6 +687,8 @@ class AccountExport(BaseModel):
     notes_about_you: list[ExportNote] = Field(description="Moderators' notes on the account.")
     messages: list[ExportMessage] = Field(description="Mails written to the account.")
     staff_activity: ExportStaffActivity
+    notifications: ExportNotifications
+    webhooks_created: ExportWebhooksCreated
 
 
 # ---------------------------------------------------------------- the comments embed's sessions
