@@ -1,5 +1,6 @@
 """Persistence only: every table Tribune has, importable from one place."""
 
+from models.account_token import AccountToken, TokenPurpose
 from models.article import ARTICLE_ID_PATTERN, Article, CommentMode
 from models.base import Base, utcnow
 from models.comment import (
@@ -25,6 +26,8 @@ from models.user import (
 )
 
 __all__ = [
+    "AccountToken",
+    "TokenPurpose",
     "ARTICLE_ID_PATTERN",
     "ApiToken",
     "Appeal",

@@ -11,6 +11,7 @@ from views import (  # noqa: F401
     api_polls,
     api_tallies,
     auth,
+    care,
     comments,
     editor,
     embed,
@@ -30,7 +31,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
     for module in (pages, comments, auth, admin, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
-    for module in (votes, embed, embed_session, editor):
+    for module in (votes, embed, embed_session, editor, care):
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)
