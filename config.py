@@ -139,9 +139,7 @@ SETTINGS: dict[str, Setting] = {
         "mails a signed-in account may ask for (verification link again, change of address)",
     ),
     "TRIBUNE_RESET_TOKEN_MINUTES": _tribune(60, int, "how long a password-reset link works"),
-    "TRIBUNE_VERIFY_TOKEN_HOURS": _tribune(
-        72, int, "how long an e-mail verification link works"
-    ),
+    "TRIBUNE_VERIFY_TOKEN_HOURS": _tribune(72, int, "how long an e-mail verification link works"),
     "TRIBUNE_EMAIL_CHANGE_TOKEN_HOURS": _tribune(
         24, int, "how long the link that confirms a new e-mail address works"
     ),

@@ -329,9 +329,7 @@ def start_email_change(
             403,
         )
     if not check_password_hash(user.password_hash, password):
-        raise Invalid(
-            "wrong_password", "Je wachtwoord klopt niet.", details={"field": "password"}
-        )
+        raise Invalid("wrong_password", "Je wachtwoord klopt niet.", details={"field": "password"})
     address = normalise_email(new_email)
     if not services.EMAIL_RE.match(address) or len(address) > services.EMAIL_MAX:
         raise Invalid(
@@ -339,7 +337,9 @@ def start_email_change(
         )
     if address == user.email:
         raise Invalid(
-            "same_email", "Dat is al het e-mailadres van je account.", details={"field": "new_email"}
+            "same_email",
+            "Dat is al het e-mailadres van je account.",
+            details={"field": "new_email"},
         )
     owner = user_by_email(session, address)
     if owner is None:

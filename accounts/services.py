@@ -110,9 +110,7 @@ def registration_problems(
         )
     if check_email_in_use and session.scalar(select(User.id).where(User.email == email)):
         problems.append(
-            Conflict(
-                "email_taken", "Dat e-mailadres is al in gebruik.", details={"field": "email"}
-            )
+            Conflict("email_taken", "Dat e-mailadres is al in gebruik.", details={"field": "email"})
         )
     return problems
 

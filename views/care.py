@@ -104,7 +104,9 @@ def reset_password(token: str) -> ResponseReturnValue:
     if request.cookies.get(REMEMBER_COOKIE):
         g.remember_cookie = ""
     logout_user()
-    flash("Je nieuwe wachtwoord is ingesteld en je bent overal afgemeld. Meld je nu aan.", "success")
+    flash(
+        "Je nieuwe wachtwoord is ingesteld en je bent overal afgemeld. Meld je nu aan.", "success"
+    )
     return _private(redirect(url_for("auth.login"), 303))
 
 
@@ -229,4 +231,3 @@ def confirm_email_change(token: str) -> ResponseReturnValue:
         )
     session.commit()
     return _page("auth/confirm_email_change.html", form=form, address=address, done=True)
-
