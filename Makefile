@@ -41,14 +41,16 @@ $(DEMO_SSO_SECRET):
 	umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
 
 ## serve: the demo lets any site frame /embed/ (production's default: no foreign site); the demo
-## news site runs in the background of the same shell and stops with it (Ctrl-C stops both)
+## news site and the outbox worker (mail: MAIL_URL, else .eml files under instance/mail/) run in the
+## background of the same shell and stop with it (Ctrl-C stops all three)
 serve: install $(DEMO_SSO_SECRET)
 	@echo "Demo: EMBED_ALLOWED_ORIGINS=$(DEMO_ORIGINS) (any site may frame /embed/; production default: none)"
 	@echo "Demo news site: $(SITE_URL) (Tribune's embeds on another site; 'Aanmelden als supporter' signs SSO tokens)"
 	secret=$$(cat $(DEMO_SSO_SECRET)); \
 	DEMO_SITE_SSO_SECRET=$$secret DEMO_SITE_TRIBUNE_URL=http://$(HOST):$(PORT) \
 		$(VENV)/bin/flask --app 'demo.site:create_site()' run --host $(HOST) --port $(SITE_PORT) & site=$$!; \
-	trap 'kill $$site 2>/dev/null' EXIT INT TERM; \
+	TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) $(FLASK) tribune worker & worker=$$!; \
+	trap 'kill $$site $$worker 2>/dev/null' EXIT INT TERM; \
 	EMBED_ALLOWED_ORIGINS='$(DEMO_ORIGINS)' TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) \
 		TRIBUNE_SSO_SECRET=$$secret TRIBUNE_SSO_ISSUER=demo-site TRIBUNE_EMBED_CREATES_ARTICLES=true \
 		$(FLASK) run --host $(HOST) --port $(PORT)

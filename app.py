@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,10 @@ from views import templating
 from views.api import API_PREFIX
 from views.auth import configure_login
 from views.embed_auth import EMBED_PAGES_PREFIX
+
+# Modules that subscribe to domain events (events.subscribe) or add worker jobs
+# (outbox.periodic_job): importing one registers it.
+EVENT_HANDLER_MODULES = ("polls.announcements",)
 
 
 class RowIdConverter(IntegerConverter):
@@ -70,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_input_checks(app)
     register_commands(app)
     register_template_helpers(app)
+    register_event_handlers(app)
     return app
 
 
@@ -138,3 +144,8 @@ def register_commands(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     templating.register(app)
+
+
+def register_event_handlers(app: Flask) -> None:
+    for name in EVENT_HANDLER_MODULES:
+        importlib.import_module(name)

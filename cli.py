@@ -1,12 +1,19 @@
-"""`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount."""
+"""`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount, worker."""
 
 from __future__ import annotations
 
+import fcntl
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import click
 from flask import Blueprint, current_app
 from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
 
 from accounts.services import Registration, register_user, set_password, username_key
 from db import session_scope
@@ -14,6 +21,8 @@ from demo.seed import seed_demo
 from errors import DomainError
 from migrations import upgrade_database
 from models import Role, User
+from outbox import run_worker
+from outbox.mail import MailUrlError, transport_from_url
 from tallies.recount import recount
 
 bp = Blueprint("tribune", __name__, cli_group="tribune")
@@ -121,3 +130,52 @@ def recount_command() -> None:
     for drift in drifts:
         click.echo(f"{drift.counter} [{drift.key}]: {drift.stored} -> {drift.actual}")
     click.echo(f"{len(drifts)} tellers hersteld.")
+
+
+@bp.cli.command("worker")
+@click.option("--once", is_flag=True, help="Deliver what is due and run due jobs, then stop.")
+def worker_command(once: bool) -> None:
+    """Deliver the outbox (mail, webhooks) and run the periodic jobs until stopped."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    settings = app.config
+    try:
+        transport_from_url(settings["MAIL_URL"], Path(settings["TRIBUNE_MAIL_DIRECTORY"]))
+    except MailUrlError as error:
+        raise click.ClickException(str(error)) from None
+    with single_sqlite_worker(settings["DATABASE_URL"], once):
+        where = settings["MAIL_URL"] or f"{settings['TRIBUNE_MAIL_DIRECTORY']} (.eml files)"
+        click.echo(f"Worker: mail to {where}; Ctrl-C stops.")
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        try:
+            report = run_worker(
+                app.extensions["tribune.sessionmaker"],
+                settings,
+                once=once,
+                stop=stop,
+            )
+        except KeyboardInterrupt:
+            return
+        if once:
+            click.echo(f"Delivered {report.claimed} message(s); jobs run: {len(report.jobs)}.")
+
+
+@contextmanager
+def single_sqlite_worker(database_url: str, once: bool) -> Iterator[None]:
+    """On SQLite one worker at a time (a lock file beside the database); PostgreSQL: any."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        yield
+        return
+    lock_path = Path(url.database + ".worker-lock")
+    with open(lock_path, "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            if once:
+                raise click.ClickException(
+                    "Another worker is running on this SQLite database; one at a time."
+                ) from None
+            click.echo("Another worker is running on this SQLite database; waiting for it.")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -77,6 +77,24 @@ SETTINGS: dict[str, Setting] = {
         "separated; empty = no foreign site, * = any)",
         env=True,
     ),
+    "MAIL_URL": Setting(
+        "",
+        str,
+        "how mail leaves: smtp://[user:password@]host[:port][?starttls=1] or smtps://…; empty = "
+        "write each message as an .eml file under instance/mail/ (development, listed at "
+        "/beheer/mail)",
+        env=True,
+    ),
+    "MAIL_FROM": Setting(
+        "Tribune <noreply@tribune.local>", str, "the From of every mail Tribune sends", env=True
+    ),
+    "MAIL_CA_FILE": Setting(
+        None,
+        str,
+        "CA bundle to verify the SMTP server's TLS certificate (default: the system's)",
+        env=True,
+        nullable=True,
+    ),
     "MAX_CONTENT_LENGTH": Setting(256 * 1024, int, "largest request body in bytes"),
     "SESSION_COOKIE_HTTPONLY": Setting(True, bool, "session cookie hidden from scripts"),
     "SESSION_COOKIE_SAMESITE": Setting("Lax", str, "SameSite of the session cookie"),
@@ -160,6 +178,34 @@ SETTINGS: dict[str, Setting] = {
     ),
     "TRIBUNE_SSO_LEEWAY_SECONDS": _tribune(
         60, int, "clock difference allowed on the exp/iat of SSO tokens"
+    ),
+    "TRIBUNE_SITE_NAME": _tribune(
+        "Tribune", str, "the site's name in mails (subject, greeting, footer)"
+    ),
+    "TRIBUNE_MAIL_DIRECTORY": _tribune(
+        None,
+        str,
+        "where mail goes as .eml files while MAIL_URL is empty; default instance/mail",
+        nullable=True,
+    ),
+    "TRIBUNE_OUTBOX_MAX_ATTEMPTS": _tribune(
+        8, int, "delivery attempts of a mail or webhook before it is given up (dead)"
+    ),
+    "TRIBUNE_OUTBOX_BACKOFF_SECONDS": _tribune(
+        30.0, float, "wait after the first failed attempt; doubles after each further failure"
+    ),
+    "TRIBUNE_OUTBOX_MAX_BACKOFF_SECONDS": _tribune(
+        6 * 3600.0, float, "the longest wait between two attempts"
+    ),
+    "TRIBUNE_OUTBOX_LEASE_SECONDS": _tribune(
+        120, int, "how long a worker holds a message it took; after that another may retry it"
+    ),
+    "TRIBUNE_MAIL_PER_RECIPIENT_PER_HOUR": _tribune(
+        20, int, "mails one address receives per hour at most; more wait for the next hour"
+    ),
+    "TRIBUNE_MAIL_TIMEOUT_SECONDS": _tribune(10.0, float, "SMTP connect and command timeout"),
+    "TRIBUNE_WORKER_INTERVAL_SECONDS": _tribune(
+        1.0, float, "how often an idle worker looks for due messages and jobs"
     ),
     "TRIBUNE_SQL_ECHO": _tribune(False, bool, "log every SQL statement"),
     "TRIBUNE_REDIS_PREFIX": _tribune("tribune", str, "prefix of Tribune's own Redis keys"),
@@ -398,6 +444,8 @@ def load_settings(
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance_path / 'tribune.db'}"
     settings["DATABASE_URL"] = normalise_database_url(settings["DATABASE_URL"])
+    if not settings["TRIBUNE_MAIL_DIRECTORY"]:
+        settings["TRIBUNE_MAIL_DIRECTORY"] = str(instance_path / "mail")
     if not settings["SECRET_KEY"]:
         settings["SECRET_KEY"] = _instance_secret(instance_path)
     if not settings["TRIBUNE_IP_HASH_KEY"]:

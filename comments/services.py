@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+import events
 from brussels import text_nl
 from caching import touch_article
 from comments.activity import ActivityStore, clock
@@ -567,4 +568,12 @@ def report_comment(
             note=f"meldscore {comment.report_score:.2f}",
             now=now,
         )
+    events.publish(
+        session,
+        "report.created",
+        report_id=report.id,
+        comment_id=comment.id,
+        reporter_id=reporter.id,
+        reason=reason_code.value,
+    )
     return report, True

@@ -13,6 +13,7 @@ from models.comment import (
 )
 from models.embed import EmbedSession, EmbedVia, SsoIdentity
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
+from models.outbox import Channel, MessageState, OutboxAttempt, OutboxMessage, WorkerJob
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import (
@@ -38,7 +39,12 @@ __all__ = [
     "Ballot",
     "BallotChoice",
     "Base",
+    "Channel",
     "Comment",
+    "MessageState",
+    "OutboxAttempt",
+    "OutboxMessage",
+    "WorkerJob",
     "EmbedSession",
     "EmbedVia",
     "SsoIdentity",

@@ -35,6 +35,8 @@ class Poll(Base):
     max_choices: Mapped[int] = mapped_column(default=1)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the worker announced the close (poll.closed); cleared by reopening.
+    closed_announced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     results_visibility: Mapped[ResultsVisibility] = mapped_column(
         str_enum(ResultsVisibility), default=ResultsVisibility.ALWAYS
     )

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+import events
 from accounts.services import end_sessions
 from db import insert_or_nothing
 from errors import Conflict, DomainError, Invalid
@@ -151,6 +152,14 @@ def _settle_appeal(
     appeal.decided_by_id = moderator.id
     appeal.decision_note = note
     adjust_queue(session, APPEALS, -1)
+    events.publish(
+        session,
+        "appeal.decided",
+        appeal_id=appeal.id,
+        comment_id=appeal.comment_id,
+        author_id=appeal.author_id,
+        state=appeal.state.value,
+    )
 
 
 def dismiss(session: Session, moderator: User, comment_id: int, note: object = None) -> Comment:
@@ -284,6 +293,15 @@ def ban(
         code.value,
         _note(note),
     )
+    events.publish(
+        session,
+        "user.suspended",
+        user_id=user.id,
+        until=until.isoformat(),
+        permanent=duration == "permanent",
+        reason=user.ban_reason,
+        actor_id=moderator.id,
+    )
     if reject_held:
         held = session.scalars(
             select(Comment)
@@ -313,6 +331,15 @@ def lift_ban(session: Session, moderator: User, user_id: int, note: object = Non
     user.ban_reason = None
     record_action(
         session, moderator, "user", user.id, "lift_ban", "banned", "active", note=_note(note)
+    )
+    events.publish(
+        session,
+        "user.suspended",
+        user_id=user.id,
+        until=None,
+        permanent=False,
+        reason=None,
+        actor_id=moderator.id,
     )
     return user
 
@@ -360,6 +387,9 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
     appeal = session.get_one(Appeal, inserted)
     record_action(session, author, "comment", comment.id, "appeal", comment.state.value, None)
     adjust_queue(session, APPEALS, +1)
+    events.publish(
+        session, "appeal.created", appeal_id=appeal.id, comment_id=comment.id, author_id=author.id
+    )
     return appeal
 
 

@@ -20,6 +20,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, case, select, update
 from sqlalchemy.orm import Session
 
+import events
 from caching import touch_article
 from errors import Conflict
 from models import (
@@ -150,6 +151,22 @@ MODERATOR_DECISIONS = frozenset({"approve", "reject", "remove", "restore", "appe
 def _resolve_reports(session: Session, comment: Comment, upheld: bool, now: datetime) -> None:
     if comment.id is None or comment.report_count == 0:
         return
+    outcome = ReportOutcome.UPHELD if upheld else ReportOutcome.DISMISSED
+    if events.has_subscribers("report.decided"):
+        pending = session.execute(
+            select(Report.id, Report.reporter_id).where(
+                Report.comment_id == comment.id, Report.outcome == ReportOutcome.PENDING
+            )
+        ).all()
+        for report_id, reporter_id in pending:
+            events.publish(
+                session,
+                "report.decided",
+                report_id=report_id,
+                comment_id=comment.id,
+                reporter_id=reporter_id,
+                outcome=outcome.value,
+            )
     session.execute(
         update(Report)
         .where(Report.comment_id == comment.id, Report.outcome == ReportOutcome.PENDING)
@@ -235,6 +252,44 @@ def transition(
         note,
     )
     apply_counters(session, delta)
+    if from_state == NEW:
+        _publish_created(
+            session, comment.id, comment.article_id, comment.author_id, comment.parent_id, to_state
+        )
+    else:
+        events.publish(
+            session,
+            "comment.state_changed",
+            comment_id=comment.id,
+            article_id=comment.article_id,
+            author_id=comment.author_id,
+            from_state=from_state,
+            to_state=to_state.value,
+            action=action,
+            actor_id=actor.id if actor else None,
+            automated=actor is None,
+            reason_code=reason.value if reason else None,
+            note=note,
+        )
+
+
+def _publish_created(
+    session: Session,
+    comment_id: int,
+    article_id: int,
+    author_id: int,
+    parent_id: int | None,
+    state: CommentState,
+) -> None:
+    events.publish(
+        session,
+        "comment.created",
+        comment_id=comment_id,
+        article_id=article_id,
+        author_id=author_id,
+        parent_id=parent_id,
+        state=state.value,
+    )
 
 
 @dataclass(frozen=True)
@@ -318,6 +373,9 @@ def post_new_comment(
     """
     comment, rows = post_rows(new, flags, to_state, reason, now)
     comment.id = post_writer(session.connection().dialect).write(session, rows, take_lock)
+    _publish_created(
+        session, comment.id, comment.article_id, comment.author_id, comment.parent_id, to_state
+    )
     return comment
 
 

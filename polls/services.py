@@ -289,6 +289,7 @@ def reopen_poll(
     if closes_at is not None and closes_at <= now:
         raise _invalid({"closes_at": "Het nieuwe sluitingstijdstip moet in de toekomst liggen."})
     poll.closes_at = closes_at
+    poll.closed_announced_at = None  # its next close is news again
     session.flush()
     _audit(session, actor, poll, "reopen_poll", from_state="closed", to_state="open")
     return poll

@@ -29,6 +29,7 @@ from app import create_app
 from config import normalise_database_url
 from migrations import upgrade_database
 from models import Article, Role, User
+from tests.mail_server import mail_settings, smtp_server  # noqa: F401  (fixtures for every test)
 
 TEST_PASSWORD = "correct horse battery"
 CHEAP_HASH = "pbkdf2:sha256:1"
@@ -216,6 +217,10 @@ def app_settings(database_url: str, tmp_path: Path) -> dict[str, Any]:
         # Every Redis key of this test's app (caches, flood memory, bursts) is its own.
         "TRIBUNE_REDIS_PREFIX": "tribune-test-" + uuid.uuid4().hex[:8],
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        # Mail of the file transport stays in the test's own directory, never instance/.
+        "TRIBUNE_MAIL_DIRECTORY": str(tmp_path / "mail"),
+        # Retries come at once in tests; a test that measures backoff sets its own.
+        "TRIBUNE_OUTBOX_BACKOFF_SECONDS": 0.0,
     }
     if not settings["REDIS_URL"]:
         settings["RATELIMIT_STORAGE_URI"] = "memory://"

@@ -1,51 +1,24 @@
-"""A real SMTP server for the tests (aiosmtpd in a thread): every message it accepts is kept,
-parsed, so a test reads the mails Tribune actually sent over SMTP."""
+"""A real SMTP server for tests (aiosmtpd on a free local port): it keeps what it receives,
+can refuse mail with a real SMTP error, stop and start again on the same port, speak TLS
+(STARTTLS or implicit) with a self-signed certificate, and require a login."""
 
 from __future__ import annotations
 
-import email
-import email.policy
+import datetime as dt
 import socket
+import ssl
 import threading
-import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import policy
 from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
-
-
-@dataclass(frozen=True)
-class Received:
-    """One message as the server received it."""
-
-    rcpt_tos: tuple[str, ...]
-    message: EmailMessage
-
-    @property
-    def to(self) -> str:
-        return str(self.message["To"])
-
-    @property
-    def subject(self) -> str:
-        return str(self.message["Subject"])
-
-    def part(self, subtype: str) -> str:
-        body = self.message.get_body(preferencelist=(subtype,))
-        assert body is not None, f"no text/{subtype} part"
-        return str(body.get_content())  # type: ignore[union-attr]
-
-
-class _Handler:
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.lock:
-            self.received.append(Received(tuple(envelope.rcpt_tos), message))  # type: ignore[arg-type]
-        return "250 OK"
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -54,34 +27,148 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class MailServer:
-    """An aiosmtpd server on 127.0.0.1 and a free port, started and stopped by the caller."""
+@dataclass
+class Received:
+    envelope_from: str
+    envelope_to: list[str]
+    message: EmailMessage
 
-    def __init__(self, port: int | None = None) -> None:
-        self.handler = _Handler()
-        self.port = port or free_port()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.refuse_with:
+            return self.sink.refuse_with
+        parsed = BytesParser(policy=policy.default).parsebytes(envelope.content)
+        with self.sink.lock:
+            self.sink.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), parsed)  # type: ignore[arg-type]
+            )
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpSink:
+    """One SMTP server; `received` lists what it accepted, in order."""
+
+    port: int = field(default_factory=free_port)
+    tls: str | None = None  # None, "starttls" or "implicit"
+    cert_dir: Path | None = None
+    login: tuple[str, str] | None = None
+    refuse_with: str | None = None  # e.g. "451 4.3.0 Try again later"
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _controller: Controller | None = None
 
     @property
     def url(self) -> str:
-        return f"smtp://127.0.0.1:{self.port}"
+        scheme = "smtps" if self.tls == "implicit" else "smtp"
+        auth = f"{self.login[0]}:{self.login[1]}@" if self.login else ""
+        query = "?starttls=1" if self.tls == "starttls" else ""
+        return f"{scheme}://{auth}127.0.0.1:{self.port}{query}"
 
-    def start(self) -> MailServer:
-        self.controller.start()
+    @property
+    def ca_file(self) -> str | None:
+        return str(self.cert_dir / "cert.pem") if self.cert_dir else None
+
+    def _authenticate(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, data: Any
+    ) -> AuthResult:
+        ok = (
+            isinstance(data, LoginPassword)
+            and self.login is not None
+            and (data.login.decode(), data.password.decode()) == self.login
+        )
+        return AuthResult(success=ok)
+
+    def start(self) -> SmtpSink:
+        kwargs: dict[str, Any] = {}
+        context = self._tls_context() if self.tls else None
+        if self.tls == "starttls":
+            kwargs.update(tls_context=context, require_starttls=True)
+        elif self.tls == "implicit":
+            kwargs.update(ssl_context=context)
+        if self.login:
+            kwargs.update(
+                authenticator=self._authenticate,
+                # aiosmtpd counts only STARTTLS as TLS; an implicit-TLS socket is TLS anyway.
+                auth_require_tls=self.tls == "starttls",
+                auth_required=True,
+            )
+        self._controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=self.port, **kwargs
+        )
+        self._controller.start()
         return self
 
     def stop(self) -> None:
-        self.controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
-    def messages(self) -> list[Received]:
-        with self.handler.lock:
-            return list(self.handler.received)
+    def messages(self) -> list[EmailMessage]:
+        with self.lock:
+            return [item.message for item in self.received]
 
-    def wait_for(self, address: str, count: int = 1, timeout: float = 10.0) -> list[Received]:
-        """The messages to `address` once there are `count`, waiting up to `timeout` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [m for m in self.messages() if address in m.rcpt_tos]
-            if len(found) >= count or time.monotonic() >= deadline:
-                return found
-            time.sleep(0.05)
+    def _tls_context(self) -> ssl.SSLContext:
+        assert self.cert_dir is not None, "TLS needs cert_dir"
+        cert, key = self.cert_dir / "cert.pem", self.cert_dir / "key.pem"
+        if not cert.exists():
+            write_self_signed(cert, key)
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(cert, key)
+        return context
+
+
+def write_self_signed(cert_path: Path, key_path: Path) -> None:
+    """A self-signed certificate for 127.0.0.1 (the client trusts it through MAIL_CA_FILE)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpSink]:
+    """A plain SMTP server on a free port; point MAIL_URL at `smtp_server.url`."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def mail_settings(app_settings: dict[str, Any], smtp_server: SmtpSink) -> dict[str, Any]:
+    """The test app's settings with MAIL_URL on the test's SMTP server (use before `app`)."""
+    app_settings["MAIL_URL"] = smtp_server.url
+    return app_settings

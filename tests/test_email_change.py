@@ -16,14 +16,15 @@ from sqlalchemy.orm import Session
 from models import User
 from tests.care_mail import Mailbox, link
 from tests.conftest import TEST_PASSWORD, login
+from tests.mail_server import SmtpSink
 
 CHANGE = "/e-mail-wijzigen/"
 NEW = "nieuw.adres@example.test"
 
 
 @pytest.fixture
-def mailbox(app: Flask) -> Iterator[Mailbox]:
-    yield Mailbox(app)
+def mailbox(app: Flask, smtp_server: SmtpSink) -> Iterator[Mailbox]:
+    yield Mailbox(app, smtp_server)
 
 
 def page_text(response: Any) -> str:

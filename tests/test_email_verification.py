@@ -28,14 +28,15 @@ from models import Article, CommentState, EmbedVia, Role, User, utcnow
 from tests.care_mail import Mailbox, link
 from tests.conftest import CHEAP_HASH, TEST_PASSWORD, get_user, login
 from tests.factories import CLEAN, ORIGIN, create_comment, error_code, post_comment
+from tests.mail_server import SmtpSink
 
 VERIFY = "/e-mail-bevestigen/"
 UNVERIFIED = "Bevestig eerst je e-mailadres"
 
 
 @pytest.fixture
-def mailbox(app: Flask) -> Iterator[Mailbox]:
-    yield Mailbox(app)
+def mailbox(app: Flask, smtp_server: SmtpSink) -> Iterator[Mailbox]:
+    yield Mailbox(app, smtp_server)
 
 
 def page_text(response: Any) -> str:

@@ -17,13 +17,14 @@ from sqlalchemy.orm import Session
 from models import User
 from tests.care_mail import Mailbox
 from tests.conftest import TEST_PASSWORD
+from tests.mail_server import SmtpSink
 
 CSRF = re.compile(r'name="csrf_token"[^>]*value="[^"]*"')
 
 
 @pytest.fixture
-def mailbox(app: Flask) -> Iterator[Mailbox]:
-    yield Mailbox(app)
+def mailbox(app: Flask, smtp_server: SmtpSink) -> Iterator[Mailbox]:
+    yield Mailbox(app, smtp_server)
 
 
 @pytest.fixture

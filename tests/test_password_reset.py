@@ -20,6 +20,7 @@ from accounts.embed_sessions import EmbedRefusal, find_embed_session, issue_embe
 from models import AccountToken, EmbedVia, TokenPurpose, User, utcnow
 from tests.care_mail import Mailbox, link
 from tests.conftest import TEST_PASSWORD, login
+from tests.mail_server import SmtpSink
 
 NEW_PASSWORD = "een gloednieuw wachtwoord"
 RESET = "/wachtwoord-herstellen/"
@@ -27,8 +28,8 @@ DEAD = "Deze link werkt niet (meer)"
 
 
 @pytest.fixture
-def mailbox(app: Flask) -> Iterator[Mailbox]:
-    yield Mailbox(app)
+def mailbox(app: Flask, smtp_server: SmtpSink) -> Iterator[Mailbox]:
+    yield Mailbox(app, smtp_server)
 
 
 def is_logged_in(client: FlaskClient) -> bool:

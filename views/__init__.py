@@ -13,6 +13,7 @@ from views import (  # noqa: F401
     auth,
     care,
     comments,
+    deliveries,
     editor,
     embed,
     embed_comments,
@@ -29,7 +30,7 @@ from views.headers import register_headers
 
 def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
-    for module in (pages, comments, auth, admin, api, fragments, moderator, matchday):
+    for module in (pages, comments, auth, admin, deliveries, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
     for module in (votes, embed, embed_session, editor, care):
         app.register_blueprint(module.bp)

@@ -153,6 +153,8 @@ ERROR_LABELS_NL = {
     "method_not_allowed": "methode niet toegestaan",
     "conflict": "kan nu niet",
     "payload_too_large": "verzoek te groot",
+    "message_not_found": "bericht niet gevonden",
+    "message_not_retryable": "bericht niet opnieuw te versturen",
     "unsupported_media_type": "verkeerd formaat",
     "validation_failed": "ongeldige invoer",
     "rate_limited": "te veel verzoeken",

@@ -1,7 +1,7 @@
 """account_tokens, users.email_verified_at
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-07 15:00:00
 
 Accounts that exist when this runs are treated as verified: their email_verified_at becomes
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0010"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

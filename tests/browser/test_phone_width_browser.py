@@ -12,13 +12,15 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from accounts.care import issue_link
 from accounts.services import create_api_token
 from comments.services import report_comment
-from models import Article, CommentState, LexiconAction, Role, User, utcnow
+from models import Article, CommentState, LexiconAction, Role, TokenPurpose, User, utcnow
 from moderation import modes, runtime
 from moderation.actions import file_appeal
 from moderation.rules import PostingPolicy
 from moderation.triage import TAB_LABELS
+from outbox import enqueue_mail
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
@@ -84,6 +86,21 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     create_api_token(db, editor, f"CMS {LONG_WORD}"[:80])
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
+    # A live reset link (its page shows the form; the other mailed-link pages the dead link).
+    token = issue_link(db, fan, TokenPurpose.RESET, timedelta(hours=1), now)
+    message = enqueue_mail(
+        db,
+        to=fan.email,
+        template="password_reset",
+        context={
+            "username": fan.username,
+            "path": "/wachtwoord-herstellen/" + token,
+            "minutes": 60,
+        },
+        kind="password_reset",
+        user_id=fan.id,
+    )
+    db.commit()
     return {
         "users": users,
         "ids": {
@@ -91,6 +108,9 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "comment_id": published.id,
             "user_id": fan.id,
             "poll_id": poll.id,
+            "token": token,
+            "message_id": message.id,
+            "name": "onbekend.eml",  # /beheer/mail/<name>: the development mail page
         },
     }
 
