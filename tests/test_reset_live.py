@@ -9,6 +9,7 @@ and prints each step."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "een oud maar goed wachtwoord"
 NEW_PASSWORD = "een gloednieuw wachtwoord"
 MAIL_WAIT_SECONDS = 10.0
+STARTUP_SECONDS = 180.0
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
@@ -64,7 +66,7 @@ class LiveTribune:
             input=stdin,
             capture_output=True,
             text=True,
-            timeout=120,
+            timeout=STARTUP_SECONDS,
             check=True,
         )
 
@@ -77,17 +79,23 @@ class LiveTribune:
         )
 
     def start(self) -> None:
+        """Both processes, ready: the server answers and the worker said it runs (starting
+        can take long on a busy machine; the 10 s of the Done-when count from the request)."""
         self._start("server", "run", "--host", "127.0.0.1", "--port", str(self.port))
         self._start("worker", "tribune", "worker")
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if requests.get(self.base + "/login", timeout=2).status_code == 200:
-                    return
-            except requests.ConnectionError:
-                pass
+        deadline = time.monotonic() + STARTUP_SECONDS
+        server_up = False
+        while not (server_up and "Worker: mail to" in self.log("worker")):
+            if not server_up:
+                with contextlib.suppress(requests.ConnectionError):
+                    server_up = requests.get(self.base + "/login", timeout=5).status_code == 200
             if time.monotonic() > deadline:
-                raise RuntimeError("the dev server did not start: " + self.log("server"))
+                raise RuntimeError(
+                    "not started: server log:\n"
+                    + self.log("server")
+                    + "\nworker log:\n"
+                    + self.log("worker")
+                )
             time.sleep(0.1)
 
     def log(self, name: str) -> str:
