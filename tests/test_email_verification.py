@@ -269,3 +269,24 @@ def test_accounts_older_than_the_migration_count_as_verified(tmp_path: Path) -> 
         assert verified is not None and verified == created
     finally:
         engine.dispose()
+
+
+def test_the_comments_embed_shows_the_refusal_with_a_link_to_the_profile(
+    required: dict[str, Any],
+    db: Session,
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_article: Callable[..., Article],
+) -> None:
+    make_article("a1")
+    fan = make_user()
+    _, token = issue_embed_session(db, fan, EmbedVia.LOGIN)
+    db.commit()
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    page = page_text(client.get("/embed/comments/a1", headers=bearer))
+    assert UNVERIFIED in page
+    assert 'href="/profiel#e-mail"' in page
+    posted = client.post("/embed/comments/a1/reacties", data={"body": CLEAN}, headers=bearer)
+    assert posted.status_code == 403
+    assert UNVERIFIED in page_text(posted)
