@@ -20,7 +20,7 @@ from moderation import modes, runtime
 from moderation.actions import file_appeal
 from moderation.rules import PostingPolicy
 from moderation.triage import TAB_LABELS
-from outbox import enqueue_mail
+from outbox import MessageState, enqueue_mail, run_worker
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
@@ -84,22 +84,17 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
         f"Bekerfinale {LONG_WORD}",
     )
     create_api_token(db, editor, f"CMS {LONG_WORD}"[:80])
+    address = f"{'lang' * 15}@{'domein' * 8}.be"
+    mail = enqueue_mail(
+        db, to=address, template="outbox_test", context={"name": LONG_WORD}, kind="test"
+    )
+    failed = enqueue_mail(db, to=address, template="outbox_test", context={"name": "x"}, kind="x")
+    failed.state, failed.attempts = MessageState.DEAD, 8
+    failed.last_error = f"SMTPRecipientsRefused: {LONG_WORD} {LONG_URL}"
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
     # A live reset link (its page shows the form; the other mailed-link pages the dead link).
     token = issue_link(db, fan, TokenPurpose.RESET, timedelta(hours=1), now)
-    message = enqueue_mail(
-        db,
-        to=fan.email,
-        template="password_reset",
-        context={
-            "username": fan.username,
-            "path": "/wachtwoord-herstellen/" + token,
-            "minutes": 60,
-        },
-        kind="password_reset",
-        user_id=fan.id,
-    )
     db.commit()
     return {
         "users": users,
@@ -109,8 +104,8 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "user_id": fan.id,
             "poll_id": poll.id,
             "token": token,
-            "message_id": message.id,
-            "name": "onbekend.eml",  # /beheer/mail/<name>: the development mail page
+            "message_id": failed.id,
+            "name": mail.delivery_id,  # the .eml the worker writes (run in the test)
         },
     }
 
@@ -141,6 +136,7 @@ def test_no_page_scrolls_sideways_at_360_px(
     make_article: Callable[..., Article],
 ) -> None:
     data = seed(db, make_user, make_article)
+    run_worker(app.extensions["tribune.sessionmaker"], app.config, once=True)  # writes the .eml
     paths = page_paths(app, data["ids"])
     assert {"/beheer/", "/moderatie/statistieken", "/redactie/"} <= set(paths)
     offenders: list[str] = []
