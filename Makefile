@@ -49,8 +49,8 @@ serve: install $(DEMO_SSO_SECRET)
 	secret=$$(cat $(DEMO_SSO_SECRET)); \
 	DEMO_SITE_SSO_SECRET=$$secret DEMO_SITE_TRIBUNE_URL=http://$(HOST):$(PORT) \
 		$(VENV)/bin/flask --app 'demo.site:create_site()' run --host $(HOST) --port $(SITE_PORT) & site=$$!; \
-	TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) $(FLASK) tribune worker & worker=$$!; \
 	trap 'kill $$site $$worker 2>/dev/null' EXIT INT TERM; \
+	TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) $(FLASK) tribune worker & worker=$$!; \
 	EMBED_ALLOWED_ORIGINS='$(DEMO_ORIGINS)' TRIBUNE_PUBLIC_URL=http://$(HOST):$(PORT) \
 		TRIBUNE_SSO_SECRET=$$secret TRIBUNE_SSO_ISSUER=demo-site TRIBUNE_EMBED_CREATES_ARTICLES=true \
 		$(FLASK) run --host $(HOST) --port $(PORT)

@@ -30,7 +30,7 @@ from views.embed_auth import EMBED_PAGES_PREFIX
 
 # Modules that subscribe to domain events (events.subscribe) or add worker jobs
 # (outbox.periodic_job): importing one registers it.
-EVENT_HANDLER_MODULES = ("polls.announcements",)
+EVENT_HANDLER_MODULES = ("polls.announcements", "privacy.retention")
 
 
 class RowIdConverter(IntegerConverter):

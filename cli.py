@@ -1,4 +1,5 @@
-"""`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount, worker."""
+"""`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount, worker,
+purge."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from migrations import upgrade_database
 from models import Role, User
 from outbox import run_worker
 from outbox.mail import MailUrlError, transport_from_url
+from privacy.retention import run_purge
 from tallies.recount import recount
 
 bp = Blueprint("tribune", __name__, cli_group="tribune")
@@ -130,6 +132,17 @@ def recount_command() -> None:
     for drift in drifts:
         click.echo(f"{drift.counter} [{drift.key}]: {drift.stored} -> {drift.actual}")
     click.echo(f"{len(drifts)} tellers hersteld.")
+
+
+@bp.cli.command("purge")
+def purge_command() -> None:
+    """Erase what the retention settings no longer keep (IP hashes, rejected comments' text)."""
+    with session_scope(current_app) as session:
+        report = run_purge(session, current_app.config)
+    click.echo(
+        f"Bewaartermijnen: {report.ip_hashes_erased} IP-hashes en "
+        f"{report.bodies_erased} reactieteksten gewist."
+    )
 
 
 @bp.cli.command("worker")

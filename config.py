@@ -272,6 +272,13 @@ SETTINGS: dict[str, Setting] = {
     ),
     "TRIBUNE_TALLY_MAX_AGE": _tribune(5, int, "Cache-Control max-age for browsers and CDNs"),
     "TRIBUNE_TALLY_STALE_SECONDS": _tribune(15, int, "Cache-Control stale-while-revalidate"),
+    # ------------------------------------------------------------ privacy (retention)
+    "TRIBUNE_RETAIN_IP_DAYS": _tribune(
+        90, int, "days before the IP hashes of ballots are erased by the purge (0 = kept)"
+    ),
+    "TRIBUNE_RETAIN_REJECTED_DAYS": _tribune(
+        180, int, "days before the text of rejected and removed comments is erased (0 = kept)"
+    ),
 }
 
 DEFAULTS: dict[str, Any] = {key: setting.default for key, setting in SETTINGS.items()}

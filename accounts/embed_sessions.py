@@ -10,12 +10,15 @@ from __future__ import annotations
 import enum
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete
 from sqlalchemy.orm import Session
 
+from accounts.services import signed_in_user
 from models import EmbedSession, EmbedVia, SsoIdentity, User, utcnow
+from writes.driver import hot_rows
 
 # Tells an embed token from an editor API token (accounts.services.TOKEN_PREFIX "trb_") at a
 # glance, so a request can be routed to the right check before any lookup.
@@ -73,32 +76,69 @@ def issue_embed_session(
     return embed, plain
 
 
+@dataclass(frozen=True, slots=True)
+class LiveEmbedSession:
+    """What a request needs of the embed session that authenticated it (the row itself is
+    read only by the routes that change it: refresh and logout)."""
+
+    id: int
+    user_id: int
+
+
+_TABLE = EmbedSession.__table__
+# Built once: every request of a signed-in embed reader runs it (the token's row by its hash;
+# the unique index covers it). Read anew on every request, not cached: a logout or refresh in
+# any process ends the token at once.
+_SESSION_BY_HASH = (
+    _TABLE.select()
+    .with_only_columns(
+        _TABLE.c.id,
+        _TABLE.c.user_id,
+        _TABLE.c.session_version,
+        _TABLE.c.expires_at,
+        _TABLE.c.revoked_at,
+    )
+    .where(_TABLE.c.token_hash == bindparam("token_hash"))
+)
+
+
+def authenticate_embed_token(
+    session: Session, plain: str, now: datetime | None = None
+) -> tuple[LiveEmbedSession, User] | EmbedRefusal:
+    """The live embed session of this token and its user, or why there is none. Reads only:
+    two prebuilt reads (the token's row, the user as a cookie session loads it), so a bearer
+    request costs what a cookie request costs."""
+    if not is_embed_token(plain) or len(plain) > 100:
+        return EmbedRefusal.UNKNOWN
+    rows = hot_rows(session.connection(), _SESSION_BY_HASH, {"token_hash": _digest(plain)})
+    if not rows:
+        return EmbedRefusal.UNKNOWN
+    row = rows[0]
+    if row.revoked_at is not None:
+        return EmbedRefusal.ENDED
+    if row.expires_at <= (now or utcnow()):
+        return EmbedRefusal.EXPIRED
+    user = signed_in_user(session, row.user_id)
+    if user is None or not user.is_active or user.session_version != row.session_version:
+        return EmbedRefusal.ENDED
+    return LiveEmbedSession(row.id, row.user_id), user
+
+
 def find_embed_session(
     session: Session, plain: str, now: datetime | None = None
 ) -> EmbedSession | EmbedRefusal:
-    """The live embed session of this token, or why there is none. Reads only."""
-    if not is_embed_token(plain) or len(plain) > 100:
-        return EmbedRefusal.UNKNOWN
-    embed = session.scalar(select(EmbedSession).where(EmbedSession.token_hash == _digest(plain)))
-    if embed is None:
-        return EmbedRefusal.UNKNOWN
-    if embed.revoked_at is not None:
-        return EmbedRefusal.ENDED
-    if embed.expires_at <= (now or utcnow()):
-        return EmbedRefusal.EXPIRED
-    user = session.get(User, embed.user_id)
-    if user is None or not user.is_active or user.session_version != embed.session_version:
-        return EmbedRefusal.ENDED
-    return embed
+    """The live embed session row of this token, or why there is none. Reads only."""
+    found = authenticate_embed_token(session, plain, now)
+    if isinstance(found, EmbedRefusal):
+        return found
+    return session.get_one(EmbedSession, found[0].id)
 
 
 def user_for_embed_token(session: Session, plain: str, now: datetime | None = None) -> User | None:
     """The user a live embed token stands for, else None. A banned user is returned too:
     the thread then shows their suspension, as on /artikels/<id>."""
-    embed = find_embed_session(session, plain, now)
-    if isinstance(embed, EmbedRefusal):
-        return None
-    return session.get(User, embed.user_id)
+    found = authenticate_embed_token(session, plain, now)
+    return None if isinstance(found, EmbedRefusal) else found[1]
 
 
 def refresh_embed_session(

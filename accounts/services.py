@@ -231,13 +231,13 @@ def load_user(session: Session, user_key: str) -> User | None:
     user_id, _, version = user_key.partition(":")
     if not is_id_text(user_id) or not is_int_text(version):
         return None
-    user = _signed_in_user(session, int(user_id))
+    user = signed_in_user(session, int(user_id))
     if user is None or not user.is_active or user.session_version != int(version):
         return None
     return user
 
 
-def _signed_in_user(session: Session, user_id: int) -> User | None:
+def signed_in_user(session: Session, user_id: int) -> User | None:
     """The user by id, persistent in the session as if the ORM had loaded it.
 
     On SQLite the row is read on the driver connection and attached through the ORM's public
@@ -428,11 +428,18 @@ def mark_token_used(session: Session, token_id: int, now: datetime) -> None:
     )
 
 
+def refuse_deleted(user: User) -> None:
+    """A deleted account (privacy.deletion) is never changed back: 409 account_deleted."""
+    if user.deleted_at is not None:
+        raise Conflict("account_deleted", "Dit account werd door de gebruiker verwijderd.")
+
+
 def set_role(session: Session, admin: User, user_id: int, role: Role) -> User:
     """An admin changes someone's role (not their own: an admin cannot lock themselves out)."""
     user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     if user.id == admin.id:
         raise Conflict("own_account", "Je kan je eigen rol niet wijzigen.")
+    refuse_deleted(user)
     if user.role is not role:
         record_action(session, admin, "user", user.id, "set_role", user.role.value, role.value)
         user.role = role
@@ -447,6 +454,7 @@ def set_active(session: Session, admin: User, user_id: int, active: bool) -> Use
     user = get_or_404(session, User, user_id, "user_not_found", "Die gebruiker bestaat niet.")
     if user.id == admin.id:
         raise Conflict("own_account", "Je kan je eigen account niet deactiveren.")
+    refuse_deleted(user)
     if user.is_active != active:
         record_action(
             session,

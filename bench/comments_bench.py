@@ -6,10 +6,10 @@ Runs Isso's peer script (--isso, $ISSO_PEER), then Tribune on a fresh SQLite fil
           password hash; session cookies minted with the app's own signer) and varied bodies
   thread  GET  /api/v1/articles/<id>/comments?per_page=50 on a 50-comment thread (cached,
           invalidated by the state machine)
-  embed   POST /embed/comments/<id>/reacties: the comments embed's own posting path (a form
-          body, an embed access token per user as `Authorization: Bearer`, a foreign Origin),
-          answered with the re-rendered thread fragment the embed swaps in; compared with
-          Isso's POST /new like `new`
+  embed   POST /api/v1/articles/<id>/comments exactly as static/comments.js posts and
+          replies: a JSON body, an embed access token per user as `Authorization: Bearer`,
+          no cookie, the host page's Origin (an allowed one: every answer must carry CORS's
+          Access-Control-Allow-Origin, counted); compared with Isso's POST /new like `new`
 and prints requests/s, the ratio to Isso, and the share of 201 / 202 / 4xx answers. Then, as
 a reference, bench/minimal_app.py (one INSERT + COMMIT per request) under the same gunicorn:
 the ceiling any posting path can reach on this machine.
@@ -39,7 +39,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -97,7 +96,7 @@ BODY_TEMPLATES = (
 )
 
 
-def wait_for(url: str, timeout: float = 20.0) -> None:
+def wait_for(url: str, timeout: float = 90.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
@@ -135,13 +134,13 @@ def run_isso(script: Path, seconds: int) -> dict[str, float]:
     return results
 
 
-EMBED_USERS = 2_000  # users with an embed access token (the embed scenario)
+EMBED_USERS = 20_000  # more users, each with an embed access token (the embed scenario)
 EMBED_ORIGIN = "http://localhost:8000"  # the news site's page the embed runs in
 
 
 def seed(database_url: str, redis_url: str) -> tuple[str, list[str], list[str]]:
-    """Fresh schema, one article with a 50-comment thread, 20,000 users; returns cookies and
-    the embed access tokens of the first EMBED_USERS users."""
+    """Fresh schema, one article with a 50-comment thread, 20,000 users with session cookies
+    and EMBED_USERS more with embed access tokens; returns the cookies and the tokens."""
     from sqlalchemy import insert
     from werkzeug.security import generate_password_hash
 
@@ -170,7 +169,7 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str], list[str]]:
                         2025, 1, 1, tzinfo=__import__("datetime").UTC
                     ),
                 }
-                for i in range(USERS)
+                for i in range(USERS + EMBED_USERS)
             ],
         )
         thread = Article(cms_id="bench-thread", title="Thread van 50 reacties")
@@ -188,18 +187,33 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str], list[str]]:
             )
         session.flush()
         recount(session)
-    from datetime import timedelta
+    import hashlib
+    import secrets
+    from datetime import UTC, datetime, timedelta
 
-    from accounts.embed_sessions import issue_embed_session
-    from models import EmbedVia
+    from accounts.embed_sessions import EMBED_TOKEN_PREFIX
+    from models import EmbedSession, EmbedVia
 
+    # The embed's readers are their own users (the flood limit counts per user: sharing the
+    # cookie scenario's users would turn the embed's posts into 429s), each with a live embed
+    # access token as the SSO exchange issues it (only its hash stored).
+    embed_tokens = [EMBED_TOKEN_PREFIX + secrets.token_urlsafe(32) for _ in range(EMBED_USERS)]
+    now = datetime.now(UTC)
     with session_scope(app) as session:
-        embed_tokens = [
-            issue_embed_session(
-                session, session.get(User, uid), EmbedVia.SSO, lifetime=timedelta(days=1)
-            )[1]
-            for uid in range(1, EMBED_USERS + 1)
-        ]
+        session.execute(
+            insert(EmbedSession),
+            [
+                {
+                    "user_id": USERS + 1 + i,
+                    "token_hash": hashlib.sha256(plain.encode()).hexdigest(),
+                    "via": EmbedVia.SSO,
+                    "session_version": 1,
+                    "created_at": now,
+                    "expires_at": now + timedelta(days=1),
+                }
+                for i, plain in enumerate(embed_tokens)
+            ],
+        )
     serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
     # The session a login leaves behind (flask_login.login_user): user, freshness and the
     # identifier of the client (wrk: 127.0.0.1, no User-Agent). Without "_id" Flask-Login's
@@ -215,27 +229,31 @@ def seed(database_url: str, redis_url: str) -> tuple[str, list[str], list[str]]:
 
 
 def lua_post_script(path: Path, cookies: list[str], origin: str, embed: bool = False) -> None:
-    """wrk's script for posting: the API's JSON with a session cookie, or (embed) the
-    embed's form body with an embed access token."""
+    """wrk's script for posting the API's JSON: with a session cookie, or (embed) as
+    comments.js sends it, with an embed access token and the host page's Origin; the embed's
+    answers are counted as `nocors` when they lack the CORS header the browser needs."""
     random.seed(7)
     bodies = []
     for i in range(4000):
         template = BODY_TEMPLATES[i % len(BODY_TEMPLATES)]
         bodies.append(template.format(random.choice(WORDS), random.choice(WORDS)) + f" ({i})")
     lines = ["cookies = {"] + [f'"{c}",' for c in cookies] + ["}", "bodies = {"]
-    if embed:
-        lines += [json.dumps("body=" + urllib.parse.quote_plus(b)) + "," for b in bodies] + ["}"]
-    else:
-        lines += [json.dumps(json.dumps({"body": b})) + "," for b in bodies] + ["}"]
-    content_type = "application/x-www-form-urlencoded" if embed else "application/json"
+    lines += [json.dumps(json.dumps({"body": b})) + "," for b in bodies] + ["}"]
+    content_type = "application/json"
     credential = "['Authorization']='Bearer ' .. c" if embed else "['Cookie']='session=' .. c"
+    cors_check = (
+        "  if headers['Access-Control-Allow-Origin'] ~= '" + origin + "' then"
+        " snocors = snocors + 1 end"
+        if embed
+        else ""
+    )
     lines += [
         "counter = 0",
         "threads = {}",
         "function setup(thread) thread:set('id', counter); counter = counter + 1;"
         " table.insert(threads, thread) end",
         "function init(args) math.randomseed(os.time() + id * 7919); n = 0;"
-        " s201 = 0; s202 = 0; s422 = 0; s429 = 0; sother = 0 end",
+        " s201 = 0; s202 = 0; s422 = 0; s429 = 0; sother = 0; snocors = 0 end",
         "request = function()",
         "  n = n + 1",
         "  local c = cookies[math.random(#cookies)]",
@@ -244,18 +262,21 @@ def lua_post_script(path: Path, cookies: list[str], origin: str, embed: bool = F
         "                   " + credential + "}",
         "  return wrk.format('POST', nil, headers, b)",
         "end",
-        "response = function(status)",
+        "response = function(status, headers)",
         "  if status == 201 then s201 = s201 + 1 elseif status == 202 then s202 = s202 + 1",
         "  elseif status == 422 then s422 = s422 + 1 elseif status == 429 then s429 = s429 + 1",
         "  else sother = sother + 1 end",
+        cors_check,
         "end",
         "function done(summary, latency, requests)",
-        "  local t = {s201 = 0, s202 = 0, s422 = 0, s429 = 0, sother = 0}",
+        "  local t = {s201 = 0, s202 = 0, s422 = 0, s429 = 0, sother = 0, snocors = 0}",
         "  for _, th in ipairs(threads) do",
         "    for k, _ in pairs(t) do t[k] = t[k] + th:get(k) end",
         "  end",
-        "  io.write(string.format('STATUS 201=%d 202=%d 422=%d 429=%d other=%d\\n',",
-        "    t.s201, t.s202, t.s422, t.s429, t.sother))",
+        "  io.write(string.format('STATUS 201=%d 202=%d 422=%d 429=%d other=%d"
+        + (" nocors=%d" if embed else "")
+        + "\\n',",
+        "    t.s201, t.s202, t.s422, t.s429, t.sother" + (", t.snocors" if embed else "") + "))",
         "end",
     ]
     path.write_text("\n".join(lines))
@@ -416,7 +437,7 @@ def main() -> int:
                     f"{origin}/api/v1/articles/{post_article}/comments", args.seconds, script
                 ),
                 "embed": run_wrk(
-                    f"{origin}/embed/comments/{post_article}/reacties", args.seconds, embed_script
+                    f"{origin}/api/v1/articles/{post_article}/comments", args.seconds, embed_script
                 ),
             }
             print(f"== round {number}: Tribune (gunicorn -w 2, SQLite + Redis) ==")
@@ -428,7 +449,11 @@ def main() -> int:
                     versus = f"{rps / isso[peer]:.2f}x Isso ({isso[peer]:.1f} req/s)"
                 print(f"tribune {name:<7} {rps:>9.1f} req/s  p50 {p50:<8} {versus}")
                 if name == "embed" and status:
-                    print("  answers: " + answer_shares(status_counts(status)))
+                    counts = status_counts(status)
+                    missing = counts.pop("nocors", 0)
+                    print(
+                        "  answers: " + answer_shares(counts) + f"; without CORS header: {missing}"
+                    )
                 if name == "new" and status:
                     statuses.append(status_counts(status))
                     print("  answers: " + answer_shares(statuses[-1]))

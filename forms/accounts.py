@@ -1,8 +1,9 @@
-"""Forms of the accounts pages: log in, register, change the password, API tokens."""
+"""Forms of the accounts pages: log in, register, change the password, API tokens, delete the
+account."""
 
 from __future__ import annotations
 
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.validators import EqualTo
 
 from accounts.services import (
@@ -13,8 +14,9 @@ from accounts.services import (
     USERNAME_MAX,
     USERNAME_MIN,
 )
-from forms.base import TribuneForm, length, required
+from forms.base import TribuneForm, choices_of, length, required
 from models import TokenScope
+from privacy.deletion import CommentChoice
 
 PASSWORD_RULE_NL = f"Kies een wachtwoord van minstens {PASSWORD_MIN} tekens."
 
@@ -114,3 +116,26 @@ class EmailChangeForm(TribuneForm):
 
     new_email = EmailField("Nieuw e-mailadres", [required(), length(maximum=EMAIL_MAX)])
     password = PasswordField("Je wachtwoord", [required()])
+
+
+COMMENTS_CHOICE_NL = "Kies wat er met je reacties gebeurt."
+
+
+class DeleteAccountForm(TribuneForm):
+    """Deleting one's own account: the password again, and what becomes of the comments."""
+
+    confirmation = PasswordField("Je wachtwoord", [required("Typ je wachtwoord.")])
+    comments = RadioField(
+        "Wat gebeurt er met je reacties?",
+        choices=choices_of(CommentChoice),
+        validators=[required(COMMENTS_CHOICE_NL)],
+    )
+
+
+class DeleteSsoAccountForm(DeleteAccountForm):
+    """The same for an account of a news site's single sign-on, which has no password: the
+    username, typed exactly, confirms instead."""
+
+    confirmation = StringField(
+        "Typ je gebruikersnaam", [required("Typ je gebruikersnaam."), length(maximum=200)]
+    )

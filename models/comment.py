@@ -124,6 +124,9 @@ class Comment(Base):
     # Why it was rejected or removed (a reason code), shown to its author.
     decision_reason: Mapped[ReasonCode | None] = mapped_column(str_enum(ReasonCode))
     decision_note: Mapped[str | None] = mapped_column(String(1000))
+    # Set when the body was erased (privacy.retention after TRIBUNE_RETAIN_REJECTED_DAYS, or the
+    # author's account deletion): the body then holds only a Dutch placeholder.
+    body_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     flags: Mapped[list[Flag]] = relationship(
         back_populates="comment", cascade="all, delete-orphan", order_by="Flag.id"

@@ -110,6 +110,9 @@ class User(Base):
     # creation of any such comment): posting skips the rejection-rate query when it lies before
     # the rule's window, which is the case for nearly every fan.
     last_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when the fan deleted the account (privacy.deletion): the row stays, without personal
+    # data, so the comments that stay keep an author ("verwijderde gebruiker"); never logs in.
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     tokens: Mapped[list[ApiToken]] = relationship(back_populates="user")
 

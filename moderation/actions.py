@@ -364,6 +364,10 @@ def file_appeal(session: Session, author: User, comment_id: int, body: object) -
     comment = authors_comment(session, comment_id, author.id)
     if comment.state not in (CommentState.REJECTED, CommentState.REMOVED):
         raise Conflict("not_appealable", "Enkel een afgewezen reactie kan je aanvechten.")
+    if comment.body_erased_at is not None:
+        raise Conflict(
+            "not_appealable", "De tekst van deze reactie werd gewist; bezwaar kan niet meer."
+        )
     if not isinstance(body, str) or not APPEAL_MIN <= len(body.strip()) <= APPEAL_MAX:
         raise Invalid(
             "invalid_appeal",

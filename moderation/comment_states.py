@@ -50,8 +50,9 @@ TRANSITIONS: dict[tuple[str, CommentState], frozenset[str]] = {
     (CommentState.HELD.value, CommentState.REJECTED): frozenset({"reject"}),
     (CommentState.PUBLISHED.value, CommentState.HELD): frozenset({"report_threshold", "edit"}),
     (CommentState.PUBLISHED.value, CommentState.REMOVED): frozenset({"remove"}),
-    (CommentState.PUBLISHED.value, CommentState.DELETED): frozenset({"delete"}),
-    (CommentState.HELD.value, CommentState.DELETED): frozenset({"delete"}),
+    # "account_deleted": the author deleted the account and chose to take the comments along.
+    (CommentState.PUBLISHED.value, CommentState.DELETED): frozenset({"delete", "account_deleted"}),
+    (CommentState.HELD.value, CommentState.DELETED): frozenset({"delete", "account_deleted"}),
     # The author takes a deletion back within TRIBUNE_UNDO_DELETE_SECONDS, to the state it left.
     (CommentState.DELETED.value, CommentState.PUBLISHED): frozenset({"undelete"}),
     (CommentState.DELETED.value, CommentState.HELD): frozenset({"undelete"}),
@@ -210,6 +211,12 @@ def transition(
             f"Een reactie in toestand '{from_state}' kan niet '{action}' naar '{to_state.value}'.",
             details={"from": from_state, "to": to_state.value, "action": action},
         )
+    if to_state is CommentState.PUBLISHED and comment.body_erased_at is not None:
+        raise Conflict(
+            "body_erased",
+            "De tekst van deze reactie werd gewist; ze kan niet meer online.",
+            details={"from": from_state, "to": to_state.value, "action": action},
+        )
     delta = CounterDelta.empty()
     before = queue_memberships(comment)
     _state_delta(delta, comment, from_state, -1)
@@ -331,6 +338,7 @@ class PostedComment:
     reviewed_at: datetime | None
     decision_reason: ReasonCode | None
     decision_note: str | None
+    body_erased_at: datetime | None
 
 
 def _post_audit_row(
@@ -410,6 +418,7 @@ def post_rows(
         "reviewed_at": None,
         "decision_reason": reason if to_state is CommentState.REJECTED else None,
         "decision_note": None,
+        "body_erased_at": None,
     }
     comment = PostedComment(id=0, **row)
     rows = PostRows(

@@ -4,8 +4,9 @@
  * cookie ever: credentials "omit"); the CSS is adopted into the root before the fragment goes
  * in (no unstyled flash). A signed-in reader's embed access token lives in this closure only
  * (never in storage, never in the DOM) and goes as `Authorization: Bearer` with every request;
- * every form and in-thread link goes by fetch and the answer's fragment replaces the thread,
- * except a post or reply's lean answer (only the new comment and its notice), put in place.
+ * every form and in-thread link goes by fetch and the answer's fragment replaces the thread;
+ * a signed-in reader's posts, replies, edits, reports and appeals go to the JSON API through
+ * static/comments-write.js, loaded only then, and are put in place from the answer.
  * Optional on the div: data-tribune-sso (a signed SSO token), data-title, data-url.
  * window.Tribune.comments.login(token) / .logout() for single-page sites. */
 (function () {
@@ -270,6 +271,19 @@
     });
     this.root.addEventListener("click", function (event) { self.click(event); });
     this.root.addEventListener("submit", function (event) { self.submit(event); });
+    this.root.addEventListener("keydown", function (event) { self.key(event); });
+  };
+
+  // Escape in an open reply, edit, report or appeal form closes it (the typed text stays for
+  // when it is opened again) and puts the focus back on its "Antwoorden"/"Bewerken"/… toggle.
+  Embed.prototype.key = function (event) {
+    if (event.key !== "Escape" || !event.target.closest) return;
+    var details = event.target.closest("details[open]");
+    var summary = details && details.querySelector(":scope > summary");
+    if (!summary) return;
+    event.preventDefault();
+    details.open = false;
+    summary.focus();
   };
 
   // A comment's reply, edit or report form, cloned from the fragment's <template> when its
@@ -335,6 +349,9 @@
     event.preventDefault();
     var button = form.querySelector('button[type="submit"]');
     if (button) button.disabled = true;
+    // Signed in, posts, replies, edits, reports and appeals go to the JSON API once the writing
+    // half (static/comments-write.js) is in; until then (or for anything else) the form route.
+    if (token && this.write && this.write(form, new URL(action).pathname)) return;
     this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) }, false, form);
   };
 
@@ -351,8 +368,10 @@
           var main = self.main();
           var now = main ? parseInt(main.getAttribute("data-count"), 10) || 0 : 0;
           var added = next ? (parseInt(next.getAttribute("data-count"), 10) || 0) - now : 0;
+          // Nothing new from others (the reader's own post, put in place already): the thread
+          // as shown is current, so its ETag is taken and the next check is a 304 again.
+          self.etag = newTag || self.etag;
           if (added <= 0) return;
-          self.etag = newTag;
           self.waiting = html;
           var box = self.root.getElementById("nieuw");
           if (!box) return;
@@ -377,13 +396,40 @@
 
   // ------------------------------------------------------------ the embed access token
 
+  // The writing half: loaded once, when a reader is signed in (an anonymous reader never
+  // downloads it). It installs its methods on Embed through the hook below, which accepts them
+  // only from that script itself (document.currentScript), not from another script of the page.
+  var WRITER = base + "/static/comments-write.js";
+  var writer = null;
+
+  function loadWriter() {
+    if (!writer) {
+      writer = new Promise(function (resolve) {
+        var script = document.createElement("script");
+        script.src = WRITER;
+        script.async = true;
+        // Not loaded (offline, blocked): the form routes still answer every write.
+        script.onload = script.onerror = function () { resolve(); };
+        (document.head || document.documentElement).appendChild(script);
+      });
+    }
+    return writer;
+  }
+
+  function install(define) {
+    var from = document.currentScript;
+    if (!from || from.src !== WRITER || Embed.prototype.write) return;
+    define(Embed, { base: base, request: request, refused: refused });
+  }
+
   function accept(answer, quiet) {
     token = answer.access_token;
+    var ready = loadWriter();  // the signed-in thread is shown once the writer is in
     clearTimeout(refreshTimer);
     // Refreshed a minute before it expires (at least after half its life).
     var seconds = Math.max(answer.expires_in / 2, answer.expires_in - 60);
     refreshTimer = setTimeout(refresh, seconds * 1000);
-    return quiet ? null : reloadAll();
+    return quiet ? ready : ready.then(reloadAll);
   }
 
   function api(path, method, body) {
@@ -475,6 +521,7 @@
       embeds.forEach(function (e) { e.holder.removeAttribute("data-tribune-sso"); });
       return logout();
     },
+    _install: install,  // for static/comments-write.js only (see install)
   };
   // At once (the divs above this script are there already), and again for later ones.
   scan();

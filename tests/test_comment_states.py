@@ -61,6 +61,8 @@ ALLOWED = {
     ("removed", "published", "appeal_upheld"),
     ("deleted", "published", "undelete"),
     ("deleted", "held", "undelete"),
+    ("published", "deleted", "account_deleted"),
+    ("held", "deleted", "account_deleted"),
 }
 ACTIONS = (
     "post",
@@ -73,6 +75,7 @@ ACTIONS = (
     "restore",
     "appeal_upheld",
     "undelete",
+    "account_deleted",
 )
 FROM_STATES = ("new", *(state.value for state in CommentState))
 CASES = [
@@ -82,7 +85,7 @@ CASES = [
     for action in ACTIONS
 ]
 MODERATOR_ACTIONS = {"approve", "reject", "remove", "restore", "appeal_upheld"}
-AUTHOR_ACTIONS = {"delete", "edit", "undelete"}
+AUTHOR_ACTIONS = {"delete", "edit", "undelete", "account_deleted"}
 
 
 @pytest.fixture(autouse=True)

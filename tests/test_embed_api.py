@@ -16,10 +16,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.services import end_sessions
 from app import create_app
 from config import SettingError
 from models import Article, SsoIdentity, User, utcnow
 from tests.conftest import TEST_PASSWORD, login
+from tests.factories import REJECT_TEXT
 
 SECRET = "demo-geheim-van-de-krant-0123456789abcdef"
 OTHER_SECRET = "een-heel-ander-geheim-0123456789abcdef"
@@ -359,3 +361,69 @@ def test_unusable_sso_settings_stop_the_app_at_startup(
 
     with pytest.raises(SettingError, match=says):
         create_app(app_settings)
+
+
+# ---------------------------------------------------------------- posting as comments.js does
+
+
+def test_an_embed_token_posts_json_cross_origin_until_logout(
+    client: FlaskClient, make_article: Callable[..., Article]
+) -> None:
+    make_article("a1")
+    access = exchange(client, sso_token()).json["access_token"]
+    headers = {**bearer(access), "Origin": HOST}
+
+    posted = client.post(
+        "/api/v1/articles/a1/comments",
+        json={"body": "Wat een match gisteren, Defour was top!"},
+        headers=headers,
+    )
+
+    assert posted.status_code == 201
+    assert posted.json["state"] == "published" and posted.json["created_at"]
+    assert posted.headers["Access-Control-Allow-Origin"] == HOST
+    assert "Set-Cookie" not in posted.headers
+    # The token is read anew on every request: a logout ends it at once.
+    assert client.delete("/api/v1/embed/sessions/current", headers=headers).status_code == 204
+    after = client.post(
+        "/api/v1/articles/a1/comments",
+        json={"body": "Nog een reactie na het afmelden."},
+        headers=headers,
+    )
+    assert after.status_code == 401
+    assert after.json["error"]["code"] == "embed_session_invalid"
+    assert after.headers["Access-Control-Allow-Origin"] == HOST
+
+
+def test_logging_out_everywhere_ends_the_embed_token_at_once(
+    client: FlaskClient, db: Session, make_article: Callable[..., Article]
+) -> None:
+    make_article("a1")
+    body = exchange(client, sso_token()).json
+    user = db.get_one(User, body["user"]["id"])
+    end_sessions(db, user)
+    db.commit()
+
+    response = client.post(
+        "/api/v1/articles/a1/comments",
+        json={"body": "Wat een match gisteren, Defour was top!"},
+        headers=bearer(body["access_token"]),
+    )
+
+    assert response.status_code == 401
+    assert response.json["error"]["code"] == "embed_session_invalid"
+
+
+def test_a_rejection_names_the_reason_the_author_sees(
+    client: FlaskClient, make_article: Callable[..., Article]
+) -> None:
+    make_article("a1")
+    access = exchange(client, sso_token()).json["access_token"]
+
+    response = client.post(
+        "/api/v1/articles/a1/comments", json={"body": REJECT_TEXT}, headers=bearer(access)
+    )
+
+    assert response.status_code == 422
+    details = response.json["error"]["details"]
+    assert details["decision_reason"] == "racisme" and "racisme" in details["reasons"]

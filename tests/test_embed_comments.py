@@ -4,10 +4,11 @@ own routes that answer the re-rendered embed page, ETag/304, framing, article cr
 from __future__ import annotations
 
 import gzip
-import html
+import json
 import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from html import unescape
 from typing import Any
 
 import pytest
@@ -541,7 +542,7 @@ def test_registering_in_the_popup_comes_back_to_the_token_page(client: FlaskClie
     login_link = re.search(r'class="button" href="(/login\?next=[^"]+)"', sent)
     assert login_link is not None
     signed_in = client.post(
-        html.unescape(login_link.group(1)),
+        login_link.group(1).replace("&amp;", "&"),
         data={"login": "Popupfan", "password": TEST_PASSWORD},
     )
     assert signed_in.status_code == 302
@@ -795,13 +796,67 @@ def test_bearer_thread_renders_the_per_comment_forms_once_as_templates(
     assert html.count('<template id="vorm-reply"') == 1
     assert html.count('<template id="vorm-edit"') == 1
     assert html.count('<template id="vorm-report"') == 1
-    # One form each (in the templates) plus the top-level post form, not one per comment.
-    assert html.count("<form ") == 4
-    assert html.count('<details data-form="reply"') == 4
+    # One form each (in the templates) plus the top-level post form and the appeal form of
+    # the rejected-comment template, not one per comment.
+    assert html.count("<form ") == 5
+    # Per comment, plus one in the new comment's template.
+    assert html.count('<details data-form="reply"') == 5
     assert html.count('<details data-form="report"') == 3
-    assert html.count('<details data-form="edit"') == 1 and f"reactie-{mine.id}" in html
+    assert html.count('<details data-form="edit"') == 2 and f"reactie-{mine.id}" in html
     # The article page (no script needed) keeps its forms per comment.
     login(client, fan)
     page = _text(client.get(f"/artikels/{article.cms_id}"))
     assert "data-form=" not in page and f'id="antwoord-{mine.id}"' in page
     assert f'id="bewerk-{mine.id}"' in page
+
+
+def test_bearer_thread_carries_the_templates_of_the_readers_new_comment(
+    client: FlaskClient, db: Session, article: Article, make_user: Callable[..., User]
+) -> None:
+    fan = make_user()
+    html = _text(
+        client.get(
+            f"/embed/comments/{article.cms_id}",
+            query_string={"fragment": "1"},
+            headers=_bearer(db, fan),
+        )
+    )
+    # comments.js builds the reader's posted comment from these (docs/embed.md).
+    comment = re.search(r'<template id="vorm-comment"([^>]*)>(.*?)</template>', html, re.S)
+    assert comment is not None
+    assert 'data-notice="Je reactie staat online."' in comment.group(1)
+    assert 'data-count-one="1 reactie"' in comment.group(1)
+    assert 'data-count-many="999999999 reacties"' in comment.group(1)
+    assert '<li class="comment" id="reactie-999999999">' in comment.group(2)
+    assert f"<strong>{fan.username}</strong>" in comment.group(2)
+    assert "antwoord op __REDEN__" in comment.group(2)
+    assert "/embed/comments/reacties/999999999/verwijderen" in comment.group(2)
+    held = re.search(r'<template id="vorm-held-signals"[^>]*>(.*?)</template>', html, re.S)
+    assert held is not None and "Signalen: __REDEN__." in held.group(1)
+    rejected = re.search(r'<template id="vorm-rejected"[^>]*>(.*?)</template>', html, re.S)
+    assert rejected is not None and "Niet geplaatst: __REDEN__." in rejected.group(1)
+    assert "/embed/comments/reacties/999999999/bezwaar" in rejected.group(1)
+    labels = re.search(r'data-reasons="([^"]*)"', html)
+    assert labels is not None
+    assert json.loads(unescape(labels.group(1)))["racisme"] == "Racisme of haat"
+    # Not for an anonymous reader (the cached fragment every host page loads first).
+    anonymous = _text(client.get(f"/embed/comments/{article.cms_id}?fragment=1"))
+    assert "<template" not in anonymous
+
+
+def test_the_sign_in_popup_shows_login_and_registration_without_the_site_layout(
+    client: FlaskClient,
+) -> None:
+    popup = "/embed/aanmelden?origin=https://krant.example"
+    login_page = _text(client.get("/login", query_string={"next": popup}))
+    register_page = _text(client.get("/registreren", query_string={"next": popup}))
+    for html in (login_page, register_page):
+        assert 'class="popup"' in html and "Tribune · aanmelden om te reageren" in html
+        assert "site-header" not in html and "site-footer" not in html
+        assert "Hoofdmenu" not in html
+    assert 'name="password"' in login_page
+    # Both keep the way back to the popup's token page.
+    assert "aanmelden%3Forigin" in login_page or "/embed/aanmelden?origin" in login_page
+    # The same pages opened from the site keep the site's layout.
+    site = _text(client.get("/login"))
+    assert "site-header" in site and 'class="popup"' not in site

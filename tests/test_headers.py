@@ -61,6 +61,9 @@ def test_templates_hold_no_inline_script_handler_or_style() -> None:
         for path in sorted(TEMPLATES.rglob("*.html"))
         for what, pattern in forbidden.items()
         if pattern.search(JINJA.sub(" ", path.read_text()))
+        # Mail is read in mail clients, not served under the CSP, and clients drop <style>
+        # and linked sheets: its HTML part styles inline, and nothing else.
+        and not (path.parent.name == "mail" and what == "style attribute")
     ]
     assert found == []
 

@@ -2,13 +2,15 @@
 
 from flask import Flask
 
-# api_comments, api_embed, api_polls and api_tallies add their routes to api.bp when imported.
+# api_comments, api_embed, api_polls, api_privacy and api_tallies add their routes to api.bp
+# when imported.
 from views import (  # noqa: F401
     admin,
     api,
     api_comments,
     api_embed,
     api_polls,
+    api_privacy,
     api_tallies,
     auth,
     care,

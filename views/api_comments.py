@@ -177,7 +177,11 @@ def post_comment(article_id: str) -> ResponseReturnValue:
         error={
             "code": "comment_rejected",
             "message": "Je reactie werd niet geplaatst omdat ze onze huisregels overtreedt.",
-            "details": {"comment_id": comment.id, "reasons": body["reasons"]},
+            "details": {
+                "comment_id": comment.id,
+                "reasons": body["reasons"],
+                "decision_reason": body["decision_reason"],
+            },
         }
     ), 422
 

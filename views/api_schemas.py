@@ -93,6 +93,9 @@ class Error(BaseModel):
 class RejectionDetails(BaseModel):
     comment_id: int
     reasons: list[ReasonCode]
+    decision_reason: ReasonCode | None = Field(
+        default=None, description="The reason the author sees with the rejection."
+    )
 
 
 class RejectionBody(BaseModel):
@@ -429,6 +432,229 @@ class AppealOut(BaseModel):
     id: int
     comment_id: int
     state: AppealState
+
+
+# ---------------------------------------------------------------- the account's own data
+
+
+class ExportHistoryRow(BaseModel):
+    id: int
+    action: str
+    from_state: str | None
+    to_state: str | None
+    reason: str | None
+    note: str | None
+    created_at: datetime
+
+
+class ExportCommentCounts(BaseModel):
+    published: int
+    held: int
+    rejected: int
+
+
+class ExportAccount(BaseModel):
+    """The account itself; a package that adds a column to users (a verified address) may
+    add its field."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    username: str
+    email: str
+    role: str
+    active: bool
+    password_login: bool = Field(description="False: an account of a news site's single sign-on.")
+    created_at: datetime
+    last_login_at: datetime | None
+    banned_until: datetime | None
+    ban_reason: str | None
+    comment_counts: ExportCommentCounts
+    history: list[ExportHistoryRow] = Field(
+        description="Audit rows about the account: suspensions, bans, role and status changes."
+    )
+
+
+class ExportComment(BaseModel):
+    id: int
+    article_id: str
+    article_title: str
+    parent_id: int | None
+    body: str
+    state: CommentState
+    reasons: list[ReasonCode]
+    decision_reason: ReasonCode | None
+    decision_note: str | None
+    created_at: datetime
+    edited_at: datetime | None
+    updated_at: datetime
+    body_erased_at: datetime | None
+
+
+class ExportReport(BaseModel):
+    id: int
+    comment_id: int
+    reason: ReasonCode
+    note: str | None
+    outcome: ReportOutcome
+    created_at: datetime
+    resolved_at: datetime | None
+
+
+class ExportAppeal(BaseModel):
+    id: int
+    comment_id: int
+    body: str
+    state: AppealState
+    created_at: datetime
+    decided_at: datetime | None
+    decision_note: str | None
+
+
+class ExportBallot(BaseModel):
+    id: int
+    poll_id: int
+    poll_question: str
+    article_id: str
+    choices: list[str] = Field(description="The labels of the chosen options.")
+    counted: bool = Field(description="False while the ballot is in quarantine.")
+    ip_hash_kept: bool
+    created_at: datetime
+
+
+class ExportApiToken(BaseModel):
+    """An API token's name, scopes and times: never the token or its hash."""
+
+    id: int
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    revoked_reason: str | None
+
+
+class ExportRememberToken(BaseModel):
+    id: int
+    created_at: datetime
+    used_at: datetime | None
+    expires_at: datetime
+
+
+class ExportEmbedSession(BaseModel):
+    id: int
+    via: str
+    created_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+
+
+class ExportSessions(BaseModel):
+    remember_count: int
+    embed_session_count: int
+    remember_tokens: list[ExportRememberToken]
+    embed_sessions: list[ExportEmbedSession]
+
+
+class ExportSsoIdentity(BaseModel):
+    id: int
+    issuer: str
+    subject: str
+    name: str
+    email: str | None
+    created_at: datetime
+    last_seen_at: datetime
+
+
+class ExportNote(BaseModel):
+    id: int
+    body: str
+    created_at: datetime
+
+
+class ExportMessage(BaseModel):
+    """A mail Tribune wrote to the account (the outbox)."""
+
+    id: int
+    channel: str
+    kind: str
+    recipient: str
+    state: str
+    created_at: datetime
+    sent_at: datetime | None
+
+
+class ExportAction(BaseModel):
+    id: int
+    action: str
+    target_type: str
+    target_id: str
+    from_state: str | None
+    to_state: str | None
+    created_at: datetime
+
+
+class ExportPollCreated(BaseModel):
+    id: int
+    question: str
+    created_at: datetime
+
+
+class ExportWindowCreated(BaseModel):
+    id: int
+    mode: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class ExportWordChange(BaseModel):
+    id: int
+    action: str
+    word: str
+    created_at: datetime
+
+
+class ExportAppealDecided(BaseModel):
+    id: int
+    comment_id: int
+    decided_at: datetime | None
+
+
+class ExportNoteWritten(BaseModel):
+    id: int
+    user_id: int
+    created_at: datetime
+
+
+class ExportStaffActivity(BaseModel):
+    actions: list[ExportAction]
+    polls_created: list[ExportPollCreated]
+    match_day_windows_created: list[ExportWindowCreated]
+    word_list_changes: list[ExportWordChange]
+    appeals_decided: list[ExportAppealDecided]
+    notes_written: list[ExportNoteWritten]
+
+
+class AccountExport(BaseModel):
+    """Everything Tribune holds about the account (GDPR Art. 15 and 20). Sections other
+    packages register (privacy.export.register_section, e.g. notification settings) appear as
+    further top-level keys."""
+
+    model_config = ConfigDict(extra="allow")
+
+    format: Literal["tribune-export/1"]
+    exported_at: datetime
+    account: ExportAccount
+    comments: list[ExportComment]
+    reports: list[ExportReport]
+    appeals: list[ExportAppeal]
+    ballots: list[ExportBallot]
+    api_tokens: list[ExportApiToken]
+    sessions: ExportSessions
+    sso_identities: list[ExportSsoIdentity]
+    notes_about_you: list[ExportNote] = Field(description="Moderators' notes on the account.")
+    messages: list[ExportMessage] = Field(description="Mails written to the account.")
+    staff_activity: ExportStaffActivity
 
 
 # ---------------------------------------------------------------- the comments embed's sessions

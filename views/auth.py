@@ -1,8 +1,10 @@
-"""Login, logout, registration and the user's own profile (password, API tokens)."""
+"""Login, logout, registration and the user's own profile (password, API tokens, the data
+export and deleting the account)."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -30,6 +32,8 @@ from db import get_session, in_write_transaction, session_scope
 from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
 from forms.accounts import (
+    DeleteAccountForm,
+    DeleteSsoAccountForm,
     EmailChangeForm,
     LoginForm,
     PasswordChangeForm,
@@ -39,6 +43,8 @@ from forms.accounts import (
 from forms.base import ButtonForm
 from models import ApiToken, Role, User, utcnow
 from moderation.actions import report_outcomes
+from privacy import deletion
+from privacy.export import export_user_data
 from security import current_ip_hash, login_required_any, role_required, serves_https
 from views.api import bp as api_bp
 from views.api import load_token_user
@@ -487,3 +493,54 @@ def my_reports() -> ResponseReturnValue:
     return render_template(
         "auth/reports.html", reports=report_outcomes(get_session(), current_user)
     )
+
+
+@bp.get("/profiel/gegevens.json")
+@login_required_any
+def export_data() -> ResponseReturnValue:
+    """ "Mijn gegevens downloaden": everything Tribune holds about the account, as a JSON file."""
+    now = utcnow()
+    document = export_user_data(get_session(), current_user, now)
+    filename = f"tribune-gegevens-{current_user.id}-{now:%Y%m%d}.json"
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2),
+        mimetype="application/json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _delete_form() -> DeleteAccountForm:
+    # An account of a news site's single sign-on has no password: its username confirms.
+    return DeleteAccountForm() if current_user.password_login else DeleteSsoAccountForm()
+
+
+@bp.route("/profiel/verwijderen", methods=["GET", "POST"])
+@login_required_any
+def delete_account() -> ResponseReturnValue:
+    """Delete one's own account: the password again (SSO: the username) and what becomes of
+    the comments; then every session ends."""
+    form = _delete_form()
+    if request.method == "GET":
+        return render_template("auth/delete_account.html", form=form)
+    if not form.validate():
+        return render_template("auth/delete_account.html", form=form), 422
+    session = get_session()
+    try:
+        deletion.delete_account(
+            session,
+            current_user,
+            form.confirmation.data or "",
+            deletion.CommentChoice(form.comments.data),
+        )
+    except DomainError as exc:
+        session.rollback()
+        form.refuse(exc)
+        return render_template("auth/delete_account.html", form=form), exc.status_code
+    forget_browser()
+    session.commit()
+    logout_user()
+    flash("Je account is verwijderd. Bedankt om mee te praten op Tribune.", "info")
+    return redirect(url_for("pages.index")), 303

@@ -85,7 +85,7 @@ def presents_embed_token(req: Request) -> bool:
 def load_embed_user(req: Request) -> User | None:
     """The user of the request's embed token. A bad one: 401 on the API; on an embed page the
     anonymous view with a Dutch notice (g.embed_auth_error) for the page to show."""
-    found = embed_sessions.find_embed_session(get_session(), _bearer(req) or "")
+    found = embed_sessions.authenticate_embed_token(get_session(), _bearer(req) or "")
     if isinstance(found, embed_sessions.EmbedRefusal):
         message = EMBED_TOKEN_MESSAGES[found]
         if req.blueprint == EMBED_PAGES_BLUEPRINT:
@@ -96,8 +96,8 @@ def load_embed_user(req: Request) -> User | None:
                 "embed_session_expired", message + " Vraag een nieuwe toegangssleutel.", 401
             )
         raise DomainError("embed_session_invalid", message + " Meld je opnieuw aan.", 401)
-    g.embed_session = found
-    return get_session().get(User, found.user_id)
+    g.embed_session, user = found
+    return user
 
 
 def embed_authenticated() -> bool:
@@ -106,15 +106,16 @@ def embed_authenticated() -> bool:
 
 
 def current_embed_session() -> EmbedSession:
-    """The embed session of this request (401 when it was not authenticated by one)."""
-    found: EmbedSession | None = g.get("embed_session")
+    """The embed session row of this request, to change it (refresh, logout); 401 when the
+    request was not authenticated by one."""
+    found: embed_sessions.LiveEmbedSession | None = g.get("embed_session")
     if found is None:
         raise DomainError(
             "embed_session_required",
             "Stuur de toegangssleutel van de reacties-embed mee (Authorization: Bearer).",
             401,
         )
-    return found
+    return get_session().get_one(EmbedSession, found.id)
 
 
 # ---------------------------------------------------------------- CORS

@@ -47,6 +47,7 @@ from models import Article, Comment, CommentState, User, utcnow
 from moderation.actions import file_appeal
 from moderation.comment_states import PostedComment
 from moderation.modes import ActiveMode, active_mode
+from reasons import ReasonCode
 from views.comments import OUTCOME_MESSAGES, reply_target, submit_comment, submit_report
 from views.embed_auth import embed_authenticated
 from views.headers import PRIVATE_CACHE
@@ -57,6 +58,11 @@ from wiring import posting_policy, screen_text, thread_cache
 bp = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
 
 SIGN_IN_NL = "Meld je aan om te reageren."
+EDITED_NL = "Je reactie is aangepast."
+EDIT_HELD_NL = "Je aangepaste reactie wordt eerst nagekeken."
+REPORTED_NL = "Bedankt, een moderator bekijkt je melding."
+REPORTED_AGAIN_NL = "Je had deze reactie al gemeld."
+APPEALED_NL = "Je bezwaar is ingediend. Een moderator bekijkt het."
 
 
 def _origin_allowed(origin: str) -> bool:
@@ -106,17 +112,68 @@ def _render(
 FORM_PLACEHOLDER_ID = 999_999_999
 
 
+# Where comments.js puts a Dutch reason label (a held comment's signals, a rejection's reason)
+# in the templates of the reader's own new comment.
+REASON_MARKER = "__REDEN__"
+
+
 def _forms_once() -> dict[str, Any]:
     """comments.js's reader (an embed token) gets the per-comment forms once, as <template>s
     it clones when a comment's form is opened (embed/_form_templates.html), not rendered for
-    every comment; a direct visit (cookie, maybe no script) keeps them per comment."""
+    every comment; a direct visit (cookie, maybe no script) keeps them per comment.
+
+    With them come the templates of the reader's own new comment, which comments.js posts to
+    the JSON API and builds from the answer without another request: its `<li>` in the thread
+    (pages/_comment.html) and its entry in the "in behandeling" card when held or rejected
+    (pages/_own_pending.html), each rendered for a stub with the placeholder id, plus the
+    outcome notices, the count's words and the reasons' Dutch labels."""
     if not embed_authenticated():
         return {"forms_once": False}
     stub = SimpleNamespace(id=FORM_PLACEHOLDER_ID, body="")
+    now = utcnow()
+    # Depth 3 shows "antwoord op …" (filled in or taken out by comments.js), below 6 "Antwoorden".
+    new = SimpleNamespace(
+        id=FORM_PLACEHOLDER_ID,
+        body="",
+        depth=3,
+        parent_id=None,
+        author_id=current_user.id,
+        created_at=now,
+        edited_at=None,
+    )
+    marker = SimpleNamespace(label_nl=REASON_MARKER)
+
+    def pending(state: CommentState, signals: bool = False) -> SimpleNamespace:
+        return SimpleNamespace(
+            id=FORM_PLACEHOLDER_ID,
+            body="",
+            state=state,
+            flags=[SimpleNamespace(reason=marker)] if signals else [],
+            decision_reason=marker if state is CommentState.REJECTED else None,
+            decision_note=None,
+        )
+
     return {
         "forms_once": True,
         "form_stub": stub,
         "form_stub_node": SimpleNamespace(comment=stub, author_name="", replies=[]),
+        "new_stub_node": SimpleNamespace(
+            comment=new, author_name=current_user.username, replies=[], is_deleted=False
+        ),
+        "pending_stubs": {
+            "held": pending(CommentState.HELD),
+            "held-signals": pending(CommentState.HELD, signals=True),
+            "rejected": pending(CommentState.REJECTED),
+        },
+        "reason_marker": REASON_MARKER,
+        "reason_labels": {code.value: code.label_nl for code in ReasonCode},
+        "outcome_notices": {
+            state.value: message for state, (message, _) in OUTCOME_MESSAGES.items()
+        },
+        # What comments.js says after an edit or a report it sent to the JSON API.
+        "edit_notices": {"done": EDITED_NL, "held": EDIT_HELD_NL},
+        "report_notices": {"new": REPORTED_NL, "again": REPORTED_AGAIN_NL},
+        "appeal_notice": APPEALED_NL,
     }
 
 
@@ -415,7 +472,7 @@ def edit(comment_id: int) -> ResponseReturnValue:
     held = result.comment.state is CommentState.HELD
     return _done(
         article,
-        "Je aangepaste reactie wordt eerst nagekeken." if held else "Je reactie is aangepast.",
+        EDIT_HELD_NL if held else EDITED_NL,
         "reacties" if held else f"reactie-{comment_id}",
     )
 
@@ -480,13 +537,7 @@ def report(comment_id: int) -> ResponseReturnValue:
         created = submit_report(comment_id, form)
     except DomainError as exc:
         return _failed(form, "report", comment_id, article, exc)
-    return _done(
-        article,
-        "Bedankt, een moderator bekijkt je melding."
-        if created
-        else "Je had deze reactie al gemeld.",
-        f"reactie-{comment_id}",
-    )
+    return _done(article, REPORTED_NL if created else REPORTED_AGAIN_NL, f"reactie-{comment_id}")
 
 
 @bp.post("/reacties/<int:comment_id>/bezwaar")
@@ -507,9 +558,7 @@ def appeal(comment_id: int) -> ResponseReturnValue:
             session.rollback()
             raise
         return _failed(form, "appeal", comment_id, article, exc)
-    return _done(
-        article, "Je bezwaar is ingediend. Een moderator bekijkt het.", f"reactie-{comment_id}"
-    )
+    return _done(article, APPEALED_NL, f"reactie-{comment_id}")
 
 
 # ---------------------------------------------------------------- the popup sign-in

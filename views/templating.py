@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request
 from markupsafe import Markup, escape
 
 from brussels import text_nl
@@ -56,6 +56,19 @@ def button_form() -> ButtonForm:
     return form
 
 
+# The comments embed's sign-in popup (views.embed_comments.sign_in) sends the fan to the login
+# or registration page with this `next`.
+SIGN_IN_POPUP_PATH = "/embed/aanmelden"
+
+
+def in_sign_in_popup() -> bool:
+    """True on the login or registration page opened in the comments embed's sign-in popup:
+    it is shown in the lean popup layout (templates/embed/_popup.html), not the site's."""
+    return request.endpoint in ("auth.login", "auth.register") and (
+        request.values.get("next") or ""
+    ).startswith(SIGN_IN_POPUP_PATH)
+
+
 def has_endpoint(name: str) -> bool:
     """Whether a view exists (menus show only what is built)."""
     return name in current_app.view_functions
@@ -103,6 +116,9 @@ ACTION_LABELS_NL = {
     "edit": "bewerkt door auteur",
     "delete": "verwijderd door auteur",
     "undelete": "verwijderen ongedaan gemaakt door auteur",
+    "account_deleted": "verwijderd met het account van de auteur",
+    "delete_account": "account verwijderd door de gebruiker",
+    "erase_body": "tekst gewist na bewaartermijn",
     "report_threshold": "meldscore bereikt",
     "approve": "goedgekeurd",
     "reject": "afgewezen",
@@ -183,6 +199,9 @@ ERROR_LABELS_NL = {
     "password_too_short": "wachtwoord te kort",
     "password_too_long": "wachtwoord te lang",
     "wrong_password": "verkeerd wachtwoord",
+    "wrong_username": "verkeerde gebruikersnaam",
+    "account_deleted": "account verwijderd",
+    "body_erased": "tekst gewist",
     "invalid_role": "ongeldige rol",
     "user_not_found": "gebruiker niet gevonden",
     "invalid_name": "ongeldige naam",
@@ -334,6 +353,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals.update(
         count_nl=count_nl,
         has_endpoint=has_endpoint,
+        in_sign_in_popup=in_sign_in_popup,
         flag_label=flag_label,
         button_form=button_form,
     )

@@ -21,7 +21,7 @@ from accounts.embed_sessions import issue_embed_session
 from models import Article, Comment, CommentState, EmbedVia, Report, User, utcnow
 from tests.browser.live import TIMEOUT_MS, host_page
 from tests.conftest import TEST_PASSWORD
-from tests.factories import CLEAN_TEXTS, REJECT_TEXT, create_comment
+from tests.factories import CLEAN_TEXTS, HOLD_TEXT, REJECT_TEXT, create_comment
 
 pytestmark = pytest.mark.browser
 
@@ -514,3 +514,266 @@ def test_the_token_is_refreshed_before_it_expires_and_delete_asks_first(
     db.rollback()
     db.expire_all()
     assert db.get_one(Comment, mine.id).state is CommentState.DELETED
+
+
+# ---------------------------------------------------------------- posting through the JSON API
+
+# The outerHTML of an element of the shadow root, without what focusing it adds (tabindex).
+OUTER_JS = (
+    f"id => {{ const e = {ROOT_JS}.getElementById(id).cloneNode(true);"
+    " e.removeAttribute('tabindex'); return e.outerHTML.replace(/>\\s+</g, '><').trim(); }"
+)
+
+
+def _posts(page: Any) -> list[Any]:
+    """Every write (POST, PATCH) the page sends, recorded from now on."""
+    sent: list[Any] = []
+    page.on("request", lambda r: sent.append(r) if r.method in ("POST", "PATCH") else None)
+    return sent
+
+
+def _server_render(page: Any) -> None:
+    """The thread again from the server (the sort link: a fragment request, no post)."""
+    page.locator(f"{EMBED} p.sort a", has_text="nieuwste eerst").click()
+    page.wait_for_function(f"() => !{ROOT_JS}.querySelector('p.notice')", timeout=TIMEOUT_MS)
+
+
+def test_posts_and_replies_go_through_the_json_api_and_match_the_server_render(
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    article: Article,
+    make_user: Callable[..., User],
+) -> None:
+    other = make_user()
+    top = create_comment(db, article, other, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    one = create_comment(db, article, other, CommentState.PUBLISHED, CLEAN_TEXTS[1], parent=top)
+    two = create_comment(db, article, other, CommentState.PUBLISHED, CLEAN_TEXTS[2], parent=one)
+    fan = make_user()
+    # Links to domains screening allows (others are held), a line break, a script payload.
+    body = f"Zie www.hln.be. en https://sporza.be/nl/a?b=1)\nnieuwe lijn {XSS}"
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, fan)
+        sent = _posts(page)
+        page.fill(f"{EMBED} #body", body)
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        db.rollback()
+        mine = db.scalars(select(Comment).where(Comment.author_id == fan.id)).one()
+        assert _active_id(page) == f"reactie-{mine.id}"
+        assert page.evaluate("() => window.pwned") is None
+        assert page.locator(f"#reactie-{mine.id} .comment-body a").count() == 2
+        # A reply at depth 3 names whom it answers.
+        page.locator(f"#reactie-{two.id} summary", has_text="Antwoorden").first.click()
+        page.fill(f"#reply-{two.id}", CLEAN_TEXTS[3])
+        page.click(f"#antwoord-{two.id} button[type=submit]")
+        page.wait_for_selector(f"#reactie-{two.id} ol.replies li.comment", timeout=TIMEOUT_MS)
+        db.rollback()
+        reply = db.scalars(select(Comment).where(Comment.parent_id == two.id)).one()
+        assert reply.depth == 3 and _active_id(page) == f"reactie-{reply.id}"
+        assert f"antwoord op {other.username}" in page.inner_text(f"#reactie-{reply.id}")
+        assert page.inner_text(f"{EMBED} #reacties") == "5 reacties"
+        # An edit: the new text in place, "bewerkt", the form taken out (a fresh one next time).
+        page.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
+        page.fill(f"#edit-{mine.id}", "Toch www.hln.be\nen verder")
+        page.click(f"#bewerk-{mine.id} button[type=submit]")
+        page.wait_for_selector("text=Je reactie is aangepast.", timeout=TIMEOUT_MS)
+        assert _active_id(page) == f"reactie-{mine.id}"
+        assert page.locator(f"#bewerk-{mine.id}").count() == 0
+        assert "bewerkt" in page.inner_text(f"#reactie-{mine.id} > .comment-meta")
+        # A report of the other reader's comment.
+        page.locator(f"#reactie-{top.id} > .comment-actions summary", has_text="Melden").click()
+        page.select_option(f"#reason-{top.id}", "spam")
+        page.locator(f"#reactie-{top.id} > .comment-actions form button", has_text="Melden").click()
+        page.wait_for_selector(
+            "text=Bedankt, een moderator bekijkt je melding.", timeout=TIMEOUT_MS
+        )
+        assert _active_id(page) == f"reactie-{top.id}"
+        # All went to the JSON API as JSON with the bearer token, no form route.
+        api = f"{base_url}/api/v1"
+        assert [(r.method, r.url) for r in sent] == [
+            ("POST", f"{api}/articles/{ARTICLE}/comments"),
+            ("POST", f"{api}/articles/{ARTICLE}/comments"),
+            ("PATCH", f"{api}/comments/{mine.id}"),
+            ("POST", f"{api}/comments/{top.id}/reports"),
+        ]
+        assert all(r.headers.get("content-type") == "application/json" for r in sent)
+        assert all(r.headers.get("authorization", "").startswith("Bearer tre_") for r in sent)
+        assert sent[1].post_data_json == {"body": CLEAN_TEXTS[3], "parent_id": two.id}
+        assert sent[3].post_data_json == {"reason": "spam", "note": None}
+        built = {i: page.evaluate(OUTER_JS, f"reactie-{i}") for i in (mine.id, reply.id)}
+        # The same comments as the server renders them (pages/_comment.html), markup for markup.
+        _server_render(page)
+        for comment_id, html in built.items():
+            assert page.evaluate(OUTER_JS, f"reactie-{comment_id}") == html
+
+
+def test_a_held_comment_shows_its_notice_and_reason_in_the_embed(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, make_user())
+        page.fill(f"{EMBED} #body", HOLD_TEXT)
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector(
+            "text=Je reactie wordt eerst nagekeken door een moderator.", timeout=TIMEOUT_MS
+        )
+        card = page.inner_text(f"{EMBED} .own-pending")
+        assert "Wacht op nakijken door een moderator. Signalen: Beledigend" in card
+        assert HOLD_TEXT in card
+        assert page.inner_text(f"{EMBED} #reacties") == "Nog geen reacties"
+        assert page.locator(f"{EMBED} li.comment").count() == 0
+        db.rollback()
+        held = db.scalars(select(Comment)).one()
+        assert held.state is CommentState.HELD
+        built = page.evaluate(OUTER_JS, f"reactie-{held.id}")
+        _server_render(page)
+        assert page.evaluate(OUTER_JS, f"reactie-{held.id}") == built
+
+
+def test_a_rejected_comment_matches_the_server_render_with_its_appeal(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, make_user())
+        sent = _posts(page)
+        page.fill(f"{EMBED} #body", REJECT_TEXT)
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector(f"{EMBED} .own-pending", timeout=TIMEOUT_MS)
+        assert page.locator(f"{EMBED} p.notice.error[role=alert]").count() == 1
+        assert "Niet geplaatst: Racisme of haat." in page.inner_text(f"{EMBED} .own-pending")
+        db.rollback()
+        rejected = db.scalars(select(Comment)).one()
+        built = page.evaluate(OUTER_JS, f"reactie-{rejected.id}")
+        _server_render(page)
+        # The appeal form's CSRF value is per rendering: compared without it.
+        strip = r"/<input name=\"csrf_token\"[^>]*>/"
+        again = page.evaluate(OUTER_JS, f"reactie-{rejected.id}")
+        assert page.evaluate(
+            f"([a, b]) => a.replace({strip}, '') === b.replace({strip}, '')", [built, again]
+        )
+        # The appeal, through the JSON API: the card says it is pending, as the server's does.
+        page.locator(f"#reactie-{rejected.id} summary", has_text="Bezwaar maken").click()
+        page.fill(f"#appeal-{rejected.id}", "Dit was een citaat uit het artikel.")
+        page.click(f"#reactie-{rejected.id} form button[type=submit]")
+        page.wait_for_selector("text=Je bezwaar is ingediend.", timeout=TIMEOUT_MS)
+        assert _active_id(page) == f"reactie-{rejected.id}"
+        assert sent[-1].url == f"{base_url}/api/v1/comments/{rejected.id}/appeal"
+        appealed = page.evaluate(OUTER_JS, f"reactie-{rejected.id}")
+        assert "Je bezwaar: in behandeling" in appealed and "<form" not in appealed
+        _server_render(page)
+        assert page.evaluate(OUTER_JS, f"reactie-{rejected.id}") == appealed
+
+
+def _tab_to(page: Any, element_id: str, limit: int = 60) -> None:
+    """Tab (only the keyboard) until the embed's element with this id has the focus."""
+    for _ in range(limit):
+        if _active_id(page) == element_id:
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"Tab never reached #{element_id}")
+
+
+def test_keyboard_only_post_refusal_reply_and_escape(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    other = make_user()
+    theirs = create_comment(db, article, other, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, make_user())
+        page.locator("h1").click()  # start on the host page, before the embed
+        _tab_to(page, "body")
+        # Trimmed to one character: refused by the server, beside the field, text kept.
+        page.keyboard.type("  a")
+        page.keyboard.press("Tab")
+        assert page.evaluate(f"() => {ROOT_JS}.activeElement.textContent") == "Plaats reactie"
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"{EMBED} #body[aria-invalid=true]", timeout=TIMEOUT_MS)
+        assert _active_id(page) == "body"
+        assert page.input_value(f"{EMBED} #body") == "  a"
+        error = page.inner_text(f"{EMBED} #body-error")
+        assert error and "body-error" in (
+            page.get_attribute(f"{EMBED} #body", "aria-describedby") or ""
+        )
+        # Fixed and sent with the button by the keyboard (Space): focus on the new comment.
+        page.keyboard.press("Control+A")
+        page.keyboard.type(CLEAN_TEXTS[1])
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+        active = _active_id(page) or ""
+        assert active.startswith("reactie-") and active != f"reactie-{theirs.id}"
+        assert page.locator(f"{EMBED} #body-error").count() == 0
+        # Reply by keyboard: Tab to the other's "Antwoorden", Enter opens it, Escape closes it
+        # (focus back on the toggle), Enter again, type, send.
+        for _ in range(60):
+            focused = page.evaluate(
+                f"() => {{ const a = {ROOT_JS}.activeElement; return a && a.tagName === 'SUMMARY'"
+                " && a.closest('li.comment').id; }"
+            )
+            if focused == f"reactie-{theirs.id}":
+                break
+            page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert _active_id(page) == f"reply-{theirs.id}"
+        page.keyboard.type("eerst nog nadenken")
+        page.keyboard.press("Escape")
+        assert page.evaluate(f"() => {ROOT_JS}.activeElement.tagName") == "SUMMARY"
+        assert not page.locator(f"#reactie-{theirs.id} details[data-form=reply]").evaluate(
+            "d => d.open"
+        )
+        page.keyboard.press("Enter")
+        page.keyboard.press("Tab")
+        assert page.input_value(f"#reply-{theirs.id}") == "eerst nog nadenken"
+        page.keyboard.press("Control+A")
+        page.keyboard.type(CLEAN_TEXTS[2])
+        page.keyboard.press("Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_selector(f"#reactie-{theirs.id} ol.replies li.comment", timeout=TIMEOUT_MS)
+        reply_id = page.evaluate(
+            f"() => {ROOT_JS}.querySelector('#reactie-{theirs.id} ol.replies li.comment').id"
+        )
+        assert _active_id(page) == reply_id
+
+
+def test_an_edit_that_is_held_takes_the_comment_out_of_the_thread_with_the_notice(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    fan = make_user()
+    mine = create_comment(db, article, fan, CommentState.PUBLISHED, CLEAN_TEXTS[0])
+    with _opened(chromium, base_url) as page:
+        _sign_in(page, base_url, db, fan)
+        page.locator(f"#reactie-{mine.id} summary", has_text="Bewerken").first.click()
+        page.fill(f"#edit-{mine.id}", HOLD_TEXT)
+        page.click(f"#bewerk-{mine.id} button[type=submit]")
+        page.wait_for_selector(
+            "text=Je aangepaste reactie wordt eerst nagekeken.", timeout=TIMEOUT_MS
+        )
+        assert page.locator(f"{EMBED} li.comment").count() == 0
+        assert HOLD_TEXT in page.inner_text(f"{EMBED} .own-pending")
+
+
+def test_the_writing_half_is_loaded_only_for_a_signed_in_reader(
+    db: Session, chromium: Any, base_url: str, article: Article, make_user: Callable[..., User]
+) -> None:
+    context = chromium.new_context()
+    loaded: list[str] = []
+    context.on("request", lambda r: loaded.append(r.url) if "/static/comments" in r.url else None)
+    with host_page(_host_html(base_url)) as host_url:
+        page = context.new_page()
+        page.goto(host_url)
+        page.wait_for_selector(f"{EMBED} #tribune-embed", timeout=TIMEOUT_MS)
+        # An anonymous reader downloads the reading half only.
+        assert loaded == [f"{base_url}/static/comments.js"]
+        # A script of the page cannot install methods through the hook (it is not the writer):
+        # had it, its `write` would swallow the post below and keep the writer out.
+        page.evaluate(
+            "() => window.Tribune.comments._install((E) => { E.prototype.write = () => true; })"
+        )
+        _sign_in(page, base_url, db, make_user())
+        assert loaded == [f"{base_url}/static/comments.js", f"{base_url}/static/comments-write.js"]
+        page.fill(f"{EMBED} #body", CLEAN_TEXTS[0])
+        page.click(f"{EMBED} #reageer button[type=submit]")
+        page.wait_for_selector("text=Je reactie staat online.", timeout=TIMEOUT_MS)
+    context.close()
