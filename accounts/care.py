@@ -27,6 +27,8 @@ from accounts import services
 from errors import DomainError, Invalid
 from models import AccountToken, TokenPurpose, User, utcnow
 from outbox import enqueue_mail
+from privacy.deletion import FormerAccount, register_eraser
+from privacy.export import register_section
 
 TOKEN_BYTES = 32
 TOKEN_TEXT_MAX = 100  # longer path segments are not ours (token_urlsafe(32) is 43 characters)
@@ -407,3 +409,30 @@ def confirm_email_change(session: Session, plain: str, now: datetime | None = No
     forget_links(session, user, TokenPurpose.RESET, TokenPurpose.VERIFY)
     session.flush()
     return user
+
+
+# ---------------------------------------------------------------- GDPR: export and deletion
+
+
+@register_section("account_links", covers={("account_tokens", "user_id"): ""})
+def _export_links(session: Session, user: User) -> list[dict[str, Any]]:
+    """The mailed links of the account (never the token or its hash)."""
+    tokens = session.scalars(
+        select(AccountToken).where(AccountToken.user_id == user.id).order_by(AccountToken.id)
+    )
+    return [
+        {
+            "id": token.id,
+            "purpose": token.purpose.value,
+            "new_email": token.new_email,
+            "created_at": token.created_at.isoformat(),
+            "expires_at": token.expires_at.isoformat(),
+            "used_at": token.used_at.isoformat() if token.used_at else None,
+        }
+        for token in tokens
+    ]
+
+
+@register_eraser("account_links", covers=[("account_tokens", "user_id")])
+def _erase_links(session: Session, former: FormerAccount) -> None:
+    session.execute(delete(AccountToken).where(AccountToken.user_id == former.user_id))
