@@ -70,6 +70,7 @@ def create_user_command(username: str, role: str, email: str | None) -> None:
                 Registration(username, email or f"{username.lower()}@tribune.local", password),
                 current_app.config["TRIBUNE_PASSWORD_METHOD"],
                 Role(role),
+                verified=True,  # an administrator made it: the address counts as confirmed
             )
             click.echo(f"Account {user.username} ({user.role.value}) aangemaakt.")
     except DomainError as exc:

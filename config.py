@@ -145,6 +145,22 @@ SETTINGS: dict[str, Setting] = {
     ),
     "TRIBUNE_REGISTER_LIMIT_IP": _tribune("10 per hour", str, "registrations per IP"),
     "TRIBUNE_RATELIMIT_ENABLED": _tribune(True, bool, "rate limits on (off in most tests)"),
+    "TRIBUNE_RESET_LIMIT_IP": _tribune(
+        "10 per hour", str, "password-reset requests (/wachtwoord-vergeten) per IP"
+    ),
+    "TRIBUNE_RESET_LIMIT_ADDRESS": _tribune(
+        "3 per hour", str, "password-reset requests per e-mail address, all IPs"
+    ),
+    "TRIBUNE_ACCOUNT_MAIL_LIMIT": _tribune(
+        "5 per hour",
+        str,
+        "mails a signed-in account may ask for (verification link again, change of address)",
+    ),
+    "TRIBUNE_RESET_TOKEN_MINUTES": _tribune(60, int, "how long a password-reset link works"),
+    "TRIBUNE_VERIFY_TOKEN_HOURS": _tribune(72, int, "how long an e-mail verification link works"),
+    "TRIBUNE_EMAIL_CHANGE_TOKEN_HOURS": _tribune(
+        24, int, "how long the link that confirms a new e-mail address works"
+    ),
     "TRIBUNE_IP_HASH_KEY": _tribune(
         None, str, "key of the IP hash; derived from SECRET_KEY when unset", nullable=True
     ),
@@ -194,6 +210,11 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_SQL_ECHO": _tribune(False, bool, "log every SQL statement"),
     "TRIBUNE_REDIS_PREFIX": _tribune("tribune", str, "prefix of Tribune's own Redis keys"),
     # ------------------------------------------------------------ comments and moderation
+    "TRIBUNE_REQUIRE_VERIFIED_EMAIL": _tribune(
+        False,
+        bool,
+        "posting, replying and reporting need a confirmed e-mail address (SSO accounts never do)",
+    ),
     "TRIBUNE_EDIT_WINDOW_SECONDS": _tribune(600, int, "how long an author may edit a comment"),
     "TRIBUNE_UNDO_DELETE_SECONDS": _tribune(
         600, int, "how long an author may undo deleting their comment"

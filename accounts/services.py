@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from sqlalchemy import bindparam, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -20,7 +20,16 @@ from accounts.passwords import PASSWORD_MIN as PASSWORD_MIN
 from accounts.passwords import password_problems, validate_password
 from errors import Conflict, DomainError, Invalid
 from lookups import get_or_404
-from models import ApiToken, Role, TokenRevocation, TokenScope, User, utcnow
+from models import (
+    AccountToken,
+    ApiToken,
+    Role,
+    TokenPurpose,
+    TokenRevocation,
+    TokenScope,
+    User,
+    utcnow,
+)
 from moderation.audit import record_action
 from parsing import is_id_text, is_int_text
 from writes.driver import hot_rows
@@ -57,10 +66,17 @@ class Registration:
 
 
 def registration_problems(
-    session: Session, registration: Registration, username_check: object = None
+    session: Session,
+    registration: Registration,
+    username_check: object = None,
+    check_email_in_use: bool = True,
 ) -> list[DomainError]:
     """Every rule the registration breaks, in field order (name, e-mail, password, in use),
-    so a form can show them all at once instead of one per try."""
+    so a form can show them all at once instead of one per try.
+
+    A name in use is always a problem (names are public). An address in use is one only
+    with `check_email_in_use` (the CLI, an administrator): the public page leaves it to
+    accounts.care.register_account, which answers as for a fresh address."""
     username = registration.username.strip()
     email = registration.email.strip().lower()
     problems: list[DomainError] = []
@@ -83,17 +99,18 @@ def registration_problems(
             Invalid("invalid_email", "Dat e-mailadres is ongeldig.", details={"field": "email"})
         )
     problems.extend(password_problems(registration.password, username, email))
-    taken = session.scalar(
-        select(User.id).where(or_(User.username_key == username_key(username), User.email == email))
-    )
-    if taken is not None:
-        # One message for both cases, so the form does not tell which e-mails have an account.
+    name_taken = session.scalar(select(User.id).where(User.username_key == username_key(username)))
+    if name_taken is not None:
         problems.append(
             Conflict(
-                "account_exists",
-                "Die gebruikersnaam of dat e-mailadres is al in gebruik.",
+                "username_taken",
+                "Die gebruikersnaam is al in gebruik.",
                 details={"field": "username"},
             )
+        )
+    if check_email_in_use and session.scalar(select(User.id).where(User.email == email)):
+        problems.append(
+            Conflict("email_taken", "Dat e-mailadres is al in gebruik.", details={"field": "email"})
         )
     return problems
 
@@ -104,10 +121,15 @@ def register_user(
     password_method: str,
     role: Role = Role.FAN,
     username_check: object = None,
+    email_in_use_checked: bool = True,
+    verified: bool = False,
 ) -> User:
     """Create an account after checking the name, e-mail and password (the first broken rule
-    is raised; registration_problems lists them all)."""
-    problems = registration_problems(session, registration, username_check)
+    is raised; registration_problems lists them all). `verified`: the address counts as
+    confirmed (an account an administrator made: the CLI, the demo seed)."""
+    problems = registration_problems(
+        session, registration, username_check, check_email_in_use=email_in_use_checked
+    )
     if problems:
         raise problems[0]
     username = registration.username.strip()
@@ -117,6 +139,7 @@ def register_user(
         email=registration.email.strip().lower(),
         password_hash=hash_password(registration.password, password_method),
         role=role,
+        email_verified_at=utcnow() if verified else None,
     )
     session.add(user)
     session.flush()
@@ -161,14 +184,27 @@ def change_password(
     validate_password(new, user.username, user.email)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)
+    _forget_reset_links(session, user)
+
+
+def _forget_reset_links(session: Session, user: User) -> None:
+    """A new password ends the reset links still unused (mailed for the old one)."""
+    session.execute(
+        delete(AccountToken).where(
+            AccountToken.user_id == user.id,
+            AccountToken.purpose == TokenPurpose.RESET,
+            AccountToken.used_at.is_(None),
+        )
+    )
 
 
 def set_password(session: Session, user: User, new: str, password_method: str) -> None:
-    """An administrator's reset (the CLI): the registration's password rules, and every session
-    of the account ends."""
+    """An administrator's reset (the CLI) or a reset link's (accounts.care): the
+    registration's password rules, and every session of the account ends."""
     validate_password(new, user.username, user.email)
     user.password_hash = hash_password(new, password_method)
     end_sessions(session, user)
+    _forget_reset_links(session, user)
 
 
 def end_sessions(session: Session, user: User) -> None:

@@ -159,6 +159,27 @@ def check_can_post(author: User, now: datetime) -> None:
         raise block
 
 
+def unverified_block(author: User, policy: PostingPolicy) -> DomainError | None:
+    """Why this account may not post, reply or report yet (TRIBUNE_REQUIRE_VERIFIED_EMAIL):
+    403 email_unverified for a password account without a confirmed address; SSO accounts
+    never need one. None when nothing stands in the way."""
+    if not policy.require_verified_email or not author.needs_verification:
+        return None
+    return DomainError(
+        "email_unverified",
+        "Bevestig eerst je e-mailadres: volg de link in de mail die we je stuurden. Geen mail "
+        "gekregen? Laat de link opnieuw sturen.",
+        403,
+    )
+
+
+def check_verified(author: User, policy: PostingPolicy) -> None:
+    """Refuse a post, reply or report of an account that must confirm its address first."""
+    block = unverified_block(author, policy)
+    if block is not None:
+        raise block
+
+
 def _parent(session: Session, article_id: int, parent_id: object) -> Comment | None:
     if parent_id is None:
         return None
@@ -204,6 +225,7 @@ def post_comment(
     if mode.closed:
         raise Conflict("comments_closed", "Reageren op dit artikel is gesloten.")
     check_can_post(author, now)
+    check_verified(author, policy)
     text = clean_body(body)
     parent = _parent(session, target.id, parent_id)
 
@@ -329,6 +351,7 @@ def edit_comment(
             f"Je kan een reactie maar {policy.edit_window_seconds // 60} minuten lang bewerken.",
         )
     check_can_post(author, now)
+    check_verified(author, policy)
     text = clean_body(body)
     screening = screener(text)
     flags = _screening_flags(screening)
@@ -481,6 +504,7 @@ def report_comment(
 ) -> tuple[Report, bool]:
     """Report a comment (once per reader); returns the report and whether it is new."""
     now = now or utcnow()
+    check_verified(reporter, policy)
     try:
         reason_code = ReasonCode(reason)  # type: ignore[arg-type]  # any value: ValueError answers 422
     except ValueError:

@@ -92,6 +92,32 @@ class TokenForm(TribuneForm):
         return [scope for scope, name in self.SCOPE_FIELDS.items() if self[name].data]
 
 
+class ForgotPasswordForm(TribuneForm):
+    """Ask for a password-reset link; the answer is the same whether the address is known."""
+
+    email = EmailField("E-mailadres van je account", [required(), length(maximum=EMAIL_MAX)])
+
+
+class ResetPasswordForm(TribuneForm):
+    """A new password through a mailed reset link, twice."""
+
+    password = PasswordField(
+        f"Nieuw wachtwoord (minstens {PASSWORD_MIN} tekens)",
+        [required(PASSWORD_RULE_NL), length(PASSWORD_MIN, PASSWORD_MAX, PASSWORD_RULE_NL)],
+    )
+    password_repeat = PasswordField(
+        "Herhaal je nieuwe wachtwoord",
+        [required(), EqualTo("password", "De wachtwoorden zijn niet gelijk.")],
+    )
+
+
+class EmailChangeForm(TribuneForm):
+    """Move the account to another address (confirmed by a link mailed there)."""
+
+    new_email = EmailField("Nieuw e-mailadres", [required(), length(maximum=EMAIL_MAX)])
+    password = PasswordField("Je wachtwoord", [required()])
+
+
 COMMENTS_CHOICE_NL = "Kies wat er met je reacties gebeurt."
 
 

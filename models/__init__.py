@@ -1,5 +1,6 @@
 """Persistence only: every table Tribune has, importable from one place."""
 
+from models.account_token import AccountToken, TokenPurpose
 from models.article import ARTICLE_ID_PATTERN, Article, CommentMode
 from models.base import Base, utcnow
 from models.comment import (
@@ -34,6 +35,8 @@ from models.user import (
 from models.webhooks import WebhookEndpoint
 
 __all__ = [
+    "AccountToken",
+    "TokenPurpose",
     "ARTICLE_ID_PATTERN",
     "ApiToken",
     "Appeal",

@@ -99,6 +99,9 @@ class User(Base):
     # False for accounts a news site's single sign-on created: they have no password and
     # /login refuses them (accounts.sso).
     password_login: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # When the owner followed the verification link (accounts.care); None: not confirmed yet.
+    # Accounts older than migration 0012 were set to their creation time (treated as verified).
+    email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Counters kept by the comment state machine (the author's track record in the queue).
     published_count: Mapped[int] = mapped_column(default=0)
     held_count: Mapped[int] = mapped_column(default=0)
@@ -125,6 +128,11 @@ class User(Base):
     def get_id(self) -> str:
         # The session version makes a password change end every other session.
         return f"{self.id}:{self.session_version}"
+
+    @property
+    def needs_verification(self) -> bool:
+        """A password account whose address is not confirmed (SSO accounts never need it)."""
+        return self.password_login and self.email_verified_at is None
 
     def is_banned(self, now: datetime) -> bool:
         """True while a suspension or ban is in force."""

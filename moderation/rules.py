@@ -56,6 +56,8 @@ class PostingPolicy:
     undo_delete_seconds: int = _default("undo_delete_seconds")
     new_reporter_days: int = _default("new_reporter_days")
     auto_close_days: int = _default("auto_close_days")  # 0 = articles never close by themselves
+    # Posting, replying and reporting need a confirmed address (accounts.care).
+    require_verified_email: bool = _default("require_verified_email")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> PostingPolicy:

@@ -47,11 +47,6 @@ ALERT_ROLES = (Role.MODERATOR, Role.ADMIN)
 DIGEST = "digest"
 UNSUBSCRIBE_INVALID_NL = "Deze afmeldlink is ongeldig of verlopen."
 
-# Until account care's users.email_verified_at exists there is no verification at all, so a
-# password account's address counts as confirmed (the merge of migration 0012 ends this).
-_VERIFICATION_EXISTS = hasattr(User, "email_verified_at")
-
-
 def kinds_for(user: User) -> tuple[NotificationKind, ...]:
     """The kinds this account can choose: every fan kind, plus the queue alarm for staff."""
     if user.role in ALERT_ROLES:
@@ -71,9 +66,7 @@ def address_verified(user: User) -> bool:
     site vouches for the address it sends)."""
     if not user.password_login:
         return True
-    if not _VERIFICATION_EXISTS:
-        return True
-    return getattr(user, "email_verified_at", None) is not None
+    return user.email_verified_at is not None
 
 
 def notification_address(session: Session, user: User) -> str | None:

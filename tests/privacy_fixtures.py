@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy.orm import Session
 
 from models import (
+    AccountToken,
     ApiToken,
     Appeal,
     Article,
@@ -32,6 +33,7 @@ from models import (
     ReasonCode,
     Role,
     SsoIdentity,
+    TokenPurpose,
     User,
     UserNote,
     WebhookEndpoint,
@@ -134,6 +136,13 @@ def populate_fan(
     add_note(db, moderator, fan.id, NOTE_ABOUT_FAN)
     db.add_all(
         [
+            AccountToken(
+                purpose=TokenPurpose.RESET,
+                user_id=fan.id,
+                token_hash="c" * 64,
+                created_at=now,
+                expires_at=now + timedelta(hours=1),
+            ),
             ApiToken(
                 user_id=fan.id,
                 name=TOKEN_NAME,

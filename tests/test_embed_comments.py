@@ -535,8 +535,18 @@ def test_registering_in_the_popup_comes_back_to_the_token_page(client: FlaskClie
             "password_repeat": TEST_PASSWORD,
         },
     )
-    assert registered.status_code == 302
-    back = registered.headers["Location"]
+    # Registering signs nobody in (no enumeration of addresses): the answer page leads to
+    # the login with the same next, and signing in comes back to the token page.
+    assert registered.status_code == 303
+    sent = _text(client.get(registered.headers["Location"]))
+    login_link = re.search(r'class="button" href="(/login\?next=[^"]+)"', sent)
+    assert login_link is not None
+    signed_in = client.post(
+        login_link.group(1).replace("&amp;", "&"),
+        data={"login": "Popupfan", "password": TEST_PASSWORD},
+    )
+    assert signed_in.status_code == 302
+    back = signed_in.headers["Location"]
     assert back.startswith("/embed/aanmelden?origin=")
     token_page = _text(client.get(back))
     assert 'data-session-url="/embed/sessie"' in token_page and "Popupfan" in token_page

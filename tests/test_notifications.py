@@ -173,9 +173,6 @@ def test_an_sso_account_without_an_address_is_told_so(
     )
 
 
-@pytest.mark.skipif(
-    not hasattr(User, "email_verified_at"), reason="account care (migration 0012) not merged"
-)
 def test_an_unconfirmed_address_gets_nothing_and_the_page_says_so(
     app: Flask, db: Session, make_user: Callable[..., User]
 ) -> None:
@@ -671,9 +668,6 @@ def test_every_kind_can_be_turned_off_on_the_settings_page(
     assert scene.mails(recipient) == []
 
 
-@pytest.mark.skipif(
-    not hasattr(User, "email_verified_at"), reason="account care (migration 0012) not merged"
-)
 def test_nothing_goes_to_an_unconfirmed_address(scene: Scene) -> None:
     scene.fan.email_verified_at = None
     scene.db.commit()

@@ -70,7 +70,7 @@ def test_anonymous_ballot_becomes_the_accounts_at_login(
     assert_no_drift(app)
 
 
-def test_registration_claims_the_anonymous_ballot(
+def test_the_first_sign_in_after_registering_claims_the_anonymous_ballot(
     app: Flask, client: FlaskClient, db: Session, make_poll: Callable[..., Poll]
 ) -> None:
     poll = make_poll()
@@ -84,7 +84,12 @@ def test_registration_claims_the_anonymous_ballot(
             "password_repeat": TEST_PASSWORD,
         },
     )
-    assert response.status_code == 302
+    # Registering signs nobody in (no enumeration of addresses): the first sign-in claims.
+    assert response.status_code == 303
+    [anonymous] = ballots(db, poll.id)
+    assert anonymous.user_id is None
+    signed_in = client.post("/login", data={"login": "Maneblusser", "password": TEST_PASSWORD})
+    assert signed_in.status_code == 302
     [ballot] = ballots(db, poll.id)
     user = db.get(User, ballot.user_id)
     assert user is not None and user.username == "Maneblusser"

@@ -13,6 +13,7 @@ from views import (  # noqa: F401
     api_privacy,
     api_tallies,
     auth,
+    care,
     comments,
     deliveries,
     editor,
@@ -35,7 +36,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
     for module in (pages, comments, auth, admin, deliveries, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
-    for module in (votes, embed, embed_session, editor, webhooks, notifications):
+    for module in (votes, embed, embed_session, editor, webhooks, notifications, care):
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)

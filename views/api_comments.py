@@ -134,7 +134,8 @@ def list_comments(article_id: str) -> ResponseReturnValue:
         422: (schemas.Error, schemas.CommentRejected),
     },
     errors={
-        403: "banned (details.banned_until).",
+        403: "banned (details.banned_until), or email_unverified (TRIBUNE_REQUIRE_VERIFIED_EMAIL: "
+        "the account's address is not confirmed yet).",
         404: "article_not_found or parent_not_found.",
         409: "comments_closed or parent_not_visible.",
         422: "comment_rejected (stored: details.comment_id and details.reasons), "
@@ -238,6 +239,8 @@ def delete_comment(comment_id: int) -> ResponseReturnValue:
     body=schemas.ReportIn,
     responses={201: schemas.ReportOut, 200: schemas.ReportOut},
     errors={
+        403: "email_unverified (TRIBUNE_REQUIRE_VERIFIED_EMAIL: the account's address is not "
+        "confirmed yet).",
         404: "comment_not_found (or not published).",
         409: "own_comment",
         422: "invalid_reason (details.allowed) or invalid_note.",

@@ -534,6 +534,18 @@ class ExportApiToken(BaseModel):
     revoked_reason: str | None
 
 
+class ExportAccountLink(BaseModel):
+    """A link mailed to the account (password reset, address check, change of address):
+    never the token or its hash."""
+
+    id: int
+    purpose: str = Field(description="reset, verify or change_email.")
+    new_email: str | None = Field(description="The address the link was mailed to or moves to.")
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+
+
 class ExportRememberToken(BaseModel):
     id: int
     created_at: datetime
@@ -682,6 +694,9 @@ class AccountExport(BaseModel):
     appeals: list[ExportAppeal]
     ballots: list[ExportBallot]
     api_tokens: list[ExportApiToken]
+    account_links: list[ExportAccountLink] = Field(
+        description="Links mailed to the account (accounts.care)."
+    )
     sessions: ExportSessions
     sso_identities: list[ExportSsoIdentity]
     notes_about_you: list[ExportNote] = Field(description="Moderators' notes on the account.")

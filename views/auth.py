@@ -27,13 +27,14 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select
 from werkzeug.wrappers import Response as BaseResponse
 
-from accounts import remember, services
+from accounts import care, remember, services
 from db import get_session, in_write_transaction, session_scope
 from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
 from forms.accounts import (
     DeleteAccountForm,
     DeleteSsoAccountForm,
+    EmailChangeForm,
     LoginForm,
     PasswordChangeForm,
     RegistrationForm,
@@ -312,7 +313,8 @@ def logout_everywhere() -> ResponseReturnValue:
 @limits_checked
 @limiter.limit(lambda: current_app.config["TRIBUNE_REGISTER_LIMIT_IP"], methods=["POST"])
 def register() -> ResponseReturnValue:
-    """Create a fan account and log it in."""
+    """Create a fan account; the answer does not tell whether the address had one (the
+    owner of a registered address gets a mail instead, accounts.care.register_account)."""
     if current_user.is_authenticated:
         return redirect(url_for("pages.index"))
     form = RegistrationForm()
@@ -330,7 +332,11 @@ def register() -> ResponseReturnValue:
         # Every problem at once: the form's own checks and the service's (a name or address in
         # use, a name the screening refuses), so a fan does not fix one per try. A field the
         # form already flagged keeps the form's message for its rule; "in use" then goes above.
-        problems = services.registration_problems(session, registration, username_check)
+        # An address in use is no problem here: care.register_account answers as for a new
+        # one and mails the address's owner (no enumeration of registered addresses).
+        problems = services.registration_problems(
+            session, registration, username_check, check_email_in_use=False
+        )
         for problem in problems:
             place = (problem.details or {}).get("field")
             if place in form._fields and form[place].errors:
@@ -342,10 +348,11 @@ def register() -> ResponseReturnValue:
                 status = problems[0].status_code
         if valid and not problems:
             try:
-                user = services.register_user(
+                care.register_account(
                     session,
                     registration,
                     current_app.config["TRIBUNE_PASSWORD_METHOD"],
+                    care.LinkLifetimes.from_config(current_app.config),
                     username_check=username_check,
                 )
             except DomainError as exc:
@@ -354,9 +361,11 @@ def register() -> ResponseReturnValue:
                 status = exc.status_code
             else:
                 session.commit()
-                login_user(user)
-                flash("Welkom bij Tribune! Je account is aangemaakt.", "success")
-                return redirect(safe_next(request.args.get("next")))
+                # The same answer for a new address and one that has an account: no session
+                # (that would tell them apart), a page that says a mail is on its way.
+                return redirect(
+                    url_for("care.registered", next=request.args.get("next") or None), 303
+                )
     return render_template("auth/register.html", form=form), status
 
 
@@ -366,6 +375,7 @@ def _render_profile(
     token_form: TokenForm | None = None,
     new_token: str | None = None,
     new_token_name: str | None = None,
+    email_form: EmailChangeForm | None = None,
 ) -> tuple[str, int]:
     tokens: list[ApiToken] = []
     if current_user.role in (Role.EDITOR, Role.ADMIN):
@@ -385,6 +395,7 @@ def _render_profile(
             new_token_name=new_token_name,
             password_form=password_form or PasswordChangeForm(formdata=None),
             token_form=token_form or TokenForm(formdata=None),
+            email_form=email_form or EmailChangeForm(formdata=None),
             token_scope_fields=[
                 TokenForm.SCOPE_FIELDS[scope]
                 for scope in services.token_scopes_for(current_user.role)

@@ -11,7 +11,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from articles import services as articles
-from comments.services import posting_block, recently_deleted
+from comments.services import posting_block, recently_deleted, unverified_block
 from comments.threads import authors_pending, published_threads
 from db import get_session
 from forms.comments import ArticleForms
@@ -98,7 +98,7 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
         own_pending, appeals = authors_pending(session, item, current_user.id)
         deleted = recently_deleted(session, item.id, current_user, posting_policy(), now)
         # A suspended fan sees why and until when instead of forms that would refuse them.
-        block = posting_block(current_user, now)
+        block = posting_block(current_user, now) or unverified_block(current_user, posting_policy())
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = page_number(request.args.get("pagina"))

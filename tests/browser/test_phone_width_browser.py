@@ -12,6 +12,7 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from accounts.care import issue_link
 from accounts.services import create_api_token
 from comments.services import report_comment
 from models import (
@@ -21,6 +22,7 @@ from models import (
     NotificationKind,
     OutboxAttempt,
     Role,
+    TokenPurpose,
     User,
     utcnow,
 )
@@ -116,7 +118,9 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     )
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
-    token = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
+    unsubscribe = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
+    # A live reset link (its page shows the form; the other mailed-link pages the dead link).
+    token = issue_link(db, fan, TokenPurpose.RESET, timedelta(hours=1), now)
     db.commit()
     return {
         "users": users,
@@ -125,12 +129,13 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "comment_id": published.id,
             "user_id": fan.id,
             "poll_id": poll.id,
+            "token": token,
             "message_id": failed.id,
             "endpoint_id": endpoint.id,
             "name": mail.delivery_id,  # the .eml the worker writes (run in the test)
-            # A fan's unsubscribe link (GET: the confirm page).
-            "token": token,
         },
+        # A fan's live unsubscribe link (GET: the confirm page); <token> above is a reset link.
+        "unsubscribe": f"/meldingen/afmelden/{unsubscribe}",
     }
 
 
@@ -161,7 +166,7 @@ def test_no_page_scrolls_sideways_at_360_px(
 ) -> None:
     data = seed(db, make_user, make_article)
     run_worker(app.extensions["tribune.sessionmaker"], app.config, once=True)  # writes the .eml
-    paths = page_paths(app, data["ids"])
+    paths = page_paths(app, data["ids"]) + [data["unsubscribe"]]
     assert {"/beheer/", "/moderatie/statistieken", "/redactie/"} <= set(paths)
     offenders: list[str] = []
     for role in (None, Role.FAN, Role.MODERATOR, Role.EDITOR, Role.ADMIN):
