@@ -670,6 +670,7 @@ def test_every_kind_can_be_turned_off_on_the_settings_page(
 
 def test_nothing_goes_to_an_unconfirmed_address(scene: Scene) -> None:
     scene.fan.email_verified_at = None
+    preferences.save_choices(scene.db, scene.other, {NotificationKind.REPORT: Delivery.IMMEDIATE})
     scene.db.commit()
 
     for trigger in TRIGGERS.values():
