@@ -6,6 +6,7 @@ half-open recovery, bad answers, old jobs dropped, and the admins' threshold pag
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -384,9 +385,18 @@ def test_bad_answers_and_a_down_scorer_are_failures(
 # ---------------------------------------------------------------- the circuit breaker
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["redis", "per-process"])
 def test_the_breaker_opens_after_n_failures_and_recovers_through_one_trial(
-    app: Flask, db: Session, article: Article, fan: User, scorer: ScorerServer
+    app_settings: dict[str, Any],
+    request: pytest.FixtureRequest,
+    scorer: ScorerServer,
+    shared: bool,
 ) -> None:
+    app_settings["REDIS_URL"] = request.getfixturevalue("redis_url") if shared else None
+    app: Flask = request.getfixturevalue("app")
+    db: Session = request.getfixturevalue("db")
+    article: Article = request.getfixturevalue("article")
+    fan: User = request.getfixturevalue("fan")
     scorer.mode = "error"
     clock = Clock()
     comments = [
@@ -431,8 +441,9 @@ def breaker_pair(request: pytest.FixtureRequest) -> tuple[CircuitBreaker, Circui
         )
     url = request.getfixturevalue("redis_url")
     client = redis.Redis.from_url(url)
-    prefix = f"tribune-test-breaker-{id(request)}-{utcnow().timestamp()}"
-    request.addfinalizer(lambda: client.delete(*client.keys(prefix + ":*") or ["-"]))
+    prefix = f"tribune-test-breaker-{uuid.uuid4().hex[:12]}"
+    store = RedisBreakerStore(client, prefix)
+    request.addfinalizer(store.reset)
     return (
         CircuitBreaker(RedisBreakerStore(client, prefix), FAILURES, COOLDOWN, 5.0),
         CircuitBreaker(RedisBreakerStore(client, prefix), FAILURES, COOLDOWN, 5.0),
@@ -556,7 +567,7 @@ def test_the_admin_sets_thresholds_and_the_worker_uses_them(
     assert response.status_code == 303
     fresh(db)
     stored = db.get(SiteSetting, "scorer_thresholds")
-    assert stored is not None
+    assert stored is not None and isinstance(stored.value, dict)
     assert stored.value["INSULT"] == {"value": 0.5, "hold": True}
     assert stored.value["THREAT"] == {"value": None, "hold": False}  # emptied: off
     assert stored.value["TOXICITY"] == {"value": 0.99, "hold": False}
