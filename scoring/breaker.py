@@ -10,6 +10,7 @@ claim). Without Redis each worker process keeps its own breaker. Times are the w
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,7 +40,7 @@ class MemoryBreakerStore:
         self._lock = threading.Lock()
         self._failures = 0
         self._open_until: float | None = None
-        self._trial = False
+        self._trial_until = 0.0  # monotonic time the trial claim lapses (as Redis's TTL)
 
     def add_failure(self) -> int:
         with self._lock:
@@ -48,7 +49,7 @@ class MemoryBreakerStore:
 
     def reset(self) -> None:
         with self._lock:
-            self._failures, self._open_until, self._trial = 0, None, False
+            self._failures, self._open_until, self._trial_until = 0, None, 0.0
 
     def open_until(self) -> float | None:
         return self._open_until
@@ -58,13 +59,13 @@ class MemoryBreakerStore:
 
     def claim_trial(self, seconds: float) -> bool:
         with self._lock:
-            if self._trial:
+            if time.monotonic() < self._trial_until:
                 return False
-            self._trial = True
+            self._trial_until = time.monotonic() + seconds
             return True
 
     def release_trial(self) -> None:
-        self._trial = False
+        self._trial_until = 0.0
 
 
 class RedisBreakerStore:

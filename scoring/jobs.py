@@ -284,12 +284,13 @@ def score_one(
     breaker: CircuitBreaker,
     job_id: int,
     now: Callable[[], datetime],
-) -> None:
-    """Score one claimed job and record what came of it."""
+) -> bool:
+    """Score one claimed job and record what came of it; False when the service was not
+    called (the comment went before its turn)."""
     text = _text_of(session_factory, job_id)
     if text is None:
         _write(session_factory, lambda session: finish_unscorable(session, job_id, now()))
-        return
+        return False
     try:
         scores = score_text(target, text)
     except ScorerFailure as failure:
@@ -307,9 +308,10 @@ def score_one(
                 settings["TRIBUNE_SCORER_MAX_BACKOFF_SECONDS"],
             ),
         )
-        return
+        return True
     breaker.succeeded()
     _write(session_factory, lambda session: apply_scores(session, job_id, scores, now()))
+    return True
 
 
 @worker_step("scoring")
@@ -345,13 +347,14 @@ def score_due(
         )
 
     _write(session_factory, claim)
-    if not claimed and half_open:
-        breaker.store.release_trial()  # nothing to try the service with: the next round may
     tried = 0
+    called = False
     for position, job_id in enumerate(claimed):
         if position and not breaker.allow(now().timestamp()):
             _write(session_factory, partial(release_jobs, job_ids=claimed[position:]))
             break
-        score_one(session_factory, settings, target, breaker, job_id, now)
+        called = score_one(session_factory, settings, target, breaker, job_id, now) or called
         tried += 1
+    if half_open and not called:
+        breaker.store.release_trial()  # no call was the trial: the next round makes one
     return dropped + tried

@@ -31,7 +31,7 @@ from models import (
     User,
     utcnow,
 )
-from moderation.comment_states import mark_reviewed
+from moderation.comment_states import mark_reviewed, transition
 from moderation.flags import FlagCode, Severity
 from outbox import run_worker
 from scoring.breaker import (
@@ -428,6 +428,43 @@ def test_the_breaker_opens_after_n_failures_and_recovers_through_one_trial(
     assert len(scorer.calls) == FAILURES + 1 + len(comments)
     assert all(j.state is ScoringState.DONE for j in jobs(db))
     assert all(comment_of(db, c.id).state is CommentState.PUBLISHED for c in comments)
+
+
+@pytest.mark.parametrize("shared", [True, False], ids=["redis", "per-process"])
+def test_a_half_open_round_without_a_call_leaves_the_trial_to_the_next(
+    app_settings: dict[str, Any],
+    request: pytest.FixtureRequest,
+    scorer: ScorerServer,
+    shared: bool,
+) -> None:
+    app_settings["REDIS_URL"] = request.getfixturevalue("redis_url") if shared else None
+    app: Flask = request.getfixturevalue("app")
+    db: Session = request.getfixturevalue("db")
+    article: Article = request.getfixturevalue("article")
+    fan: User = request.getfixturevalue("fan")
+    scorer.mode = "error"
+    clock = Clock()
+    failing = [
+        create_comment(db, article, fan, CommentState.PUBLISHED, body=text)
+        for text in CLEAN_TEXTS[:FAILURES]
+    ]
+    work(app, clock)
+    assert len(scorer.calls) == FAILURES  # open
+    for comment in failing:  # their author deletes them while the breaker is open
+        transition(db, db.get(Comment, comment.id), CommentState.DELETED, "delete", fan)
+    db.commit()
+
+    scorer.mode = "ok"
+    clock.advance(COOLDOWN + 1)
+    work(app, clock)  # half-open: the due jobs have nothing left to score, no call is made
+    assert len(scorer.calls) == FAILURES
+    assert all(j.state is ScoringState.DONE and j.scores is None for j in jobs(db))
+
+    later = create_comment(db, article, fan, CommentState.PUBLISHED, body=INSULT_TEXT)
+    work(app, clock)  # the trial is still there to make: it scores, the breaker closes
+
+    assert len(scorer.calls) == FAILURES + 1
+    assert comment_of(db, later.id).state is CommentState.HELD
 
 
 @pytest.fixture(params=["memory", "redis"])
