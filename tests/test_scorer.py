@@ -18,6 +18,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app import create_app
+from config import SettingError
 from models import (
     Article,
     Comment,
@@ -663,3 +665,18 @@ def test_the_defaults_hold_on_the_serious_attributes_only() -> None:
     holding = {name for name, t in DEFAULT_THRESHOLDS.items() if t.hold}
     assert holding == {"SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "THREAT"}
     assert DEFAULT_THRESHOLDS["PROFANITY"].value is None
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("TRIBUNE_SCORER_URL", "ftp://scorer.example/analyze"),
+        ("TRIBUNE_SCORER_TIMEOUT_MS", 0),
+        ("TRIBUNE_SCORER_BREAKER_FAILURES", 0),
+    ],
+)
+def test_unusable_scorer_settings_stop_the_start(
+    app_settings: dict[str, Any], key: str, value: object
+) -> None:
+    with pytest.raises(SettingError, match=key):
+        create_app({**app_settings, key: value})

@@ -7,6 +7,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from redis.exceptions import RedisError
 from werkzeug.datastructures import MultiDict
 
 from accounts import services
@@ -148,7 +149,10 @@ def _scorer_page(form: ScorerThresholdsForm, status: int = 200) -> ResponseRetur
     target = ScorerTarget.from_settings(settings)
     breaker = None
     if target is not None and client is not None:  # without Redis each worker has its own
-        breaker = BREAKER_NL[breaker_for(settings, client).state(utcnow().timestamp())]
+        try:
+            breaker = BREAKER_NL[breaker_for(settings, client).state(utcnow().timestamp())]
+        except RedisError:
+            breaker = "onbekend: Redis antwoordt niet"
     return (
         render_template(
             "admin/scorer.html",
