@@ -57,7 +57,6 @@ DEFAULT_THRESHOLDS: dict[str, Threshold] = {
     "THREAT": Threshold(0.8, True),
     "PROFANITY": Threshold(None, False),  # football swearing is the word lists' business
 }
-assert set(DEFAULT_THRESHOLDS) == set(ATTRIBUTES) == set(FLAG_CODES)
 
 OUT_OF_RANGE_NL = "Kies een getal van 0 tot 1 (bv. 0,8), of laat leeg om uit te zetten."
 

@@ -45,7 +45,14 @@ from scoring.breaker import (
     RedisBreakerStore,
 )
 from scoring.client import ATTRIBUTES, ScorerFailure, ScorerTarget, score_text
-from scoring.thresholds import DEFAULT_THRESHOLDS, OUT_OF_RANGE_NL, Threshold, save_thresholds
+from scoring.thresholds import (
+    ATTRIBUTE_LABELS_NL,
+    DEFAULT_THRESHOLDS,
+    FLAG_CODES,
+    OUT_OF_RANGE_NL,
+    Threshold,
+    save_thresholds,
+)
 from tests.conftest import TEST_PASSWORD, login
 from tests.factories import (
     REJECT_TEXT,
@@ -662,6 +669,7 @@ def test_the_threshold_form_needs_its_csrf_token(
 
 
 def test_the_defaults_hold_on_the_serious_attributes_only() -> None:
+    assert set(DEFAULT_THRESHOLDS) == set(ATTRIBUTES) == set(FLAG_CODES) == set(ATTRIBUTE_LABELS_NL)
     holding = {name for name, t in DEFAULT_THRESHOLDS.items() if t.hold}
     assert holding == {"SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "THREAT"}
     assert DEFAULT_THRESHOLDS["PROFANITY"].value is None
