@@ -297,6 +297,35 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_WEBHOOK_SECRET_GRACE_HOURS": _tribune(
         24, int, "hours a rotated webhook secret keeps signing beside the new one"
     ),
+    # ------------------------------------------------------------ the operator's scoring model
+    "TRIBUNE_SCORER_URL": _tribune(
+        None,
+        str,
+        "http(s) URL of a Perspective-compatible scoring service (…/comments:analyze); unset = "
+        "no model scores comments",
+        nullable=True,
+    ),
+    "TRIBUNE_SCORER_KEY": _tribune(
+        None, str, "API key sent as ?key= on every scorer call (as Perspective wants)", True
+    ),
+    "TRIBUNE_SCORER_TIMEOUT_MS": _tribune(
+        1500, int, "milliseconds the scorer has to answer one comment; later is a failure"
+    ),
+    "TRIBUNE_SCORER_BREAKER_FAILURES": _tribune(
+        5, int, "consecutive scorer failures (errors, timeouts, bad answers) that open the breaker"
+    ),
+    "TRIBUNE_SCORER_BREAKER_COOLDOWN_SECONDS": _tribune(
+        60.0, float, "how long an open breaker sends nothing before one trial call (half-open)"
+    ),
+    "TRIBUNE_SCORER_BACKOFF_SECONDS": _tribune(
+        30.0, float, "wait before a comment whose scoring failed is tried again; doubles each time"
+    ),
+    "TRIBUNE_SCORER_MAX_BACKOFF_SECONDS": _tribune(
+        600.0, float, "the longest wait between two scoring attempts of one comment"
+    ),
+    "TRIBUNE_SCORER_MAX_AGE_SECONDS": _tribune(
+        3600, int, "a comment not scored this long after posting is dropped from scoring (audited)"
+    ),
     # ------------------------------------------------------------ tallies
     "TRIBUNE_TALLY_CACHE_SECONDS": _tribune(
         3.0, float, "server-side cache of tally answers (0 = off)"

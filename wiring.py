@@ -16,6 +16,7 @@ from moderation.runtime import LexiconRefresher
 from moderation.screening import screen, screen_username
 from notifications.settings import SESSION_KEY as SETTINGS_SESSION_KEY
 from notifications.settings import check_settings as check_notification_settings
+from scoring.client import check_settings as check_scorer_settings
 
 
 def init_app(app: Flask) -> None:
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
         raise SettingError(str(exc)) from None
     app.extensions["tribune.sso"] = sso
     check_notification_settings(app.config)
+    check_scorer_settings(app.config)
     # Event handlers get only the session: they read the app's settings from it (Session.info).
     app.extensions["tribune.sessionmaker"].configure(info={SETTINGS_SESSION_KEY: app.config})
 

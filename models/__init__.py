@@ -22,6 +22,7 @@ from models.notifications import (
 )
 from models.outbox import Channel, MessageState, OutboxAttempt, OutboxMessage, WorkerJob
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
+from models.scoring import ScoringJob, ScoringState
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import (
     ApiToken,
@@ -67,6 +68,8 @@ __all__ = [
     "LexiconAction",
     "LexiconEntry",
     "QueueCounter",
+    "ScoringJob",
+    "ScoringState",
     "SiteSetting",
     "ModerationAction",
     "Poll",

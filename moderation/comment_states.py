@@ -48,7 +48,10 @@ TRANSITIONS: dict[tuple[str, CommentState], frozenset[str]] = {
     (NEW, CommentState.REJECTED): frozenset({"post"}),
     (CommentState.HELD.value, CommentState.PUBLISHED): frozenset({"approve"}),
     (CommentState.HELD.value, CommentState.REJECTED): frozenset({"reject"}),
-    (CommentState.PUBLISHED.value, CommentState.HELD): frozenset({"report_threshold", "edit"}),
+    # "score_threshold": the operator's model scored it at or above a holding threshold (scoring/).
+    (CommentState.PUBLISHED.value, CommentState.HELD): frozenset(
+        {"report_threshold", "edit", "score_threshold"}
+    ),
     (CommentState.PUBLISHED.value, CommentState.REMOVED): frozenset({"remove"}),
     # "account_deleted": the author deleted the account and chose to take the comments along.
     (CommentState.PUBLISHED.value, CommentState.DELETED): frozenset({"delete", "account_deleted"}),

@@ -59,6 +59,20 @@ class FlagCode(Enum):
     )
     SHOUTING = ("shouting", Severity.HOLD, Reason.ANDERE, "Roepen in hoofdletters")
     CHAR_FLOOD = ("char_flood", Severity.HOLD, Reason.SPAM, "Reeks herhaalde tekens")
+    # The operator's scoring model (scoring/): a score at or above its admin-set threshold.
+    # Stored with the severity the admin chose (hold, or info: only shown to moderators).
+    MODEL_TOXICITY = ("model_toxicity", Severity.HOLD, Reason.BELEDIGEND, "Model: giftige taal")
+    MODEL_SEVERE_TOXICITY = (
+        "model_severe_toxicity", Severity.HOLD, Reason.BELEDIGEND, "Model: zeer giftige taal"
+    )
+    MODEL_IDENTITY_ATTACK = (
+        "model_identity_attack", Severity.HOLD, Reason.RACISME, "Model: aanval op een groep"
+    )
+    MODEL_INSULT = ("model_insult", Severity.HOLD, Reason.BELEDIGEND, "Model: belediging")
+    MODEL_THREAT = ("model_threat", Severity.HOLD, Reason.BEDREIGING, "Model: bedreiging")
+    MODEL_PROFANITY = (
+        "model_profanity", Severity.HOLD, Reason.BELEDIGEND, "Model: grove taal"
+    )
 
     def __init__(self, code: str, severity: Severity, reason: Reason, label_nl: str) -> None:
         self.code = code

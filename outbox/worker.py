@@ -25,6 +25,9 @@ from outbox.delivery import SessionFactory, deliver_due, deliverers
 log = logging.getLogger(__name__)
 
 JobFunction = Callable[[Session, Mapping[str, Any], datetime], None]
+# A step of every worker round that manages its own transactions (it calls a service outside
+# any, as delivery does): returns how many items it worked on (0: nothing was due).
+StepFunction = Callable[[SessionFactory, Mapping[str, Any], Callable[[], datetime]], int]
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,34 @@ def periodic_job(name: str, every_seconds: float) -> Callable[[JobFunction], Job
         return function
 
     return register
+
+
+_steps: dict[str, StepFunction] = {}
+
+
+def worker_step(name: str) -> Callable[[StepFunction], StepFunction]:
+    """Run the decorated function in every round of every worker, after the outbox delivery."""
+
+    def register(function: StepFunction) -> StepFunction:
+        _steps[name] = function
+        return function
+
+    return register
+
+
+def run_steps(
+    session_factory: SessionFactory,
+    settings: Mapping[str, Any],
+    now: Callable[[], datetime] = utcnow,
+) -> int:
+    """One round of every registered step; how many items they worked on together."""
+    worked = 0
+    for name in sorted(_steps):
+        try:
+            worked += _steps[name](session_factory, settings, now)
+        except Exception:
+            log.exception("worker step %s failed", name)
+    return worked
 
 
 def registered_jobs() -> list[PeriodicJob]:
@@ -102,6 +133,7 @@ def run_due_jobs(
 class WorkerReport:
     delivered_batches: int = 0
     claimed: int = 0
+    stepped: int = 0  # items the worker steps (scoring) worked on
     jobs: list[str] = field(default_factory=list)
 
 
@@ -122,10 +154,12 @@ def run_worker(
         claimed = deliver_due(session_factory, settings, channels, now)
         report.claimed += claimed
         report.delivered_batches += bool(claimed)
+        stepped = run_steps(session_factory, settings, now)
+        report.stepped += stepped
         ran = run_due_jobs(session_factory, settings, now)
         report.jobs += ran
-        if once and not claimed and not ran:  # a job may have queued mail: one more round
+        if once and not claimed and not stepped and not ran:  # a job may have queued mail
             break
-        if not claimed:
+        if not claimed and not stepped:
             stop.wait(interval)
     return report

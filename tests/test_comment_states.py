@@ -52,6 +52,7 @@ ALLOWED = {
     ("held", "rejected", "reject"),
     ("published", "held", "report_threshold"),
     ("published", "held", "edit"),
+    ("published", "held", "score_threshold"),
     ("published", "removed", "remove"),
     ("published", "deleted", "delete"),
     ("held", "deleted", "delete"),
@@ -69,6 +70,7 @@ ACTIONS = (
     "approve",
     "reject",
     "report_threshold",
+    "score_threshold",
     "edit",
     "remove",
     "delete",
@@ -138,7 +140,7 @@ def _actor(action: str, author: User, moderator: User) -> User | None:
         return moderator
     if action in AUTHOR_ACTIONS:
         return author
-    return None  # posting and the report threshold are the system's doing
+    return None  # posting and the report and score thresholds are the system's doing
 
 
 def test_the_transition_table_is_the_one_in_the_design() -> None:

@@ -1,21 +1,27 @@
-"""/beheer/: admins manage users and roles."""
+"""/beheer/: admins manage users and roles, and the scoring model's thresholds."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from redis.exceptions import RedisError
 from werkzeug.datastructures import MultiDict
 
 from accounts import services
 from db import get_session
 from errors import DomainError, wants_json
-from forms.admin import AccountStatusForm, RoleForm
-from models import Role
+from forms.admin import AccountStatusForm, RoleForm, ScorerThresholdsForm
+from models import Role, utcnow
 from parsing import page_number
+from scoring.breaker import CLOSED, HALF_OPEN, OPEN, breaker_for
+from scoring.client import ScorerTarget
+from scoring.jobs import job_counts
+from scoring.thresholds import load_thresholds, save_thresholds
 from security import role_required
+from wiring import redis_client
 
 bp = Blueprint("admin", __name__, url_prefix="/beheer")
 PER_PAGE = 50
@@ -126,3 +132,63 @@ def change_status(user_id: int) -> ResponseReturnValue:
         "success",
     )
     return redirect(_back(form)), 303
+
+
+# ---------------------------------------------------------------- the scoring model
+
+BREAKER_NL = {
+    CLOSED: "gesloten: reacties gaan naar het model",
+    OPEN: "open: het model krijgt even niets (te veel fouten na elkaar)",
+    HALF_OPEN: "half open: één proefoproep beslist",
+}
+
+
+def _scorer_page(form: ScorerThresholdsForm, status: int = 200) -> ResponseReturnValue:
+    settings = current_app.config
+    client = redis_client()
+    target = ScorerTarget.from_settings(settings)
+    breaker = None
+    if target is not None and client is not None:  # without Redis each worker has its own
+        try:
+            breaker = BREAKER_NL[breaker_for(settings, client).state(utcnow().timestamp())]
+        except RedisError:
+            breaker = "onbekend: Redis antwoordt niet"
+    return (
+        render_template(
+            "admin/scorer.html",
+            form=form,
+            host=urlsplit(target.url).netloc if target else None,
+            timeout_ms=settings["TRIBUNE_SCORER_TIMEOUT_MS"],
+            breaker=breaker,
+            counts=job_counts(get_session()),
+        ),
+        status,
+    )
+
+
+@bp.get("/scoremodel")
+@role_required(Role.ADMIN)
+def scorer() -> ResponseReturnValue:
+    """The scoring model: whether one is set, its breaker, its jobs, and the thresholds."""
+    return _scorer_page(ScorerThresholdsForm.filled(load_thresholds(get_session())))
+
+
+@bp.post("/scoremodel")
+@role_required(Role.ADMIN)
+def save_scorer() -> ResponseReturnValue:
+    """Store the thresholds (a value outside 0–1 comes back beside its field, as typed)."""
+    form = ScorerThresholdsForm()
+    session = get_session()
+    try:
+        if not form.validate():
+            raise form.invalid()
+        save_thresholds(session, current_user, form.thresholds())
+    except DomainError as exc:
+        session.rollback()
+        if wants_json():
+            raise
+        form.refuse(exc)
+        return _scorer_page(form, exc.status_code)
+    session.commit()
+    flash("Drempels van het scoremodel bewaard.", "success")
+    return redirect(url_for("admin.scorer")), 303
