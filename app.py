@@ -40,6 +40,7 @@ EVENT_HANDLER_MODULES = (
     "notifications.digest",
     "notifications.alerts",
     "notifications.export",
+    "dsa.export",
 )
 
 

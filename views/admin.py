@@ -1,19 +1,22 @@
-"""/beheer/: admins manage users and roles."""
+"""/beheer/: admins manage users and roles, and download the transparency report."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 
 from accounts import services
 from db import get_session
+from dsa import transparency as transparency_report
 from errors import DomainError, wants_json
 from forms.admin import AccountStatusForm, RoleForm
+from forms.notices import TransparencyForm
 from models import Role
+from models.notice import NOTICE_GROUND_LABELS_NL
 from parsing import page_number
 from security import role_required
 
@@ -126,3 +129,42 @@ def change_status(user_id: int) -> ResponseReturnValue:
         "success",
     )
     return redirect(_back(form)), 303
+
+
+@bp.get("/transparantie")
+@role_required(Role.ADMIN)
+def transparency() -> ResponseReturnValue:
+    """The transparency report (DSA art. 24) of a period: on the page, or as CSV or JSON."""
+    form = TransparencyForm(request.args)
+    if not request.args:
+        return render_template("admin/transparency.html", form=form, report=None)
+    chosen = None
+    if form.validate():
+        try:
+            chosen = transparency_report.period(form.van.data, form.tot.data)
+        except DomainError as exc:
+            form.refuse(exc)
+    if chosen is None:
+        if wants_json():
+            raise form.invalid()
+        return render_template("admin/transparency.html", form=form, report=None), 422
+    report = transparency_report.build_report(get_session(), chosen)
+    fmt = form.formaat.data
+    if fmt in transparency_report.FORMATS:
+        body = report.to_csv() if fmt == "csv" else report.to_json()
+        name = f"transparantie-{chosen.first.isoformat()}-{chosen.last.isoformat()}.{fmt}"
+        return Response(
+            body,
+            mimetype="text/csv" if fmt == "csv" else "application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+    return render_template(
+        "admin/transparency.html",
+        form=form,
+        report=report,
+        kind_labels=transparency_report.DECISION_KIND_LABELS_NL,
+        ground_labels=NOTICE_GROUND_LABELS_NL,
+    )
