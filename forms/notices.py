@@ -107,5 +107,6 @@ class TransparencyForm(TribuneForm):
     formaat = SelectField(
         "Formaat",
         choices=choices({"html": "Op de pagina", **{f: f.upper() for f in FORMATS}}),
+        default="html",
         invalid_choice_message="Kies pagina, CSV of JSON.",
     )

@@ -356,6 +356,7 @@ def decide_notice(notice_id: int) -> ResponseReturnValue:
         form.refuse(exc)
         return _notices_page(exc.status_code, (notice_id, form))
     session.commit()
+    form.back.data = form.back.data or url_for("moderator.dsa_notices")
     removed = notice.decision is not None and notice.decision.value == "removed"
     return _done(
         form,
