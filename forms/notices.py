@@ -69,7 +69,7 @@ class NoticeForm(TribuneForm):
     def validate(self, extra_validators: Any = None) -> bool:
         """The fields' own rules, then the notice's (name and e-mail depend on the ground);
         every problem beside its field at once."""
-        valid = super().validate(extra_validators)
+        valid = bool(super().validate(extra_validators))
         for name, message in notice_problems(self.notice_input()).items():
             field = self[name]
             if not field.errors:
