@@ -41,6 +41,7 @@ EVENT_HANDLER_MODULES = (
     "notifications.alerts",
     "notifications.export",
     "scoring.jobs",
+    "dsa.export",
 )
 
 

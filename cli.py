@@ -1,5 +1,5 @@
 """`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount, worker,
-purge."""
+purge, transparency."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -19,6 +20,7 @@ from sqlalchemy.engine import make_url
 from accounts.services import Registration, register_user, set_password, username_key
 from db import session_scope
 from demo.seed import seed_demo
+from dsa.transparency import FORMATS, build_report, period
 from errors import DomainError
 from migrations import upgrade_database
 from models import Role, User
@@ -132,6 +134,21 @@ def recount_command() -> None:
     for drift in drifts:
         click.echo(f"{drift.counter} [{drift.key}]: {drift.stored} -> {drift.actual}")
     click.echo(f"{len(drifts)} tellers hersteld.")
+
+
+@bp.cli.command("transparency")
+@click.option("--from", "first", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--to", "last", type=click.DateTime(["%Y-%m-%d"]), required=True)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="json", show_default=True)
+def transparency_command(first: datetime, last: datetime, fmt: str) -> None:
+    """The DSA transparency report of Belgian days FROM to TO (both included), to stdout."""
+    try:
+        chosen = period(first.date(), last.date())
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from None
+    with session_scope(current_app, write=False) as session:
+        report = build_report(session, chosen)
+    click.echo(report.to_csv() if fmt == "csv" else report.to_json(), nl=fmt != "csv")
 
 
 @bp.cli.command("purge")

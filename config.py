@@ -266,6 +266,16 @@ SETTINGS: dict[str, Setting] = {
         "address where a suspended or banned fan contests it (named in the suspension mail)",
         nullable=True,
     ),
+    "TRIBUNE_DISPUTE_SETTLEMENT_BODY": _tribune(
+        "Je kan je ook wenden tot een erkend orgaan voor buitengerechtelijke "
+        "geschillenbeslechting (art. 21 DSA); de lijst van erkende organen vind je bij het BIPT, "
+        "de Belgische coördinator voor digitale diensten (www.bipt.be).",
+        str,
+        "the out-of-court dispute settlement body (DSA art. 21) the statement of reasons names",
+    ),
+    "TRIBUNE_NOTICE_LIMIT_IP": _tribune(
+        "10 per hour", str, "notices of illegal content (/melden/<id>) per IP"
+    ),
     # ------------------------------------------------------------ polls
     "TRIBUNE_POLL_IP_ALLOWANCE": _tribune(
         30, int, "ballots per hour per poll per IP (IPv6 /64) before they are suspicious"

@@ -13,6 +13,7 @@ from models.comment import (
 )
 from models.embed import EmbedSession, EmbedVia, SsoIdentity
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
+from models.notice import Notice, NoticeDecision, NoticeGround, NoticeState
 from models.notifications import (
     Delivery,
     DigestItem,
@@ -55,6 +56,10 @@ __all__ = [
     "NotificationClock",
     "NotificationKind",
     "NotificationSettings",
+    "Notice",
+    "NoticeDecision",
+    "NoticeGround",
+    "NoticeState",
     "MessageState",
     "OutboxAttempt",
     "OutboxMessage",

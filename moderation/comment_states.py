@@ -203,8 +203,12 @@ def transition(
     reason: ReasonCode | None = None,
     note: str | None = None,
     now: datetime | None = None,
+    notice_id: int | None = None,
 ) -> None:
-    """Move a comment to `to_state` by `action`, or raise 409 if that move is not allowed."""
+    """Move a comment to `to_state` by `action`, or raise 409 if that move is not allowed.
+
+    `notice_id` names the DSA notice a decision answers (its event carries it, so the author's
+    statement of reasons names the notice's ground)."""
     now = now or utcnow()
     lock_comment(session, comment)
     from_state = NEW if comment.state is None else comment.state.value
@@ -267,9 +271,11 @@ def transition(
             session, comment.id, comment.article_id, comment.author_id, comment.parent_id, to_state
         )
     else:
+        source = {"notice_id": notice_id} if notice_id is not None else {}
         events.publish(
             session,
             "comment.state_changed",
+            **source,
             comment_id=comment.id,
             article_id=comment.article_id,
             author_id=comment.author_id,

@@ -132,9 +132,13 @@ def rejected_notice(
     reason_code: str | None,
     note: str | None,
     decided_at: datetime,
+    notice_ground: str | None = None,
+    dispute_body: str | None = None,
 ) -> Notice:
     """The statement of reasons (DSA art. 17) for a rejected or removed comment: the decision,
-    its reason, the rules that fired, whether it was automated, and how to appeal."""
+    its reason, the rules that fired, the notice's legal ground when a notice of illegal content
+    led to it, whether it was automated, and the redress: the internal appeal, out-of-court
+    dispute settlement (art. 21) and the courts."""
     article = _article(session, comment)
     path = comment_path(article, comment.id)
     removed = comment.state is CommentState.REMOVED
@@ -155,6 +159,8 @@ def rejected_notice(
             "rules": rules,
             "automated": automated,
             "reported": _was_reported(session, comment),
+            "notice_ground": notice_ground,
+            "dispute_body": dispute_body,
             "decided_at": decided_at.isoformat(),
             "appeal_path": path,
             "appeal_min": APPEAL_MIN,

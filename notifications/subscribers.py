@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dsa.notices import removal_notice
 from events import DomainEvent, subscribe
 from models import Appeal, AppealState, Comment, CommentState, User
 from notifications import notices
@@ -56,6 +57,12 @@ def _pending_appeal(session: Session, comment_id: int) -> bool:
     )
 
 
+def _notice_ground(session: Session, notice_id: object) -> str | None:
+    """The Dutch label of the legal ground of the DSA notice a decision answers, if any."""
+    notice = removal_notice(session, notice_id)
+    return notice.ground.label_nl if notice is not None else None
+
+
 @subscribe("comment.state_changed")
 def on_state_changed(session: Session, event: DomainEvent) -> None:
     """A moderator's decision on the author's comment: approved (and its reply, if it is one,
@@ -84,6 +91,8 @@ def on_state_changed(session: Session, event: DomainEvent) -> None:
             reason_code=data.get("reason_code"),
             note=data.get("note"),
             decided_at=event.occurred_at,
+            notice_ground=_notice_ground(session, data.get("notice_id")),
+            dispute_body=setting(session, "TRIBUNE_DISPUTE_SETTLEMENT_BODY"),
         )
         notify(session, comment.author_id, notice, actor_id=actor_id, now=event.occurred_at)
     elif (

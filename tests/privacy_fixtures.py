@@ -27,6 +27,10 @@ from models import (
     LexiconEntry,
     MatchDayMode,
     MatchDayWindow,
+    Notice,
+    NoticeDecision,
+    NoticeGround,
+    NoticeState,
     NotificationKind,
     NotificationSettings,
     Poll,
@@ -224,6 +228,30 @@ def populate_fan(
         decided_by_id=fan.id,
     )
     db.add(others_appeal)
+    # A DSA notice the fan filed signed in, and (as if staff once) one the fan decided.
+    db.add_all(
+        [
+            Notice(
+                comment_id=others_comment.id,
+                ground=NoticeGround.BEDREIGING,
+                explanation="Dit is een bedreiging aan het adres van de scheidsrechter.",
+                notifier_name="Supporter",
+                notifier_email=fan.email,
+                notifier_user_id=fan.id,
+                good_faith=True,
+            ),
+            Notice(
+                comment_id=others_comment.id,
+                ground=NoticeGround.ANDERE,
+                explanation="Een melding die de fan als moderator besliste.",
+                good_faith=True,
+                state=NoticeState.DECIDED,
+                decision=NoticeDecision.NO_ACTION,
+                decided_by_id=fan.id,
+                decided_at=utcnow(),
+            ),
+        ]
+    )
     db.commit()
     # The appeal above went in without the state machine: count it in the Bezwaren tab.
     adjust_queue(db, APPEALS, +1)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from comments.services import report_comment
+from dsa.notices import NoticeInput, file_notice
 from models import (
     Appeal,
     Article,
@@ -95,6 +96,13 @@ def targets(
     appealed = create_comment(db, article, author, CommentState.REJECTED)
     appeal = actions.file_appeal(db, author, appealed.id, "Dit klopt echt niet.")
     entry, _ = add_entry(db, author, LexiconAction.ALLOW, "stadionbier")
+    noticed = create_comment(db, article, author, CommentState.PUBLISHED)
+    notice = file_notice(
+        db,
+        noticed.id,
+        NoticeInput("kindermisbruik", "Anoniem gemeld: illegale inhoud.", good_faith=True),
+        None,
+    )
     db.commit()
     return {
         "held": held.id,
@@ -104,6 +112,7 @@ def targets(
         "banned": banned.id,
         "appeal_id": appeal.id,
         "entry_id": entry.id,
+        "notice_id": notice.id,
     }
 
 
@@ -132,7 +141,7 @@ def request_for(rule: str, targets: dict[str, int]) -> tuple[str, dict[str, Any]
         "reason": "spam",
         "duration": "24h",
         "body": "Notitie",
-        "decision": "uphold",
+        "decision": "removed" if "meldingen-dsa" in rule else "uphold",
         "action": "approve" if last == "bulk" else "allow",
         "word": "scheidsrechterbril",
         "ids": str(targets["held"]),

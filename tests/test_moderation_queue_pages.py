@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from comments.services import report_comment
+from dsa.notices import NoticeInput, file_notice
 from models import (
     Article,
     Comment,
@@ -646,12 +647,20 @@ def targets(
     comment = create_comment(db, article, author, CommentState.REJECTED)
     appeal = actions.file_appeal(db, author, comment.id, "Dit klopt echt niet.")
     entry, _ = add_entry(db, author, LexiconAction.ALLOW, "stadionbier")
+    noticed = create_comment(db, article, author, CommentState.PUBLISHED)
+    notice = file_notice(
+        db,
+        noticed.id,
+        NoticeInput("kindermisbruik", "Anoniem gemeld: illegale inhoud.", good_faith=True),
+        None,
+    )
     db.commit()
     return {
         "comment_id": comment.id,
         "user_id": author.id,
         "appeal_id": appeal.id,
         "entry_id": entry.id,
+        "notice_id": notice.id,
     }
 
 

@@ -23,6 +23,7 @@ from views import (  # noqa: F401
     fragments,
     matchday,
     moderator,
+    notices,
     notifications,
     pages,
     votes,
@@ -36,7 +37,7 @@ def register_blueprints(app: Flask) -> None:
     """Attach every blueprint and the response headers shared by all routes."""
     for module in (pages, comments, auth, admin, deliveries, api, fragments, moderator, matchday):
         app.register_blueprint(module.bp)
-    for module in (votes, embed, embed_session, editor, webhooks, notifications, care):
+    for module in (votes, embed, embed_session, editor, webhooks, notifications, care, notices):
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)

@@ -1,10 +1,20 @@
-"""/beheer/: admins manage users and roles, and the scoring model's thresholds."""
+"""/beheer/: admins manage users and roles, the scoring model's thresholds, and download the
+transparency report."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from redis.exceptions import RedisError
@@ -12,9 +22,12 @@ from werkzeug.datastructures import MultiDict
 
 from accounts import services
 from db import get_session
+from dsa import transparency as transparency_report
 from errors import DomainError, wants_json
 from forms.admin import AccountStatusForm, RoleForm, ScorerThresholdsForm
+from forms.notices import TransparencyForm
 from models import Role, utcnow
+from models.notice import NOTICE_GROUND_LABELS_NL
 from parsing import page_number
 from scoring.breaker import CLOSED, HALF_OPEN, OPEN, breaker_for
 from scoring.client import ScorerTarget
@@ -192,3 +205,42 @@ def save_scorer() -> ResponseReturnValue:
     session.commit()
     flash("Drempels van het scoremodel bewaard.", "success")
     return redirect(url_for("admin.scorer")), 303
+
+
+@bp.get("/transparantie")
+@role_required(Role.ADMIN)
+def transparency() -> ResponseReturnValue:
+    """The transparency report (DSA art. 24) of a period: on the page, or as CSV or JSON."""
+    form = TransparencyForm(request.args)
+    if not request.args:
+        return render_template("admin/transparency.html", form=form, report=None)
+    chosen = None
+    if form.validate():
+        try:
+            chosen = transparency_report.period(form.van.data, form.tot.data)
+        except DomainError as exc:
+            form.refuse(exc)
+    if chosen is None:
+        if wants_json():
+            raise form.invalid()
+        return render_template("admin/transparency.html", form=form, report=None), 422
+    report = transparency_report.build_report(get_session(), chosen)
+    fmt = form.formaat.data
+    if fmt in transparency_report.FORMATS:
+        body = report.to_csv() if fmt == "csv" else report.to_json()
+        name = f"transparantie-{chosen.first.isoformat()}-{chosen.last.isoformat()}.{fmt}"
+        return Response(
+            body,
+            mimetype="text/csv" if fmt == "csv" else "application/json",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+    return render_template(
+        "admin/transparency.html",
+        form=form,
+        report=report,
+        kind_labels=transparency_report.DECISION_KIND_LABELS_NL,
+        ground_labels=NOTICE_GROUND_LABELS_NL,
+    )

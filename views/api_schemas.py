@@ -679,6 +679,34 @@ class ExportWebhooksCreated(BaseModel):
     endpoints: list[ExportWebhookEndpoint]
 
 
+class ExportFiledNotice(BaseModel):
+    id: int
+    comment_id: int
+    ground: str = Field(description="The legal ground (models.NoticeGround).")
+    explanation: str
+    name: str | None
+    email: str | None
+    state: Literal["open", "decided"]
+    decision: Literal["removed", "no_action"] | None
+    created_at: datetime
+    decided_at: datetime | None
+
+
+class ExportDecidedNotice(BaseModel):
+    id: int
+    comment_id: int
+    decision: Literal["removed", "no_action"] | None
+    decided_at: datetime | None
+
+
+class ExportDsaNotices(BaseModel):
+    """Notices of illegal content (DSA art. 16) the account filed signed in, and (staff) the
+    ones it decided."""
+
+    filed: list[ExportFiledNotice]
+    decided: list[ExportDecidedNotice]
+
+
 class AccountExport(BaseModel):
     """Everything Tribune holds about the account (GDPR Art. 15 and 20). Sections other
     packages register (privacy.export.register_section, e.g. notification settings) appear as
@@ -704,6 +732,7 @@ class AccountExport(BaseModel):
     staff_activity: ExportStaffActivity
     notifications: ExportNotifications
     webhooks_created: ExportWebhooksCreated
+    dsa_notices: ExportDsaNotices
 
 
 # ---------------------------------------------------------------- the comments embed's sessions

@@ -29,6 +29,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from accounts import care, remember, services
 from db import get_session, in_write_transaction, session_scope
+from dsa.notices import notices_by
 from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
 from forms.accounts import (
@@ -491,8 +492,11 @@ def revoke_token(token_id: int) -> ResponseReturnValue:
 def my_reports() -> ResponseReturnValue:
     """What happened to the comments this reader reported (/profiel/meldingen is where the
     reader chooses which notifications to get by mail)."""
+    session = get_session()
     return render_template(
-        "auth/reports.html", reports=report_outcomes(get_session(), current_user)
+        "auth/reports.html",
+        reports=report_outcomes(session, current_user),
+        notices=notices_by(session, current_user),
     )
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from db import get_session
+from dsa import notices
 from errors import DomainError, wants_json
 from forms.base import choices
 from forms.moderation import (
@@ -23,6 +24,7 @@ from forms.moderation import (
     WordForm,
     queue_forms,
 )
+from forms.notices import NoticeDecisionForm
 from lookups import get_or_404
 from models import (
     Appeal,
@@ -132,6 +134,7 @@ def queue() -> ResponseReturnValue:
         reasons=list(ReasonCode),
         page_size=triage.PAGE_SIZE,
         forms=queue_forms(bulk=BulkForm(formdata=None)),
+        notice_count=notices.open_count(session),
     )
 
 
@@ -305,6 +308,62 @@ def decide_appeal(appeal_id: int) -> ResponseReturnValue:
         if decision == "uphold"
         else "Bezwaar afgewezen; de beslissing blijft.",
         {"appeal_id": appeal_id},
+    )
+
+
+@bp.get("/meldingen-dsa")
+@role_required(*MODERATORS)
+def dsa_notices() -> ResponseReturnValue:
+    """The "Meldingen (DSA)" tab: open notices of illegal content (longest wait first) with
+    their decision forms, and the latest decided ones with their handling time."""
+    return _notices_page()
+
+
+def _notices_page(
+    status: int = 200, failed: tuple[int, NoticeDecisionForm] | None = None
+) -> ResponseReturnValue:
+    session = get_session()
+    return (
+        render_template(
+            "moderator/notices.html",
+            open_items=notices.open_notices(session),
+            decided_items=notices.decided_notices(session),
+            failed=failed,
+            empty_form=NoticeDecisionForm(formdata=None),
+            tabs=triage.TAB_LABELS,
+            counts=triage.tab_counts(session),
+            notice_count=notices.open_count(session),
+        ),
+        status,
+    )
+
+
+@bp.post("/meldingen-dsa/<int:notice_id>")
+@role_required(*MODERATORS)
+def decide_notice(notice_id: int) -> ResponseReturnValue:
+    """Remove the noticed comment or take no action; the notifier and the author are told."""
+    session = get_session()
+    form = NoticeDecisionForm()
+    try:
+        _valid(form)
+        notice = notices.decide_notice(
+            session, current_user, notice_id, form.decision.data, form.note.data
+        )
+    except DomainError as exc:
+        session.rollback()
+        if wants_json() or exc.status_code == 404:
+            raise
+        form.refuse(exc)
+        return _notices_page(exc.status_code, (notice_id, form))
+    session.commit()
+    form.back.data = form.back.data or url_for("moderator.dsa_notices")
+    removed = notice.decision is not None and notice.decision.value == "removed"
+    return _done(
+        form,
+        "Melding beslist: de reactie is verwijderd."
+        if removed
+        else "Melding beslist: geen actie, de reactie blijft staan.",
+        {"notice_id": notice_id},
     )
 
 

@@ -110,6 +110,8 @@ STATE_LABELS_NL = {
     # A ballot.
     "counted": "meegeteld",
     "quarantined": "in quarantaine",
+    # A DSA notice.
+    "decided": "beslist",
 }
 ACTION_LABELS_NL = {
     "post": "geplaatst",
@@ -132,6 +134,9 @@ ACTION_LABELS_NL = {
     "appeal": "bezwaar ingediend",
     "appeal_upheld": "bezwaar toegekend",
     "appeal_denied": "bezwaar afgewezen",
+    "notice_filed": "melding van illegale inhoud ontvangen",
+    "notice_removed": "melding van illegale inhoud: verwijderd",
+    "notice_kept": "melding van illegale inhoud: geen actie",
     "ban": "permanent verbannen",
     "suspend_24h": "geschorst (24 uur)",
     "suspend_7d": "geschorst (7 dagen)",
@@ -266,6 +271,11 @@ ERROR_LABELS_NL = {
     "invalid_appeal": "ongeldig bezwaar",
     "appeal_not_found": "bezwaar niet gevonden",
     "appeal_decided": "bezwaar al beslist",
+    "notice_decided": "melding al beslist",
+    "notice_not_found": "melding niet gevonden",
+    "invalid_notice": "ongeldige melding",
+    "invalid_ground": "ongeldige wettelijke grond",
+    "invalid_period": "ongeldige periode",
     "invalid_word": "ongeldig woord",
     "invalid_list": "ongeldige lijst",
     "entry_not_found": "regel niet gevonden",
@@ -364,6 +374,20 @@ def reason_nl(code: str | None) -> str:
         return code
 
 
+def duration_nl(seconds: float | None) -> str:
+    """A handling time as Dutch words: "3 min", "2 u 5 min", "4 d 3 u"."""
+    if seconds is None:
+        return "–"
+    minutes = max(0, int(seconds // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} u"
+    if hours:
+        return f"{hours} u {minutes} min"
+    return f"{minutes} min"
+
+
 def register(app: Flask) -> None:
     """Make the helpers available in every template."""
 
@@ -386,4 +410,5 @@ def register(app: Flask) -> None:
         reason_nl=reason_nl,
         error_nl=error_nl,
         list_nl=list_nl,
+        duration_nl=duration_nl,
     )

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from accounts.care import issue_link
 from accounts.services import create_api_token
 from comments.services import report_comment
+from dsa.notices import NoticeInput, file_notice
 from models import (
     Article,
     CommentState,
@@ -115,6 +116,13 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             error=f"connection_failed: {LONG_WORD} {LONG_URL}",
             attempted_at=now,
         )
+    )
+    # A DSA notice with a long explanation (the Meldingen (DSA) tab shows it).
+    file_notice(
+        db,
+        published.id,
+        NoticeInput("auteursrecht", f"{LONG_WORD} {LONG_URL}", "Els", "els@example.test", True),
+        None,
     )
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
