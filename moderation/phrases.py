@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
 from typing import Protocol
 
 from moderation.flags import Flag, FlagCode
@@ -39,6 +38,7 @@ from moderation.lexicon import (
     LIST_PERSON,
     LIST_VIOLENCE,
     Lexicon,
+    Vocabulary,
 )
 from moderation.normalise import Normalised
 
@@ -88,6 +88,7 @@ IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal 
 SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
 OBJECT_PRONOUNS = _words("hem haar jou je u")
 PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
+PRONOUNS = SINGULAR_PRONOUNS | PLURAL_PRONOUNS
 GROUP_PRONOUNS = _words("ze zij hen hun")
 ADDRESS = _words("jij gij ge jullie")
 ARTICLES = _words("een ne nen n")
@@ -132,18 +133,31 @@ _CLAUSE_BREAK = re.compile(r"[,:()]")
 _OPEN_QUOTE = re.compile(r"(?:^|[\s(:])[\"'“‘«„]\w")
 
 
-@dataclass(frozen=True, slots=True)
 class Mark:
-    """A vocabulary entry found at tokens[i:i + n]."""
+    """A vocabulary entry found at tokens[i:i + n] (end = i + n)."""
 
-    i: int
-    n: int
-    category: str
-    entry: str
+    __slots__ = ("i", "n", "category", "entry", "end")
 
-    @property
-    def end(self) -> int:
-        return self.i + self.n
+    def __init__(self, i: int, n: int, category: str, entry: str) -> None:
+        self.i, self.n, self.category, self.entry, self.end = i, n, category, entry, i + n
+
+    def __repr__(self) -> str:
+        return f"Mark({self.i}, {self.n}, {self.category!r}, {self.entry!r})"
+
+
+def _defusal(tokens: list[str], present: set[str]) -> tuple[bool, bool]:
+    """(reports, condemns) for the tokens of one sentence."""
+    reporting = REPORTING.intersection(present)
+    if reporting == {"volgens"}:
+        at = tokens.index("volgens")
+        if at + 1 < len(tokens) and tokens[at + 1] in ("mij", "me", "ons"):
+            reporting = frozenset()  # "volgens mij" is an opinion, not a report
+    reports = (
+        bool(reporting)
+        or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
+        or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
+    )
+    return reports, not CONDEMNING.isdisjoint(present)
 
 
 class _Sentence:
@@ -156,34 +170,25 @@ class _Sentence:
         self.clause_starts = clause_starts
         self.group_before: int | None = None  # a group was named at this token, before
         self.groups: list[Mark] | None = None
+        self.persons: list[Mark] | None = None
         self.tokens = words[a:b]
         self.marks = marks
         self.by_category: dict[str, list[Mark]] = {}
         for mark in marks:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
-        reporting = REPORTING.intersection(present)
-        if reporting == {"volgens"} and self._says_own_opinion():
-            reporting = frozenset()  # "volgens mij" is an opinion, not a report
-        self.reports = (
-            bool(reporting)
-            or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
-            or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
-        )
-        self.condemns = not CONDEMNING.isdisjoint(present)
+        self.reports, self.condemns = _defusal(self.tokens, present)
         self.intent = not INTENT.isdisjoint(present)
         first = self.tokens[0] if self.tokens else ""
         self.imperative = first in IMPERATIVES or any(
             m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks
         )
         # The words a phrase consists of ("horen hier niet thuis"), not the words in its gaps.
-        self.phrase_tokens = {
-            j for m in marks if m.n > 1 for j in range(m.i, m.end) if words[j] in m.entry.split()
-        }
-
-    def _says_own_opinion(self) -> bool:
-        at = self.tokens.index("volgens")
-        return at + 1 < len(self.tokens) and self.tokens[at + 1] in ("mij", "me", "ons")
+        self.phrase_tokens: set[int] = set()
+        for m in marks:
+            if m.n > 1:
+                own = m.entry.split()
+                self.phrase_tokens.update(j for j in range(m.i, m.end) if words[j] in own)
 
     def get(self, category: str) -> list[Mark]:
         return self.by_category.get(category, [])
@@ -240,12 +245,15 @@ def _group_targets(s: _Sentence) -> list[Mark]:
 
 def _person_targets(s: _Sentence) -> list[Mark]:
     """Persons: role nouns and pronouns."""
+    if s.persons is not None:
+        return s.persons
     out = list(s.get(LIST_PERSON))
     out += [
         Mark(j, 1, "pronoun", s.words[j])
         for j in range(s.a, s.b)
-        if s.words[j] in SINGULAR_PRONOUNS or s.words[j] in PLURAL_PRONOUNS
+        if s.words[j] in PRONOUNS
     ]
+    s.persons = out
     return out
 
 
@@ -460,21 +468,29 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
     return None
 
 
+# Each rule with the lists of which it needs a mark in the sentence: without one it is skipped.
 _RULES = (
-    (FlagCode.THREAT_PHRASE, _threat),
-    (FlagCode.GROUP_HATRED, _group_hatred),
-    (FlagCode.DEHUMANISATION, _dehumanisation),
-    (FlagCode.INSULTING_PHRASE, _insulting_phrase),
+    (FlagCode.THREAT_PHRASE, _threat, frozenset({LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM})),
+    (FlagCode.GROUP_HATRED, _group_hatred, frozenset({LIST_INSULT_ADJECTIVE, LIST_HOSTILE})),
+    (FlagCode.DEHUMANISATION, _dehumanisation, frozenset({LIST_DEHUMANISING})),
+    (
+        FlagCode.INSULTING_PHRASE,
+        _insulting_phrase,
+        frozenset({LIST_INSULT_ADJECTIVE, LIST_INSULT_NOUN}),
+    ),
 )
+# Lists that can make a flag (the others name who is targeted).
+_PREDICATES = frozenset().union(*(needs for _, _, needs in _RULES))
+# Any of these words in a text may defuse one of its sentences.
+_DEFUSING = REPORTING | REPORTING_PAST | REPORTED_SPEECH | CONDEMNING
 
 
-def _breaks(spans: list[tuple[int, int, str]], text: str, pattern: re.Pattern[str]) -> list[int]:
+def _breaks(starts: list[int], text: str, pattern: re.Pattern[str]) -> list[int]:
     """Indices of the tokens that follow a break character (one pass over the text)."""
-    starts = [start for start, _, _ in spans]
     out: list[int] = []
     for hit in pattern.finditer(text):
         j = bisect_right(starts, hit.start())
-        if 0 < j < len(spans) and (not out or out[-1] != j):
+        if 0 < j < len(starts) and (not out or out[-1] != j):
             out.append(j)
     return out
 
@@ -502,67 +518,139 @@ class Tokens(Protocol):
     def spans(self) -> list[tuple[int, int, str]]: ...
 
 
-def _contexts(ctx: Tokens, marks: list[Mark]) -> list[_Sentence]:
-    """One context per sentence, with its marks and where its clauses start."""
-    words, spans, text = ctx.words, ctx.spans, ctx.norm.text
-    bounds = [0, *_breaks(spans, text, _SENTENCE_BREAK), len(words)]
-    clauses = _breaks(spans, text, _CLAUSE_BREAK)
-    contexts = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
-        if a < b:
-            contexts.append(
-                _Sentence(
-                    words,
-                    a,
-                    b,
-                    [m for m in marks if a <= m.i < b],
-                    [c for c in clauses if a < c < b],
-                )
+class _Layout:
+    """Where the sentences and clauses of one text start, found once and only when needed."""
+
+    def __init__(self, ctx: Tokens) -> None:
+        self.ctx = ctx
+        self._bounds: list[int] | None = None
+        self._clauses: list[int] = []
+        self._defused: dict[int, bool] = {}
+        self._text_defused: bool | None = None
+
+    @property
+    def bounds(self) -> list[int]:
+        """Token index of each sentence start, and the number of tokens at the end."""
+        if self._bounds is None:
+            ctx = self.ctx
+            starts, text = [start for start, _, _ in ctx.spans], ctx.norm.text
+            self._bounds = [0, *_breaks(starts, text, _SENTENCE_BREAK), len(ctx.words)]
+            self._clauses = _breaks(starts, text, _CLAUSE_BREAK)
+        return self._bounds
+
+    def sentences(self) -> list[tuple[int, int]]:
+        bounds = self.bounds
+        return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+
+    def clause_starts(self, a: int, b: int) -> list[int]:
+        self.bounds  # noqa: B018  (computes the clauses too)
+        return [c for c in self._clauses if a < c < b]
+
+    def text_defused(self) -> bool:
+        """True when some sentence of the text reports or condemns."""
+        if self._text_defused is None:
+            words = self.ctx.words
+            self._text_defused = not _DEFUSING.isdisjoint(words) and any(
+                any(_defusal(words[a:b], set(words[a:b]))) for a, b in self.sentences()
             )
-    return contexts
+        return self._text_defused
+
+    def defused(self, a: int, b: int, sentence: _Sentence | None = None) -> bool:
+        """Reported, condemned, or a quote in a text that reports or condemns."""
+        if not self.text_defused():
+            return False
+        found = self._defused.get(a)
+        if found is None:
+            ctx = self.ctx
+            if sentence is not None:
+                own = sentence.reports or sentence.condemns
+            else:
+                own = any(_defusal(ctx.words[a:b], set(ctx.words[a:b])))
+            found = own or (
+                bool(_OPEN_QUOTE.search(ctx.norm.original)) and _quoted(a, b, ctx.spans, ctx.norm)
+            )
+            self._defused[a] = found
+        return found
 
 
-def _defused(contexts: list[_Sentence], ctx: Tokens) -> list[bool]:
-    """Per sentence: reported, condemned, or a quote in a text that reports or condemns."""
-    text_defused = any(c.reports or c.condemns for c in contexts)
-    quoted_text = text_defused and bool(_OPEN_QUOTE.search(ctx.norm.original))
-    return [
-        c.reports or c.condemns or (quoted_text and _quoted(c, ctx.spans, ctx.norm))
-        for c in contexts
-    ]
+def _marks(words: list[str], vocabulary: Vocabulary) -> list[Mark]:
+    """Every vocabulary entry found in the tokens: single words and stems through the
+    vocabulary's memo, and only the phrases whose plain words all occur in the text."""
+    live = vocabulary.live_phrases(frozenset(words))
+    memo = vocabulary.memo
+    marks = []
+    for i, word in enumerate(words):
+        found = memo.get(word)
+        if found is None:
+            found = vocabulary.word_marks(word)
+        for category, entry in found:
+            marks.append(Mark(i, 1, category, entry))
+        if live and (word in live or word[:3] in live):
+            candidates = live.get(word, [])
+            if len(word) > 3 and word[:3] in live:
+                candidates = candidates + live[word[:3]]
+            for phrase in candidates:
+                n = phrase.match_at(words, i)
+                if n:
+                    marks.append(Mark(i, n, phrase.category, phrase.entry))
+    return marks
+
+
+def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:
+    words = ctx.words
+    vocabulary = lexicon.vocabulary
+    if not vocabulary.opens(words):
+        return []
+    marks = _marks(words, vocabulary)
+    if not any(m.category in _PREDICATES for m in marks):
+        return []
+    # "Ik ken moslims. Ze zijn ...": a group named in an earlier sentence.
+    named = min((m.i for m in marks if m.category == LIST_IDENTITY), default=len(words))
+    flags: list[Flag] = []
+    for a, b in layout.sentences():
+        inside = [m for m in marks if a <= m.i < b]
+        if not any(m.category in _PREDICATES for m in inside):
+            continue
+        sentence = _Sentence(words, a, b, inside, layout.clause_starts(a, b))
+        sentence.group_before = named if named < a else None
+        if layout.defused(a, b, sentence):
+            continue
+        for code, rule, needs in _RULES:
+            if needs.isdisjoint(sentence.by_category):
+                continue
+            parts = rule(sentence)
+            if parts:
+                flags.append(_flag(code, parts, words, ctx.spans, ctx.norm))
+    return flags
+
+
+def _reported(ctx: Tokens, flags: list[Flag], layout: _Layout) -> list[Flag]:
+    threats = [f for f in flags if f.code is FlagCode.THREAT]
+    if not threats or not layout.text_defused():
+        return []
+    out = []
+    spans, norm = ctx.spans, ctx.norm
+    for a, b in layout.sentences():
+        lo, _ = norm.span(*spans[a][:2])
+        _, hi = norm.span(*spans[b - 1][:2])
+        inside = [f for f in threats if lo <= f.start and f.end <= hi]
+        if inside and layout.defused(a, b):
+            out += inside
+    return out
+
+
+def phrase_layer(ctx: Tokens, lexicon: Lexicon, flags: list[Flag]) -> list[Flag]:
+    """The word lists' flags plus the phrase layer's, without the word lists' threats that
+    sit in a reported, condemned or quoted sentence (one layout of the text for both)."""
+    layout = _Layout(ctx)
+    out = flags + _layer_flags(ctx, lexicon, layout)
+    reported = _reported(ctx, out, layout)
+    return [f for f in out if f not in reported] if reported else out
 
 
 def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
     """The phrase layer's flags for the tokens of one normalised text (see the module doc)."""
-    words, norm = ctx.words, ctx.norm
-    vocabulary = lexicon.vocabulary
-    if not vocabulary.opens(words):
-        return []
-    present = frozenset(words)
-    keys = vocabulary.keys
-    marks = [
-        Mark(i, n, category, entry)
-        for i, word in enumerate(words)
-        if word in keys or word[:3] in keys
-        for category, n, entry in vocabulary.marks_at(words, i, present)
-    ]
-    if not marks:
-        return []
-    spans = ctx.spans
-    flags: list[Flag] = []
-    contexts = _contexts(ctx, marks)
-    named = None
-    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
-        sentence.group_before = named
-        if named is None and sentence.get(LIST_IDENTITY):
-            named = sentence.get(LIST_IDENTITY)[0].i
-        if not sentence.marks or defused:
-            continue
-        for code, rule in _RULES:
-            parts = rule(sentence)
-            if parts:
-                flags.append(_flag(code, parts, words, spans, norm))
-    return flags
+    return _layer_flags(ctx, lexicon, _Layout(ctx))
 
 
 def reported_threats(ctx: Tokens, flags: list[Flag]) -> list[Flag]:
@@ -570,23 +658,12 @@ def reported_threats(ctx: Tokens, flags: list[Flag]) -> list[Flag]:
 
     "De scheids werd bedreigd: 'ik weet waar je woont'" reports a threat; it makes none.
     """
-    threats = [f for f in flags if f.code is FlagCode.THREAT]
-    if not threats:
-        return []
-    contexts = _contexts(ctx, [])
-    out = []
-    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
-        if not defused:
-            continue
-        lo, _ = ctx.norm.span(*ctx.spans[sentence.a][:2])
-        _, hi = ctx.norm.span(*ctx.spans[sentence.b - 1][:2])
-        out += [f for f in threats if lo <= f.start and f.end <= hi]
-    return out
+    return _reported(ctx, flags, _Layout(ctx))
 
 
-def _quoted(s: _Sentence, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:
-    """True when the sentence holds an opening quote (in the original text)."""
-    start = spans[s.a - 1][1] if s.a > 0 else 0
+def _quoted(a: int, b: int, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:
+    """True when the sentence of tokens a..b-1 holds an opening quote (in the original text)."""
+    start = spans[a - 1][1] if a > 0 else 0
     lo, _ = norm.span(start, start + 1) if start < len(norm.text) else (len(norm.original), 0)
-    _, hi = norm.span(spans[s.b - 1][0], spans[s.b - 1][1])
+    _, hi = norm.span(spans[b - 1][0], spans[b - 1][1])
     return bool(_OPEN_QUOTE.search(norm.original, max(0, lo - 1), hi))

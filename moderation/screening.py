@@ -55,7 +55,7 @@ from moderation.lexicon import (
     active_lexicon,
 )
 from moderation.normalise import TOKEN, Normalised, normalise, squeeze, token_spans
-from moderation.phrases import phrase_flags, reported_threats
+from moderation.phrases import phrase_layer
 from moderation.signals import contact_flags, flood_flags, link_flags, shouting_flag
 
 _PLAIN_CODES = {
@@ -381,11 +381,17 @@ def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
     flags: list[Flag] = []
     index = lexicon.phrases_by_first
     words = ctx.words
+    # Only phrases whose every plain word occurs can match: most texts try none.
+    anchors = lexicon.phrase_anchors.intersection(words)
+    if not anchors and not lexicon.unanchored_phrases:
+        return flags
     for i, token in enumerate(words):
         candidates = index.get(token, ())
         if len(token) > 3:
             candidates = candidates + index.get(token[:3], ())
         for phrase in candidates:
+            if phrase.anchor is not None and phrase.anchor not in anchors:
+                continue
             n = phrase.match_at(words, i)
             if not n or (phrase.category == LIST_THREAT and (
                 _negated(ctx, i) or not NEGATIONS.isdisjoint(words[i:i + n])
@@ -406,10 +412,7 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     ctx = _Context(normalise(text))
     flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon) + _split_flags(ctx, lexicon)
     flags += _targeted_flags(ctx, lexicon)
-    flags += phrase_flags(ctx, lexicon)
-    reported = reported_threats(ctx, flags)
-    if reported:
-        flags = [f for f in flags if f not in reported]
+    flags = phrase_layer(ctx, lexicon, flags)
     contacts = contact_flags(text)
     flags += contacts
     flags += link_flags(text, lexicon.domains, skip=contacts)
