@@ -306,6 +306,8 @@ class Lexicon:
     identity: frozenset[str]
     vocabulary: Vocabulary  # the phrase layer's lists (moderation/phrases.py)
     _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
+    # (list word, text) -> better-profanity's verdict: the same pairs recur in every comment.
+    _verdicts: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
 
     def category(self, word: str) -> str | None:
         """The list a single word is on, or None."""
@@ -331,6 +333,16 @@ class Lexicon:
             matcher = Profanity([word])
             self._profanity[word] = matcher
         return matcher
+
+    def contains(self, word: str, text: str) -> bool:
+        """better-profanity's verdict on text for one list word, remembered per lexicon."""
+        key = (word, text)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= MEMO_LIMIT:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self.profanity(word).contains_profanity(text)
+        return verdict
 
     def profanity_words(self) -> list[str]:
         """Every entry better-profanity can load as is (no phrase wildcards)."""

@@ -201,7 +201,7 @@ def _variants(token: str, norm: Normalised, start: int) -> list[str]:
 
 def _confirm(lexicon: Lexicon, word: str, candidate: str) -> bool:
     """better-profanity's verdict on one candidate, minus letter-for-letter equivalences."""
-    if not lexicon.profanity(word).contains_profanity(candidate):
+    if not lexicon.contains(word, candidate):
         return False
     # 0.7.0 lets a list 'i' match a text 'l' and 'u' match 'v' (lvl ~ lul); in Dutch those
     # are different words, so only symbols and digits may stand in for letters.
@@ -305,9 +305,7 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
             if prefix is not None and not lexicon.is_allowed(plain):
                 flags.append(Flag(FlagCode.EVASION, f"{prefix}-", *norm.span(start, end)))
                 continue
-        if prefix is not None and lexicon.profanity(prefix).contains_profanity(
-            token[:len(prefix)]
-        ):
+        if prefix is not None and lexicon.contains(prefix, token[:len(prefix)]):
             code = FlagCode.EVASION if evasive else FlagCode.COMPOUND_CURSE
             flags.append(Flag(code, f"{prefix}-", *norm.span(start, end)))
             continue
