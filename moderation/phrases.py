@@ -40,7 +40,7 @@ from moderation.lexicon import (
     Lexicon,
     Vocabulary,
 )
-from moderation.normalise import Normalised
+from moderation.normalise import Normalised, squeeze
 
 
 def _words(text: str) -> frozenset[str]:
@@ -64,7 +64,7 @@ tweette
 REPORTED_SPEECH = _words("geroepen gezegd geschreven gescandeerd gezongen gedreigd gemeld verteld")
 MODALS = _words("mag mogen moet moeten")
 # Words that open a subordinate clause: a negation after them negates that clause only.
-SUBORDINATORS = _words("dat die als omdat wanneer zodat want maar terwijl tot")
+SUBORDINATORS = _words("dat die als omdat wanneer zodat want maar terwijl tot wat wie waar welke")
 # Past forms that report what happened, unless a modal makes them a wish ("als ze allemaal
 # vermoord werden", "zouden ... kregen").
 REPORTING_PAST = _words("werd werden kreeg kregen")
@@ -92,7 +92,7 @@ PRONOUNS = SINGULAR_PRONOUNS | PLURAL_PRONOUNS
 GROUP_PRONOUNS = _words("ze zij hen hun")
 ADDRESS = _words("jij gij ge jullie")
 ARTICLES = _words("een ne nen n")
-PEOPLE = _words("volk volkje lui mensen soort types zulken")
+PEOPLE = _words("volk volkje lui mensen soort types zulken bende")
 DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
 COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi vol")
 COPULAS = _words("""
@@ -127,6 +127,8 @@ _OWN_COUNTRY = re.compile(r"\bland\b")
 _SENT_AWAY = re.compile(r"jungle|oerwoud|\bboom\b|woestijn|marokko|turkije|afrika")
 THEIR = _words("hun jullie je uw eigen")
 POSSESSIVES = _words("zijn haar je jouw uw hun")
+# Owners of what violence may aim at ("zijn auto"); not "zijn", which is also a verb.
+OWNERS = _words("haar jouw uw hun jullie")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
@@ -248,6 +250,12 @@ def _person_targets(s: _Sentence) -> list[Mark]:
     if s.persons is not None:
         return s.persons
     out = list(s.get(LIST_PERSON))
+    # "dat ventje", "die sukkel": an insulting noun that points at one person.
+    out += [
+        m
+        for m in s.get(LIST_INSULT_NOUN)
+        if m.n == 1 and m.i > s.a and s.words[m.i - 1] in ("die", "dat", "deze", "dien")
+    ]
     out += [
         Mark(j, 1, "pronoun", s.words[j])
         for j in range(s.a, s.b)
@@ -273,6 +281,17 @@ def _apart(a: Mark, b: Mark) -> bool:
     return a.i != b.i
 
 
+def _possession(s: _Sentence, mark: Mark) -> Mark | None:
+    """Someone's belongings as the object of violence: "zijn auto", "haar huis"."""
+    for j in range(max(s.a, mark.i - 3), min(s.b - 1, mark.end + 3)):
+        word = s.words[j]
+        if mark.i < j < mark.end and j not in s.phrase_tokens and word in POSSESSIVES:
+            return Mark(j, 2, "possession", f"{word} {s.words[j + 1]}")  # in the phrase's gap
+        if word in OWNERS and not mark.i <= j < mark.end:
+            return Mark(j, 2, "possession", f"{word} {s.words[j + 1]}")
+    return None
+
+
 def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
     groups, persons = _group_targets(s), _person_targets(s)
     harm = s.get(LIST_HARM)
@@ -285,6 +304,8 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
             if group is not None and (intent or group.category == LIST_IDENTITY):
                 return group, mark
             target = next((p for p in persons + harm if _apart(p, mark)), None)
+            if target is None:
+                target = _possession(s, mark)  # "ik steek zijn auto in brand"
             if intent and target is not None:
                 return mark, target
         else:
@@ -573,9 +594,10 @@ class _Layout:
         return found
 
 
-def _marks(words: list[str], vocabulary: Vocabulary) -> list[Mark]:
+def _marks(words: list[str], vocabulary: Vocabulary, stretched: set[int]) -> list[Mark]:
     """Every vocabulary entry found in the tokens: single words and stems through the
-    vocabulary's memo, and only the phrases whose plain words all occur in the text."""
+    vocabulary's memo, and only the phrases whose plain words all occur in the text. A token
+    whose letters were stretched ("mooooslims") also counts as its squeezed form."""
     live = vocabulary.live_phrases(frozenset(words))
     memo = vocabulary.memo
     marks = []
@@ -583,6 +605,8 @@ def _marks(words: list[str], vocabulary: Vocabulary) -> list[Mark]:
         found = memo.get(word)
         if found is None:
             found = vocabulary.word_marks(word)
+        if not found and i in stretched:
+            found = vocabulary.word_marks(squeeze(word))
         for category, entry in found:
             marks.append(Mark(i, 1, category, entry))
         if live and (word in live or word[:3] in live):
@@ -596,12 +620,22 @@ def _marks(words: list[str], vocabulary: Vocabulary) -> list[Mark]:
     return marks
 
 
+def _stretched(ctx: Tokens) -> set[int]:
+    """Tokens with a doubled letter that the normaliser marked as evasive (a stretched run)."""
+    norm = ctx.norm
+    return {
+        i
+        for i, (start, end, word) in enumerate(ctx.spans)
+        if norm.is_evasive(start, end) and squeeze(word) != word
+    }
+
+
 def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:
     words = ctx.words
     vocabulary = lexicon.vocabulary
     if not vocabulary.opens(words):
         return []
-    marks = _marks(words, vocabulary)
+    marks = _marks(words, vocabulary, _stretched(ctx) if ctx.norm.has_evasion else set())
     if not any(m.category in _PREDICATES for m in marks):
         return []
     # "Ik ken moslims. Ze zijn ...": a group named in an earlier sentence.
@@ -625,7 +659,12 @@ def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:
 
 
 def _reported(ctx: Tokens, flags: list[Flag], layout: _Layout) -> list[Flag]:
-    threats = [f for f in flags if f.code is FlagCode.THREAT]
+    # Threats, and chants of several words ("joden aan het gas" on a banner that is reported).
+    threats = [
+        f
+        for f in flags
+        if f.code is FlagCode.THREAT or (f.code is FlagCode.HATE_TERM and " " in f.detail)
+    ]
     if not threats or not layout.text_defused():
         return []
     out = []
@@ -640,8 +679,8 @@ def _reported(ctx: Tokens, flags: list[Flag], layout: _Layout) -> list[Flag]:
 
 
 def phrase_layer(ctx: Tokens, lexicon: Lexicon, flags: list[Flag]) -> list[Flag]:
-    """The word lists' flags plus the phrase layer's, without the word lists' threats that
-    sit in a reported, condemned or quoted sentence (one layout of the text for both)."""
+    """The word lists' flags plus the phrase layer's, without the word lists' threats and
+    chants that sit in a reported, condemned or quoted sentence (one layout for both)."""
     layout = _Layout(ctx)
     out = flags + _layer_flags(ctx, lexicon, layout)
     reported = _reported(ctx, out, layout)

@@ -232,7 +232,7 @@ def test_an_added_identity_term_a_verb_and_a_noun_take_part_in_the_rules() -> No
     texts = {
         "identity": "Die zwerfkatholieken horen hier niet thuis.",
         "violence": "Ik ga die scheids vermalen.",
-        "dehumanising": "Die migranten zijn sprinkhanen.",
+        "dehumanising": "Die migranten zijn zeepaardjes.",
         "insult_noun": "Vuile zeekomkommer van een scheids!",
     }
     for text in texts.values():
@@ -242,7 +242,7 @@ def test_an_added_identity_term_a_verb_and_a_noun_take_part_in_the_rules() -> No
             added=(
                 ("zwerfkatholieken", "identity"),
                 ("vermalen", "violence"),
-                ("sprinkhanen", "dehumanising"),
+                ("zeepaardjes", "dehumanising"),
                 ("zeekomkommer", "insult_noun"),
             )
         )
