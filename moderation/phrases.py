@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import Protocol
 
 from moderation.flags import Flag, FlagCode
@@ -87,6 +88,9 @@ verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
 IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
 SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
 OBJECT_PRONOUNS = _words("hem haar jou je u")
+FIRST_PERSON = _words("ik k kga kzal we wij")
+# Person nouns that end in -s and are singular all the same.
+SINGULAR_S = _words("scheids")
 PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
 PRONOUNS = SINGULAR_PRONOUNS | PLURAL_PRONOUNS
 GROUP_PRONOUNS = _words("ze zij hen hun")
@@ -173,6 +177,7 @@ class _Sentence:
         self.group_before: int | None = None  # a group was named at this token, before
         self.groups: list[Mark] | None = None
         self.persons: list[Mark] | None = None
+        self.capitalised: Callable[[int], bool] | None = None  # token j starts with a capital
         self.tokens = words[a:b]
         self.marks = marks
         self.by_category: dict[str, list[Mark]] = {}
@@ -266,19 +271,33 @@ def _person_targets(s: _Sentence) -> list[Mark]:
 
 
 def _one_person(s: _Sentence, mark: Mark) -> bool:
-    """One person as the object: hem/haar/je/jou/u, or "die scheids" (not "de trainer gaat")."""
+    """One person as the object: hem/haar/je/jou/u, "die scheids", or "de scheids" when the
+    speaker is the one acting ("we gaan de scheids afmaken"; not "de spits moet het afmaken")."""
     if mark.category == "pronoun":
         return mark.entry in OBJECT_PRONOUNS
-    return (
-        not mark.entry.endswith("s")
-        and mark.i > s.a
-        and s.words[mark.i - 1] in ("die", "dat", "deze", "dien")
+    if (mark.entry.endswith("s") and mark.entry not in SINGULAR_S) or mark.i == s.a:
+        return False
+    before = s.words[mark.i - 1]
+    if before in ("die", "dat", "deze", "dien"):
+        return True
+    return before in ("de", "den", "onze", "hun", "jullie", "uw") and not FIRST_PERSON.isdisjoint(
+        s.tokens
     )
 
 
 def _apart(a: Mark, b: Mark) -> bool:
     """Two marks that do not start at the same token (a target may sit in a phrase's gap)."""
     return a.i != b.i
+
+
+def _name(s: _Sentence, mark: Mark) -> Mark | None:
+    """A capitalised word inside the sentence (a name) in or right next to the violence."""
+    if s.capitalised is None:
+        return None
+    for j in range(max(s.a + 1, mark.i - 2), min(s.b, mark.end + 2)):
+        if (j < mark.i or j >= mark.end or j not in s.phrase_tokens) and s.capitalised(j):
+            return Mark(j, 1, "name", s.words[j])
+    return None
 
 
 def _possession(s: _Sentence, mark: Mark) -> Mark | None:
@@ -306,6 +325,8 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
             target = next((p for p in persons + harm if _apart(p, mark)), None)
             if target is None:
                 target = _possession(s, mark)  # "ik steek zijn auto in brand"
+            if target is None:
+                target = _name(s, mark)  # "ik schiet De Bruyne dood"
             if intent and target is not None:
                 return mark, target
         else:
@@ -339,7 +360,7 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
         else:
             target = next(
                 (t for t in _group_targets(s) + _person_targets(s) if _apart(t, mark)), None
-            )
+            ) or _name(s, mark)
             if target is not None:
                 return target, mark
     return None
@@ -364,6 +385,15 @@ def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 9)
     )
 
 
+def _afterthought(s: _Sentence, target: Mark, pred: Mark) -> bool:
+    """A short clause of its own after the group ("Vrouwen op een voetbalveld, lachwekkend.")."""
+    if target.i >= pred.i:
+        return False
+    start = max((c for c in s.clause_starts if c <= pred.i), default=s.a)
+    end = min((c for c in s.clause_starts if c > pred.i), default=s.b)
+    return target.i < start and end - start <= 3
+
+
 def _hatred_as_noun(s: _Sentence, pred: Mark) -> bool:
     """ "haat tegen homo's", "de haat": the noun, which names hatred rather than voicing it."""
     nxt = s.words[pred.end] if pred.end < s.b else ""
@@ -382,8 +412,12 @@ def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
         if s.negated(pred, before=6, after=3):
             continue
         for target in groups:
-            if _apart(target, pred) and (pred.n > 1 or _joined(s, target, pred)):
+            if _apart(target, pred) and (
+                pred.n > 1 or _joined(s, target, pred) or _afterthought(s, target, pred)
+            ):
                 return target, pred
+        if s.group_before is not None and s.b - s.a <= 3 and pred.n == 1:
+            return Mark(s.group_before, 1, "group", s.words[s.group_before]), pred
         if _SENT_AWAY.search(pred.entry) or (
             _OWN_COUNTRY.search(pred.entry) and not THEIR.isdisjoint(s.words[pred.i : pred.end])
         ):
@@ -559,6 +593,13 @@ class _Layout:
             self._clauses = _breaks(starts, text, _CLAUSE_BREAK)
         return self._bounds
 
+    def capitalised(self, j: int) -> bool:
+        """True when token j starts with a capital in the original text."""
+        ctx = self.ctx
+        start, end, _ = ctx.spans[j]
+        first, _ = ctx.norm.span(start, end)
+        return ctx.norm.original[first].isupper()
+
     def sentences(self) -> list[tuple[int, int]]:
         bounds = self.bounds
         return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
@@ -646,6 +687,7 @@ def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:
         if not any(m.category in _PREDICATES for m in inside):
             continue
         sentence = _Sentence(words, a, b, inside, layout.clause_starts(a, b))
+        sentence.capitalised = layout.capitalised
         sentence.group_before = named if named < a else None
         if layout.defused(a, b, sentence):
             continue

@@ -275,6 +275,19 @@ def _unstretched(token: str, norm: Normalised, start: int) -> str:
         j and c == token[j - 1] and evasive[start + j] and evasive[start + j - 1]))
 
 
+def _starred_compound(token: str, lexicon: Lexicon) -> str | None:
+    """The compound prefix behind a vowel starred out of a curse compound ("k*nkerlijer")."""
+    if token.count("*") != 1:
+        return None
+    found = None
+    for vowel in "aeiouy":
+        plain = token.replace("*", vowel)
+        if lexicon.is_allowed(plain):
+            return None  # "k*nkeronderzoek" may well be the allowed word
+        found = found or lexicon.compound_prefix(plain)
+    return found
+
+
 def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> list[Flag]:
     norm = ctx.norm
     flags: list[Flag] = []
@@ -298,6 +311,10 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
                 flags.append(flag)
             continue
         prefix = lexicon.compound_prefix(token)
+        starred = _starred_compound(token, lexicon) if prefix is None else None
+        if starred is not None:
+            flags.append(Flag(FlagCode.EVASION, f"{starred}-", *norm.span(start, end)))
+            continue
         if prefix is None and evasive:
             # Letters stretched inside a compound ("kaaaankerlijer" -> "kaankerlijer").
             plain = _unstretched(token, norm, start)
