@@ -292,8 +292,8 @@ def _apart(a: Mark, b: Mark) -> bool:
 
 def _name(s: _Sentence, mark: Mark) -> Mark | None:
     """A capitalised word inside the sentence (a name) in or right next to the violence."""
-    if s.capitalised is None:
-        return None
+    if s.capitalised is None or not s.intent:
+        return None  # a name with a violent word alone is a headline ("Dode Zeerollen")
     for j in range(max(s.a + 1, mark.i - 2), min(s.b, mark.end + 2)):
         if (j < mark.i or j >= mark.end or j not in s.phrase_tokens) and s.capitalised(j):
             return Mark(j, 1, "name", s.words[j])
