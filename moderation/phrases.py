@@ -122,6 +122,12 @@ luizen vlooien maden wormen insecten bacillen onkruid konijnen
 PEOPLE_ANIMALS = _words("beesten apen zwijnen")
 # Adjectives too mild to make an insult of a plain person noun ("stomme scheids" is banter).
 MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette valse")
+# Words that make any insulting noun after them an insult ("een volslagen sukkel").
+INTENSIFIERS = _words("""
+ongelooflijke ongelofelijke volslagen complete totale hopeloze enorme gigantische absolute
+""")
+# Words after which a noun phrase has ended ("een volslagen sukkel is die trainer").
+NOUN_ENDS = _words("is en die dat van als of")
 # Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
 MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
@@ -503,9 +509,12 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
             or (len(before) >= 2 and before[-2] in ADDRESS and before[-1] not in ARTICLES)
         ):
             return (noun,)  # "jij aap", "gij kleine rat"
+        ends = noun.end >= s.b or noun.end in s.clause_starts or s.words[noun.end] in NOUN_ENDS
+        if before and before[-1] in INTENSIFIERS and ends:  # not "een enorme zak chips"
+            return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
         if noun.entry in MILD_NOUNS:
             continue  # "die trainer is een clown" is banter; with an adjective it counts above
-        if len(before) >= 2 and before[-2:] == ["wat", "een"]:
+        if len(before) >= 2 and (before[-2:] == ["wat", "een"] or before[-3:-1] == ["wat", "een"]):
             return (Mark(noun.i - 2, noun.n + 2, noun.category, f"wat een {noun.entry}"),)
         if (
             before
@@ -701,11 +710,13 @@ def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:
 
 
 def _reported(ctx: Tokens, flags: list[Flag], layout: _Layout) -> list[Flag]:
-    # Threats, and chants of several words ("joden aan het gas" on a banner that is reported).
+    # Threats, mild words next to a group, and chants of several words ("joden aan het gas"
+    # on a banner that is reported).
     threats = [
         f
         for f in flags
-        if f.code is FlagCode.THREAT or (f.code is FlagCode.HATE_TERM and " " in f.detail)
+        if f.code in (FlagCode.THREAT, FlagCode.TARGETED_PROFANITY)
+        or (f.code is FlagCode.HATE_TERM and " " in f.detail)
     ]
     if not threats or not layout.text_defused():
         return []
