@@ -43,7 +43,9 @@ COMMON_WORDS = frozenset({
     "uit", "door", "over", "is", "zijn", "zijt", "bent", "ben", "was", "niet", "niets", "niks",
     "geen", "nooit", "moet", "moeten", "mag", "mogen", "kan", "kunnen", "zal", "zullen", "gaat",
     "gaan", "ga", "wil", "hun", "je", "ze", "zij", "die", "dat", "dit", "er", "hier", "wat",
-    "als", "tegen", "alle", "allemaal"
+    "als", "tegen", "alle", "allemaal", "blijven", "blijft", "beter", "worden", "wordt", "nog",
+    "meer", "ook", "maar", "alleen", "echt", "gewoon", "onze", "ons", "hebben", "heeft",
+    "zien", "willen", "wij", "we", "ik", "hij", "hem", "zou", "zouden",
 })
 PHRASE_CATEGORIES: tuple[str, ...] = (
     LIST_IDENTITY, LIST_PERSON, LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM, LIST_DEHUMANISING,
