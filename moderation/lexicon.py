@@ -62,6 +62,8 @@ CATEGORIES: tuple[str, ...] = (
     *WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, *PHRASE_CATEGORIES,
 )
 ALLOWED_CATEGORIES = CATEGORIES  # what LexiconOverrides.added may name
+# Lists whose words are also found split in two by a space or a dot ("klootz ak").
+SPLIT_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE})
 # Lists whose words are also matched one typo away (a letter dropped or two swapped).
 FUZZY_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE,
                               LIST_DISEASE, LIST_THREAT})
@@ -295,6 +297,9 @@ class Lexicon:
     phrases_by_first: Mapping[str, tuple[Phrase, ...]]  # first word or first 3 letters
     phrase_anchors: frozenset[str]  # the anchors of those phrases: no anchor, no match
     unanchored_phrases: bool  # some phrase has no anchor and is always tried
+    phrase_keys_by_anchor: Mapping[str, frozenset[str]]  # anchor -> keys of its phrases
+    unanchored_keys: frozenset[str]  # keys of the phrases without an anchor
+    split_heads: frozenset[str]  # every first part of a list word split in two
     allow: frozenset[str]
     allow_prefixes: tuple[str, ...]
     domains: frozenset[str]
@@ -310,6 +315,8 @@ class Lexicon:
     _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
     # (list word, text) -> better-profanity's verdict: the same pairs recur in every comment.
     _verdicts: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
+    # Tokens the word lists' gate let pass without a look: the same ones recur in every comment.
+    quiet_tokens: set[str] = field(default_factory=set, repr=False)
 
     def category(self, word: str) -> str | None:
         """The list a single word is on, or None."""
@@ -449,6 +456,13 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
             p.anchor for ps in phrases.values() for p in ps if p.anchor is not None
         ),
         unanchored_phrases=any(p.anchor is None for ps in phrases.values() for p in ps),
+        phrase_keys_by_anchor=_keys_by_anchor(phrases),
+        unanchored_keys=frozenset(
+            k for k, ps in phrases.items() for p in ps if p.anchor is None
+        ),
+        split_heads=frozenset(
+            w[:n] for w, c in words.items() if c in SPLIT_CATEGORIES for n in range(1, len(w))
+        ),
         allow=allow,
         allow_prefixes=allow_prefixes,
         domains=domains,
@@ -463,6 +477,15 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         identity=frozenset(entries[LIST_IDENTITY]),
         vocabulary=build_vocabulary(entries),
     )
+
+
+def _keys_by_anchor(phrases: Mapping[str, list[Phrase]]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for key, entries in phrases.items():
+        for phrase in entries:
+            if phrase.anchor is not None:
+                out.setdefault(phrase.anchor, set()).add(key)
+    return {anchor: frozenset(keys) for anchor, keys in out.items()}
 
 
 def typo_variants(word: str) -> set[str]:

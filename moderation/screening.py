@@ -51,6 +51,8 @@ from moderation.lexicon import (
     LIST_SLUR,
     LIST_SPAM,
     LIST_THREAT,
+    MEMO_LIMIT,
+    SPLIT_CATEGORIES,
     Lexicon,
     active_lexicon,
 )
@@ -294,12 +296,17 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
     known, heads, fuzzy = lexicon.words, lexicon.prefix_heads, lexicon.fuzzy
     tails, glue_heads = lexicon.tails, lexicon.glue_heads
     evasive_tokens = ctx.evasive_tokens()
+    quiet = lexicon.quiet_tokens
     for i, token in enumerate(ctx.words):
-        # Cheap gate first: most tokens of a clean comment stop here.
+        # Cheap gate first: most tokens of a clean comment stop here (remembered per lexicon).
         evasive = i in evasive_tokens
+        if not evasive and token in quiet:
+            continue
         if not (evasive or token in known or token[:3] in heads or "*" in token
                 or token in fuzzy
                 or (len(token) >= 6 and token[-3:] in tails and token[:2] in glue_heads)):
+            if len(quiet) < MEMO_LIMIT:
+                quiet.add(token)
             continue
         if token.isdigit() or lexicon.is_allowed(token):
             continue
@@ -335,7 +342,7 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
     return flags
 
 
-_SPLIT_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE})
+_SPLIT_LISTS = SPLIT_CATEGORIES
 _SPLIT_GAP = re.compile(r"[ .\-_]{1,3}")
 
 
@@ -343,9 +350,10 @@ def _split_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
     """A list word split in two by a space or a dot ("klootz ak", "mon gool")."""
     words, known = ctx.words, lexicon.words
     flags = []
+    heads = lexicon.split_heads
     for i in range(len(words) - 1):
         a, b = words[i], words[i + 1]
-        if len(a) + len(b) < 6 or a in known or b in known:
+        if a not in heads or len(a) + len(b) < 6 or a in known or b in known:
             continue
         word = a + b
         if (
@@ -400,7 +408,11 @@ def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
     anchors = lexicon.phrase_anchors.intersection(words)
     if not anchors and not lexicon.unanchored_phrases:
         return flags
+    keys = lexicon.phrase_keys_by_anchor
+    live = {key for anchor in anchors for key in keys[anchor]} | lexicon.unanchored_keys
     for i, token in enumerate(words):
+        if token not in live and token[:3] not in live:
+            continue
         candidates = index.get(token, ())
         if len(token) > 3:
             candidates = candidates + index.get(token[:3], ())
