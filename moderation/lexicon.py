@@ -44,7 +44,7 @@ COMMON_WORDS = frozenset({
     "geen", "nooit", "moet", "moeten", "mag", "mogen", "kan", "kunnen", "zal", "zullen", "gaat",
     "gaan", "ga", "wil", "hun", "je", "ze", "zij", "die", "dat", "dit", "er", "hier", "wat",
     "als", "tegen", "alle", "allemaal", "blijven", "blijft", "beter", "worden", "wordt", "nog",
-    "meer", "ook", "maar", "alleen", "echt", "gewoon", "onze", "ons", "hebben", "heeft",
+    "meer", "ook", "maar", "echt", "gewoon", "onze", "ons", "hebben", "heeft",
     "zien", "willen", "wij", "we", "ik", "hij", "hem", "zou", "zouden",
 })
 PHRASE_CATEGORIES: tuple[str, ...] = (
