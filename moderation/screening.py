@@ -9,7 +9,8 @@ How a word is matched:
    never inherits its letter-for-letter equivalences (lvl ~ lul, haal ~ haai, pls ~ pis),
    because candidates only come from our own symbol/digit leet map.
 3. Tokens that start with a compound prefix (kanker-, tyfus-, tering- ...) and are not on the
-   allow-list are curse compounds. Prefixes only: never suffixes or substrings.
+   allow-list are curse compounds. Prefixes only: never suffixes or substrings. A vowel starred
+   out of such a compound ("k*nkerlijer") is an evasion, unless one reading is allowed.
 4. Phrases (threats, spam, chants) are matched on the token sequence, not by better-profanity
    (its phrase matching depends on word position in 0.7.0). A threat right after geen, niet,
    niemand or nooit does not count.
