@@ -45,7 +45,7 @@ COMMON_WORDS = frozenset({
     "gaan", "ga", "wil", "hun", "je", "ze", "zij", "die", "dat", "dit", "er", "hier", "wat",
     "als", "tegen", "alle", "allemaal", "blijven", "blijft", "beter", "worden", "wordt", "nog",
     "meer", "ook", "maar", "echt", "gewoon", "onze", "ons", "hebben", "heeft",
-    "zien", "willen", "wij", "we", "ik", "hij", "hem", "zou", "zouden",
+    "zien", "willen", "match", "wedstrijd", "wij", "we", "ik", "hij", "hem", "zou", "zouden",
 })
 PHRASE_CATEGORIES: tuple[str, ...] = (
     LIST_IDENTITY, LIST_PERSON, LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM, LIST_DEHUMANISING,

@@ -82,8 +82,11 @@ hatelijke verkeerd fout onzin
 INTENT = _words("""
 beloof zweer geloof straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet
 moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient
-verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
+verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat beloofd reken morgen
+weldra wacht
 """)
+# "als hij ..., is hij er geweest": a condition on someone's doing makes the rest a threat.
+CONDITION_SUBJECTS = _words("hij ze zij je jij ge gij u die dat")
 # Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
 IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
 SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
@@ -191,7 +194,9 @@ class _Sentence:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
         self.reports, self.condemns = _defusal(self.tokens, present)
-        self.intent = not INTENT.isdisjoint(present)
+        self.intent = not INTENT.isdisjoint(present) or any(
+            words[j] == "als" and words[j + 1] in CONDITION_SUBJECTS for j in range(a, b - 1)
+        )
         first = self.tokens[0] if self.tokens else ""
         self.imperative = first in IMPERATIVES or any(
             m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks

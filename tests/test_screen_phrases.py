@@ -206,6 +206,19 @@ RULE_CASES = {
             "Volgens de politie dreigde hij dat hij De Bruyne zou doodschieten.",
         ],
     ),
+    "a condition on someone's doing, a promise": (
+        FlagCode.THREAT_PHRASE,
+        [
+            "Als die keeper nog eens provoceert, is hij er geweest.",
+            "Die ref is dood als hij buitenkomt.",
+            "Zondag ligt die scheids in het ziekenhuis, beloofd.",
+        ],
+        [
+            "De keeper lag zondag in het ziekenhuis na zijn botsing.",
+            "Als die spits scoort, maakt hij de match af.",
+            "Als die keeper nog eens provoceert, is hij er niet geweest voor mij.",
+        ],
+    ),
     "an insulting noun that points at one person": (
         FlagCode.THREAT_PHRASE,
         ["Dat ventje gaat in een rolstoel eindigen."],
