@@ -43,7 +43,9 @@ COMMON_WORDS = frozenset({
     "uit", "door", "over", "is", "zijn", "zijt", "bent", "ben", "was", "niet", "niets", "niks",
     "geen", "nooit", "moet", "moeten", "mag", "mogen", "kan", "kunnen", "zal", "zullen", "gaat",
     "gaan", "ga", "wil", "hun", "je", "ze", "zij", "die", "dat", "dit", "er", "hier", "wat",
-    "als", "tegen", "alle", "allemaal"
+    "als", "tegen", "alle", "allemaal", "blijven", "blijft", "beter", "worden", "wordt", "nog",
+    "meer", "ook", "maar", "echt", "gewoon", "onze", "ons", "hebben", "heeft",
+    "zien", "willen", "match", "wedstrijd", "wij", "we", "ik", "hij", "hem", "zou", "zouden",
 })
 PHRASE_CATEGORIES: tuple[str, ...] = (
     LIST_IDENTITY, LIST_PERSON, LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM, LIST_DEHUMANISING,
@@ -60,6 +62,8 @@ CATEGORIES: tuple[str, ...] = (
     *WORD_CATEGORIES, LIST_PREFIX, LIST_MILD, *PHRASE_CATEGORIES,
 )
 ALLOWED_CATEGORIES = CATEGORIES  # what LexiconOverrides.added may name
+# Lists whose words are also found split in two by a space or a dot ("klootz ak").
+SPLIT_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE})
 # Lists whose words are also matched one typo away (a letter dropped or two swapped).
 FUZZY_CATEGORIES = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE,
                               LIST_DISEASE, LIST_THREAT})
@@ -94,10 +98,19 @@ class Phrase:
     elements: tuple[str, ...]  # words; "word*" = any ending; "*" = gap; "#" = a number
     max_gap: int = MAX_GAP
     needs: frozenset[str] = frozenset()  # its plain words: no match unless all occur
+    anchor: str | None = None  # its longest plain word (None: stems, gaps and numbers only)
 
     def match_at(self, tokens: list[str], i: int) -> int:
         """Number of tokens matched starting at tokens[i], or 0."""
-        return _match(self.elements, tokens, i, i, self.max_gap)
+        elements = self.elements
+        if "*" in elements:
+            return _match(elements, tokens, i, i, self.max_gap)
+        if i + len(elements) > len(tokens):
+            return 0
+        for j, element in enumerate(elements):
+            if element != tokens[i + j] and not _element_matches(element, tokens[i + j]):
+                return 0
+        return len(elements)
 
 
 def _match(elements: tuple[str, ...], tokens: list[str], i: int, start: int,
@@ -126,15 +139,29 @@ def _element_matches(element: str, token: str) -> bool:
     return token == element
 
 
-@dataclass(frozen=True)
+# Tokens whose single-word marks are remembered per vocabulary; beyond this the memo restarts.
+MEMO_LIMIT = 20_000
+
+
+@dataclass(frozen=True, eq=False)
 class Vocabulary:
-    """The phrase layer's lists compiled for one pass over the tokens."""
+    """The phrase layer's lists compiled for one pass over the tokens.
+
+    Built once per lexicon version, so everything derived from it (the per-token memo too) is
+    dropped with it when a moderator's change swaps the lexicon in.
+    """
 
     singles: Mapping[str, tuple[str, ...]]  # word -> its phrase-layer categories
     stems: Mapping[str, tuple[tuple[str, str], ...]]  # first 3 letters -> (stem, category)
     phrases: Mapping[str, tuple[Phrase, ...]]  # first word (or 3 letters of a stem) -> phrases
     gate: frozenset[str]  # single words and each phrase's longest word: no hit, no mark
     keys: frozenset[str]  # where a mark can start: single words, phrase keys, stem heads
+    # A phrase can only match where its rarest plain word occurs: anchor -> (rank, key, phrase).
+    by_anchor: Mapping[str, tuple[tuple[int, str, Phrase], ...]] = field(default_factory=dict)
+    unanchored: tuple[tuple[int, str, Phrase], ...] = ()  # phrases of stems and gaps only
+    anchors: frozenset[str] = frozenset()
+    # token -> word_marks(token), filled as texts come in
+    memo: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, repr=False)
 
     def opens(self, tokens: list[str]) -> bool:
         """True when a predicate word occurs (targets alone never make a flag)."""
@@ -142,15 +169,40 @@ class Vocabulary:
             return True
         return bool(self.stems) and any(t[:3] in self.stems for t in tokens)
 
+    def word_marks(self, token: str) -> tuple[tuple[str, str], ...]:
+        """(category, entry) of the single words and 'word*' stems a token stands for."""
+        found = self.memo.get(token)
+        if found is not None:
+            return found
+        out = [(category, token) for category in self.singles.get(token, ())]
+        for stem, category in self.stems.get(token[:3], ()):
+            if token.startswith(stem):
+                out.append((category, stem + "*"))
+        if len(self.memo) >= MEMO_LIMIT:
+            self.memo.clear()
+        found = self.memo[token] = tuple(out)
+        return found
+
+    def live_phrases(self, present: frozenset[str]) -> dict[str, list[Phrase]]:
+        """The phrases whose plain words all occur in a text, by key (first word or stem head),
+        in list order: the only ones worth matching token by token."""
+        hits = [
+            item
+            for anchor in self.anchors.intersection(present)
+            for item in self.by_anchor[anchor]
+            if item[2].needs <= present
+        ]
+        hits += self.unanchored
+        live: dict[str, list[Phrase]] = {}
+        for _, key, phrase in sorted(hits, key=lambda item: item[0]):
+            live.setdefault(key, []).append(phrase)
+        return live
+
     def marks_at(self, tokens: list[str], i: int, present: frozenset[str]
                  ) -> list[tuple[str, int, str]]:
         """(category, tokens matched, entry) for every entry that starts at tokens[i]."""
         token = tokens[i]
-        out = [(category, 1, token) for category in self.singles.get(token, ())]
-        if self.stems:
-            for stem, category in self.stems.get(token[:3], ()):
-                if token.startswith(stem):
-                    out.append((category, 1, stem + "*"))
+        out = [(category, 1, entry) for category, entry in self.word_marks(token)]
         candidates = self.phrases.get(token, ())
         if len(token) > 3 and token[:3] in self.phrases:
             candidates = candidates + self.phrases[token[:3]]
@@ -168,6 +220,9 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
     stems: dict[str, list[tuple[str, str]]] = {}
     phrases: dict[str, list[Phrase]] = {}
     anchors: set[str] = set()
+    by_anchor: dict[str, list[tuple[int, str, Phrase]]] = {}
+    unanchored: list[tuple[int, str, Phrase]] = []
+    rank = 0  # list order, which the layer's rules see marks in
     typos: dict[str, list[str]] = {}
     for category in PHRASE_CATEGORIES:
         for entry in entries.get(category, ()):
@@ -187,13 +242,19 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
                 first = parts[0]
                 key = first[:-1][:3] if first.endswith("*") else first
                 plain = [e for e in parts if e not in ("*", "#") and not e.endswith("*")]
-                phrases.setdefault(key, []).append(
-                    Phrase(entry, category, parts, VOCABULARY_GAP, frozenset(plain)))
+                phrase = Phrase(entry, category, parts, VOCABULARY_GAP, frozenset(plain))
+                phrases.setdefault(key, []).append(phrase)
+                # The phrase's rarest-looking word: "in de fik" can only match where "fik"
+                # occurs, so "in" and "de" need neither open the gate nor be tried.
+                rare = [e for e in plain if e not in COMMON_WORDS] or plain
+                item = (rank, key, phrase)
+                rank += 1
+                if rare:
+                    by_anchor.setdefault(max(reversed(rare), key=len), []).append(item)
+                else:
+                    unanchored.append(item)
                 if category in TARGET_CATEGORIES:
                     continue
-                # The gate holds the phrase's rarest-looking word: "in de fik" can only match
-                # where "fik" occurs, so "in" and "de" need not open the gate.
-                rare = [e for e in plain if e not in COMMON_WORDS] or plain
                 if rare:
                     anchors.add(max(reversed(rare), key=len))
                 else:
@@ -216,6 +277,9 @@ def build_vocabulary(entries: Mapping[str, tuple[str, ...]]) -> Vocabulary:
         phrases={k: tuple(v) for k, v in phrases.items()},
         gate=frozenset(anchors),
         keys=frozenset(singles) | frozenset(phrases) | frozenset(stems),
+        by_anchor={k: tuple(v) for k, v in by_anchor.items()},
+        unanchored=tuple(unanchored),
+        anchors=frozenset(by_anchor),
     )
 
 
@@ -231,6 +295,11 @@ class Lexicon:
     prefix_heads: frozenset[str]
     prefix_lengths: tuple[int, ...]  # longest first
     phrases_by_first: Mapping[str, tuple[Phrase, ...]]  # first word or first 3 letters
+    phrase_anchors: frozenset[str]  # the anchors of those phrases: no anchor, no match
+    unanchored_phrases: bool  # some phrase has no anchor and is always tried
+    phrase_keys_by_anchor: Mapping[str, frozenset[str]]  # anchor -> keys of its phrases
+    unanchored_keys: frozenset[str]  # keys of the phrases without an anchor
+    split_heads: frozenset[str]  # every first part of a list word split in two
     allow: frozenset[str]
     allow_prefixes: tuple[str, ...]
     domains: frozenset[str]
@@ -244,6 +313,10 @@ class Lexicon:
     identity: frozenset[str]
     vocabulary: Vocabulary  # the phrase layer's lists (moderation/phrases.py)
     _profanity: dict[str, Profanity] = field(default_factory=dict, repr=False)
+    # (list word, text) -> better-profanity's verdict: the same pairs recur in every comment.
+    _verdicts: dict[tuple[str, str], bool] = field(default_factory=dict, repr=False)
+    # Tokens the word lists' gate let pass without a look: the same ones recur in every comment.
+    quiet_tokens: set[str] = field(default_factory=set, repr=False)
 
     def category(self, word: str) -> str | None:
         """The list a single word is on, or None."""
@@ -269,6 +342,16 @@ class Lexicon:
             matcher = Profanity([word])
             self._profanity[word] = matcher
         return matcher
+
+    def contains(self, word: str, text: str) -> bool:
+        """better-profanity's verdict on text for one list word, remembered per lexicon."""
+        key = (word, text)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= MEMO_LIMIT:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = self.profanity(word).contains_profanity(text)
+        return verdict
 
     def profanity_words(self) -> list[str]:
         """Every entry better-profanity can load as is (no phrase wildcards)."""
@@ -343,7 +426,9 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
             if len(parts) == 1 and "*" not in entry and entry != "#":
                 words.setdefault(parts[0], category)
                 continue
-            phrase = Phrase(entry, category, parts)
+            plain = [e for e in parts if e not in ("*", "#") and not e.endswith("*")]
+            phrase = Phrase(entry, category, parts,
+                            anchor=max(plain, key=len) if plain else None)
             first = parts[0]
             key = first[:-1][:3] if first.endswith("*") else first
             phrases.setdefault(key, []).append(phrase)
@@ -367,6 +452,17 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         prefix_heads=frozenset(p[:3] for p in prefixes),
         prefix_lengths=tuple(sorted({len(p) for p in prefixes}, reverse=True)),
         phrases_by_first={k: tuple(v) for k, v in phrases.items()},
+        phrase_anchors=frozenset(
+            p.anchor for ps in phrases.values() for p in ps if p.anchor is not None
+        ),
+        unanchored_phrases=any(p.anchor is None for ps in phrases.values() for p in ps),
+        phrase_keys_by_anchor=_keys_by_anchor(phrases),
+        unanchored_keys=frozenset(
+            k for k, ps in phrases.items() for p in ps if p.anchor is None
+        ),
+        split_heads=frozenset(
+            w[:n] for w, c in words.items() if c in SPLIT_CATEGORIES for n in range(1, len(w))
+        ),
         allow=allow,
         allow_prefixes=allow_prefixes,
         domains=domains,
@@ -381,6 +477,15 @@ def build_lexicon(overrides: LexiconOverrides | None = None, version: int = 0) -
         identity=frozenset(entries[LIST_IDENTITY]),
         vocabulary=build_vocabulary(entries),
     )
+
+
+def _keys_by_anchor(phrases: Mapping[str, list[Phrase]]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {}
+    for key, entries in phrases.items():
+        for phrase in entries:
+            if phrase.anchor is not None:
+                out.setdefault(phrase.anchor, set()).add(key)
+    return {anchor: frozenset(keys) for anchor, keys in out.items()}
 
 
 def typo_variants(word: str) -> set[str]:

@@ -27,6 +27,11 @@ _HOMOGLYPHS = {
     "ς": "c",
     "ø": "o", "æ": "ae", "œ": "oe", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
     "ɡ": "g", "ɑ": "a",
+    # Letters with hooks and small capitals, which NFKC leaves alone.
+    "ƙ": "k", "ɓ": "b", "ɗ": "d", "ƴ": "y", "ɲ": "n", "ƒ": "f", "ɦ": "h", "ʝ": "j", "ɱ": "m",
+    "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ғ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+    "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ʀ": "r", "ꜱ": "s",
+    "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
 }
 
 # Quotes become plain ASCII quotes, which the wrap step then blanks.

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
 
 from moderation.flags import Flag, FlagCode
@@ -39,8 +39,9 @@ from moderation.lexicon import (
     LIST_PERSON,
     LIST_VIOLENCE,
     Lexicon,
+    Vocabulary,
 )
-from moderation.normalise import Normalised
+from moderation.normalise import Normalised, squeeze
 
 
 def _words(text: str) -> frozenset[str]:
@@ -64,7 +65,7 @@ tweette
 REPORTED_SPEECH = _words("geroepen gezegd geschreven gescandeerd gezongen gedreigd gemeld verteld")
 MODALS = _words("mag mogen moet moeten")
 # Words that open a subordinate clause: a negation after them negates that clause only.
-SUBORDINATORS = _words("dat die als omdat wanneer zodat want maar terwijl tot")
+SUBORDINATORS = _words("dat die als omdat wanneer zodat want maar terwijl tot wat wie waar welke")
 # Past forms that report what happened, unless a modal makes them a wish ("als ze allemaal
 # vermoord werden", "zouden ... kregen").
 REPORTING_PAST = _words("werd werden kreeg kregen")
@@ -81,17 +82,24 @@ hatelijke verkeerd fout onzin
 INTENT = _words("""
 beloof zweer geloof straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet
 moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient
-verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat
+verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat beloofd reken morgen
+weldra wacht
 """)
+# "als hij ..., is hij er geweest": a condition on someone's doing makes the rest a threat.
+CONDITION_SUBJECTS = _words("hij ze zij je jij ge gij u die dat")
 # Verbs that open an imperative sentence ("trap die scheids zijn benen kapot").
 IMPERATIVES = _words("trap sla steek hang schiet maak breek gooi kom wacht knal pak snij")
 SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
 OBJECT_PRONOUNS = _words("hem haar jou je u")
+FIRST_PERSON = _words("ik k kga kzal we wij")
+# Person nouns that end in -s and are singular all the same.
+SINGULAR_S = _words("scheids")
 PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
+PRONOUNS = SINGULAR_PRONOUNS | PLURAL_PRONOUNS
 GROUP_PRONOUNS = _words("ze zij hen hun")
 ADDRESS = _words("jij gij ge jullie")
 ARTICLES = _words("een ne nen n")
-PEOPLE = _words("volk volkje lui mensen soort types zulken")
+PEOPLE = _words("volk volkje lui mensen soort types zulken bende")
 DEMONSTRATIVES = _words("dat die dit deze zulk zulke zon n soort")
 COLLECTIVES = _words("kudde bende troep nest stelletje stel hoop zootje zooi vol")
 COPULAS = _words("""
@@ -117,6 +125,12 @@ luizen vlooien maden wormen insecten bacillen onkruid konijnen
 PEOPLE_ANIMALS = _words("beesten apen zwijnen")
 # Adjectives too mild to make an insult of a plain person noun ("stomme scheids" is banter).
 MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette valse")
+# Words that make any insulting noun after them an insult ("een volslagen sukkel").
+INTENSIFIERS = _words("""
+ongelooflijke ongelofelijke volslagen complete totale hopeloze enorme gigantische absolute
+""")
+# Words after which a noun phrase has ended ("een volslagen sukkel is die trainer").
+NOUN_ENDS = _words("is en die dat van als of")
 # Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
 MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
@@ -126,24 +140,39 @@ _OWN_COUNTRY = re.compile(r"\bland\b")
 _SENT_AWAY = re.compile(r"jungle|oerwoud|\bboom\b|woestijn|marokko|turkije|afrika")
 THEIR = _words("hun jullie je uw eigen")
 POSSESSIVES = _words("zijn haar je jouw uw hun")
+# Owners of what violence may aim at ("zijn auto"); not "zijn", which is also a verb.
+OWNERS = _words("haar jouw uw hun jullie")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
 _OPEN_QUOTE = re.compile(r"(?:^|[\s(:])[\"'“‘«„]\w")
 
 
-@dataclass(frozen=True, slots=True)
 class Mark:
-    """A vocabulary entry found at tokens[i:i + n]."""
+    """A vocabulary entry found at tokens[i:i + n] (end = i + n)."""
 
-    i: int
-    n: int
-    category: str
-    entry: str
+    __slots__ = ("i", "n", "category", "entry", "end")
 
-    @property
-    def end(self) -> int:
-        return self.i + self.n
+    def __init__(self, i: int, n: int, category: str, entry: str) -> None:
+        self.i, self.n, self.category, self.entry, self.end = i, n, category, entry, i + n
+
+    def __repr__(self) -> str:
+        return f"Mark({self.i}, {self.n}, {self.category!r}, {self.entry!r})"
+
+
+def _defusal(tokens: list[str], present: set[str]) -> tuple[bool, bool]:
+    """(reports, condemns) for the tokens of one sentence."""
+    reporting = REPORTING.intersection(present)
+    if reporting == {"volgens"}:
+        at = tokens.index("volgens")
+        if at + 1 < len(tokens) and tokens[at + 1] in ("mij", "me", "ons"):
+            reporting = frozenset()  # "volgens mij" is an opinion, not a report
+    reports = (
+        bool(reporting)
+        or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
+        or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
+    )
+    return reports, not CONDEMNING.isdisjoint(present)
 
 
 class _Sentence:
@@ -156,34 +185,28 @@ class _Sentence:
         self.clause_starts = clause_starts
         self.group_before: int | None = None  # a group was named at this token, before
         self.groups: list[Mark] | None = None
+        self.persons: list[Mark] | None = None
+        self.capitalised: Callable[[int], bool] | None = None  # token j starts with a capital
         self.tokens = words[a:b]
         self.marks = marks
         self.by_category: dict[str, list[Mark]] = {}
         for mark in marks:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
-        reporting = REPORTING.intersection(present)
-        if reporting == {"volgens"} and self._says_own_opinion():
-            reporting = frozenset()  # "volgens mij" is an opinion, not a report
-        self.reports = (
-            bool(reporting)
-            or (not REPORTING_PAST.isdisjoint(present) and CONDITIONAL.isdisjoint(present))
-            or (not REPORTED_SPEECH.isdisjoint(present) and MODALS.isdisjoint(present))
+        self.reports, self.condemns = _defusal(self.tokens, present)
+        self.intent = not INTENT.isdisjoint(present) or any(
+            words[j] == "als" and words[j + 1] in CONDITION_SUBJECTS for j in range(a, b - 1)
         )
-        self.condemns = not CONDEMNING.isdisjoint(present)
-        self.intent = not INTENT.isdisjoint(present)
         first = self.tokens[0] if self.tokens else ""
         self.imperative = first in IMPERATIVES or any(
             m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks
         )
         # The words a phrase consists of ("horen hier niet thuis"), not the words in its gaps.
-        self.phrase_tokens = {
-            j for m in marks if m.n > 1 for j in range(m.i, m.end) if words[j] in m.entry.split()
-        }
-
-    def _says_own_opinion(self) -> bool:
-        at = self.tokens.index("volgens")
-        return at + 1 < len(self.tokens) and self.tokens[at + 1] in ("mij", "me", "ons")
+        self.phrase_tokens: set[int] = set()
+        for m in marks:
+            if m.n > 1:
+                own = m.entry.split()
+                self.phrase_tokens.update(j for j in range(m.i, m.end) if words[j] in own)
 
     def get(self, category: str) -> list[Mark]:
         return self.by_category.get(category, [])
@@ -240,29 +263,63 @@ def _group_targets(s: _Sentence) -> list[Mark]:
 
 def _person_targets(s: _Sentence) -> list[Mark]:
     """Persons: role nouns and pronouns."""
+    if s.persons is not None:
+        return s.persons
     out = list(s.get(LIST_PERSON))
+    # "dat ventje", "die sukkel": an insulting noun that points at one person.
+    out += [
+        m
+        for m in s.get(LIST_INSULT_NOUN)
+        if m.n == 1 and m.i > s.a and s.words[m.i - 1] in ("die", "dat", "deze", "dien")
+    ]
     out += [
         Mark(j, 1, "pronoun", s.words[j])
         for j in range(s.a, s.b)
-        if s.words[j] in SINGULAR_PRONOUNS or s.words[j] in PLURAL_PRONOUNS
+        if s.words[j] in PRONOUNS
     ]
+    s.persons = out
     return out
 
 
 def _one_person(s: _Sentence, mark: Mark) -> bool:
-    """One person as the object: hem/haar/je/jou/u, or "die scheids" (not "de trainer gaat")."""
+    """One person as the object: hem/haar/je/jou/u, "die scheids", or "de scheids" when the
+    speaker is the one acting ("we gaan de scheids afmaken"; not "de spits moet het afmaken")."""
     if mark.category == "pronoun":
         return mark.entry in OBJECT_PRONOUNS
-    return (
-        not mark.entry.endswith("s")
-        and mark.i > s.a
-        and s.words[mark.i - 1] in ("die", "dat", "deze", "dien")
+    if (mark.entry.endswith("s") and mark.entry not in SINGULAR_S) or mark.i == s.a:
+        return False
+    before = s.words[mark.i - 1]
+    if before in ("die", "dat", "deze", "dien"):
+        return True
+    return before in ("de", "den", "onze", "hun", "jullie", "uw") and not FIRST_PERSON.isdisjoint(
+        s.tokens
     )
 
 
 def _apart(a: Mark, b: Mark) -> bool:
     """Two marks that do not start at the same token (a target may sit in a phrase's gap)."""
     return a.i != b.i
+
+
+def _name(s: _Sentence, mark: Mark) -> Mark | None:
+    """A capitalised word inside the sentence (a name) in or right next to the violence."""
+    if s.capitalised is None or not s.intent:
+        return None  # a name with a violent word alone is a headline ("Dode Zeerollen")
+    for j in range(max(s.a + 1, mark.i - 2), min(s.b, mark.end + 2)):
+        if (j < mark.i or j >= mark.end or j not in s.phrase_tokens) and s.capitalised(j):
+            return Mark(j, 1, "name", s.words[j])
+    return None
+
+
+def _possession(s: _Sentence, mark: Mark) -> Mark | None:
+    """Someone's belongings as the object of violence: "zijn auto", "haar huis"."""
+    for j in range(max(s.a, mark.i - 3), min(s.b - 1, mark.end + 3)):
+        word = s.words[j]
+        if mark.i < j < mark.end and j not in s.phrase_tokens and word in POSSESSIVES:
+            return Mark(j, 2, "possession", f"{word} {s.words[j + 1]}")  # in the phrase's gap
+        if word in OWNERS and not mark.i <= j < mark.end:
+            return Mark(j, 2, "possession", f"{word} {s.words[j + 1]}")
+    return None
 
 
 def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
@@ -277,6 +334,10 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
             if group is not None and (intent or group.category == LIST_IDENTITY):
                 return group, mark
             target = next((p for p in persons + harm if _apart(p, mark)), None)
+            if target is None:
+                target = _possession(s, mark)  # "ik steek zijn auto in brand"
+            if target is None:
+                target = _name(s, mark)  # "ik schiet De Bruyne dood"
             if intent and target is not None:
                 return mark, target
         else:
@@ -310,7 +371,7 @@ def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
         else:
             target = next(
                 (t for t in _group_targets(s) + _person_targets(s) if _apart(t, mark)), None
-            )
+            ) or _name(s, mark)
             if target is not None:
                 return target, mark
     return None
@@ -335,6 +396,15 @@ def _joined(s: _Sentence, target: Mark, pred: Mark, near: int = 3, far: int = 9)
     )
 
 
+def _afterthought(s: _Sentence, target: Mark, pred: Mark) -> bool:
+    """A short clause of its own after the group ("Vrouwen op een voetbalveld, lachwekkend.")."""
+    if target.i >= pred.i:
+        return False
+    start = max((c for c in s.clause_starts if c <= pred.i), default=s.a)
+    end = min((c for c in s.clause_starts if c > pred.i), default=s.b)
+    return target.i < start and end - start <= 3
+
+
 def _hatred_as_noun(s: _Sentence, pred: Mark) -> bool:
     """ "haat tegen homo's", "de haat": the noun, which names hatred rather than voicing it."""
     nxt = s.words[pred.end] if pred.end < s.b else ""
@@ -353,8 +423,12 @@ def _group_hatred(s: _Sentence) -> tuple[Mark, ...] | None:
         if s.negated(pred, before=6, after=3):
             continue
         for target in groups:
-            if _apart(target, pred) and (pred.n > 1 or _joined(s, target, pred)):
+            if _apart(target, pred) and (
+                pred.n > 1 or _joined(s, target, pred) or _afterthought(s, target, pred)
+            ):
                 return target, pred
+        if s.group_before is not None and s.b - s.a <= 3 and pred.n == 1:
+            return Mark(s.group_before, 1, "group", s.words[s.group_before]), pred
         if _SENT_AWAY.search(pred.entry) or (
             _OWN_COUNTRY.search(pred.entry) and not THEIR.isdisjoint(s.words[pred.i : pred.end])
         ):
@@ -440,9 +514,12 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
             or (len(before) >= 2 and before[-2] in ADDRESS and before[-1] not in ARTICLES)
         ):
             return (noun,)  # "jij aap", "gij kleine rat"
+        ends = noun.end >= s.b or noun.end in s.clause_starts or s.words[noun.end] in NOUN_ENDS
+        if before and before[-1] in INTENSIFIERS and ends:  # not "een enorme zak chips"
+            return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
         if noun.entry in MILD_NOUNS:
             continue  # "die trainer is een clown" is banter; with an adjective it counts above
-        if len(before) >= 2 and before[-2:] == ["wat", "een"]:
+        if len(before) >= 2 and (before[-2:] == ["wat", "een"] or before[-3:-1] == ["wat", "een"]):
             return (Mark(noun.i - 2, noun.n + 2, noun.category, f"wat een {noun.entry}"),)
         if (
             before
@@ -460,21 +537,29 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
     return None
 
 
+# Each rule with the lists of which it needs a mark in the sentence: without one it is skipped.
 _RULES = (
-    (FlagCode.THREAT_PHRASE, _threat),
-    (FlagCode.GROUP_HATRED, _group_hatred),
-    (FlagCode.DEHUMANISATION, _dehumanisation),
-    (FlagCode.INSULTING_PHRASE, _insulting_phrase),
+    (FlagCode.THREAT_PHRASE, _threat, frozenset({LIST_VIOLENCE, LIST_FIGURATIVE, LIST_HARM})),
+    (FlagCode.GROUP_HATRED, _group_hatred, frozenset({LIST_INSULT_ADJECTIVE, LIST_HOSTILE})),
+    (FlagCode.DEHUMANISATION, _dehumanisation, frozenset({LIST_DEHUMANISING})),
+    (
+        FlagCode.INSULTING_PHRASE,
+        _insulting_phrase,
+        frozenset({LIST_INSULT_ADJECTIVE, LIST_INSULT_NOUN}),
+    ),
 )
+# Lists that can make a flag (the others name who is targeted).
+_PREDICATES = frozenset().union(*(needs for _, _, needs in _RULES))
+# Any of these words in a text may defuse one of its sentences.
+_DEFUSING = REPORTING | REPORTING_PAST | REPORTED_SPEECH | CONDEMNING
 
 
-def _breaks(spans: list[tuple[int, int, str]], text: str, pattern: re.Pattern[str]) -> list[int]:
+def _breaks(starts: list[int], text: str, pattern: re.Pattern[str]) -> list[int]:
     """Indices of the tokens that follow a break character (one pass over the text)."""
-    starts = [start for start, _, _ in spans]
     out: list[int] = []
     for hit in pattern.finditer(text):
         j = bisect_right(starts, hit.start())
-        if 0 < j < len(spans) and (not out or out[-1] != j):
+        if 0 < j < len(starts) and (not out or out[-1] != j):
             out.append(j)
     return out
 
@@ -502,67 +587,167 @@ class Tokens(Protocol):
     def spans(self) -> list[tuple[int, int, str]]: ...
 
 
-def _contexts(ctx: Tokens, marks: list[Mark]) -> list[_Sentence]:
-    """One context per sentence, with its marks and where its clauses start."""
-    words, spans, text = ctx.words, ctx.spans, ctx.norm.text
-    bounds = [0, *_breaks(spans, text, _SENTENCE_BREAK), len(words)]
-    clauses = _breaks(spans, text, _CLAUSE_BREAK)
-    contexts = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
-        if a < b:
-            contexts.append(
-                _Sentence(
-                    words,
-                    a,
-                    b,
-                    [m for m in marks if a <= m.i < b],
-                    [c for c in clauses if a < c < b],
-                )
+class _Layout:
+    """Where the sentences and clauses of one text start, found once and only when needed."""
+
+    def __init__(self, ctx: Tokens) -> None:
+        self.ctx = ctx
+        self._bounds: list[int] | None = None
+        self._clauses: list[int] = []
+        self._defused: dict[int, bool] = {}
+        self._text_defused: bool | None = None
+
+    @property
+    def bounds(self) -> list[int]:
+        """Token index of each sentence start, and the number of tokens at the end."""
+        if self._bounds is None:
+            ctx = self.ctx
+            starts, text = [start for start, _, _ in ctx.spans], ctx.norm.text
+            self._bounds = [0, *_breaks(starts, text, _SENTENCE_BREAK), len(ctx.words)]
+            self._clauses = _breaks(starts, text, _CLAUSE_BREAK)
+        return self._bounds
+
+    def capitalised(self, j: int) -> bool:
+        """True when token j starts with a capital in the original text."""
+        ctx = self.ctx
+        start, end, _ = ctx.spans[j]
+        first, _ = ctx.norm.span(start, end)
+        return ctx.norm.original[first].isupper()
+
+    def sentences(self) -> list[tuple[int, int]]:
+        bounds = self.bounds
+        return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+
+    def clause_starts(self, a: int, b: int) -> list[int]:
+        self.bounds  # noqa: B018  (computes the clauses too)
+        return [c for c in self._clauses if a < c < b]
+
+    def text_defused(self) -> bool:
+        """True when some sentence of the text reports or condemns."""
+        if self._text_defused is None:
+            words = self.ctx.words
+            self._text_defused = not _DEFUSING.isdisjoint(words) and any(
+                any(_defusal(words[a:b], set(words[a:b]))) for a, b in self.sentences()
             )
-    return contexts
+        return self._text_defused
+
+    def defused(self, a: int, b: int, sentence: _Sentence | None = None) -> bool:
+        """Reported, condemned, or a quote in a text that reports or condemns."""
+        if not self.text_defused():
+            return False
+        found = self._defused.get(a)
+        if found is None:
+            ctx = self.ctx
+            if sentence is not None:
+                own = sentence.reports or sentence.condemns
+            else:
+                own = any(_defusal(ctx.words[a:b], set(ctx.words[a:b])))
+            found = own or (
+                bool(_OPEN_QUOTE.search(ctx.norm.original)) and _quoted(a, b, ctx.spans, ctx.norm)
+            )
+            self._defused[a] = found
+        return found
 
 
-def _defused(contexts: list[_Sentence], ctx: Tokens) -> list[bool]:
-    """Per sentence: reported, condemned, or a quote in a text that reports or condemns."""
-    text_defused = any(c.reports or c.condemns for c in contexts)
-    quoted_text = text_defused and bool(_OPEN_QUOTE.search(ctx.norm.original))
-    return [
-        c.reports or c.condemns or (quoted_text and _quoted(c, ctx.spans, ctx.norm))
-        for c in contexts
+def _marks(words: list[str], vocabulary: Vocabulary, stretched: set[int]) -> list[Mark]:
+    """Every vocabulary entry found in the tokens: single words and stems through the
+    vocabulary's memo, and only the phrases whose plain words all occur in the text. A token
+    whose letters were stretched ("mooooslims") also counts as its squeezed form."""
+    live = vocabulary.live_phrases(frozenset(words))
+    memo = vocabulary.memo
+    marks = []
+    for i, word in enumerate(words):
+        found = memo.get(word)
+        if found is None:
+            found = vocabulary.word_marks(word)
+        if not found and i in stretched:
+            found = vocabulary.word_marks(squeeze(word))
+        for category, entry in found:
+            marks.append(Mark(i, 1, category, entry))
+        if live and (word in live or word[:3] in live):
+            candidates = live.get(word, [])
+            if len(word) > 3 and word[:3] in live:
+                candidates = candidates + live[word[:3]]
+            for phrase in candidates:
+                n = phrase.match_at(words, i)
+                if n:
+                    marks.append(Mark(i, n, phrase.category, phrase.entry))
+    return marks
+
+
+def _stretched(ctx: Tokens) -> set[int]:
+    """Tokens with a doubled letter that the normaliser marked as evasive (a stretched run)."""
+    norm = ctx.norm
+    return {
+        i
+        for i, (start, end, word) in enumerate(ctx.spans)
+        if norm.is_evasive(start, end) and squeeze(word) != word
+    }
+
+
+def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:
+    words = ctx.words
+    vocabulary = lexicon.vocabulary
+    if not vocabulary.opens(words):
+        return []
+    marks = _marks(words, vocabulary, _stretched(ctx) if ctx.norm.has_evasion else set())
+    if not any(m.category in _PREDICATES for m in marks):
+        return []
+    # "Ik ken moslims. Ze zijn ...": a group named in an earlier sentence.
+    named = min((m.i for m in marks if m.category == LIST_IDENTITY), default=len(words))
+    flags: list[Flag] = []
+    for a, b in layout.sentences():
+        inside = [m for m in marks if a <= m.i < b]
+        if not any(m.category in _PREDICATES for m in inside):
+            continue
+        sentence = _Sentence(words, a, b, inside, layout.clause_starts(a, b))
+        sentence.capitalised = layout.capitalised
+        sentence.group_before = named if named < a else None
+        if layout.defused(a, b, sentence):
+            continue
+        for code, rule, needs in _RULES:
+            if needs.isdisjoint(sentence.by_category):
+                continue
+            parts = rule(sentence)
+            if parts:
+                flags.append(_flag(code, parts, words, ctx.spans, ctx.norm))
+    return flags
+
+
+def _reported(ctx: Tokens, flags: list[Flag], layout: _Layout) -> list[Flag]:
+    # Threats, mild words next to a group, and chants of several words ("joden aan het gas"
+    # on a banner that is reported).
+    threats = [
+        f
+        for f in flags
+        if f.code in (FlagCode.THREAT, FlagCode.TARGETED_PROFANITY)
+        or (f.code is FlagCode.HATE_TERM and " " in f.detail)
     ]
+    if not threats or not layout.text_defused():
+        return []
+    out = []
+    spans, norm = ctx.spans, ctx.norm
+    for a, b in layout.sentences():
+        lo, _ = norm.span(*spans[a][:2])
+        _, hi = norm.span(*spans[b - 1][:2])
+        inside = [f for f in threats if lo <= f.start and f.end <= hi]
+        if inside and layout.defused(a, b):
+            out += inside
+    return out
+
+
+def phrase_layer(ctx: Tokens, lexicon: Lexicon, flags: list[Flag]) -> list[Flag]:
+    """The word lists' flags plus the phrase layer's, without the word lists' threats and
+    chants that sit in a reported, condemned or quoted sentence (one layout for both)."""
+    layout = _Layout(ctx)
+    out = flags + _layer_flags(ctx, lexicon, layout)
+    reported = _reported(ctx, out, layout)
+    return [f for f in out if f not in reported] if reported else out
 
 
 def phrase_flags(ctx: Tokens, lexicon: Lexicon) -> list[Flag]:
     """The phrase layer's flags for the tokens of one normalised text (see the module doc)."""
-    words, norm = ctx.words, ctx.norm
-    vocabulary = lexicon.vocabulary
-    if not vocabulary.opens(words):
-        return []
-    present = frozenset(words)
-    keys = vocabulary.keys
-    marks = [
-        Mark(i, n, category, entry)
-        for i, word in enumerate(words)
-        if word in keys or word[:3] in keys
-        for category, n, entry in vocabulary.marks_at(words, i, present)
-    ]
-    if not marks:
-        return []
-    spans = ctx.spans
-    flags: list[Flag] = []
-    contexts = _contexts(ctx, marks)
-    named = None
-    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
-        sentence.group_before = named
-        if named is None and sentence.get(LIST_IDENTITY):
-            named = sentence.get(LIST_IDENTITY)[0].i
-        if not sentence.marks or defused:
-            continue
-        for code, rule in _RULES:
-            parts = rule(sentence)
-            if parts:
-                flags.append(_flag(code, parts, words, spans, norm))
-    return flags
+    return _layer_flags(ctx, lexicon, _Layout(ctx))
 
 
 def reported_threats(ctx: Tokens, flags: list[Flag]) -> list[Flag]:
@@ -570,23 +755,12 @@ def reported_threats(ctx: Tokens, flags: list[Flag]) -> list[Flag]:
 
     "De scheids werd bedreigd: 'ik weet waar je woont'" reports a threat; it makes none.
     """
-    threats = [f for f in flags if f.code is FlagCode.THREAT]
-    if not threats:
-        return []
-    contexts = _contexts(ctx, [])
-    out = []
-    for sentence, defused in zip(contexts, _defused(contexts, ctx), strict=True):
-        if not defused:
-            continue
-        lo, _ = ctx.norm.span(*ctx.spans[sentence.a][:2])
-        _, hi = ctx.norm.span(*ctx.spans[sentence.b - 1][:2])
-        out += [f for f in threats if lo <= f.start and f.end <= hi]
-    return out
+    return _reported(ctx, flags, _Layout(ctx))
 
 
-def _quoted(s: _Sentence, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:
-    """True when the sentence holds an opening quote (in the original text)."""
-    start = spans[s.a - 1][1] if s.a > 0 else 0
+def _quoted(a: int, b: int, spans: list[tuple[int, int, str]], norm: Normalised) -> bool:
+    """True when the sentence of tokens a..b-1 holds an opening quote (in the original text)."""
+    start = spans[a - 1][1] if a > 0 else 0
     lo, _ = norm.span(start, start + 1) if start < len(norm.text) else (len(norm.original), 0)
-    _, hi = norm.span(spans[s.b - 1][0], spans[s.b - 1][1])
+    _, hi = norm.span(spans[b - 1][0], spans[b - 1][1])
     return bool(_OPEN_QUOTE.search(norm.original, max(0, lo - 1), hi))

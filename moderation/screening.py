@@ -9,7 +9,8 @@ How a word is matched:
    never inherits its letter-for-letter equivalences (lvl ~ lul, haal ~ haai, pls ~ pis),
    because candidates only come from our own symbol/digit leet map.
 3. Tokens that start with a compound prefix (kanker-, tyfus-, tering- ...) and are not on the
-   allow-list are curse compounds. Prefixes only: never suffixes or substrings.
+   allow-list are curse compounds. Prefixes only: never suffixes or substrings. A vowel starred
+   out of such a compound ("k*nkerlijer") is an evasion, unless one reading is allowed.
 4. Phrases (threats, spam, chants) are matched on the token sequence, not by better-profanity
    (its phrase matching depends on word position in 0.7.0). A threat right after geen, niet,
    niemand or nooit does not count.
@@ -51,11 +52,13 @@ from moderation.lexicon import (
     LIST_SLUR,
     LIST_SPAM,
     LIST_THREAT,
+    MEMO_LIMIT,
+    SPLIT_CATEGORIES,
     Lexicon,
     active_lexicon,
 )
 from moderation.normalise import TOKEN, Normalised, normalise, squeeze, token_spans
-from moderation.phrases import phrase_flags, reported_threats
+from moderation.phrases import phrase_layer
 from moderation.signals import contact_flags, flood_flags, link_flags, shouting_flag
 
 _PLAIN_CODES = {
@@ -201,7 +204,7 @@ def _variants(token: str, norm: Normalised, start: int) -> list[str]:
 
 def _confirm(lexicon: Lexicon, word: str, candidate: str) -> bool:
     """better-profanity's verdict on one candidate, minus letter-for-letter equivalences."""
-    if not lexicon.profanity(word).contains_profanity(candidate):
+    if not lexicon.contains(word, candidate):
         return False
     # 0.7.0 lets a list 'i' match a text 'l' and 'u' match 'v' (lvl ~ lul); in Dutch those
     # are different words, so only symbols and digits may stand in for letters.
@@ -275,18 +278,36 @@ def _unstretched(token: str, norm: Normalised, start: int) -> str:
         j and c == token[j - 1] and evasive[start + j] and evasive[start + j - 1]))
 
 
+def _starred_compound(token: str, lexicon: Lexicon) -> str | None:
+    """The compound prefix behind a vowel starred out of a curse compound ("k*nkerlijer")."""
+    if token.count("*") != 1:
+        return None
+    found = None
+    for vowel in "aeiouy":
+        plain = token.replace("*", vowel)
+        if lexicon.is_allowed(plain):
+            return None  # "k*nkeronderzoek" may well be the allowed word
+        found = found or lexicon.compound_prefix(plain)
+    return found
+
+
 def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> list[Flag]:
     norm = ctx.norm
     flags: list[Flag] = []
     known, heads, fuzzy = lexicon.words, lexicon.prefix_heads, lexicon.fuzzy
     tails, glue_heads = lexicon.tails, lexicon.glue_heads
     evasive_tokens = ctx.evasive_tokens()
+    quiet = lexicon.quiet_tokens
     for i, token in enumerate(ctx.words):
-        # Cheap gate first: most tokens of a clean comment stop here.
+        # Cheap gate first: most tokens of a clean comment stop here (remembered per lexicon).
         evasive = i in evasive_tokens
+        if not evasive and token in quiet:
+            continue
         if not (evasive or token in known or token[:3] in heads or "*" in token
                 or token in fuzzy
                 or (len(token) >= 6 and token[-3:] in tails and token[:2] in glue_heads)):
+            if len(quiet) < MEMO_LIMIT:
+                quiet.add(token)
             continue
         if token.isdigit() or lexicon.is_allowed(token):
             continue
@@ -298,6 +319,10 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
                 flags.append(flag)
             continue
         prefix = lexicon.compound_prefix(token)
+        starred = _starred_compound(token, lexicon) if prefix is None else None
+        if starred is not None:
+            flags.append(Flag(FlagCode.EVASION, f"{starred}-", *norm.span(start, end)))
+            continue
         if prefix is None and evasive:
             # Letters stretched inside a compound ("kaaaankerlijer" -> "kaankerlijer").
             plain = _unstretched(token, norm, start)
@@ -305,9 +330,7 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
             if prefix is not None and not lexicon.is_allowed(plain):
                 flags.append(Flag(FlagCode.EVASION, f"{prefix}-", *norm.span(start, end)))
                 continue
-        if prefix is not None and lexicon.profanity(prefix).contains_profanity(
-            token[:len(prefix)]
-        ):
+        if prefix is not None and lexicon.contains(prefix, token[:len(prefix)]):
             code = FlagCode.EVASION if evasive else FlagCode.COMPOUND_CURSE
             flags.append(Flag(code, f"{prefix}-", *norm.span(start, end)))
             continue
@@ -320,7 +343,7 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
     return flags
 
 
-_SPLIT_LISTS = frozenset({LIST_SLUR, LIST_REJECT, LIST_HOLD, LIST_HATE, LIST_CURSE})
+_SPLIT_LISTS = SPLIT_CATEGORIES
 _SPLIT_GAP = re.compile(r"[ .\-_]{1,3}")
 
 
@@ -328,9 +351,10 @@ def _split_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
     """A list word split in two by a space or a dot ("klootz ak", "mon gool")."""
     words, known = ctx.words, lexicon.words
     flags = []
+    heads = lexicon.split_heads
     for i in range(len(words) - 1):
         a, b = words[i], words[i + 1]
-        if len(a) + len(b) < 6 or a in known or b in known:
+        if a not in heads or len(a) + len(b) < 6 or a in known or b in known:
             continue
         word = a + b
         if (
@@ -381,11 +405,21 @@ def _phrase_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
     flags: list[Flag] = []
     index = lexicon.phrases_by_first
     words = ctx.words
+    # Only phrases whose every plain word occurs can match: most texts try none.
+    anchors = lexicon.phrase_anchors.intersection(words)
+    if not anchors and not lexicon.unanchored_phrases:
+        return flags
+    keys = lexicon.phrase_keys_by_anchor
+    live = {key for anchor in anchors for key in keys[anchor]} | lexicon.unanchored_keys
     for i, token in enumerate(words):
+        if token not in live and token[:3] not in live:
+            continue
         candidates = index.get(token, ())
         if len(token) > 3:
             candidates = candidates + index.get(token[:3], ())
         for phrase in candidates:
+            if phrase.anchor is not None and phrase.anchor not in anchors:
+                continue
             n = phrase.match_at(words, i)
             if not n or (phrase.category == LIST_THREAT and (
                 _negated(ctx, i) or not NEGATIONS.isdisjoint(words[i:i + n])
@@ -406,10 +440,7 @@ def screen(text: str, lexicon: Lexicon | None = None) -> Screening:
     ctx = _Context(normalise(text))
     flags = _word_flags(ctx, lexicon) + _phrase_flags(ctx, lexicon) + _split_flags(ctx, lexicon)
     flags += _targeted_flags(ctx, lexicon)
-    flags += phrase_flags(ctx, lexicon)
-    reported = reported_threats(ctx, flags)
-    if reported:
-        flags = [f for f in flags if f not in reported]
+    flags = phrase_layer(ctx, lexicon, flags)
     contacts = contact_flags(text)
     flags += contacts
     flags += link_flags(text, lexicon.domains, skip=contacts)

@@ -171,6 +171,137 @@ def test_quoted_threat_in_a_report_publishes_but_not_on_its_own() -> None:
     assert screen("Ik weet waar je woont, scheids.").decision == "hold"
 
 
+# ---------------------------------------------------------------- rules added for issue 18's goals
+
+# Each rule: texts it holds with its code, and negated, reported or idiomatic texts that publish.
+RULE_CASES = {
+    "death wish against one person": (
+        FlagCode.THREAT_PHRASE,
+        ["Ik hoop dat die keeper verongelukt op weg naar huis.", "Laat die moslims verrekken."],
+        [
+            "Ik hoop dat niemand verongelukt op weg naar het stadion.",
+            "Die keeper verongelukte vorig jaar bijna, nu staat hij weer in doel.",
+        ],
+    ),
+    "'de scheids' when the speaker acts": (
+        FlagCode.THREAT_PHRASE,
+        ["We gaan de scheids afmaken na de match.", "Na de match pakken we die scheids."],
+        [
+            "De spits moet het afmaken, hij had al drie kansen.",
+            "We moeten de wedstrijd afmaken in de tweede helft.",
+            "We gaan de scheids niet afmaken, we winnen gewoon.",
+        ],
+    ),
+    "a name or someone's belongings as the target": (
+        FlagCode.THREAT_PHRASE,
+        [
+            "Ik schiet De Bruyne dood.",
+            "Iemand moet Verschueren een kogel geven.",
+            "Ik steek zijn auto in brand, wacht maar.",
+        ],
+        [
+            "Dode Zeerollen is de naam van de nieuwe expo.",
+            "Lukaku schoot Anderlecht naar de zege.",
+            "Ik zou nooit zijn auto in brand steken.",
+            "Volgens de politie dreigde hij dat hij De Bruyne zou doodschieten.",
+        ],
+    ),
+    "a condition on someone's doing, a promise": (
+        FlagCode.THREAT_PHRASE,
+        [
+            "Als die keeper nog eens provoceert, is hij er geweest.",
+            "Die ref is dood als hij buitenkomt.",
+            "Zondag ligt die scheids in het ziekenhuis, beloofd.",
+        ],
+        [
+            "De keeper lag zondag in het ziekenhuis na zijn botsing.",
+            "Als die spits scoort, maakt hij de match af.",
+            "Als die keeper nog eens provoceert, is hij er niet geweest voor mij.",
+        ],
+    ),
+    "an insulting noun that points at one person": (
+        FlagCode.THREAT_PHRASE,
+        ["Dat ventje gaat in een rolstoel eindigen."],
+        ["Dat ventje zat vorig jaar in een rolstoel na zijn blessure."],
+    ),
+    "normative threats and separable verbs": (
+        FlagCode.THREAT_PHRASE,
+        ["Het is tijd om de joden uit te roeien.", "Zwarte mensen zouden moeten branden."],
+        [
+            "Niemand zou joden willen uitroeien, dat is een lugubere grap van die fans.",
+            "Die kansen moeten verdwijnen uit zijn spel, zegt de trainer.",
+        ],
+    ),
+    "exclusion and implicit derogation": (
+        FlagCode.GROUP_HATRED,
+        [
+            "Wij willen geen vluchtelingen in ons dorp en ook niet in ons stadion.",
+            "Homo's zouden geen kinderen mogen adopteren.",
+            "Transvrouwen zijn gewoon mannen in een jurk.",
+            "Roemenen stelen alles wat niet vastgenageld is.",
+        ],
+        [
+            "Wij willen geen racisme in ons stadion.",
+            "Transgenders zijn geen gevaar voor onze kinderen.",
+            "Homo's horen thuis in elk stadion, net als iedereen.",
+            "Niemand hoort te zeggen dat moslims hier niet thuishoren.",
+        ],
+    ),
+    "a short clause or sentence after the group": (
+        FlagCode.GROUP_HATRED,
+        [
+            "Vrouwen op een voetbalveld, lachwekkend.",
+            "Weer een Marokkaan die de boel kort en klein slaat. Typisch.",
+        ],
+        [
+            "Moslims en christenen vierden samen de titel, prachtig.",
+            "Onze nieuwe spits is een Turk. Echt typisch dat hij scoort in zijn eerste match.",
+        ],
+    ),
+    "a stretched group term": (
+        FlagCode.GROUP_HATRED,
+        ["Moooooslims buiten!"],
+        ["Moooooslims en christenen samen op de tribune, prachtig!"],
+    ),
+    "an intensifier before an insulting noun": (
+        FlagCode.INSULTING_PHRASE,
+        ["Die scheids is een ongelooflijke sukkel.", "Wat een ongelooflijke zak is die trainer."],
+        ["Een enorme zak chips voor de rust, dat is traditie.", "Wat een ongelooflijke speler."],
+    ),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULE_CASES))
+def test_each_added_rule_holds_and_publishes_its_negated_reported_and_idiomatic_forms(
+    rule: str,
+) -> None:
+    code, holds, publishes = RULE_CASES[rule]
+    for text in holds:
+        result = screen(text)
+        assert result.decision == "hold" and code in codes(text), (text, result.flags)
+    for text in publishes:
+        assert screen(text).decision == "publish", (text, screen(text).flags)
+
+
+def test_a_reported_chant_and_a_reported_mild_word_next_to_a_group_publish() -> None:
+    chant = "Op het spandoek stond 'Joden aan het gas', de club diende klacht in."
+    assert screen(chant).decision == "publish"
+    assert screen("Joden aan het gas!").decision == "hold"
+    condemned = "Het is walgelijk dat mensen roepen dat vluchtelingen terug moeten."
+    assert screen(condemned).decision == "publish"
+
+
+def test_a_starred_vowel_in_a_curse_compound_is_an_evasion_unless_allowed() -> None:
+    flags = screen("Die ref is een k*nkerlijer.").flags
+    assert [(f.code, f.detail) for f in flags] == [(FlagCode.EVASION, "kanker-")]
+    assert screen("Het k*nkeronderzoek krijgt de opbrengst.").decision == "publish"
+
+
+def test_small_capitals_and_hooked_letters_are_homoglyphs() -> None:
+    assert screen("Die keeper is een ƙanker.").decision == "hold"
+    assert screen("ᴅɪᴇ sᴄʜᴇɪᴅs ɪs ᴇᴇɴ ᴋᴀɴᴋᴇʀʟɪᴊᴇʀ").decision == "hold"
+
+
 # ---------------------------------------------------------------- the flag itself
 
 
@@ -232,7 +363,7 @@ def test_an_added_identity_term_a_verb_and_a_noun_take_part_in_the_rules() -> No
     texts = {
         "identity": "Die zwerfkatholieken horen hier niet thuis.",
         "violence": "Ik ga die scheids vermalen.",
-        "dehumanising": "Die migranten zijn sprinkhanen.",
+        "dehumanising": "Die migranten zijn zeepaardjes.",
         "insult_noun": "Vuile zeekomkommer van een scheids!",
     }
     for text in texts.values():
@@ -242,7 +373,7 @@ def test_an_added_identity_term_a_verb_and_a_noun_take_part_in_the_rules() -> No
             added=(
                 ("zwerfkatholieken", "identity"),
                 ("vermalen", "violence"),
-                ("sprinkhanen", "dehumanising"),
+                ("zeepaardjes", "dehumanising"),
                 ("zeekomkommer", "insult_noun"),
             )
         )
