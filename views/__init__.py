@@ -24,6 +24,7 @@ from views import (  # noqa: F401
     matchday,
     moderator,
     notifications,
+    ops,
     pages,
     votes,
     webhooks,
@@ -40,5 +41,6 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)
+    app.register_blueprint(ops.bp)
     register_headers(app)
     register_cors(app)
