@@ -112,6 +112,12 @@ SETTINGS: dict[str, Setting] = {
         None, bool, "Flask-Limiter on/off; default TRIBUNE_RATELIMIT_ENABLED", nullable=True
     ),
     "RATELIMIT_KEY_PREFIX": Setting("tribune-rl", str, "prefix of Flask-Limiter's keys"),
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": Setting(
+        True,
+        bool,
+        "while the limit storage (Redis) is unreachable, each worker counts the limits in its "
+        "own memory (checked again after 1, 2, 4 … 32 s) instead of failing the request",
+    ),
     "RATELIMIT_STORAGE_OPTIONS": Setting(
         {},
         dict,
