@@ -95,10 +95,21 @@ def test_readyz_is_200_with_every_part_ok(client: FlaskClient, app: Flask) -> No
     assert "Set-Cookie" not in response.headers
 
 
-def test_readyz_is_503_when_the_schema_is_not_at_head(client: FlaskClient, db: Session) -> None:
+@pytest.fixture
+def schema_behind(db: Session) -> Iterator[None]:
+    """The database says it is at an earlier revision (put back after: on PostgreSQL the
+    scratch database outlives the test, and alembic_version is no model's table)."""
+    head = db.scalar(text("SELECT version_num FROM alembic_version"))
     db.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     db.commit()
+    yield
+    db.rollback()
+    db.execute(text("UPDATE alembic_version SET version_num = :head"), {"head": head})
+    db.commit()
 
+
+@pytest.mark.usefixtures("schema_behind")
+def test_readyz_is_503_when_the_schema_is_not_at_head(client: FlaskClient) -> None:
     response = client.get("/readyz")
 
     assert response.status_code == 503
