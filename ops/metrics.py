@@ -75,6 +75,25 @@ COMMENT_DECISIONS = ("published", "held", "rejected")
 for _decision in COMMENT_DECISIONS:  # every decision shows, at 0 until the first comment
     COMMENTS.labels(_decision)
 
+# Methods a label may name; any other (a client may send any token) is counted as OTHER, so a
+# client cannot grow the number of series.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def observe_request(route: str, method: str, status: int, seconds: float) -> None:
+    """Count one answered request and its duration (the labelled children are looked up once
+    per route, method and status: labels() takes a lock and builds a key each time)."""
+    key = (route, method, status)
+    series = _request_series.get(key)
+    if series is None:
+        label = method if method in METHODS else "OTHER"
+        series = (REQUESTS.labels(route, label, str(status)), LATENCY.labels(route, label))
+        _request_series[key] = series
+    series[0].inc()
+    series[1].observe(seconds)
+
+
 # session.info key: what the session's transaction stored, counted once it commits.
 PENDING = "tribune.metrics_pending"
 

@@ -100,8 +100,7 @@ def _finish(response: Response) -> Response:
     started = g.get("request_started")
     duration = time.perf_counter() - started if started is not None else 0.0
     route, method, status = _route(), request.method, response.status_code
-    metrics.REQUESTS.labels(route, method, str(status)).inc()
-    metrics.LATENCY.labels(route, method).observe(duration)
+    metrics.observe_request(route, method, status, duration)
     identifier = request_id()
     response.headers[REQUEST_ID_HEADER] = identifier
     if request_log.isEnabledFor(logging.INFO):
@@ -118,13 +117,26 @@ def _finish(response: Response) -> Response:
     return response
 
 
+_stamp: tuple[int, str] = (0, "")
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"))  # built once, not per line
+
+
+def _utc_second() -> str:
+    """The current UTC second, formatted once per second."""
+    global _stamp
+    second = int(time.time())
+    if _stamp[0] != second:
+        _stamp = (second, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(second)))
+    return _stamp[1]
+
+
 def log_line(form: str, **fields: Any) -> str:
     """One request's line: JSON (one object) or text (key=value). It carries no personal
     data: no address, no e-mail, no body, no query string, not even the path (the route is
     the URL rule, `/artikels/<article_id>`, never a fan's own values)."""
-    stamped = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), **fields}
+    stamped = {"time": _utc_second(), **fields}
     if form == "json":
-        return json.dumps({"event": "request", **stamped}, separators=(",", ":"))
+        return _COMPACT_JSON.encode({"event": "request", **stamped})
     return " ".join(f"{key}={value}" for key, value in stamped.items())
 
 

@@ -617,44 +617,49 @@ def test_gunicorn_workers_share_their_metrics_through_the_multiprocess_directory
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "WEB_CONCURRENCY": "2",
     }
+    log = (tmp_path / "gunicorn.log").open("wb")
     server = subprocess.Popen(
         [
             sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py",
             "--bind", f"127.0.0.1:{port}", "app:create_app()",
         ],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=ROOT, env=env, stdout=log, stderr=log,
     )  # fmt: skip
+    import urllib.request
+
+    def get(path: str) -> tuple[int, str]:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=30) as answer:
+            return answer.status, answer.read().decode()
+
     try:
-        import urllib.request
-
-        def get(path: str) -> tuple[int, str]:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
-                return answer.status, answer.read().decode()
-
         deadline = time.monotonic() + 60
         while True:
             try:
-                get("/healthz")
+                get("/readyz")
                 break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise
                 time.sleep(0.2)
-        # Each request on its own connection: the two workers take turns at accepting.
-        served = 1
-        pids = set()
-        while len(pids) < 2 and served < 400:
+        # Hold one sync worker on a request whose headers have not ended: the other worker
+        # answers the next five; then the first finishes its own. Each worker counted part.
+        held = socket.create_connection(("127.0.0.1", port), timeout=30)
+        held.sendall(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n")
+        time.sleep(0.5)
+        for _ in range(5):
             get("/healthz")
-            served += 1
-            pids = {p.name.split("_")[-1] for p in metrics_dir.glob("counter_*.db")}
-        assert len(pids) >= 2, "only one worker answered"
+        held.sendall(b"Connection: close\r\n\r\n")
+        assert held.recv(100).startswith(b"HTTP/1.1 200")
+        held.close()
         status, body = get("/metrics")
+        pids = {p.name.split("_")[-1] for p in metrics_dir.glob("counter_*.db")}
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+        log.close()
 
     assert status == 200
-    assert "999999" not in pids
+    assert len(pids) == 2 and "999999" not in pids
     healthz = [
         sample
         for family in text_string_to_metric_families(body)
@@ -662,7 +667,8 @@ def test_gunicorn_workers_share_their_metrics_through_the_multiprocess_directory
         if sample.name == "tribune_http_requests_total"
         and sample.labels == {"route": "/healthz", "method": "GET", "status": "200"}
     ]
-    assert len(healthz) == 1 and healthz[0].value == served  # the workers' counts, added up
+    # 1 + 5 from two processes: one worker's files alone would say 1 or 5.
+    assert len(healthz) == 1 and healthz[0].value == 6, (tmp_path / "gunicorn.log").read_text()
 
 
 # ---------------------------------------------------------------- backup and restore
