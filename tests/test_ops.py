@@ -164,6 +164,7 @@ def test_metrics_count_requests_by_route_votes_and_comments_by_decision(
 
     assert client.get(f"/artikels/{article.cms_id}").status_code == 200
     assert client.get("/bestaat/niet").status_code == 404
+    assert client.open("/healthz", method="BREW").status_code == 405  # any token is a method
     anonymous = app.test_client()
     token = voter_token(anonymous, poll.id)
     assert vote(anonymous, poll.id, option_ids(poll)[:1], token).status_code == 201
@@ -185,6 +186,9 @@ def test_metrics_count_requests_by_route_votes_and_comments_by_decision(
     unmatched = {"route": "<unmatched>", "method": "GET", "status": "404"}
     assert grew("tribune_http_requests_total", **unmatched) == 1
     assert not any("/bestaat/niet" in str(labels) for _, labels in after)  # never a raw path
+    other = {"route": "<unmatched>", "method": "OTHER", "status": "405"}
+    assert grew("tribune_http_requests_total", **other) == 1
+    assert not any("BREW" in str(labels) for _, labels in after)
     assert grew("tribune_votes_cast_total") == 1
     assert grew("tribune_comments_posted_total", decision="published") == 1
     assert grew("tribune_comments_posted_total", decision="held") == 1
