@@ -15,7 +15,8 @@ from contextlib import suppress
 from typing import Any
 
 import redis
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, current_app, g, has_request_context, request
+from flask.logging import default_handler
 from sqlalchemy import exc as sa_exc
 
 from errors import DomainError, error_response
@@ -48,6 +49,7 @@ def init_app(app: Flask) -> None:
     """Register the request hooks and fault handlers (call before the other after_request
     hooks, so the duration covers them)."""
     _configure_request_log()
+    _configure_app_log(app)
     sessionmaker = app.extensions["tribune.sessionmaker"]
     metrics.listen(sessionmaker)
     metrics.watch_pool(app.extensions["tribune.engine"])
@@ -61,13 +63,59 @@ def init_app(app: Flask) -> None:
         app.register_error_handler(fault, _unavailable)
 
 
+class StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the moment (a handler lives as long as the process;
+    the stream may be swapped, by gunicorn's log setup or a test's capture)."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
+class JsonLogFormatter(logging.Formatter):
+    """The app's own log records (warnings, errors) as one JSON object per line, with the
+    request id when there is a request; a traceback stays one field."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(record.created)),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if has_request_context() and "request_id" in g:
+            entry["request_id"] = g.request_id
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return _COMPACT_JSON.encode(entry)
+
+
+def _configure_app_log(app: Flask) -> None:
+    """In json mode the app's logger writes JSON lines too (instead of Flask's default text
+    handler); a logger the operator configured is left alone."""
+    if app.config["TRIBUNE_LOG_FORMAT"] != "json":
+        return
+    if app.logger.handlers and app.logger.handlers != [default_handler]:
+        return
+    app.logger.removeHandler(default_handler)
+    handler = StderrHandler()
+    handler.setFormatter(JsonLogFormatter())
+    app.logger.addHandler(handler)
+
+
 def _configure_request_log() -> None:
-    """One handler on tribune.requests (stderr, the message only: it is formatted already)."""
-    if not request_log.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+    """tribune.requests logs at INFO to stderr, the message only (it is formatted already);
+    once per process, and not over a level or handler the operator set."""
+    if request_log.level == logging.NOTSET:
+        request_log.setLevel(logging.INFO)
+    if not any(isinstance(handler, StderrHandler) for handler in request_log.handlers):
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(message)s"))
         request_log.addHandler(handler)
-        request_log.setLevel(logging.INFO)
         request_log.propagate = False
 
 

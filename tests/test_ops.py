@@ -33,6 +33,7 @@ from app import create_app
 from config import SettingError
 from models import Article, Ballot, Comment, CommentState, Role, User
 from ops.backup import pg_dump_command
+from ops.web import request_id
 from tests.conftest import login
 from tests.factories import CLEAN, HOLD_TEXT, ORIGIN, REJECT_TEXT
 from tests.polls_fixtures import create_poll, option_ids, vote, voter_token
@@ -367,6 +368,24 @@ def test_json_log_line_per_request_holds_no_personal_data(
     for line in request_lines:
         for secret in (email, "jan.peeters", password, ip, "198.51.100", "zoeken"):
             assert secret not in line
+
+
+def test_json_mode_writes_the_apps_own_warnings_as_json(
+    app_settings: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    app_settings["TRIBUNE_LOG_FORMAT"] = "json"
+    app = create_app(app_settings)
+    with app.test_request_context("/"):
+        g_id = request_id()
+        try:
+            raise RuntimeError("kapot")
+        except RuntimeError:
+            app.logger.exception("iets ging mis")
+
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["level"] == "error" and line["message"] == "iets ging mis"
+    assert line["request_id"] == g_id
+    assert "RuntimeError: kapot" in line["exception"]
 
 
 def test_text_log_line_is_key_value(app_settings: dict[str, Any], request_lines: list[str]) -> None:
