@@ -816,3 +816,17 @@ def test_postgres_backup_and_restore_commands_round_trip_with_no_drift(
     assert restored_app.test_client().get("/readyz").status_code == 200
     restored_app.extensions["tribune.engine"].dispose()
     server.drop(target)
+
+
+def test_a_failed_statement_logs_no_values(tmp_path: Path) -> None:
+    """An error's message (logged with its traceback) leaves out the statement's values."""
+    from sqlalchemy.exc import OperationalError
+
+    from db import make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with pytest.raises(OperationalError) as failed, engine.connect() as connection:
+        connection.execute(text("SELECT * FROM nowhere WHERE email = :e"), {"e": "jan@example.be"})
+    assert "jan@example.be" not in str(failed.value)
+    assert "hidden" in str(failed.value)
+    engine.dispose()
