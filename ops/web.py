@@ -19,6 +19,7 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from flask.logging import default_handler
 from sqlalchemy import exc as sa_exc
 
+from config import SettingError
 from errors import DomainError, error_response
 from ops import metrics
 
@@ -29,7 +30,6 @@ REQUEST_ID_FORM = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 # How long a client should wait after a 503 before it tries again.
 RETRY_AFTER_SECONDS = 5
 UNMATCHED = "<unmatched>"  # the route label of a request no URL rule matched (404s)
-LOG_FORMATS = ("json", "text")
 
 request_log = logging.getLogger("tribune.requests")
 
@@ -220,8 +220,6 @@ Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 def metrics_networks(raw: str) -> tuple[Network, ...]:
     """TRIBUNE_METRICS_NETWORKS parsed: CIDRs (or addresses) separated by commas or spaces."""
-    from config import SettingError
-
     networks = []
     for item in raw.replace(",", " ").split():
         try:
