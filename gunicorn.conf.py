@@ -55,7 +55,8 @@ errorlog = "-"
 # and /metrics adds them up. The variable must be set before a worker imports
 # prometheus_client, so here, in the master. Default: a fresh directory per start.
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-os.environ.setdefault(MULTIPROCESS_DIR, tempfile.mkdtemp(prefix="tribune-metrics-"))
+if not os.environ.get(MULTIPROCESS_DIR):
+    os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="tribune-metrics-")
 
 
 def on_starting(server: Any) -> None:
