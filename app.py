@@ -15,6 +15,7 @@ from werkzeug.routing import IntegerConverter
 import cli
 import db
 import errors
+import ops.web
 import views
 import wiring
 from compression import register_compression
@@ -98,6 +99,9 @@ def register_extensions(app: Flask) -> None:
     )
     db.init_app(app)
     wiring.init_app(app)
+    # First of the after_request hooks to be added, so the last to run: the request's
+    # duration, log line and metrics cover the others.
+    ops.web.init_app(app)
     csrf.init_app(app)
     refuse_request_wide_limits(app)
     limiter.init_app(app)

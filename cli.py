@@ -1,5 +1,5 @@
 """`flask --app app tribune …`: migrate, create-user, set-password, seed-demo, recount, worker,
-purge, transparency."""
+purge, transparency, backup, restore."""
 
 from __future__ import annotations
 
@@ -24,6 +24,14 @@ from dsa.transparency import FORMATS, build_report, period
 from errors import DomainError
 from migrations import upgrade_database
 from models import Role, User
+from ops.backup import (
+    BackupError,
+    backup_sqlite,
+    pg_dump_command,
+    pg_restore_command,
+    restore_sqlite,
+    sqlite_file,
+)
 from outbox import run_worker
 from outbox.mail import MailUrlError, transport_from_url
 from privacy.retention import run_purge
@@ -160,6 +168,47 @@ def purge_command() -> None:
         f"Bewaartermijnen: {report.ip_hashes_erased} IP-hashes en "
         f"{report.bodies_erased} reactieteksten gewist."
     )
+
+
+@bp.cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite PATH when it exists.")
+def backup_command(path: Path, force: bool) -> None:
+    """SQLite: copy the live database to PATH (online backup API). PostgreSQL: print the
+    pg_dump command for the configured database (without its password)."""
+    url = current_app.config["DATABASE_URL"]
+    try:
+        database = sqlite_file(url)
+        if database is None:
+            click.echo("PostgreSQL: maak de back-up met pg_dump (wachtwoord via PGPASSWORD of")
+            click.echo("~/.pgpass):")
+            click.echo(pg_dump_command(url, path))
+            return
+        backup_sqlite(database, path, force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Back-up van {database} geschreven naar {path}.")
+
+
+@bp.cli.command("restore")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--force", is_flag=True, help="Overwrite a database that holds data.")
+def restore_command(path: Path, force: bool) -> None:
+    """SQLite: copy the backup PATH over the configured database (stop the web workers
+    first). PostgreSQL: print the pg_restore command."""
+    url = current_app.config["DATABASE_URL"]
+    try:
+        database = sqlite_file(url)
+        if database is None:
+            click.echo("PostgreSQL: zet de back-up terug met pg_restore:")
+            click.echo(pg_restore_command(url, path))
+            return
+        # This process's own connections would keep pages of the old file.
+        current_app.extensions["tribune.engine"].dispose()
+        restore_sqlite(path, database, force)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{path} teruggezet in {database}. Controleer de tellers met: tribune recount")
 
 
 @bp.cli.command("worker")

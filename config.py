@@ -112,6 +112,12 @@ SETTINGS: dict[str, Setting] = {
         None, bool, "Flask-Limiter on/off; default TRIBUNE_RATELIMIT_ENABLED", nullable=True
     ),
     "RATELIMIT_KEY_PREFIX": Setting("tribune-rl", str, "prefix of Flask-Limiter's keys"),
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": Setting(
+        True,
+        bool,
+        "while the limit storage (Redis) is unreachable, each worker counts the limits in its "
+        "own memory (checked again after 1, 2, 4 … 32 s) instead of failing the request",
+    ),
     "RATELIMIT_STORAGE_OPTIONS": Setting(
         {},
         dict,
@@ -121,6 +127,20 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_PASSWORD_METHOD": _tribune("scrypt", str, "werkzeug hash method (tests: pbkdf2)"),
     "TRIBUNE_TRUSTED_PROXIES": _tribune(
         0, int, "proxies whose X-Forwarded-For/-Proto/-Host are believed"
+    ),
+    "TRIBUNE_METRICS_NETWORKS": _tribune(
+        "127.0.0.0/8 ::1",
+        str,
+        "networks (CIDRs, comma or space separated) whose clients may read /metrics",
+    ),
+    "TRIBUNE_METRICS_TOKEN": _tribune(
+        None,
+        str,
+        "bearer token that opens /metrics from anywhere; unset = networks only",
+        nullable=True,
+    ),
+    "TRIBUNE_LOG_FORMAT": _tribune(
+        "text", str, "the line logged per request: text (key=value) or json (one object)"
     ),
     "TRIBUNE_PUBLIC_URL": _tribune(
         None,
@@ -353,6 +373,7 @@ SETTINGS: dict[str, Setting] = {
 
 DEFAULTS: dict[str, Any] = {key: setting.default for key, setting in SETTINGS.items()}
 HTTPS_MODES = ("auto", "always", "never")
+LOG_FORMATS = ("json", "text")
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -513,6 +534,11 @@ def load_settings(
         raise SettingError(
             f"TRIBUNE_HTTPS must be one of {', '.join(HTTPS_MODES)}, "
             f"not {settings['TRIBUNE_HTTPS']!r}"
+        )
+    if settings["TRIBUNE_LOG_FORMAT"] not in LOG_FORMATS:
+        raise SettingError(
+            f"TRIBUNE_LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, "
+            f"not {settings['TRIBUNE_LOG_FORMAT']!r}"
         )
     if settings["TRIBUNE_PUBLIC_URL"]:
         settings["TRIBUNE_PUBLIC_URL"] = public_url(settings["TRIBUNE_PUBLIC_URL"])

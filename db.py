@@ -47,12 +47,26 @@ MAPPED_BYTES = 268_435_456
 
 def make_engine(url: str, echo: bool = False) -> Engine:
     """Create an engine; SQLite gets WAL, a busy timeout and explicit BEGIN handling."""
+    # A failed statement's message (logged with its traceback) leaves out the values: they may
+    # be a fan's e-mail address or comment. TRIBUNE_SQL_ECHO (development) shows them.
+    hide = not echo
     if url.startswith("sqlite"):
         create_private_sqlite_file(url)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(
+            url, echo=echo, hide_parameters=hide, connect_args={"timeout": BUSY_TIMEOUT_SECONDS}
+        )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # pool_pre_ping: a connection that died with a PostgreSQL restart is replaced at checkout,
+    # so the first request after the restart succeeds (docs/architecture.md, "Faults").
+    return create_engine(
+        url,
+        echo=echo,
+        hide_parameters=hide,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+    )
 
 
 def create_private_sqlite_file(url: str) -> None:

@@ -54,6 +54,10 @@ STATUS_ERRORS: dict[int, tuple[str, str]] = {
     422: ("validation_failed", "Niet alle velden zijn geldig."),
     429: ("rate_limited", "Te veel verzoeken. Probeer het straks opnieuw."),
     500: ("internal_error", "Er ging iets mis aan onze kant. Probeer het later opnieuw."),
+    503: (
+        "service_unavailable",
+        "Tribune is even niet bereikbaar. Probeer het over enkele seconden opnieuw.",
+    ),
 }
 
 

@@ -16,6 +16,7 @@ from moderation.runtime import LexiconRefresher
 from moderation.screening import screen, screen_username
 from notifications.settings import SESSION_KEY as SETTINGS_SESSION_KEY
 from notifications.settings import check_settings as check_notification_settings
+from ops.metrics import CountingRedis
 from scoring.client import check_settings as check_scorer_settings
 
 
@@ -23,7 +24,8 @@ def init_app(app: Flask) -> None:
     """Build the Redis client, activity store, lexicon refresher and posting policy."""
     redis_client = None
     if app.config["REDIS_URL"]:
-        redis_client = redis.Redis.from_url(app.config["REDIS_URL"], socket_timeout=2)
+        # Counts its failed commands (tribune_redis_errors_total); otherwise a redis.Redis.
+        redis_client = CountingRedis.from_url(app.config["REDIS_URL"], socket_timeout=2)
     prefix = app.config["TRIBUNE_REDIS_PREFIX"]
     activity: ActivityStore = (
         RedisActivity(redis_client, prefix + ":activity") if redis_client else MemoryActivity()

@@ -39,6 +39,7 @@ from moderation.comment_states import (
 from moderation.flags import Screening
 from moderation.modes import active_mode, posting_target
 from moderation.rules import ContextFlag, PostingPolicy
+from ops.metrics import record_on_commit
 from parsing import is_id
 
 BODY_MIN = 2
@@ -307,6 +308,7 @@ def post_comment(
         comment = post_new_comment(
             session, new, _flag_rows(flags), to_state, reason, now, take_lock=take_lock
         )
+        record_on_commit(session, "comments", to_state.value)
         return PostResult(comment, flags)
     except BaseException:
         activity.forget(author.id, claim)  # not stored, so it does not count as a post

@@ -17,6 +17,7 @@ from db import start_write
 from errors import Conflict, DomainError, Invalid, NotFound
 from models import Ballot, BallotChoice, Poll, PollOption, VoterScope
 from models.base import UTCDateTime
+from ops.metrics import record_on_commit
 from parsing import is_id
 from polls.allowance import Mark
 from polls.states import PollState, poll_state
@@ -224,6 +225,8 @@ def cast_vote(
         raise
     if mark is not None and allowance is not None and not outcome.created:
         allowance.unmark(mark)  # the voter's ballot already existed
+    if outcome.created:
+        record_on_commit(session, "votes")
     return outcome
 
 

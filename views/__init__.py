@@ -25,6 +25,7 @@ from views import (  # noqa: F401
     moderator,
     notices,
     notifications,
+    ops,
     pages,
     votes,
     webhooks,
@@ -41,5 +42,6 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)
+    app.register_blueprint(ops.bp)
     register_headers(app)
     register_cors(app)

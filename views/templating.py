@@ -184,6 +184,7 @@ ERROR_LABELS_NL = {
     "validation_failed": "ongeldige invoer",
     "rate_limited": "te veel verzoeken",
     "internal_error": "interne fout",
+    "service_unavailable": "tijdelijk onbereikbaar",
     "csrf_failed": "formulier verlopen",
     "form_expired": "formulier verlopen",
     "invalid_form_token": "formulier verlopen",

@@ -45,7 +45,8 @@ PARAMETER = re.compile(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>")
 # Not pages: JSON, CSV, files and fragments that are embedded elsewhere.
 SKIP_PREFIXES = ("/api/", "/static/", "/fragments/")
 SKIP_SUFFIXES = (".csv", ".ico", ".json", ".js", ".svg")
-SKIP_ENDPOINTS = {"moderator.counts"}
+# Not pages: the queue's counts, and the operations routes (JSON, Prometheus text).
+SKIP_ENDPOINTS = {"moderator.counts", "ops.healthz", "ops.readyz", "ops.prometheus_metrics"}
 LONG_WORD = "Supercalifragilistischexpialidocious" * 3
 LONG_URL = "https://www.voorbeeld.be/" + "heel-lang-pad-zonder-spaties-" * 6 + "einde"
 

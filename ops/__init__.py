@@ -1,0 +1,1 @@
+"""Operations: readiness checks, Prometheus metrics, request logs, faults, backups."""
