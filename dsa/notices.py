@@ -8,6 +8,7 @@ notice's ground (notifications.notices.rejected_notice).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from accounts.services import EMAIL_MAX, EMAIL_RE
+from dsa.links import complaint_path
 from errors import Conflict, Invalid, NotFound
 from lookups import get_or_404
 from models import (
@@ -144,6 +146,7 @@ def file_notice(
         state=NoticeState.OPEN,
         automated=False,
         created_at=now or utcnow(),
+        complaint_key=secrets.token_hex(16),  # signs the complaint link (dsa.links)
     )
     session.add(notice)
     session.flush()
@@ -215,7 +218,7 @@ def decide_notice(
     session.flush()
     reason = GROUND_REASONS[notice.ground]
     if chosen is NoticeDecision.REMOVED:
-        _take_down(session, comment, moderator, reason, text or None, notice.id, now)
+        take_down(session, comment, moderator, reason, text or None, notice.id, now)
     record_action(
         session, moderator, "notice", notice.id, DECISION_ACTIONS[chosen],
         NoticeState.OPEN.value, NoticeState.DECIDED.value, reason.value, text or None,
@@ -232,6 +235,10 @@ def decide_notice(
                 "decided_at": now.isoformat(),
                 "note": notice.decision_note,
                 "automated": notice.automated,
+                # Art. 20: the notifier may complain about "no action", without an account.
+                "complaint_path": None
+                if chosen is NoticeDecision.REMOVED
+                else complaint_path(session, notice),
             },
             kind="notice_outcome",
             user_id=notice.notifier_user_id,
@@ -239,7 +246,7 @@ def decide_notice(
     return notice
 
 
-def _take_down(
+def take_down(
     session: Session,
     comment: Comment,
     moderator: User,
@@ -273,7 +280,8 @@ class NoticeItem:
     author: str
 
 
-def _items(session: Session, notices: list[Notice]) -> list[NoticeItem]:
+def items(session: Session, notices: list[Notice]) -> list[NoticeItem]:
+    """Each notice with its comment, article and the comment's author."""
     items = []
     for notice in notices:
         comment = session.get_one(Comment, notice.comment_id)
@@ -291,7 +299,7 @@ def open_notices(session: Session, limit: int = 100) -> list[NoticeItem]:
         .order_by(Notice.created_at, Notice.id)
         .limit(limit)
     )
-    return _items(session, list(rows))
+    return items(session, list(rows))
 
 
 def decided_notices(session: Session, limit: int = 50) -> list[NoticeItem]:
@@ -302,7 +310,7 @@ def decided_notices(session: Session, limit: int = 50) -> list[NoticeItem]:
         .order_by(Notice.decided_at.desc(), Notice.id.desc())
         .limit(limit)
     )
-    return _items(session, list(rows))
+    return items(session, list(rows))
 
 
 def open_count(session: Session) -> int:

@@ -1,7 +1,8 @@
 """The transparency export (DSA art. 24, art. 15): what happened in a period, counted from the
 rows: notices by legal ground, decisions by kind and by automated vs human means (screening's
 holds and rejections, moderators' decisions, from the audit log), the median handling time of
-notices, and appeals received with their outcomes."""
+notices, appeals received with their outcomes, and notifiers' complaints against "no action"
+(art. 20) with theirs."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from errors import Invalid
 from models import (
     Appeal,
     AppealState,
+    ComplaintState,
     ModerationAction,
     Notice,
     NoticeDecision,
@@ -55,6 +57,7 @@ DECISION_KIND_LABELS_NL = {
 # Screening judges an author's edit again: that hold is automated although the author acted.
 SCREENED_ACTIONS = frozenset({"edit"})
 APPEAL_OUTCOMES = tuple(state.value for state in AppealState)
+COMPLAINT_OUTCOMES = tuple(state.value for state in ComplaintState)
 
 
 def decision_kind(action: str, to_state: str | None) -> str | None:
@@ -124,6 +127,9 @@ class TransparencyReport:
     appeals: dict[str, int] = field(
         default_factory=lambda: {"received": 0, **{outcome: 0 for outcome in APPEAL_OUTCOMES}}
     )
+    notice_complaints: dict[str, int] = field(
+        default_factory=lambda: {"received": 0, **{outcome: 0 for outcome in COMPLAINT_OUTCOMES}}
+    )
 
     @property
     def notices_total(self) -> int:
@@ -148,6 +154,7 @@ class TransparencyReport:
             },
             "decisions": self.decisions,
             "appeals": self.appeals,
+            "notice_complaints": self.notice_complaints,
         }
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -172,6 +179,7 @@ class TransparencyReport:
         for kind, means in self.decisions.items():
             out += [(f"decisions_{mean}", kind, str(count)) for mean, count in means.items()]
         out += [("appeals", k, str(v)) for k, v in self.appeals.items()]
+        out += [("notice_complaints", k, str(v)) for k, v in self.notice_complaints.items()]
         return out
 
     def to_csv(self) -> str:
@@ -230,4 +238,14 @@ def build_report(session: Session, chosen: Period) -> TransparencyReport:
     for state in appeals:
         report.appeals["received"] += 1
         report.appeals[state.value] += 1
+    complaints = session.scalars(
+        select(Notice.complaint_state).where(
+            Notice.complaint_at >= start, Notice.complaint_at < end
+        )
+    )
+    for complaint_state in complaints:
+        if complaint_state is None:  # complaint_at is set with the state; never here
+            continue
+        report.notice_complaints["received"] += 1
+        report.notice_complaints[complaint_state.value] += 1
     return report

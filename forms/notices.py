@@ -10,6 +10,7 @@ from wtforms.fields import DateField
 from wtforms.fields.choices import SelectChoice
 
 from accounts.services import EMAIL_MAX
+from dsa.complaints import COMPLAINT_MAX, COMPLAINT_MIN, COMPLAINT_NL
 from dsa.notices import (
     EXPLANATION_MAX,
     EXPLANATION_MIN,
@@ -92,6 +93,36 @@ class NoticeDecisionForm(ModeratorForm):
             }
         ),
         invalid_choice_message="Kies verwijderen of geen actie.",
+    )
+    note = StringField("Motivering", [optional(), length(maximum=NOTE_MAX)])
+
+
+class ComplaintForm(TribuneForm):
+    """The notifier's complaint against "no action" on their notice (DSA art. 20)."""
+
+    refusal_field = "body"
+    error_codes = {"body": "invalid_complaint"}
+
+    body = TextAreaField(
+        "Waarom ben je het niet eens met deze beslissing?",
+        [required(COMPLAINT_NL), length(COMPLAINT_MIN, COMPLAINT_MAX, COMPLAINT_NL)],
+    )
+
+
+class ComplaintDecisionForm(ModeratorForm):
+    """Uphold the notifier's complaint (the comment goes) or deny it (no action stands)."""
+
+    error_codes = {"decision": "invalid_decision", "note": "invalid_note"}
+
+    decision = SelectField(
+        "Beslissing over het bezwaar",
+        choices=choices(
+            {
+                "uphold": "Bezwaar toekennen: reactie alsnog verwijderen",
+                "deny": "Bezwaar afwijzen: reactie blijft",
+            }
+        ),
+        invalid_choice_message="Kies bezwaar toekennen of afwijzen.",
     )
     note = StringField("Motivering", [optional(), length(maximum=NOTE_MAX)])
 

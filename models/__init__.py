@@ -13,7 +13,7 @@ from models.comment import (
 )
 from models.embed import EmbedSession, EmbedVia, SsoIdentity
 from models.moderation import Appeal, AppealState, MatchDayMode, MatchDayWindow, ModerationAction
-from models.notice import Notice, NoticeDecision, NoticeGround, NoticeState
+from models.notice import ComplaintState, Notice, NoticeDecision, NoticeGround, NoticeState
 from models.notifications import (
     Delivery,
     DigestItem,
@@ -56,6 +56,7 @@ __all__ = [
     "NotificationClock",
     "NotificationKind",
     "NotificationSettings",
+    "ComplaintState",
     "Notice",
     "NoticeDecision",
     "NoticeGround",

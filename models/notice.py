@@ -56,6 +56,20 @@ class NoticeDecision(enum.Enum):
         return {"removed": "Verwijderd", "no_action": "Geen actie"}[self.value]
 
 
+class ComplaintState(enum.Enum):
+    """The notifier's complaint against a decision to take no action (DSA art. 20)."""
+
+    PENDING = "pending"
+    UPHELD = "upheld"  # the comment is taken off the site after all
+    DENIED = "denied"  # no action stands
+
+    @property
+    def label_nl(self) -> str:
+        return {"pending": "In behandeling", "upheld": "Toegekend", "denied": "Afgewezen"}[
+            self.value
+        ]
+
+
 class Notice(Base):
     __tablename__ = "notices"
     __table_args__ = (
@@ -63,6 +77,7 @@ class Notice(Base):
         Index("ix_notices_state_created_at", "state", "created_at"),
         Index("ix_notices_decided_at", "decided_at"),
         Index("ix_notices_created_at", "created_at"),
+        Index("ix_notices_complaint_state_complaint_at", "complaint_state", "complaint_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,3 +102,14 @@ class Notice(Base):
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
     decision_note: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The notifier's one complaint against "no action" (art. 20): the key signs the link in the
+    # outcome mail, so a notifier without an account can complain too.
+    complaint_key: Mapped[str | None] = mapped_column(String(64))
+    complaint_state: Mapped[ComplaintState | None] = mapped_column(str_enum(ComplaintState))
+    complaint_body: Mapped[str | None] = mapped_column(Text)
+    complaint_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    complaint_decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    complaint_decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    complaint_note: Mapped[str | None] = mapped_column(String(1000))

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from app import create_app
 from comments.services import report_comment
-from dsa.notices import NoticeInput, file_notice
+from dsa.complaints import file_complaint
+from dsa.links import complaint_token
+from dsa.notices import NoticeInput, decide_notice, file_notice
 from models import (
     Appeal,
     Article,
@@ -103,6 +105,15 @@ def targets(
         NoticeInput("kindermisbruik", "Anoniem gemeld: illegale inhoud.", good_faith=True),
         None,
     )
+    complained = create_comment(db, article, author, CommentState.PUBLISHED)
+    kept = file_notice(
+        db,
+        complained.id,
+        NoticeInput("kindermisbruik", "Anoniem gemeld: illegale inhoud.", good_faith=True),
+        None,
+    )
+    decide_notice(db, make_user(Role.MODERATOR), kept.id, "no_action")
+    file_complaint(db, complaint_token(db, kept), "Dit is wel degelijk illegaal, kijk opnieuw.")
     db.commit()
     return {
         "held": held.id,
@@ -113,6 +124,7 @@ def targets(
         "appeal_id": appeal.id,
         "entry_id": entry.id,
         "notice_id": notice.id,
+        "complained_notice": kept.id,
     }
 
 
@@ -135,13 +147,15 @@ def request_for(rule: str, targets: dict[str, int]) -> tuple[str, dict[str, Any]
             name = TARGET_OF.get(last, "held")
         elif name == "user_id":
             name = TARGET_OF.get(last, "user_id")
+        elif name == "notice_id" and last == "bezwaar":
+            name = "complained_notice"
         return str(targets[name])
 
     form = {
         "reason": "spam",
         "duration": "24h",
         "body": "Notitie",
-        "decision": "removed" if "meldingen-dsa" in rule else "uphold",
+        "decision": "removed" if "meldingen-dsa" in rule and last != "bezwaar" else "uphold",
         "action": "approve" if last == "bulk" else "allow",
         "word": "scheidsrechterbril",
         "ids": str(targets["held"]),

@@ -29,6 +29,8 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from accounts import care, remember, services
 from db import get_session, in_write_transaction, session_scope
+from dsa.complaints import complaint_refusal
+from dsa.links import complaint_path
 from dsa.notices import notices_by
 from errors import DomainError, error_response, wants_json
 from extensions import limiter, limits_checked
@@ -493,10 +495,18 @@ def my_reports() -> ResponseReturnValue:
     """What happened to the comments this reader reported (/profiel/meldingen is where the
     reader chooses which notifications to get by mail)."""
     session = get_session()
+    filed = notices_by(session, current_user)
+    now = utcnow()
     return render_template(
         "auth/reports.html",
         reports=report_outcomes(session, current_user),
-        notices=notices_by(session, current_user),
+        notices=filed,
+        # "No action" can be complained about (art. 20) through the notice's signed link.
+        complaint_paths={
+            notice.id: complaint_path(session, notice)
+            for notice in filed
+            if notice.complaint_key and complaint_refusal(notice, now) is None
+        },
     )
 
 

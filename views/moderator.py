@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from db import get_session
-from dsa import notices
+from dsa import complaints, notices
 from errors import DomainError, wants_json
 from forms.base import choices
 from forms.moderation import (
@@ -24,7 +24,7 @@ from forms.moderation import (
     WordForm,
     queue_forms,
 )
-from forms.notices import NoticeDecisionForm
+from forms.notices import ComplaintDecisionForm, NoticeDecisionForm
 from lookups import get_or_404
 from models import (
     Appeal,
@@ -320,16 +320,21 @@ def dsa_notices() -> ResponseReturnValue:
 
 
 def _notices_page(
-    status: int = 200, failed: tuple[int, NoticeDecisionForm] | None = None
+    status: int = 200,
+    failed: tuple[int, NoticeDecisionForm] | None = None,
+    failed_complaint: tuple[int, ComplaintDecisionForm] | None = None,
 ) -> ResponseReturnValue:
     session = get_session()
     return (
         render_template(
             "moderator/notices.html",
             open_items=notices.open_notices(session),
+            complaint_items=notices.items(session, complaints.pending_complaints(session)),
             decided_items=notices.decided_notices(session),
             failed=failed,
+            failed_complaint=failed_complaint,
             empty_form=NoticeDecisionForm(formdata=None),
+            empty_complaint_form=ComplaintDecisionForm(formdata=None),
             tabs=triage.TAB_LABELS,
             counts=triage.tab_counts(session),
             notice_count=notices.open_count(session),
@@ -363,6 +368,34 @@ def decide_notice(notice_id: int) -> ResponseReturnValue:
         "Melding beslist: de reactie is verwijderd."
         if removed
         else "Melding beslist: geen actie, de reactie blijft staan.",
+        {"notice_id": notice_id},
+    )
+
+
+@bp.post("/meldingen-dsa/<int:notice_id>/bezwaar")
+@role_required(*MODERATORS)
+def decide_complaint(notice_id: int) -> ResponseReturnValue:
+    """Uphold the notifier's complaint (the comment goes after all) or deny it."""
+    session = get_session()
+    form = ComplaintDecisionForm()
+    try:
+        _valid(form)
+        complaints.decide_complaint(
+            session, current_user, notice_id, form.decision.data == "uphold", form.note.data
+        )
+    except DomainError as exc:
+        session.rollback()
+        if wants_json() or exc.status_code == 404:
+            raise
+        form.refuse(exc)
+        return _notices_page(exc.status_code, failed_complaint=(notice_id, form))
+    session.commit()
+    form.back.data = form.back.data or url_for("moderator.dsa_notices")
+    return _done(
+        form,
+        "Bezwaar toegekend: de reactie is alsnog verwijderd."
+        if form.decision.data == "uphold"
+        else "Bezwaar afgewezen: de reactie blijft staan.",
         {"notice_id": notice_id},
     )
 

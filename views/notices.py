@@ -1,6 +1,7 @@
 """Notices of illegal content (DSA art. 16): the form anyone can use, signed in or not, from
 the thread page and the comments embed (which opens it first-party in a new window), and its
-receipt. Moderators decide them on /moderatie/meldingen-dsa (views.moderator)."""
+receipt; the notifier's complaint against "no action" (art. 20). Moderators decide both on
+/moderatie/meldingen-dsa (views.moderator)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,12 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from db import get_session
-from dsa import notices
-from errors import DomainError
+from dsa import complaints, notices
+from dsa.links import notice_for_token
+from errors import DomainError, wants_json
 from extensions import limiter, limits_checked
-from forms.notices import NoticeForm
-from models import Article, Comment, CommentState, Notice, User
+from forms.notices import ComplaintForm, NoticeForm
+from models import Article, Comment, CommentState, Notice, User, utcnow
 
 bp = Blueprint("notices", __name__)
 RECEIPT_KEY = "notice_receipt"
@@ -87,3 +89,51 @@ def receipt() -> ResponseReturnValue:
         notice=filed,
         article=session.get_one(Article, comment.article_id),
     )
+
+
+# ---------------------------------------------------------------- the notifier's complaint
+
+
+def _complaint_page(
+    notice: Notice, form: ComplaintForm, status: int = 200, *, done: bool = False
+) -> ResponseReturnValue:
+    session = get_session()
+    comment = session.get_one(Comment, notice.comment_id)
+    refusal = None if done else complaints.complaint_refusal(notice, utcnow())
+    return (
+        render_template(
+            "notices/complaint.html",
+            notice=notice,
+            comment=comment,
+            article=session.get_one(Article, comment.article_id),
+            form=form,
+            refusal=refusal.message if refusal is not None else None,
+            done=done,
+        ),
+        status,
+    )
+
+
+@bp.route("/melden/bezwaar/<token>", methods=["GET", "POST"])
+@limits_checked
+@limiter.limit(lambda: current_app.config["TRIBUNE_NOTICE_LIMIT_IP"], methods=["POST"])
+def complaint(token: str) -> ResponseReturnValue:
+    """The notifier's one complaint against "no action" on their notice (DSA art. 20),
+    through the signed link of the outcome mail or /profiel/gemeld; no account needed."""
+    session = get_session()
+    notice = notice_for_token(session, token)
+    form = ComplaintForm()
+    if not form.is_submitted():
+        return _complaint_page(notice, form)
+    try:
+        if not form.validate():
+            raise form.invalid()
+        filed = complaints.file_complaint(session, token, form.body.data or "")
+    except DomainError as exc:
+        session.rollback()
+        if wants_json() or exc.status_code == 404:
+            raise
+        form.refuse(exc)
+        return _complaint_page(notice, form, exc.status_code)
+    session.commit()
+    return _complaint_page(filed, form, done=True)
