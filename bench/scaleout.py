@@ -760,7 +760,8 @@ def main() -> int:
         warm = next(polls)
         for label in ("pair", "single"):
             throughput(ports[label], warm, 200, f"http://127.0.0.1:{ports[label]}")
-        single, pair = [], []
+        single: list[float] = []
+        pair: list[float] = []
         for r in range(args.rounds):
             for label, runs in (("single", single), ("pair", pair)):
                 origin = f"http://127.0.0.1:{ports[label]}"
