@@ -57,15 +57,26 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
+    # Behind PgBouncer in transaction mode (before 1.21, or without max_prepared_statements)
+    # a statement psycopg prepared on one server connection is missing on the next one:
+    # `?prepare_threshold=none` in DATABASE_URL turns psycopg's prepared statements off (an
+    # integer sets after how many runs a statement is prepared; psycopg's default is 5).
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if "prepare_threshold" in parsed.query:
+        raw = str(parsed.query["prepare_threshold"]).strip().lower()
+        connect_args["prepare_threshold"] = None if raw in ("", "none") else int(raw)
+        parsed = parsed.difference_update_query(["prepare_threshold"])
     # pool_pre_ping: a connection that died with a PostgreSQL restart is replaced at checkout,
     # so the first request after the restart succeeds (docs/architecture.md, "Faults").
     return create_engine(
-        url,
+        parsed,
         echo=echo,
         hide_parameters=hide,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
+        connect_args=connect_args,
     )
 
 

@@ -14,6 +14,7 @@ import uuid
 from contextlib import suppress
 from typing import Any
 
+import psycopg
 import redis
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask.logging import default_handler
@@ -35,12 +36,17 @@ request_log = logging.getLogger("tribune.requests")
 
 # What "unreachable" means: the driver could not connect or lost the connection (psycopg's
 # OperationalError, SQLite's "database is locked" beyond the busy timeout), the pool had no
-# connection in time, Redis refused or timed out.
+# connection in time, Redis refused or timed out. The vote's statement runs on the driver's
+# own connection (writes/votes_postgres.py), so psycopg's errors arrive unwrapped too: behind
+# PgBouncer during a PostgreSQL restart, "server login has been failing" (a ProtocolViolation,
+# an OperationalError) and then "the connection is lost" (bench/scaleout.py found them as 500s).
 DATABASE_FAULTS: tuple[type[Exception], ...] = (
     sa_exc.OperationalError,
     sa_exc.InterfaceError,
     sa_exc.TimeoutError,
     sa_exc.DisconnectionError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
 )
 REDIS_FAULTS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError)
 
