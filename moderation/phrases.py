@@ -142,6 +142,11 @@ THEIR = _words("hun jullie je uw eigen")
 POSSESSIVES = _words("zijn haar je jouw uw hun")
 # Owners of what violence may aim at ("zijn auto"); not "zijn", which is also a verb.
 OWNERS = _words("haar jouw uw hun jullie")
+# What football idiom finishes or kills off: "de bal afmaken", "de wedstrijd doodmaken".
+GAME_OBJECTS = _words("""
+bal ballen wedstrijd match matchen partij klus werk job kans kansen aanval aanvallen duel
+competitie titel beker seizoen zaak zaakje
+""")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
@@ -322,11 +327,31 @@ def _possession(s: _Sentence, mark: Mark) -> Mark | None:
     return None
 
 
+def _game_object(s: _Sentence, mark: Mark) -> bool:
+    """Football idiom: the ball or the match as the object of the verb, inside it or right
+    before it with no person after it ("die aanvaller moet die bal afmaken", "de wedstrijd
+    doodmaken"; not "na de match pakken we die scheids")."""
+    inside = any(s.words[j] in GAME_OBJECTS for j in range(mark.i + 1, mark.end))
+    if inside:
+        return True
+    before = [
+        j
+        for j in range(max(s.a + 1, mark.i - 3), mark.i)
+        if s.words[j] in GAME_OBJECTS and s.words[j - 1] in _GAME_ARTICLES
+    ]
+    return bool(before) and not any(p.i > before[-1] for p in _person_targets(s))
+
+
+_GAME_ARTICLES = _words("de die het dat deze die zijn hun onze een")
+
+
 def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
     groups, persons = _group_targets(s), _person_targets(s)
     harm = s.get(LIST_HARM)
     for mark in s.get(LIST_VIOLENCE) + s.get(LIST_FIGURATIVE):
         if s.negated(mark, before=None, after=6):
+            continue
+        if mark.category == LIST_FIGURATIVE and _game_object(s, mark):
             continue
         intent = s.intent or s.imperative
         group = next((g for g in groups if _apart(g, mark)), None)
