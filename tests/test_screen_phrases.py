@@ -331,7 +331,10 @@ def test_each_added_rule_holds_and_publishes_its_negated_reported_and_idiomatic_
             "Het huis van die voorzitter staat op mijn lijstje.",
             "Niemand staat op mijn lijst, ik wil gewoon voetbal zien.",
         ),
-        ("Geef mij vijf minuten alleen met die ref.", "Geef mij vijf minuten om het uit te leggen."),
+        (
+            "Geef mij vijf minuten alleen met die ref.",
+            "Geef mij vijf minuten om het uit te leggen.",
+        ),
         ("Ik ken je nummerplaat, denk daar maar eens over na.", "Ik ken die ploeg al jaren."),
         ("Zet die journalist tegen de muur.", "De keeper stond met zijn rug tegen de muur."),
         ("De scheids kan beter zijn testament al opmaken.", "De notaris kwam het testament lezen."),
