@@ -300,6 +300,24 @@ RULE_CASES = {
             "Volgens de krant zei hij dat je Marokkanen nooit kan vertrouwen.",
         ],
     ),
+    "round 3: belongings and family, 'niet levend', a wish with mocht/hopelijk": (
+        FlagCode.THREAT_PHRASE,
+        [
+            "We steken zijn huis in de fik.",
+            "Die scheids komt hier niet levend buiten.",
+            "Mocht die trainer eens onder een tram lopen.",
+            "Ze moeten die spits eens goed pijn doen.",
+            "Na de match rekenen we met die scheids af.",
+        ],
+        [
+            "Zijn huis brandde vorig jaar af, de club hielp hem.",
+            "De scheids kwam levend en wel buiten na de match.",
+            "Mocht die trainer eens een wissel durven doen.",
+            "Die spits gaat ons pijn doen in de tweede helft.",
+            "Na de match rekenen we af met Anderlecht.",
+            "Die verdediger gaat zijn tegenstander een lesje leren in balcontrole.",
+        ],
+    ),
     "an intensifier before an insulting noun": (
         FlagCode.INSULTING_PHRASE,
         ["Die scheids is een ongelooflijke sukkel.", "Wat een ongelooflijke zak is die trainer."],
@@ -338,6 +356,10 @@ def test_each_added_rule_holds_and_publishes_its_negated_reported_and_idiomatic_
         ("Ik ken je nummerplaat, denk daar maar eens over na.", "Ik ken die ploeg al jaren."),
         ("Zet die journalist tegen de muur.", "De keeper stond met zijn rug tegen de muur."),
         ("De scheids kan beter zijn testament al opmaken.", "De notaris kwam het testament lezen."),
+        (
+            "Volgende keer gaat er een steen door zijn ruit.",
+            "Een steen vloog door de ruit van de kantine, zegt de politie.",
+        ),
         (
             "Wij vergeten niks, we pakken je wel een keer alleen.",
             "Volgens de politie riepen ze 'we pakken je wel', er loopt een onderzoek.",
