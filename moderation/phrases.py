@@ -335,8 +335,12 @@ def _possession(s: _Sentence, mark: Mark) -> Mark | None:
 
 
 def _not_alive(s: _Sentence, mark: Mark) -> bool:
-    """ "komt hier niet levend buiten": the negation right before 'levend' is the threat."""
-    return mark.entry.startswith("levend ") and mark.i > s.a and s.words[mark.i - 1] in NEGATORS
+    """ "komt hier niet levend buiten", "dit overleef je niet": the negation is the threat."""
+    if mark.entry.startswith("levend "):
+        return mark.i > s.a and s.words[mark.i - 1] in NEGATORS
+    if mark.entry.startswith("overle"):
+        return any(s.words[j] in NEGATORS for j in range(mark.end, min(s.b, mark.end + 2)))
+    return False
 
 
 def _game_object(s: _Sentence, mark: Mark) -> bool:

@@ -318,6 +318,31 @@ RULE_CASES = {
             "Die verdediger gaat zijn tegenstander een lesje leren in balcontrole.",
         ],
     ),
+    "round 3: 'dit overleef je niet'": (
+        FlagCode.THREAT_PHRASE,
+        ["Dit overleef je niet, scheids."],
+        [
+            "Hij overleefde het ongeluk niet.",
+            "De club zal dit seizoen niet overleven in eerste klasse.",
+            "Ik overleef die match niet, zo spannend.",
+        ],
+    ),
+    "round 3: implicit derogation (no place, never trust, they ruin, count for less)": (
+        FlagCode.GROUP_HATRED,
+        [
+            "Homo's hebben geen plaats in onze samenleving.",
+            "Geloof nooit één woord van een migrant.",
+            "Homo's maken de jeugd kapot.",
+            "Het leven van een zwarte telt gewoon minder.",
+            "Als je één vluchteling kent, ken je ze allemaal.",
+        ],
+        [
+            "Haat tegen homo's heeft geen plaats in het voetbal.",
+            "Ik geloof elk woord van die migrant, zijn verhaal klopt.",
+            "Die Marokkaanse spits maakt de verdediging kapot.",
+            "Homo's hebben evenveel plaats in het voetbal als iedereen.",
+        ],
+    ),
     "an intensifier before an insulting noun": (
         FlagCode.INSULTING_PHRASE,
         ["Die scheids is een ongelooflijke sukkel.", "Wat een ongelooflijke zak is die trainer."],
@@ -356,6 +381,9 @@ def test_each_added_rule_holds_and_publishes_its_negated_reported_and_idiomatic_
         ("Ik ken je nummerplaat, denk daar maar eens over na.", "Ik ken die ploeg al jaren."),
         ("Zet die journalist tegen de muur.", "De keeper stond met zijn rug tegen de muur."),
         ("De scheids kan beter zijn testament al opmaken.", "De notaris kwam het testament lezen."),
+        ("Dat zal je duur betalen, scheids.", "Dat zal de club duur betalen met een boete."),
+        ("Wij hebben je adres, scheids.", "Weet jij het adres van het stadion?"),
+        ("Je gaat bloeden voor die beslissing.", "We gaan ze zondag laten bloeden op het veld."),
         (
             "Volgende keer gaat er een steen door zijn ruit.",
             "Een steen vloog door de ruit van de kantine, zegt de politie.",
