@@ -17,7 +17,9 @@ What defuses: a negation just before the predicate ("zijn geen criminelen", "nie
 het om vermoord te worden"), a report (zei, volgens, werd bedreigd, op het spandoek stond),
 condemnation in the same sentence (racisme, spreekkoren, onaanvaardbaar: the predicate is then
 said of the hateful thing, not of a group), and a quote inside a text that reports or condemns.
-Past-tense narration without intent ("die verdediger slachtte hem af") is no threat.
+Past-tense narration without intent ("die verdediger slachtte hem af") is no threat, nor is
+football idiom whose object is the ball, the match or the speaker's side ("die bal afmaken",
+"die spits gaat ons pijn doen"); "niet levend buiten" and "dit overleef je niet" are threats.
 """
 
 from __future__ import annotations
