@@ -130,11 +130,14 @@ MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette vals
 # Words that make any insulting noun after them an insult ("een volslagen sukkel").
 INTENSIFIERS = _words("""
 ongelooflijke ongelofelijke volslagen complete totale hopeloze enorme gigantische absolute
+ontzettende verschrikkelijke vreselijke
 """)
 # Words after which a noun phrase has ended ("een volslagen sukkel is die trainer").
 NOUN_ENDS = _words("is en die dat van als of")
 # Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
-MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
+MILD_NOUNS = _words("""
+ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap prutser prutsers
+""")
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
 # can carry ("die horen hier niet thuis").
 _OWN_COUNTRY = re.compile(r"\bland\b")

@@ -343,6 +343,21 @@ RULE_CASES = {
             "Homo's hebben evenveel plaats in het voetbal als iedereen.",
         ],
     ),
+    "round 3: more intensifiers, adjectives and fixed insults": (
+        FlagCode.INSULTING_PHRASE,
+        [
+            "Die keeper, een ontzettende prutser.",
+            "Die scheids is een omhoog gevallen nul.",
+            "Hou je smoel, pummel.",
+            "Kijk dat dik varken eens lopen.",
+        ],
+        [
+            "Wat een prutsers vandaag, geen enkele pass kwam aan.",
+            "Hij heeft een dikke kans gemist.",
+            "Hou je kop erbij, jongens!",
+            "Wat een lamme voorzet van de rechtsback.",
+        ],
+    ),
     "an intensifier before an insulting noun": (
         FlagCode.INSULTING_PHRASE,
         ["Die scheids is een ongelooflijke sukkel.", "Wat een ongelooflijke zak is die trainer."],
