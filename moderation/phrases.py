@@ -17,7 +17,9 @@ What defuses: a negation just before the predicate ("zijn geen criminelen", "nie
 het om vermoord te worden"), a report (zei, volgens, werd bedreigd, op het spandoek stond),
 condemnation in the same sentence (racisme, spreekkoren, onaanvaardbaar: the predicate is then
 said of the hateful thing, not of a group), and a quote inside a text that reports or condemns.
-Past-tense narration without intent ("die verdediger slachtte hem af") is no threat.
+Past-tense narration without intent ("die verdediger slachtte hem af") is no threat, nor is
+football idiom whose object is the ball, the match or the speaker's side ("die bal afmaken",
+"die spits gaat ons pijn doen"); "niet levend buiten" and "dit overleef je niet" are threats.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ INTENT = _words("""
 beloof zweer geloof straks volgende binnenkort vanavond oppassen ik k kga kzal we wij moet
 moeten mag mogen zou zouden zal zult zullen zalt ga gaan gaat gade wil wilt willen verdient
 verdienen verdien hoop hopen hoopt wens wensen iemand moest laten laat beloofd reken morgen
-weldra wacht
+weldra wacht mocht hopelijk
 """)
 # "als hij ..., is hij er geweest": a condition on someone's doing makes the rest a threat.
 CONDITION_SUBJECTS = _words("hij ze zij je jij ge gij u die dat")
@@ -93,7 +95,7 @@ SINGULAR_PRONOUNS = _words("hem haar hij jou je jij u gij ge")
 OBJECT_PRONOUNS = _words("hem haar jou je u")
 FIRST_PERSON = _words("ik k kga kzal we wij")
 # Person nouns that end in -s and are singular all the same.
-SINGULAR_S = _words("scheids")
+SINGULAR_S = _words("scheids spits")
 PLURAL_PRONOUNS = _words("ze zij hen hun jullie")
 PRONOUNS = SINGULAR_PRONOUNS | PLURAL_PRONOUNS
 GROUP_PRONOUNS = _words("ze zij hen hun")
@@ -128,11 +130,14 @@ MILD_ADJECTIVES = _words("stomme domme onnozele lelijke laffe zielige vette vals
 # Words that make any insulting noun after them an insult ("een volslagen sukkel").
 INTENSIFIERS = _words("""
 ongelooflijke ongelofelijke volslagen complete totale hopeloze enorme gigantische absolute
+ontzettende verschrikkelijke vreselijke
 """)
 # Words after which a noun phrase has ended ("een volslagen sukkel is die trainer").
 NOUN_ENDS = _words("is en die dat van als of")
 # Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
-MILD_NOUNS = _words("ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap")
+MILD_NOUNS = _words("""
+ezel koe sukkel clown nul ventje manneke mannetje lafaard verrader aap prutser prutsers
+""")
 # Hostile entries that aim at origin by themselves ("terug naar hun land"), or that a pronoun
 # can carry ("die horen hier niet thuis").
 _OWN_COUNTRY = re.compile(r"\bland\b")
@@ -142,6 +147,16 @@ THEIR = _words("hun jullie je uw eigen")
 POSSESSIVES = _words("zijn haar je jouw uw hun")
 # Owners of what violence may aim at ("zijn auto"); not "zijn", which is also a verb.
 OWNERS = _words("haar jouw uw hun jullie")
+# Belongings and family that make "zijn" an owner after all ("we steken zijn huis in de fik").
+BELONGINGS = _words("""
+huis auto wagen ruit ruiten deur voordeur kinderen kind vrouw moeder vader dochter zoon familie
+gezin hond leven
+""")
+# What football idiom finishes or kills off: "de bal afmaken", "de wedstrijd doodmaken".
+GAME_OBJECTS = _words("""
+bal ballen wedstrijd match matchen partij klus werk job kans kansen aanval aanvallen duel
+competitie titel beker seizoen zaak zaakje
+""")
 _PRONOUN_OK = re.compile(r"\bhier\b|\bland\b|^terug\b|^stuur\b")
 _SENTENCE_BREAK = re.compile(r"[.!?;\n]")
 _CLAUSE_BREAK = re.compile(r"[,:()]")
@@ -317,18 +332,63 @@ def _possession(s: _Sentence, mark: Mark) -> Mark | None:
         word = s.words[j]
         if mark.i < j < mark.end and j not in s.phrase_tokens and word in POSSESSIVES:
             return Mark(j, 2, "possession", f"{word} {s.words[j + 1]}")  # in the phrase's gap
-        if word in OWNERS and not mark.i <= j < mark.end:
+        if (word in OWNERS or (word == "zijn" and s.words[j + 1] in BELONGINGS)) and not (
+            mark.i <= j < mark.end
+        ):
             return Mark(j, 2, "possession", f"{word} {s.words[j + 1]}")
     return None
+
+
+def _not_alive(s: _Sentence, mark: Mark) -> bool:
+    """ "komt hier niet levend buiten", "dit overleef je niet": the negation is the threat."""
+    if mark.entry.startswith("levend "):
+        return mark.i > s.a and s.words[mark.i - 1] in NEGATORS
+    if mark.entry.startswith("overle"):
+        return any(s.words[j] in NEGATORS for j in range(mark.end, min(s.b, mark.end + 2)))
+    return False
+
+
+def _game_object(s: _Sentence, mark: Mark) -> bool:
+    """Football idiom: the ball or the match as the object of the verb, inside it or right
+    before it with no person after it ("die aanvaller moet die bal afmaken", "de wedstrijd
+    doodmaken"; not "na de match pakken we die scheids")."""
+    inside = any(s.words[j] in GAME_OBJECTS for j in range(mark.i + 1, mark.end))
+    if inside:
+        return True
+    before = [
+        j
+        for j in range(max(s.a + 1, mark.i - 3), mark.i)
+        if s.words[j] in GAME_OBJECTS
+        and s.words[j - 1] in _GAME_ARTICLES
+        and (j - 2 < s.a or s.words[j - 2] not in _TIME_PREPOSITIONS)  # not "na de match"
+    ]
+    return bool(before) and not any(p.i > before[-1] for p in _person_targets(s))
+
+
+_GAME_ARTICLES = _words("de die het dat deze die zijn hun onze een")
+_TIME_PREPOSITIONS = _words("na voor tijdens in op sinds tot bij van tegen met")
 
 
 def _threat(s: _Sentence) -> tuple[Mark, ...] | None:
     groups, persons = _group_targets(s), _person_targets(s)
     harm = s.get(LIST_HARM)
     for mark in s.get(LIST_VIOLENCE) + s.get(LIST_FIGURATIVE):
-        if s.negated(mark, before=None, after=6):
+        alive = _not_alive(s, mark)
+        if not alive and s.negated(mark, before=None, after=6):
             continue
-        intent = s.intent or s.imperative
+        if mark.category == LIST_FIGURATIVE and (
+            _game_object(s, mark)
+            or (
+                "lesje" in mark.entry
+                and mark.end + 1 < s.b
+                and s.words[mark.end] == "in"
+                and s.words[mark.end + 1] not in _GAME_ARTICLES
+            )
+            or (mark.i > s.a and s.words[mark.i - 1] in ("ons", "mij", "me"))
+        ):
+            continue  # "de bal afmaken", "een lesje leren in balcontrole" (not "in het station"),
+            # "die spits gaat ons pijn doen": the speaker's side is the object
+        intent = s.intent or s.imperative or alive
         group = next((g for g in groups if _apart(g, mark)), None)
         if mark.category == LIST_VIOLENCE:
             if group is not None and (intent or group.category == LIST_IDENTITY):

@@ -263,6 +263,101 @@ RULE_CASES = {
         ["Moooooslims buiten!"],
         ["Moooooslims en christenen samen op de tribune, prachtig!"],
     ),
+    "round 3: the ball or the match as the object of football idiom": (
+        FlagCode.THREAT_PHRASE,
+        ["We gaan die scheids doodmaken na de match.", "Ik ga die keeper afmaken, wacht maar."],
+        [
+            "De spits moest de wedstrijd doodmaken maar miste.",
+            "Die aanvaller moet die bal gewoon afmaken.",
+            "Ik ga die keeper niet afmaken, het was een ongeluk.",
+        ],
+    ),
+    "round 3: normative threats against a group (roof, gas, shooting)": (
+        FlagCode.THREAT_PHRASE,
+        ["Alle homo's mogen ze van het dak gooien.", "Moslims zouden ze moeten vergassen."],
+        [
+            "Niemand zou homo's van het dak mogen gooien, nergens ter wereld.",
+            "Volgens het verslag werden daar homo's van het dak gegooid.",
+            "De keeper gooide zijn handschoenen van het dak van de bus.",
+        ],
+    ),
+    "round 3: implied contempt without a hostile word": (
+        FlagCode.GROUP_HATRED,
+        [
+            "Wat verwacht je ook van zo'n volk.",
+            "Sinds die allochtonen er wonen is het hier een puinhoop.",
+            "Die vluchtelingen komen hier alleen om uitkeringen te trekken.",
+            "België zou beter af zijn zonder al die Marokkanen.",
+            "Je kan een Marokkaan nooit vertrouwen.",
+            "Zwarten zijn de reden dat ons voetbal achteruit gaat.",
+        ],
+        [
+            "Wat verwacht je van een ploeg zonder spits.",
+            "Sinds die nieuwe trainer er is, is het een puinhoop op het veld.",
+            "Het zou een betere wereld zijn zonder racisme.",
+            "Je kan die spits nooit vertrouwen voor doel.",
+            "Vluchtelingen zijn niet minder waard dan wij.",
+            "Volgens de krant zei hij dat je Marokkanen nooit kan vertrouwen.",
+        ],
+    ),
+    "round 3: belongings and family, 'niet levend', a wish with mocht/hopelijk": (
+        FlagCode.THREAT_PHRASE,
+        [
+            "We steken zijn huis in de fik.",
+            "Die scheids komt hier niet levend buiten.",
+            "Mocht die trainer eens onder een tram lopen.",
+            "Ze moeten die spits eens goed pijn doen.",
+            "Na de match rekenen we met die scheids af.",
+        ],
+        [
+            "Zijn huis brandde vorig jaar af, de club hielp hem.",
+            "De scheids kwam levend en wel buiten na de match.",
+            "Mocht die trainer eens een wissel durven doen.",
+            "Die spits gaat ons pijn doen in de tweede helft.",
+            "Na de match rekenen we af met Anderlecht.",
+            "Die verdediger gaat zijn tegenstander een lesje leren in balcontrole.",
+        ],
+    ),
+    "round 3: 'dit overleef je niet'": (
+        FlagCode.THREAT_PHRASE,
+        ["Dit overleef je niet, scheids."],
+        [
+            "Hij overleefde het ongeluk niet.",
+            "De club zal dit seizoen niet overleven in eerste klasse.",
+            "Ik overleef die match niet, zo spannend.",
+        ],
+    ),
+    "round 3: implicit derogation (no place, never trust, they ruin, count for less)": (
+        FlagCode.GROUP_HATRED,
+        [
+            "Homo's hebben geen plaats in onze samenleving.",
+            "Geloof nooit één woord van een migrant.",
+            "Homo's maken de jeugd kapot.",
+            "Het leven van een zwarte telt gewoon minder.",
+            "Als je één vluchteling kent, ken je ze allemaal.",
+        ],
+        [
+            "Haat tegen homo's heeft geen plaats in het voetbal.",
+            "Ik geloof elk woord van die migrant, zijn verhaal klopt.",
+            "Die Marokkaanse spits maakt de verdediging kapot.",
+            "Homo's hebben evenveel plaats in het voetbal als iedereen.",
+        ],
+    ),
+    "round 3: more intensifiers, adjectives and fixed insults": (
+        FlagCode.INSULTING_PHRASE,
+        [
+            "Die keeper, een ontzettende prutser.",
+            "Die scheids is een omhoog gevallen nul.",
+            "Hou je smoel, pummel.",
+            "Kijk dat dik varken eens lopen.",
+        ],
+        [
+            "Wat een prutsers vandaag, geen enkele pass kwam aan.",
+            "Hij heeft een dikke kans gemist.",
+            "Hou je kop erbij, jongens!",
+            "Wat een lamme voorzet van de rechtsback.",
+        ],
+    ),
     "an intensifier before an insulting noun": (
         FlagCode.INSULTING_PHRASE,
         ["Die scheids is een ongelooflijke sukkel.", "Wat een ongelooflijke zak is die trainer."],
@@ -281,6 +376,55 @@ def test_each_added_rule_holds_and_publishes_its_negated_reported_and_idiomatic_
         assert result.decision == "hold" and code in codes(text), (text, result.flags)
     for text in publishes:
         assert screen(text).decision == "publish", (text, screen(text).flags)
+
+
+@pytest.mark.parametrize(
+    ("threat", "clean"),
+    [
+        (
+            "We staan je na de match op te wachten aan de parking.",
+            "We wachten op je aan de parking om samen naar het stadion te rijden.",
+        ),
+        (
+            "Het huis van die voorzitter staat op mijn lijstje.",
+            "Niemand staat op mijn lijst, ik wil gewoon voetbal zien.",
+        ),
+        (
+            "Geef mij vijf minuten alleen met die ref.",
+            "Geef mij vijf minuten om het uit te leggen.",
+        ),
+        ("Ik ken je nummerplaat, denk daar maar eens over na.", "Ik ken die ploeg al jaren."),
+        ("Zet die journalist tegen de muur.", "De keeper stond met zijn rug tegen de muur."),
+        ("De scheids kan beter zijn testament al opmaken.", "De notaris kwam het testament lezen."),
+        ("Dat zal je duur betalen, scheids.", "Dat zal de club duur betalen met een boete."),
+        ("Wij hebben je adres, scheids.", "Weet jij het adres van het stadion?"),
+        ("Je gaat bloeden voor die beslissing.", "We gaan ze zondag laten bloeden op het veld."),
+        (
+            "Volgende keer gaat er een steen door zijn ruit.",
+            "Een steen vloog door de ruit van de kantine, zegt de politie.",
+        ),
+        (
+            "Wij vergeten niks, we pakken je wel een keer alleen.",
+            "Volgens de politie riepen ze 'we pakken je wel', er loopt een onderzoek.",
+        ),
+    ],
+)
+def test_implicit_threats_without_a_violent_verb_hold(threat: str, clean: str) -> None:
+    """Round 3: threat.nl.txt phrases that threaten without a violent verb; their ordinary,
+    negated and reported forms publish."""
+    result = screen(threat)
+    assert result.decision == "hold" and FlagCode.THREAT in {f.code for f in result.flags}, (
+        threat,
+        result.flags,
+    )
+    assert screen(clean).decision == "publish", (clean, screen(clean).flags)
+
+
+@pytest.mark.parametrize(
+    "slur", ["Die smousen van Antwerpen.", "Dat negertje in de spits.", "Die bruinwerkers."]
+)
+def test_round_3_slurs_are_flagged(slur: str) -> None:
+    assert screen(slur).decision != "publish", screen(slur).flags
 
 
 def test_a_reported_chant_and_a_reported_mild_word_next_to_a_group_publish() -> None:
