@@ -308,3 +308,24 @@ def test_votes_posts_and_reads_through_pgbouncer_keep_rows_and_counters(
         check_rows(check_session, poll.id, votes_acknowledged, acknowledged_bodies)
     finally:
         check_session.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "threshold"),
+    [("?prepare_threshold=none", None), ("?prepare_threshold=3&sslmode=disable", 3), ("", "unset")],
+)
+def test_the_url_option_reaches_psycopg_and_leaves_the_url(
+    query: str, threshold: int | None | str
+) -> None:
+    from db import postgres_driver_options
+
+    url, options = postgres_driver_options(f"postgresql+psycopg://u:pw@db:6432/tribune{query}")
+    assert "prepare_threshold" not in url and "pw@db:6432/tribune" in url
+    assert options == ({} if threshold == "unset" else {"prepare_threshold": threshold})
+
+
+def test_a_threshold_that_is_not_a_number_stops_the_engine() -> None:
+    from db import make_engine
+
+    with pytest.raises(ValueError, match="prepare_threshold"):
+        make_engine("postgresql+psycopg://u@db/tribune?prepare_threshold=soms")
