@@ -43,6 +43,8 @@ READ_ONLY_STATEMENTS = ("SELECT", "PRAGMA", "WITH")
 # pages (a post-like transaction on two alternating writers: 114 µs with the map, 64 µs
 # without). A read request over a large file (tallies, the queue) gains from it.
 MAPPED_BYTES = 268_435_456
+# The DATABASE_URL option (psycopg's own argument name) for its server-side prepared statements.
+PREPARE_THRESHOLD = "prepare_threshold"
 
 
 def make_engine(url: str, echo: bool = False) -> Engine:
@@ -57,27 +59,47 @@ def make_engine(url: str, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    # Behind PgBouncer in transaction mode (before 1.21, or without max_prepared_statements)
-    # a statement psycopg prepared on one server connection is missing on the next one:
-    # `?prepare_threshold=none` in DATABASE_URL turns psycopg's prepared statements off (an
-    # integer sets after how many runs a statement is prepared; psycopg's default is 5).
-    parsed = make_url(url)
-    connect_args: dict[str, Any] = {}
-    if "prepare_threshold" in parsed.query:
-        raw = str(parsed.query["prepare_threshold"]).strip().lower()
-        connect_args["prepare_threshold"] = None if raw in ("", "none") else int(raw)
-        parsed = parsed.difference_update_query(["prepare_threshold"])
+    url, driver_options = postgres_driver_options(url)
     # pool_pre_ping: a connection that died with a PostgreSQL restart is replaced at checkout,
     # so the first request after the restart succeeds (docs/architecture.md, "Faults").
     return create_engine(
-        parsed,
+        url,
         echo=echo,
         hide_parameters=hide,
         pool_pre_ping=True,
         pool_size=5,
         max_overflow=10,
-        connect_args=connect_args,
+        connect_args=driver_options,
     )
+
+
+def postgres_driver_options(url: str) -> tuple[str, dict[str, Any]]:
+    """Take Tribune's own options out of a PostgreSQL URL: the URL left, psycopg's arguments.
+
+    `?prepare_threshold=none` turns psycopg's server-side prepared statements off, which a
+    PgBouncer in transaction mode before 1.21 needs: a statement prepared on one server
+    connection is not there on the next transaction's ("prepared statement … does not
+    exist"). A number is psycopg's threshold (its default, 5: prepare from the 5th run of a
+    statement on one connection). docs/architecture.md, "PgBouncer".
+    """
+    parsed = make_url(url)
+    raw = parsed.query.get(PREPARE_THRESHOLD)
+    if raw is None:
+        return url, {}
+    if not isinstance(raw, str):
+        raise ValueError(f"{PREPARE_THRESHOLD} is given more than once in DATABASE_URL")
+    rest = parsed.difference_update_query([PREPARE_THRESHOLD]).render_as_string(
+        hide_password=False
+    )
+    if raw.strip().lower() in ("none", "off", ""):
+        return rest, {PREPARE_THRESHOLD: None}
+    try:
+        threshold = int(raw)
+    except ValueError:
+        raise ValueError(
+            f"{PREPARE_THRESHOLD} in DATABASE_URL must be a number or none, not {raw!r}"
+        ) from None
+    return rest, {PREPARE_THRESHOLD: threshold}
 
 
 def create_private_sqlite_file(url: str) -> None:

@@ -34,7 +34,7 @@ from config import SettingError
 from models import Article, Ballot, Comment, CommentState, Role, User
 from ops.backup import pg_dump_command
 from ops.web import request_id
-from tests.conftest import login
+from tests.conftest import login, missing_service
 from tests.factories import CLEAN, HOLD_TEXT, ORIGIN, REJECT_TEXT
 from tests.polls_fixtures import create_poll, option_ids, vote, voter_token
 
@@ -443,7 +443,7 @@ class ThrowawayRedis:
 @pytest.fixture
 def throwaway_redis(tmp_path: Path) -> Iterator[ThrowawayRedis]:
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed")
+        missing_service("redis-server is not installed")
     server = ThrowawayRedis(tmp_path)
     server.start()
     yield server
@@ -558,7 +558,7 @@ class ThrowawayPostgres:
 @pytest.fixture
 def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     if shutil.which("initdb") is None or shutil.which("pg_ctl") is None:
-        pytest.skip("initdb/pg_ctl are not installed")
+        missing_service("initdb/pg_ctl are not installed")
     # Not under pytest's tmp_path: its parents are root's alone, the cluster runs as postgres.
     directory = Path(tempfile.mkdtemp(prefix="tribune-pg-"))
     server = ThrowawayPostgres(directory)
@@ -568,7 +568,7 @@ def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
     except (subprocess.CalledProcessError, OSError) as exc:
         stderr = getattr(exc, "stderr", b"") or b""
         shutil.rmtree(directory, ignore_errors=True)
-        pytest.skip(f"no throwaway PostgreSQL cluster here: {exc} {stderr.decode()[-300:]}")
+        missing_service(f"no throwaway PostgreSQL cluster here: {exc} {stderr.decode()[-300:]}")
     yield server
     with suppress(subprocess.CalledProcessError):
         server.stop()
@@ -787,15 +787,19 @@ def test_postgres_backup_prints_pg_dump_without_the_password(tmp_path: Path) -> 
 
 
 def test_postgres_backup_and_restore_commands_round_trip_with_no_drift(
-    request: pytest.FixtureRequest, app: Flask, runner: Any, tmp_path: Path
+    request: pytest.FixtureRequest, app: Flask, tmp_path: Path
 ) -> None:
-    """On PostgreSQL: run the printed pg_dump command, restore with the printed pg_restore
-    command into an empty database, and recount there."""
-    if app.extensions["tribune.engine"].dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only (TRIBUNE_TEST_DATABASE_URL)")
+    """On PostgreSQL (a throwaway database, in both suites): run the printed pg_dump command,
+    restore with the printed pg_restore command into an empty database, and recount there."""
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        pytest.skip("pg_dump/pg_restore are not installed")
+        missing_service("pg_dump/pg_restore are not installed")
     server = request.getfixturevalue("postgres_server")
+    source = server.create("backup_source")
+    source_app = create_app(
+        {**app.config, "DATABASE_URL": server.url_for(source), "TESTING": True}
+    )
+    runner = source_app.test_cli_runner()
+    assert runner.invoke(args=["tribune", "migrate"]).exit_code == 0
     assert runner.invoke(args=["tribune", "seed-demo"]).exit_code == 0
     dump = tmp_path / "tribune.dump"
 
@@ -811,11 +815,13 @@ def test_postgres_backup_and_restore_commands_round_trip_with_no_drift(
 
     recounted = restored_runner.invoke(args=["tribune", "recount"])
     assert recounted.output.strip() == "Alle tellers kloppen."
-    assert counts(restored_app) == counts(app)
+    assert counts(restored_app) == counts(source_app)
     assert counts(restored_app)[1] > 1000
     assert restored_app.test_client().get("/readyz").status_code == 200
-    restored_app.extensions["tribune.engine"].dispose()
+    for used in (source_app, restored_app):
+        used.extensions["tribune.engine"].dispose()
     server.drop(target)
+    server.drop(source)
 
 
 def test_a_failed_statement_logs_no_values(tmp_path: Path) -> None:
