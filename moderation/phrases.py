@@ -658,10 +658,17 @@ def _marks(words: list[str], vocabulary: Vocabulary, stretched: set[int]) -> lis
     """Every vocabulary entry found in the tokens: single words and stems through the
     vocabulary's memo, and only the phrases whose plain words all occur in the text. A token
     whose letters were stretched ("mooooslims") also counts as its squeezed form."""
-    live = vocabulary.live_phrases(frozenset(words))
+    present = frozenset(words)
+    live = vocabulary.live_phrases(present)
     memo = vocabulary.memo
+    # Only tokens with a mark of their own, a live phrase key or a stretch need a look.
+    busy = vocabulary.marked_tokens(present)
+    if live:
+        busy.update(word for word in present if word in live or word[:3] in live)
     marks = []
     for i, word in enumerate(words):
+        if word not in busy and i not in stretched:
+            continue
         found = memo.get(word)
         if found is None:
             found = vocabulary.word_marks(word)
