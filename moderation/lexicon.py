@@ -163,12 +163,20 @@ class Vocabulary:
     # token -> word_marks(token), filled as texts come in
     memo: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, repr=False)
     marked: set[str] = field(default_factory=set, repr=False)  # the memo's tokens with marks
+    shut: set[str] = field(default_factory=set, repr=False)  # tokens known not to open the gate
 
     def opens(self, tokens: list[str]) -> bool:
         """True when a predicate word occurs (targets alone never make a flag)."""
         if not self.gate.isdisjoint(tokens):
             return True
-        return bool(self.stems) and any(t[:3] in self.stems for t in tokens)
+        if not self.stems or self.shut.issuperset(tokens):
+            return False
+        if any(t[:3] in self.stems for t in tokens):
+            return True
+        if len(self.shut) >= MEMO_LIMIT:
+            self.shut.clear()
+        self.shut.update(tokens)
+        return False
 
     def word_marks(self, token: str) -> tuple[tuple[str, str], ...]:
         """(category, entry) of the single words and 'word*' stems a token stands for."""

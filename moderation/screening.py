@@ -306,6 +306,8 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
     tails, glue_heads = lexicon.tails, lexicon.glue_heads
     evasive_tokens = ctx.evasive_tokens()
     quiet = lexicon.quiet_tokens
+    if not evasive_tokens and quiet.issuperset(ctx.words):
+        return flags  # every token already passed the gate below once
     for i, token in enumerate(ctx.words):
         # Cheap gate first: most tokens of a clean comment stop here (remembered per lexicon).
         evasive = i in evasive_tokens
