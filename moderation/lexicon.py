@@ -162,12 +162,21 @@ class Vocabulary:
     anchors: frozenset[str] = frozenset()
     # token -> word_marks(token), filled as texts come in
     memo: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict, repr=False)
+    marked: set[str] = field(default_factory=set, repr=False)  # the memo's tokens with marks
+    shut: set[str] = field(default_factory=set, repr=False)  # tokens known not to open the gate
 
     def opens(self, tokens: list[str]) -> bool:
         """True when a predicate word occurs (targets alone never make a flag)."""
         if not self.gate.isdisjoint(tokens):
             return True
-        return bool(self.stems) and any(t[:3] in self.stems for t in tokens)
+        if not self.stems or self.shut.issuperset(tokens):
+            return False
+        if any(t[:3] in self.stems for t in tokens):
+            return True
+        if len(self.shut) >= MEMO_LIMIT:
+            self.shut.clear()
+        self.shut.update(tokens)
+        return False
 
     def word_marks(self, token: str) -> tuple[tuple[str, str], ...]:
         """(category, entry) of the single words and 'word*' stems a token stands for."""
@@ -180,8 +189,20 @@ class Vocabulary:
                 out.append((category, stem + "*"))
         if len(self.memo) >= MEMO_LIMIT:
             self.memo.clear()
+            self.marked.clear()
         found = self.memo[token] = tuple(out)
+        if found:
+            self.marked.add(token)
         return found
+
+    def marked_tokens(self, present: frozenset[str]) -> set[str]:
+        """The tokens of a text that stand for a single word or stem (set operations on the
+        memo, so a token is only looked at the first time it is seen)."""
+        for token in present.difference(self.memo):
+            self.word_marks(token)
+        if self.memo.keys() >= present:
+            return self.marked.intersection(present)
+        return {token for token in present if self.word_marks(token)}  # the memo restarted
 
     def live_phrases(self, present: frozenset[str]) -> dict[str, list[Phrase]]:
         """The phrases whose plain words all occur in a text, by key (first word or stem head),

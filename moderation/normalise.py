@@ -50,6 +50,7 @@ _INNER_PUNCT = re.compile(r"(?<=[a-z])[!|](?=[a-z])")
 _INNER_HINT = re.compile(r"[a-z][!|][a-z]")
 _WRAP = re.compile(r"""["']|(?<![\w@#])[@#]+(?=\w)""")
 _STRETCH = re.compile(r"([a-z])\1{2,}")
+_STRETCH_HINT = re.compile(r"([a-z])\1\1")  # the same test, without trying longer runs
 _SPACED = re.compile(r"\b[a-z](?:[ ._\-]{1,3}[a-z]\b){2,}")
 _SPACED_SEP = re.compile(r"[ ._\-]+")
 TOKEN = re.compile(r"[\w*]+")
@@ -117,11 +118,12 @@ class Normalised:
 
 
 class _Builder:
-    """Mutable working state of the pipeline."""
+    """Mutable working state of the pipeline: the text so far (one character per position,
+    replaced as a whole string only by the steps that change it) and its parallel arrays."""
 
     def __init__(self, original: str) -> None:
         self.original = original
-        self.chars: list[str] = []
+        self.text = ""
         self.origin: list[int] | None = None
         self.evasive = bytearray()
         self.alternatives: dict[int, str] = {}
@@ -129,7 +131,7 @@ class _Builder:
     def fold(self) -> None:
         text = self.original
         if text.isascii():
-            self.chars = list(text.lower())
+            self.text = text.lower()
             self.evasive = bytearray(len(text))
             return
         chars: list[str] = []
@@ -146,12 +148,12 @@ class _Builder:
                 chars.append(c)
                 origin.append(i)
                 evasive.append(changed)
-        self.chars, self.evasive = chars, evasive
+        self.text, self.evasive = "".join(chars), evasive
         self.origin = None if identity else origin
 
     def keep_only(self, keep: list[bool]) -> None:
         """Drop characters whose keep flag is False, carrying every parallel array along."""
-        origin = self.origin if self.origin is not None else range(len(self.chars))
+        origin = self.origin if self.origin is not None else range(len(self.text))
         new_pos = {}
         chars: list[str] = []
         new_origin: list[int] = []
@@ -159,11 +161,11 @@ class _Builder:
         for i, k in enumerate(keep):
             if k:
                 new_pos[i] = len(chars)
-                chars.append(self.chars[i])
+                chars.append(self.text[i])
                 new_origin.append(origin[i])
                 evasive.append(self.evasive[i])
         self.alternatives = {new_pos[i]: c for i, c in self.alternatives.items() if i in new_pos}
-        self.chars, self.origin, self.evasive = chars, new_origin, evasive
+        self.text, self.origin, self.evasive = "".join(chars), new_origin, evasive
 
     def mark(self, start: int, end: int) -> None:
         for i in range(start, end):
@@ -184,25 +186,26 @@ def normalise(text: str) -> Normalised:
     """Normalise text for matching, keeping a map back to the original code points."""
     b = _Builder(text)
     b.fold()
-    s = "".join(b.chars)
+    s = b.text
 
     if "_" in s:  # underscores join words in names and hashtags; they are not letters
-        b.chars = [" " if c == "_" else c for c in b.chars]
-        s = "".join(b.chars)
+        s = s.replace("_", " ")
 
     # Wrapping quotes and leading @/# become spaces; the wrapped word counts as marked.
     if "'" in s or '"' in s or "@" in s or "#" in s:
+        chars = list(s)
         for m in _WRAP.finditer(s):
             for i in range(m.start(), m.end()):
-                b.chars[i] = " "
+                chars[i] = " "
             if m.end() < len(s) and s[m.end()].isalnum():
                 b.evasive[m.end()] = 1
             if m.start() > 0 and s[m.start() - 1].isalnum():
                 b.evasive[m.start() - 1] = 1
-        s = "".join(b.chars)
+        s = "".join(chars)
 
     # Leetspeak, only inside tokens that also contain letters ("1900" and "3-0" stay).
     if _LEET_CHARS.search(s):
+        chars = list(s)
         done: set[int] = set()
         for hit in _LEET_CHARS.finditer(s):
             start, end = _leet_token_bounds(s, hit.start())
@@ -217,26 +220,29 @@ def normalise(text: str) -> Normalised:
                     b.alternatives[start + j] = LEET_ALTERNATIVES[c]
                 if not c.isalpha():
                     b.evasive[start + j] = 1
-            b.chars[start:end] = list(word.translate(_LEET))
-        s = "".join(b.chars)
+            chars[start:end] = list(word.translate(_LEET))
+        s = "".join(chars)
     if ("!" in s or "|" in s) and _INNER_HINT.search(s):
+        chars = list(s)
         for m in _INNER_PUNCT.finditer(s):
-            b.chars[m.start()] = "i" if m.group() == "!" else "l"
+            chars[m.start()] = "i" if m.group() == "!" else "l"
             b.evasive[m.start()] = 1
-        s = "".join(b.chars)
+        s = "".join(chars)
 
     # Stretched letters: runs of three or more become two (kaaaanker -> kaanker).
-    if _STRETCH.search(s):
+    if _STRETCH_HINT.search(s):
+        b.text = s
         keep = [True] * len(s)
         for m in _STRETCH.finditer(s):
             b.mark(m.start(), m.end())
             for i in range(m.start() + 2, m.end()):
                 keep[i] = False
         b.keep_only(keep)
-        s = "".join(b.chars)
+        s = b.text
 
     # Spaced or dotted single letters: "k a n k e r", "k.a.n.k.e.r" -> "kanker".
     if _SPACED.search(s):
+        b.text = s
         keep = [True] * len(s)
         for m in _SPACED.finditer(s):
             b.mark(m.start(), m.end())
@@ -244,7 +250,7 @@ def normalise(text: str) -> Normalised:
                 for i in range(m.start() + sep.start(), m.start() + sep.end()):
                     keep[i] = False
         b.keep_only(keep)
-        s = "".join(b.chars)
+        s = b.text
 
     origin = tuple(b.origin) if b.origin is not None else None
     return Normalised(text, s, origin, bytes(b.evasive), b.alternatives)

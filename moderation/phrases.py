@@ -209,9 +209,9 @@ class _Sentence:
             self.by_category.setdefault(mark.category, []).append(mark)
         present = set(self.tokens)
         self.reports, self.condemns = _defusal(self.tokens, present)
-        self.intent = not INTENT.isdisjoint(present) or any(
+        self.intent = not INTENT.isdisjoint(present) or ("als" in present and any(
             words[j] == "als" and words[j + 1] in CONDITION_SUBJECTS for j in range(a, b - 1)
-        )
+        ))
         first = self.tokens[0] if self.tokens else ""
         self.imperative = first in IMPERATIVES or any(
             m.i == a and m.category in (LIST_VIOLENCE, LIST_FIGURATIVE) for m in marks
@@ -646,6 +646,8 @@ class Tokens(Protocol):
     @property
     def spans(self) -> list[tuple[int, int, str]]: ...
 
+    def evasive_tokens(self) -> set[int]: ...
+
 
 class _Layout:
     """Where the sentences and clauses of one text start, found once and only when needed."""
@@ -653,6 +655,7 @@ class _Layout:
     def __init__(self, ctx: Tokens) -> None:
         self.ctx = ctx
         self._bounds: list[int] | None = None
+        self._sentences: list[tuple[int, int]] | None = None
         self._clauses: list[int] = []
         self._defused: dict[int, bool] = {}
         self._text_defused: bool | None = None
@@ -675,8 +678,10 @@ class _Layout:
         return ctx.norm.original[first].isupper()
 
     def sentences(self) -> list[tuple[int, int]]:
-        bounds = self.bounds
-        return [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+        if self._sentences is None:
+            bounds = self.bounds
+            self._sentences = [(a, b) for a, b in zip(bounds, bounds[1:], strict=False) if a < b]
+        return self._sentences
 
     def clause_starts(self, a: int, b: int) -> list[int]:
         self.bounds  # noqa: B018  (computes the clauses too)
@@ -713,10 +718,17 @@ def _marks(words: list[str], vocabulary: Vocabulary, stretched: set[int]) -> lis
     """Every vocabulary entry found in the tokens: single words and stems through the
     vocabulary's memo, and only the phrases whose plain words all occur in the text. A token
     whose letters were stretched ("mooooslims") also counts as its squeezed form."""
-    live = vocabulary.live_phrases(frozenset(words))
+    present = frozenset(words)
+    live = vocabulary.live_phrases(present)
     memo = vocabulary.memo
+    # Only tokens with a mark of their own, a live phrase key or a stretch need a look.
+    busy = vocabulary.marked_tokens(present)
+    if live:
+        busy.update(word for word in present if word in live or word[:3] in live)
     marks = []
     for i, word in enumerate(words):
+        if word not in busy and i not in stretched:
+            continue
         found = memo.get(word)
         if found is None:
             found = vocabulary.word_marks(word)
@@ -737,12 +749,8 @@ def _marks(words: list[str], vocabulary: Vocabulary, stretched: set[int]) -> lis
 
 def _stretched(ctx: Tokens) -> set[int]:
     """Tokens with a doubled letter that the normaliser marked as evasive (a stretched run)."""
-    norm = ctx.norm
-    return {
-        i
-        for i, (start, end, word) in enumerate(ctx.spans)
-        if norm.is_evasive(start, end) and squeeze(word) != word
-    }
+    words = ctx.words
+    return {i for i in ctx.evasive_tokens() if squeeze(words[i]) != words[i]}
 
 
 def _layer_flags(ctx: Tokens, lexicon: Lexicon, layout: _Layout) -> list[Flag]:

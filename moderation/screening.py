@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from itertools import product
+from itertools import accumulate, product
 
 from moderation.flags import HOLD, PUBLISH, REJECT, Flag, FlagCode, Screening, decide
 from moderation.lexicon import (
@@ -57,7 +57,7 @@ from moderation.lexicon import (
     Lexicon,
     active_lexicon,
 )
-from moderation.normalise import TOKEN, Normalised, normalise, squeeze, token_spans
+from moderation.normalise import TOKEN, Normalised, normalise, squeeze
 from moderation.phrases import phrase_layer
 from moderation.signals import contact_flags, flood_flags, link_flags, shouting_flag
 
@@ -113,6 +113,8 @@ NEGATIONS = _wordset("geen niet niemand nooit")
 TARGET_WINDOW = 8  # tokens either side of a mild word in which a group term counts
 _BREAK = re.compile(r"[.,;:!?()\n]")
 _SENTENCE_END = re.compile(r"[.!?\n]")
+# TOKEN as a capturing split: gaps and tokens alternate, so positions are sums of lengths.
+_TOKEN_SPLIT = re.compile(f"({TOKEN.pattern})")
 
 
 class _Context:
@@ -120,27 +122,33 @@ class _Context:
 
     def __init__(self, norm: Normalised) -> None:
         self.norm = norm
-        self.words: list[str] = TOKEN.findall(norm.text)
+        # One regex pass gives the tokens (the odd parts) and the gaps between them.
+        self._parts: list[str] = _TOKEN_SPLIT.split(norm.text)
+        self.words: list[str] = self._parts[1::2]
         self._spans: list[tuple[int, int, str]] | None = None
+        self._evasive: set[int] | None = None
 
     def evasive_tokens(self) -> set[int]:
-        """Indices of tokens that contain a character marked as evasive."""
+        """Indices of tokens that contain a character marked as evasive (computed once)."""
+        if self._evasive is not None:
+            return self._evasive
         positions = self.norm.evasive_positions()
-        if not positions:
-            return set()
-        starts = [s for s, _, _ in self.spans]
-        out = set()
-        for pos in positions:
-            i = bisect_right(starts, pos) - 1
-            if i >= 0 and pos < self.spans[i][1]:
-                out.add(i)
+        out: set[int] = set()
+        if positions:
+            starts = [s for s, _, _ in self.spans]
+            for pos in positions:
+                i = bisect_right(starts, pos) - 1
+                if i >= 0 and pos < self.spans[i][1]:
+                    out.add(i)
+        self._evasive = out
         return out
 
     @property
     def spans(self) -> list[tuple[int, int, str]]:
         """(start, end, token) per token; only computed when a rule needs positions."""
         if self._spans is None:
-            self._spans = token_spans(self.norm.text, self.words)
+            offsets = list(accumulate(map(len, self._parts), initial=0))
+            self._spans = list(zip(offsets[1::2], offsets[2::2], self.words, strict=False))
         return self._spans
 
     def gap(self, i: int) -> str:
@@ -298,6 +306,8 @@ def _word_flags(ctx: _Context, lexicon: Lexicon, *, username: bool = False) -> l
     tails, glue_heads = lexicon.tails, lexicon.glue_heads
     evasive_tokens = ctx.evasive_tokens()
     quiet = lexicon.quiet_tokens
+    if not evasive_tokens and quiet.issuperset(ctx.words):
+        return flags  # every token already passed the gate below once
     for i, token in enumerate(ctx.words):
         # Cheap gate first: most tokens of a clean comment stop here (remembered per lexicon).
         evasive = i in evasive_tokens
@@ -350,8 +360,10 @@ _SPLIT_GAP = re.compile(r"[ .\-_]{1,3}")
 def _split_flags(ctx: _Context, lexicon: Lexicon) -> list[Flag]:
     """A list word split in two by a space or a dot ("klootz ak", "mon gool")."""
     words, known = ctx.words, lexicon.words
-    flags = []
+    flags: list[Flag] = []
     heads = lexicon.split_heads
+    if heads.isdisjoint(words):
+        return flags
     for i in range(len(words) - 1):
         a, b = words[i], words[i + 1]
         if a not in heads or len(a) + len(b) < 6 or a in known or b in known:

@@ -24,7 +24,9 @@ _PHONE = re.compile(r"(?<![\w+])(?:\+|00)?\d[\d ./()-]{7,18}\d(?![\w])")
 _CAPS_RUN = re.compile(r"[A-ZÀ-Þ]{2,}(?:[^a-zà-ÿA-ZÀ-Þ]+[A-ZÀ-Þ]{2,}){3,}")
 _FLOOD = re.compile(r"(\S)\1{14,}|(\S{2,3})\2{9,}")
 _LONG_RUN = re.compile(r"\S{15,}")  # every flood is at least this long
-_URL_HINT = re.compile(r"(?i)://|www\.|[a-z0-9]\.[a-z]{2}")
+# Found by its dot (a fast literal scan), with "://" tested apart: the same texts as
+# (?i)://|www\.|[a-z0-9]\.[a-z]{2} in a fraction of the time.
+_URL_HINT = re.compile(r"(?i)\.(?:(?<=[a-z0-9]\.)[a-z]{2}|(?<=www\.))")
 _PHONE_HINT = re.compile(r"\d[\d ./()-]{7,}\d")
 
 SHOUT_MIN_LETTERS = 40
@@ -64,7 +66,7 @@ def contact_flags(text: str) -> list[Flag]:
 
 def link_flags(text: str, allowed_domains: frozenset[str], skip: Iterable[Flag] = ()) -> list[Flag]:
     """Links to domains that are not allow-listed (spans inside e-mail addresses skipped)."""
-    if not _URL_HINT.search(text):
+    if "://" not in text and not _URL_HINT.search(text):
         return []
     taken = [(f.start, f.end) for f in skip]
     flags = []
@@ -92,7 +94,9 @@ def shouting_flag(text: str) -> Flag | None:
 
 def flood_flags(text: str) -> list[Flag]:
     """Runs of 15+ identical characters or a short unit repeated 10+ times."""
-    flags = []
+    flags: list[Flag] = []
+    if max(map(len, text.split()), default=0) < 15:
+        return flags  # no run of 15 non-space characters (str.split and \S agree on spaces)
     for run in _LONG_RUN.finditer(text):
         flags += [Flag(FlagCode.CHAR_FLOOD, f"{len(m.group())} tekens",
                        run.start() + m.start(), run.start() + m.end())

@@ -9,8 +9,6 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import missing_service
 
 ROOT = Path(__file__).resolve().parent.parent
