@@ -16,12 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dsa.links import notice_for_token
-from dsa.notices import GROUND_REASONS, take_down
+from dsa.notices import GROUND_REASONS, decision_note, lock_for_decision, take_down
 from errors import Conflict, Invalid
 from lookups import get_or_404
 from models import (
     Article,
-    Comment,
     ComplaintState,
     Notice,
     NoticeDecision,
@@ -29,7 +28,6 @@ from models import (
     User,
     utcnow,
 )
-from moderation.actions import NOTE_MAX, refuse_own_comment
 from moderation.audit import record_action
 from outbox import enqueue_mail
 
@@ -94,15 +92,8 @@ def decide_complaint(
     notice = get_or_404(
         session, Notice, notice_id, "notice_not_found", "Deze melding bestaat niet."
     )
-    text = note.strip() if isinstance(note, str) else ""
-    if len(text) > NOTE_MAX:
-        raise Invalid(
-            "invalid_note", f"Een notitie heeft hoogstens {NOTE_MAX} tekens.",
-            details={"field": "note"},
-        )  # fmt: skip
-    comment = session.get_one(Comment, notice.comment_id)
-    refuse_own_comment(moderator, comment)
-    session.refresh(notice, with_for_update=True)
+    text = decision_note(note)
+    comment = lock_for_decision(session, moderator, notice)
     if notice.complaint_state is not ComplaintState.PENDING:
         raise Conflict("complaint_decided", "Er is geen open bezwaar bij deze melding.")
     now = now or utcnow()
@@ -110,14 +101,14 @@ def decide_complaint(
     notice.complaint_state = state
     notice.complaint_decided_at = now
     notice.complaint_decided_by_id = moderator.id
-    notice.complaint_note = text or None
+    notice.complaint_note = text
     reason = GROUND_REASONS[notice.ground]
     if uphold:
-        take_down(session, comment, moderator, reason, text or None, notice.id, now)
+        take_down(session, comment, moderator, reason, text, notice.id, now)
     record_action(
         session, moderator, "notice", notice.id,
         "notice_complaint_upheld" if uphold else "notice_complaint_denied",
-        ComplaintState.PENDING.value, state.value, reason.value, text or None,
+        ComplaintState.PENDING.value, state.value, reason.value, text,
     )  # fmt: skip
     if notice.notifier_email:
         article = session.get_one(Article, comment.article_id)

@@ -178,6 +178,26 @@ def _mail_context(notice: Notice, article: Article) -> dict[str, object]:
     }
 
 
+def decision_note(note: object) -> str | None:
+    """A moderator's note, stripped (None when empty), or 422 beside the field."""
+    text = note.strip() if isinstance(note, str) else ""
+    if len(text) > NOTE_MAX:
+        raise Invalid(
+            "invalid_note", f"Een notitie heeft hoogstens {NOTE_MAX} tekens.",
+            details={"field": "note"},
+        )  # fmt: skip
+    return text or None
+
+
+def lock_for_decision(session: Session, moderator: User, notice: Notice) -> Comment:
+    """The noticed comment, once the moderator may decide on it (403 on one's own comment)
+    and the notice row is locked against a second decision at the same time."""
+    comment = session.get_one(Comment, notice.comment_id)
+    refuse_own_comment(moderator, comment)
+    session.refresh(notice, with_for_update=True)
+    return comment
+
+
 def decide_notice(
     session: Session,
     moderator: User,
@@ -197,15 +217,8 @@ def decide_notice(
         raise Invalid(
             "invalid_decision", "Kies verwijderen of geen actie.", details={"field": "decision"}
         ) from None
-    text = note.strip() if isinstance(note, str) else None
-    if text and len(text) > NOTE_MAX:
-        raise Invalid(
-            "invalid_note", f"Een notitie heeft hoogstens {NOTE_MAX} tekens.",
-            details={"field": "note"},
-        )  # fmt: skip
-    comment = session.get_one(Comment, notice.comment_id)
-    refuse_own_comment(moderator, comment)
-    session.refresh(notice, with_for_update=True)
+    text = decision_note(note)
+    comment = lock_for_decision(session, moderator, notice)
     if notice.state is not NoticeState.OPEN:
         raise Conflict("notice_decided", "Over deze melding werd al beslist.")
     now = now or utcnow()
@@ -214,14 +227,14 @@ def decide_notice(
     notice.decided_by_id = moderator.id
     notice.decided_at = now
     notice.automated = False
-    notice.decision_note = text or None
+    notice.decision_note = text
     session.flush()
     reason = GROUND_REASONS[notice.ground]
     if chosen is NoticeDecision.REMOVED:
-        take_down(session, comment, moderator, reason, text or None, notice.id, now)
+        take_down(session, comment, moderator, reason, text, notice.id, now)
     record_action(
         session, moderator, "notice", notice.id, DECISION_ACTIONS[chosen],
-        NoticeState.OPEN.value, NoticeState.DECIDED.value, reason.value, text or None,
+        NoticeState.OPEN.value, NoticeState.DECIDED.value, reason.value, text,
     )  # fmt: skip
     if notice.notifier_email:
         article = session.get_one(Article, comment.article_id)
