@@ -19,6 +19,12 @@ from notifications.settings import check_settings as check_notification_settings
 from ops.metrics import CountingRedis
 from scoring.client import check_settings as check_scorer_settings
 
+SHARED_STATE_WARNING = (
+    "DATABASE_URL is PostgreSQL but REDIS_URL is not set: flood and duplicate memory, rate "
+    "limits, caches, the word-list version and the scorer's breaker live in each worker's "
+    "memory, which is right for one process only (docs/architecture.md, 'What instances share')"
+)
+
 
 def init_app(app: Flask) -> None:
     """Build the Redis client, activity store, lexicon refresher and posting policy."""
@@ -26,6 +32,9 @@ def init_app(app: Flask) -> None:
     if app.config["REDIS_URL"]:
         # Counts its failed commands (tribune_redis_errors_total); otherwise a redis.Redis.
         redis_client = CountingRedis.from_url(app.config["REDIS_URL"], socket_timeout=2)
+    elif app.config["DATABASE_URL"].startswith("postgresql"):
+        # PostgreSQL means a deployment of several workers or instances: say what is not shared.
+        app.logger.warning(SHARED_STATE_WARNING)
     prefix = app.config["TRIBUNE_REDIS_PREFIX"]
     activity: ActivityStore = (
         RedisActivity(redis_client, prefix + ":activity") if redis_client else MemoryActivity()

@@ -836,3 +836,31 @@ def test_a_failed_statement_logs_no_values(tmp_path: Path) -> None:
     assert "jan@example.be" not in str(failed.value)
     assert "hidden" in str(failed.value)
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("database", "redis_url", "warned"),
+    [
+        ("postgresql://postgres@127.0.0.1:{port}/nothing", "", True),
+        ("postgresql://postgres@127.0.0.1:{port}/nothing", "redis://127.0.0.1:{port}/0", False),
+        ("sqlite:///{tmp}/one.db", "", False),
+    ],
+)
+def test_postgresql_without_redis_says_what_the_workers_do_not_share(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, database: str, redis_url: str, warned: bool
+) -> None:
+    port = free_port()
+    with caplog.at_level(logging.WARNING):
+        create_app(
+            {
+                "TESTING": True,
+                "SECRET_KEY": "x",
+                "DATABASE_URL": database.format(port=port, tmp=tmp_path),
+                "REDIS_URL": redis_url.format(port=port),
+            }
+        )
+
+    said = [r.getMessage() for r in caplog.records if "REDIS_URL is not set" in r.getMessage()]
+    assert bool(said) is warned
+    if warned:
+        assert "rate limits" in said[0] and "flood" in said[0]
