@@ -17,6 +17,7 @@ from privacy.export import register_section
 EXPORT_COVERS = {
     ("notices", "notifier_user_id"): "filed",
     ("notices", "decided_by_id"): "decided",
+    ("notices", "complaint_decided_by_id"): "complaints_decided",
 }
 
 
@@ -24,14 +25,22 @@ def _time(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _value(member: Any) -> str | None:
+    return member.value if member is not None else None
+
+
 @register_section("dsa_notices", covers=EXPORT_COVERS)
 def export_notices(session: Session, user: User) -> dict[str, Any]:
-    """The notices of illegal content the account filed, and those it decided (ids only)."""
+    """The notices of illegal content the account filed (with its complaint), and those it
+    decided or whose complaint it decided (ids only)."""
     filed = session.scalars(
         select(Notice).where(Notice.notifier_user_id == user.id).order_by(Notice.id)
     )
     decided = session.scalars(
         select(Notice).where(Notice.decided_by_id == user.id).order_by(Notice.id)
+    )
+    complaints_decided = session.scalars(
+        select(Notice).where(Notice.complaint_decided_by_id == user.id).order_by(Notice.id)
     )
     return {
         "filed": [
@@ -46,6 +55,10 @@ def export_notices(session: Session, user: User) -> dict[str, Any]:
                 "decision": notice.decision.value if notice.decision else None,
                 "created_at": _time(notice.created_at),
                 "decided_at": _time(notice.decided_at),
+                "complaint": notice.complaint_body,
+                "complaint_state": _value(notice.complaint_state),
+                "complaint_at": _time(notice.complaint_at),
+                "complaint_decided_at": _time(notice.complaint_decided_at),
             }
             for notice in filed
         ],
@@ -57,6 +70,15 @@ def export_notices(session: Session, user: User) -> dict[str, Any]:
                 "decided_at": _time(notice.decided_at),
             }
             for notice in decided
+        ],
+        "complaints_decided": [
+            {
+                "id": notice.id,
+                "comment_id": notice.comment_id,
+                "complaint_state": _value(notice.complaint_state),
+                "complaint_decided_at": _time(notice.complaint_decided_at),
+            }
+            for notice in complaints_decided
         ],
     }
 

@@ -155,6 +155,7 @@ KEPT_REFERENCES: dict[tuple[str, str], str] = {
     ("user_notes", "author_id"): "a note about someone else, by this id",
     ("webhook_endpoints", "created_by_id"): "staff work: the id only",
     ("notices", "decided_by_id"): "staff work: the id only",
+    ("notices", "complaint_decided_by_id"): "staff work: the id only",
 }
 
 

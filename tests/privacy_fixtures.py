@@ -18,6 +18,7 @@ from models import (
     Article,
     Comment,
     CommentState,
+    ComplaintState,
     Delivery,
     DigestItem,
     EmbedSession,
@@ -249,6 +250,12 @@ def populate_fan(
                 decision=NoticeDecision.NO_ACTION,
                 decided_by_id=fan.id,
                 decided_at=utcnow(),
+                # The notifier complained (art. 20) and the fan, as staff, denied it.
+                complaint_state=ComplaintState.DENIED,
+                complaint_body="Ik ben het niet eens: dit is wel illegaal.",
+                complaint_at=utcnow(),
+                complaint_decided_by_id=fan.id,
+                complaint_decided_at=utcnow(),
             ),
         ]
     )

@@ -690,6 +690,10 @@ class ExportFiledNotice(BaseModel):
     decision: Literal["removed", "no_action"] | None
     created_at: datetime
     decided_at: datetime | None
+    complaint: str | None = Field(description="The notifier's complaint against no action.")
+    complaint_state: Literal["pending", "upheld", "denied"] | None
+    complaint_at: datetime | None
+    complaint_decided_at: datetime | None
 
 
 class ExportDecidedNotice(BaseModel):
@@ -699,12 +703,20 @@ class ExportDecidedNotice(BaseModel):
     decided_at: datetime | None
 
 
+class ExportDecidedComplaint(BaseModel):
+    id: int
+    comment_id: int
+    complaint_state: Literal["pending", "upheld", "denied"] | None
+    complaint_decided_at: datetime | None
+
+
 class ExportDsaNotices(BaseModel):
     """Notices of illegal content (DSA art. 16) the account filed signed in, and (staff) the
-    ones it decided."""
+    ones it decided and the notifiers' complaints it decided (art. 20)."""
 
     filed: list[ExportFiledNotice]
     decided: list[ExportDecidedNotice]
+    complaints_decided: list[ExportDecidedComplaint]
 
 
 class AccountExport(BaseModel):
