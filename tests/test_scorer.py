@@ -64,7 +64,7 @@ from tests.factories import (
 from tests.scorer_server import ScorerServer
 
 # Texts the word lists publish (checked with moderation.screen) but the test model scores.
-INSULT_TEXT = "Wat een idioot is die trainer."  # INSULT 0.93 (holds), TOXICITY 0.92 (flag only)
+INSULT_TEXT = "Die wissel was idioot."  # INSULT 0.93 (holds), TOXICITY 0.92 (flag only)
 MILD_TEXT = "Die spits is een sukkel vandaag."  # INSULT 0.60, TOXICITY 0.50: under every bar
 SWEAR_TEXT = "Verdomme, weer verloren."  # PROFANITY 0.90: off by default
 WORD_HELD_TEXT = "Ik ga die scheidsrechter kapotmaken na de match."  # threat_phrase holds it
@@ -688,3 +688,14 @@ def test_unusable_scorer_settings_stop_the_start(
 ) -> None:
     with pytest.raises(SettingError, match=key):
         create_app({**app_settings, key: value})
+
+
+def test_the_texts_these_tests_post_are_what_they_say_for_the_word_layers() -> None:
+    """The premise of the tests above: the word lists and the phrase layer publish what only
+    the model should judge, and hold WORD_HELD_TEXT (a failure here means the texts need
+    changing after a screening change, not that the scorer broke)."""
+    from moderation.screening import screen
+
+    for text in (INSULT_TEXT, MILD_TEXT, SWEAR_TEXT, *CLEAN_TEXTS):
+        assert screen(text).decision == "publish", text
+    assert screen(WORD_HELD_TEXT).decision == "hold"
