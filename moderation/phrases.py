@@ -132,6 +132,12 @@ INTENSIFIERS = _words("""
 ongelooflijke ongelofelijke volslagen complete totale hopeloze enorme gigantische absolute
 ontzettende verschrikkelijke vreselijke
 """)
+# Adverbs that may stand between a copula and its article ("je bent gewoon een ...").
+COPULA_ADVERBS = _words(
+    "gewoon echt maar wel toch ook altijd nog steeds eigenlijk gewoonweg zo nu eenmaal"
+)
+# "een ... zoals jij": the noun is said of the person pointed at.
+LIKE_POINTERS = _words("jij gij ge jou u hij hem zij haar")
 # Words after which a noun phrase has ended ("een volslagen sukkel is die trainer").
 NOUN_ENDS = _words("is en die dat van als of")
 # Insulting nouns that only insult with an adjective ("stomme ezel"), not on their own.
@@ -548,6 +554,19 @@ def _dehumanisation(s: _Sentence) -> tuple[Mark, ...] | None:
     return None
 
 
+def _after_copula(s: _Sentence, article: int) -> bool:
+    """The article at this token follows a copula ("je bent een", "ben je gewoon een"), with
+    adverbs and an inverted subject pronoun between; or it opens a clause."""
+    if article in s.clause_starts:
+        return True
+    j = article - 1
+    while j >= s.a and s.words[j] in COPULA_ADVERBS:
+        j -= 1
+    if j > s.a and s.words[j] in SINGULAR_PRONOUNS and s.words[j - 1] in COPULAS:
+        return True  # "ben je (gewoon) een ..."
+    return j >= s.a and s.words[j] in COPULAS
+
+
 def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
     nouns = s.get(LIST_INSULT_NOUN) + s.get(LIST_DEHUMANISING)
     noun_at = {m.i: m for m in nouns}
@@ -587,9 +606,20 @@ def _insulting_phrase(s: _Sentence) -> tuple[Mark, ...] | None:
             and (noun.end >= s.b or noun.end in s.clause_starts)
         ):
             return (Mark(noun.i - 1, noun.n + 1, noun.category, f"{before[-1]} {noun.entry}"),)
+        if (
+            noun.end + 1 < s.b
+            and s.words[noun.end] == "zoals"
+            and s.words[noun.end + 1] in LIKE_POINTERS
+        ):
+            pointer = s.words[noun.end + 1]
+            return (Mark(noun.i, noun.n + 2, noun.category, f"{noun.entry} zoals {pointer}"),)
+        if before[-2:] == ["zo", "n"] and ends and (
+            noun.i - 2 == s.a or noun.i - 2 in s.clause_starts or before[-3:-2] == ["nog"]
+        ):  # "Nog zo'n rat.", not "ik wil ook zo'n hond"
+            return (Mark(noun.i - 2, noun.n + 2, noun.category, f"zo'n {noun.entry}"),)
         k = next((k for k in (1, 2, 3) if len(before) >= k and before[-k] in ARTICLES), 0)
-        if k and ((len(before) > k and before[-k - 1] in COPULAS) or noun.i - k in s.clause_starts):
-            subject = s.words[max(s.a, noun.i - 6) : noun.i - 2]
+        if k and _after_copula(s, noun.i - k):
+            subject = s.words[max(s.a, noun.i - 7) : noun.i - 1]
             if not SINGULAR_PRONOUNS.isdisjoint(subject) or any(
                 p.i < noun.i - 1 for p in s.get(LIST_PERSON)
             ):

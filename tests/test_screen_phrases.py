@@ -427,6 +427,26 @@ def test_round_3_slurs_are_flagged(slur: str) -> None:
     assert screen(slur).decision != "publish", screen(slur).flags
 
 
+# Slurs that are also ordinary words ("pot", "kreupel") are insulting nouns: they count when
+# said of a person, through the same constructions as "hond" or "rat".
+@pytest.mark.parametrize(
+    ("insult", "clean"),
+    [
+        ("Je bent gewoon een pot.", "Ze hebben hier geen pot te breken."),
+        ("Voor mij ben je een kreupele.", "Hij liep kreupel van het veld na die tackle."),
+        ("Een rat zoals jij verdient niets.", "Een speler zoals hij vinden we nooit meer."),
+        ("Nog zo'n rat.", "Ik wil ook zo'n hond."),
+        ("Je bent echt een hond.", "Zo'n potje voetbal zie je zelden."),
+        ("Ben je nu eenmaal een varken?", "De pot van de spelersgroep is leeg."),
+    ],
+)
+def test_insulting_nouns_said_of_a_person_hold_and_their_plain_uses_publish(
+    insult: str, clean: str
+) -> None:
+    assert FlagCode.INSULTING_PHRASE in codes(insult), screen(insult).flags
+    assert screen(clean).decision == "publish", (clean, screen(clean).flags)
+
+
 def test_a_reported_chant_and_a_reported_mild_word_next_to_a_group_publish() -> None:
     chant = "Op het spandoek stond 'Joden aan het gas', de club diende klacht in."
     assert screen(chant).decision == "publish"
