@@ -362,6 +362,19 @@ SETTINGS: dict[str, Setting] = {
     ),
     "TRIBUNE_TALLY_MAX_AGE": _tribune(5, int, "Cache-Control max-age for browsers and CDNs"),
     "TRIBUNE_TALLY_STALE_SECONDS": _tribune(15, int, "Cache-Control stale-while-revalidate"),
+    # ------------------------------------------------------------ live refresh
+    "TRIBUNE_LIVE_REFRESH_SECONDS": _tribune(
+        15, int, "seconds between live checks while one of the article's polls is open"
+    ),
+    "TRIBUNE_IDLE_REFRESH_SECONDS": _tribune(
+        60, int, "seconds between checks for new comments when no poll is open"
+    ),
+    "TRIBUNE_LIVE_REFRESH_MAX_SECONDS": _tribune(
+        300, int, "the longest interval the load can stretch a check to"
+    ),
+    "TRIBUNE_LIVE_CHECKS_PER_SECOND": _tribune(
+        200.0, float, "live checks per second (all instances) above which intervals lengthen"
+    ),
     # ------------------------------------------------------------ privacy (retention)
     "TRIBUNE_RETAIN_IP_DAYS": _tribune(
         90, int, "days before the IP hashes of ballots are erased by the purge (0 = kept)"

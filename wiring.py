@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import redis
 from flask import Flask, current_app
+from sqlalchemy.orm import Session
 
 from accounts.sso import SsoSettings
 from caching import ThreadCache
 from comments.activity import ActivityStore, MemoryActivity, RedisActivity
 from config import SettingError
 from errors import Invalid
+from live.pacing import CheckCounter, Hint, Pacing, has_open_poll
 from moderation.flags import Screening
 from moderation.rules import PostingPolicy
 from moderation.runtime import LexiconRefresher
@@ -49,6 +53,12 @@ def init_app(app: Flask) -> None:
         redis_key=prefix + ":lexicon_version",
     )
     app.extensions["tribune.username_check"] = check_username
+    pacing = Pacing.from_config(app.config)
+    try:
+        pacing.check()
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
+    app.extensions["tribune.live"] = (pacing, CheckCounter(redis_client, prefix + ":"))
     thread_cache = ThreadCache(
         redis_client,
         prefix,
@@ -111,6 +121,15 @@ def sso_settings() -> SsoSettings:
     """The SSO settings, checked at startup (keys loaded once)."""
     found: SsoSettings = current_app.extensions["tribune.sso"]
     return found
+
+
+def refresh_hint(session: Session, article_id: int, now: datetime) -> Hint:
+    """The `Tribune-Refresh` interval for a check of this article and whether it is live
+    (live.pacing): counts the check, so the interval follows the load of all instances."""
+    pacing, counter = current_app.extensions["tribune.live"]
+    rate = counter.count()
+    live = has_open_poll(session, article_id, now)
+    return Hint(pacing.interval(live, rate), live)
 
 
 def thread_cache() -> ThreadCache:

@@ -15,7 +15,7 @@
     document.querySelector('script[src*="/static/comments.js"]');
   if (!script || !window.fetch || !Element.prototype.attachShadow) return;
   var base = new URL(script.src, location.href).origin;
-  var POLL_MS = 20000;
+  var POLL_MS = 20000;     // until the server's Tribune-Refresh says otherwise
   var ID = /^[A-Za-z0-9_-]{1,64}$/;
   var embeds = [];
   var token = null;        // the embed access token: this closure only
@@ -79,6 +79,8 @@
     this.root = holder.attachShadow({ mode: "open" });
     this.etag = null;
     this.waiting = null;  // a newer thread, fetched by the check, shown when asked
+    this.nextMs = POLL_MS;
+    this.timer = null;
     var canonical = document.querySelector('link[rel="canonical"]');
     var first = new URL(base + "/embed/comments/" + id);
     first.searchParams.set("title", holder.getAttribute("data-title") || document.title);
@@ -254,7 +256,7 @@
     var self = this;
     // Both at once; the CSS goes in first, then the thread.
     var thread = (exchanging || Promise.resolve()).then(function () {
-      return request(withFragment(self.firstUrl)).then(function (r) { return r.text(); });
+      return request(withFragment(self.firstUrl)).then(function (r) { self.pace(r); return r.text(); });
     });
     Promise.all([css(), thread]).then(function (got) {
       applyCss(self.root, got[0]);
@@ -326,7 +328,11 @@
     if (el.hasAttribute("data-logout")) { event.preventDefault(); logout(); return; }
     if (el.hasAttribute("data-new")) {
       event.preventDefault();
-      if (this.waiting) this.swap(this.waiting, true);
+      if (this.waiting) {
+        var drafts = this.drafts();
+        this.swap(this.waiting, true);
+        this.restore(drafts);
+      }
       return;
     }
     if (el.hasAttribute("data-popup")) {
@@ -355,23 +361,94 @@
     this.load(action, { method: "POST", body: new URLSearchParams(new FormData(form)) }, false, form);
   };
 
-  // "3 nieuwe reacties": a conditional request; the newer thread waits until asked for.
+  // The next check after the server's Tribune-Refresh seconds (shorter while a poll of the
+  // article is open, longer under load: live/pacing.py).
+  Embed.prototype.pace = function (response) {
+    this.live = response.headers.get("Tribune-Live") === "1";
+    var seconds = parseInt(response.headers.get("Tribune-Refresh"), 10);
+    if (seconds > 0) this.nextMs = Math.min(seconds, 600) * 1000;
+    this.schedule();
+  };
+
+  Embed.prototype.schedule = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(function () { self.check(); }, this.nextMs);
+  };
+
+  // A reader who is typing or has a form open is never disturbed: the thread is not swapped
+  // under them (their text would go); "3 nieuwe reacties" waits for them instead.
+  Embed.prototype.busy = function () {
+    var active = this.root.activeElement;
+    if (active && /^(TEXTAREA|INPUT|SELECT)$/.test(active.tagName)) return true;
+    var fields = this.root.querySelectorAll("textarea");
+    for (var i = 0; i < fields.length; i++) if (fields[i].value.trim()) return true;
+    return Boolean(this.root.querySelector("details[data-form][open]"));
+  };
+
+  // What the reader typed, to put back after the thread was swapped on their request: the
+  // post form's text by its id, a reply's (or edit's) by its comment, whose form is filled
+  // again from its template.
+  Embed.prototype.drafts = function () {
+    var out = [];
+    var fields = this.root.querySelectorAll("textarea");
+    for (var i = 0; i < fields.length; i++) {
+      var field = fields[i];
+      if (!field.value.trim() || !field.id) continue;
+      var details = field.closest("details[data-form]");
+      var li = details && details.closest("li.comment");
+      out.push({
+        id: field.id, value: field.value, focused: this.root.activeElement === field,
+        kind: details ? details.getAttribute("data-form") : null, li: li ? li.id : null,
+      });
+    }
+    return out;
+  };
+
+  Embed.prototype.restore = function (drafts) {
+    var self = this;
+    drafts.forEach(function (draft) {
+      var field = self.root.getElementById(draft.id);
+      if (!field && draft.li) {
+        var li = self.root.getElementById(draft.li);
+        var details = li && li.querySelector('details[data-form="' + draft.kind + '"]');
+        if (details) {
+          self.fill(details);
+          details.open = true;
+          field = self.root.getElementById(draft.id);
+        }
+      }
+      if (!field) return;
+      field.value = draft.value;
+      if (draft.focused) field.focus();
+    });
+  };
+
+  // A conditional request. While the article is live (a poll open: Tribune-Live) the newer
+  // thread goes in at once when the reader is not busy; else, and on a quiet day, it waits
+  // behind "3 nieuwe reacties" until asked for (the list does not move under a reader).
   Embed.prototype.check = function () {
     var self = this;
-    if (!self.etag || document.hidden) return;
+    if (!self.etag || document.hidden) { self.schedule(); return; }
     request(withFragment(self.threadUrl), { headers: { "If-None-Match": self.etag } })
       .then(function (response) {
+        self.pace(response);
         if (response.status !== 200) return;
         var newTag = response.headers.get("ETag");
         return response.text().then(function (html) {
           var next = self.parse(html);
           var main = self.main();
+          if (next && self.live && !self.busy()) { self.swap(html, false); return; }
           var now = main ? parseInt(main.getAttribute("data-count"), 10) || 0 : 0;
           var added = next ? (parseInt(next.getAttribute("data-count"), 10) || 0) - now : 0;
-          // Nothing new from others (the reader's own post, put in place already): the thread
-          // as shown is current, so its ETag is taken and the next check is a 304 again.
+          if (added <= 0) {
+            // Nothing new from others (the reader's own post, put in place already): the
+            // thread as shown is current, so its ETag is taken and the next check is a 304.
+            // Live, the old ETag stays, so the change goes in once the reader is done.
+            if (!self.live) self.etag = newTag || self.etag;
+            return;
+          }
           self.etag = newTag || self.etag;
-          if (added <= 0) return;
           self.waiting = html;
           var box = self.root.getElementById("nieuw");
           if (!box) return;
@@ -383,7 +460,7 @@
           box.appendChild(button);
         });
       })
-      .catch(function () { /* offline for a moment: the next check tries again */ });
+      .catch(function () { self.schedule(); /* offline for a moment: the next check tries again */ });
   };
 
   function reloadAll() {
@@ -511,8 +588,6 @@
     fresh.forEach(function (e) { e.start(); });
     exchanging = null;
   }
-
-  setInterval(function () { embeds.forEach(function (e) { e.check(); }); }, POLL_MS);
 
   window.Tribune = window.Tribune || {};
   window.Tribune.comments = {

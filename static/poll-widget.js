@@ -220,4 +220,30 @@
       if (r.status === 200 && r.data.own_ballot) render(r.data);
     });
   }
+
+  // Live while the poll is open: a conditional read after the server's Tribune-Refresh
+  // seconds; a changed stand replaces the results region only (a choice being made stays).
+  var liveTag = null;
+  var liveMs = (parseInt(root.getAttribute("data-refresh"), 10) || 60) * 1000;
+  function liveCheck() {
+    if (document.hidden) { setTimeout(liveCheck, liveMs); return; }
+    var headers = { "Accept": "application/json" };
+    var voterToken = readToken();
+    if (voterToken) headers["X-Tribune-Voter-Token"] = voterToken;
+    if (liveTag) headers["If-None-Match"] = liveTag;
+    fetch(api, { headers: headers, credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      var seconds = parseInt(response.headers.get("Tribune-Refresh"), 10);
+      if (seconds > 0) liveMs = Math.min(seconds, 600) * 1000;
+      if (response.status !== 200) return true;
+      liveTag = response.headers.get("ETag") || liveTag;
+      return response.json().then(function (poll) {
+        if (poll.results || poll.own_ballot) render(poll);
+        root.setAttribute("data-state", poll.state);
+        return poll.state === "open";
+      });
+    }).catch(function () { return true; }).then(function (again) {
+      if (again) setTimeout(liveCheck, liveMs);
+    });
+  }
+  if (root.getAttribute("data-state") === "open") setTimeout(liveCheck, liveMs);
 })();

@@ -610,7 +610,7 @@ def test_cors_answers_allowed_host_origins_only_with_preflight(
     auth = {"Authorization": f"Bearer {plain}"}
     answer = client.open(path, method=method, data=body, headers={"Origin": HOST, **auth})
     assert answer.headers["Access-Control-Allow-Origin"] == HOST
-    assert answer.headers["Access-Control-Expose-Headers"] == "ETag"
+    assert answer.headers["Access-Control-Expose-Headers"] == "ETag, Tribune-Refresh, Tribune-Live"
     assert "Origin" in answer.headers["Vary"]
     assert "Access-Control-Allow-Credentials" not in answer.headers
     assert "Set-Cookie" not in answer.headers

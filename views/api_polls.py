@@ -7,15 +7,17 @@ check_widget_write), registered in views.api.WRITE_CHECKS: see its docstring for
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 
-from flask import jsonify, request
+from flask import jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from articles import services as articles
 from db import get_session, read_first
 from errors import Conflict, DomainError, Invalid
+from live import pacing as live
 from models import Role, TokenScope, VoterScope
 from polls import services as polls
 from security import role_required
@@ -23,6 +25,7 @@ from views import api_schemas as schemas
 from views import poll_support as support
 from views.api import WRITE_CHECKS, bp, json_object, parse_body
 from views.openapi import operation
+from wiring import refresh_hint
 
 NO_STORE = {"Cache-Control": "private, no-store"}
 
@@ -142,14 +145,16 @@ def delete_poll(poll_id: int) -> ResponseReturnValue:
 
 @bp.get("/polls/<int:poll_id>")
 @operation(
-    headers=schemas.VoterHeaders,
-    responses={200: schemas.PollOut},
+    headers=schemas.PollReadHeaders,
+    responses={200: schemas.PollOut, 304: "Not modified: the ETag matched."},
     errors={404: "poll_not_found: unknown, or scheduled (except for editors)."},
 )
 def get_poll(poll_id: int) -> ResponseReturnValue:
     """Question, options, state, results when visible and the caller's own ballot.
 
-    Cache-Control: private, no-store. A scheduled poll is 404 except for editors.
+    Cache-Control: private, no-store, with an ETag (304 on the widget's If-None-Match) and
+    `Tribune-Refresh`: the seconds after which the poll widget checks again. A scheduled poll
+    is 404 except for editors.
     """
     session = get_session()
     moment = support.now()
@@ -159,7 +164,15 @@ def get_poll(poll_id: int) -> ResponseReturnValue:
     voter = support.voter_for(token)
     ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
     body = support.poll_json(session, poll, moment, ballot, editor=editor)
-    return jsonify(body), 200, NO_STORE
+    response = jsonify(body)
+    # The widget's live check sends its own If-None-Match (never stored: it holds the ballot).
+    etag = 'W/"' + hashlib.blake2b(response.get_data(), digest_size=12).hexdigest() + '"'
+    if live.etag_matches(etag, request.headers.get("If-None-Match", "")):
+        response = make_response("", 304)
+    response.headers["ETag"] = etag
+    response.headers["Cache-Control"] = NO_STORE["Cache-Control"]
+    refresh_hint(session, poll.article_id, moment).apply(response.headers)
+    return response
 
 
 @bp.post("/polls/<int:poll_id>/voter-token")

@@ -152,6 +152,15 @@ class VoterHeaders(BaseModel):
     )
 
 
+class PollReadHeaders(VoterHeaders):
+    if_none_match: str | None = Field(
+        default=None,
+        alias="If-None-Match",
+        max_length=400,
+        description="The ETag of the last answer: 304 when the poll is as it was.",
+    )
+
+
 # ---------------------------------------------------------------- articles
 
 

@@ -31,6 +31,7 @@ from polls.results import refresh_counters
 from polls.tokens import check_form_token, issue_form_token
 from views import poll_support as support
 from views.public_url import external_url
+from wiring import refresh_hint
 
 bp = Blueprint("embed", __name__, url_prefix="/embed")
 # Form CSRF via the session cannot work in a cookie-less iframe; see the module docstring.
@@ -64,6 +65,7 @@ def _render(poll_id: int, status: int = 200, **extra: Any) -> Response:
         if article
         else None,
         anonymous_allowed=poll.voter_scope is VoterScope.EVERYONE,
+        refresh_seconds=refresh_hint(session, poll.article_id, moment).seconds,
         **extra,
     )
     response = make_response(html, status)

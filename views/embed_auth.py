@@ -156,7 +156,7 @@ def add_cors_headers(response: Response) -> Response:
     if origin is None:
         return response
     response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers["Access-Control-Expose-Headers"] = "ETag"
+    response.headers["Access-Control-Expose-Headers"] = "ETag, Tribune-Refresh, Tribune-Live"
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         # Every method of the path (GET and POST of one path can be two views).
         adapter = current_app.create_url_adapter(request)

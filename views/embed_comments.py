@@ -53,7 +53,7 @@ from views.embed_auth import embed_authenticated
 from views.headers import PRIVATE_CACHE
 from views.pages import thread_context
 from views.poll_support import parent_origin_allowed
-from wiring import posting_policy, screen_text, thread_cache
+from wiring import posting_policy, refresh_hint, screen_text, thread_cache
 
 bp = Blueprint("embed_comments", __name__, url_prefix="/embed/comments")
 
@@ -215,6 +215,7 @@ def thread(article_id: str) -> ResponseReturnValue:
         response = _render(article)
     response.headers["ETag"] = etag
     response.headers["Cache-Control"] = _cache_control()
+    refresh_hint(get_session(), article.id, utcnow()).apply(response.headers)
     response.vary.add("Authorization")
     return response
 

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    current_app,
+    make_response,
+    render_template,
+    request,
+    send_from_directory,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from articles import services as articles
 from comments.services import posting_block, recently_deleted, unverified_block
 from comments.threads import authors_pending, published_threads
 from db import get_session
 from forms.comments import ArticleForms
+from live import pacing as live
 from models import Appeal, Article, Comment, utcnow
 from moderation.modes import active_mode
 from parsing import page_number
 from views.votes import poll_panels
-from wiring import posting_policy
+from wiring import posting_policy, refresh_hint
 
 bp = Blueprint("pages", __name__)
 HEADLINES = 25
@@ -65,20 +76,64 @@ def index() -> ResponseReturnValue:
 
 @bp.get("/artikels/<article_id>")
 def article(article_id: str) -> ResponseReturnValue:
-    """An article with its polls and comments."""
-    return render_article(article_id)
+    """An article with its polls and comments; `?live=1` is static/live.js's conditional check
+    (an ETag over what the thread and the poll panels show; 304 when nothing changed)."""
+    if request.args.get("live") != "1":
+        return render_article(article_id)
+    session = get_session()
+    item = articles.article_for_page(session, article_id)
+    state = SimpleNamespace(
+        etag=live_etag(session, item), hint=refresh_hint(session, item.id, utcnow())
+    )
+    if live.etag_matches(state.etag, request.headers.get("If-None-Match", "")):
+        response = make_response("", 304)
+    else:
+        response = make_response(render_article(article_id, live_state=state))
+    response.headers["ETag"] = state.etag
+    response.headers["Cache-Control"] = "private, no-cache"
+    state.hint.apply(response.headers)
+    response.vary.add("Cookie")
+    return response
+
+
+def live_etag(session: Session, item: Article) -> str:
+    """The page's thread and polls for this reader, sort and page: the thread version and
+    count, the polls' counters, the reader, and the mode in force (closing, match-day windows)."""
+    reader = current_user.id if current_user.is_authenticated else 0
+    sort = request.args.get("volgorde", "nieuwste")[:12]
+    page = request.args.get("pagina", "1")[:6]
+    mode = active_mode(session, item, posting_policy().auto_close_days)
+    window = mode.window.label if mode.window is not None else ""
+    shape = f"{int(mode.closed)}{int(mode.premoderated)}{mode.slow_seconds or 0}{window}"
+    state = f"t{item.thread_version}-c{item.comment_count}-u{reader}-{sort}{page}-m{shape}"
+    digest = hashlib.blake2b(
+        f"{state}-p{live.polls_signature(session, item.id)}".encode(), digest_size=12
+    ).hexdigest()
+    return f'W/"live-{digest}"'
 
 
 def render_article(
-    article_id: str, forms: ArticleForms | None = None, status: int = 200
+    article_id: str,
+    forms: ArticleForms | None = None,
+    status: int = 200,
+    live_state: SimpleNamespace | None = None,
 ) -> ResponseReturnValue:
-    """The article page; `forms` brings back a form that failed, with the text and its errors."""
+    """The article page; `forms` brings back a form that failed, with the text and its errors;
+    `live_state` is the live check's ETag and interval when it computed them already."""
     session = get_session()
     item = articles.article_for_page(session, article_id)
+    # static/live.js checks the same sort and page; its first check is a 304 when nothing moved.
+    live_args = {k: request.args[k] for k in ("volgorde", "pagina") if k in request.args}
     return (
         render_template(
             "pages/article.html",
             polls=poll_panels(session, item),
+            live_args=live_args,
+            live=live_state
+            or SimpleNamespace(
+                etag=live_etag(session, item),
+                hint=refresh_hint(session, item.id, utcnow()),
+            ),
             **thread_context(item, forms),
         ),
         status,
