@@ -12,10 +12,18 @@ from sqlalchemy import select
 
 from articles import services as articles
 from comments.services import posting_block, recently_deleted, unverified_block
-from comments.threads import authors_pending, published_threads
+from comments.threads import (
+    SORT_WORDS,
+    WORD_OF_SORT,
+    authors_pending,
+    node_ids,
+    parse_sort,
+    published_threads,
+    reacted_ids,
+)
 from db import get_session
 from forms.comments import ArticleForms
-from models import Appeal, Article, Comment, utcnow
+from models import Appeal, Article, Comment, ThreadSort, utcnow
 from moderation.modes import active_mode
 from parsing import page_number
 from views.votes import poll_panels
@@ -85,6 +93,13 @@ def render_article(
     )
 
 
+def page_sort(item: Article) -> ThreadSort:
+    """The thread order a page asks for (?volgorde=nieuwste|oudste|beste, or ?sort= with an
+    API value); the article's default when it names none or something unknown."""
+    raw = request.args.get("volgorde") or request.args.get("sort")
+    return parse_sort(raw, item.default_sort) or item.default_sort
+
+
 def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str, Any]:
     """What pages/_thread.html needs for one article: the page's thread, the reader's own
     pending comments, the mode's notices; shared by the article page and the comments embed."""
@@ -100,12 +115,18 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
         # A suspended fan sees why and until when instead of forms that would refuse them.
         block = posting_block(current_user, now) or unverified_block(current_user, posting_policy())
     mode = active_mode(session, item, posting_policy().auto_close_days)
-    newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
+    sort = page_sort(item)
     page = page_number(request.args.get("pagina"))
+    thread_page = published_threads(session, item, page=page, sort=sort, now=now)
+    reacted: set[int] = set()
+    if current_user.is_authenticated:
+        reacted = reacted_ids(session, current_user.id, node_ids(thread_page.threads))
     return {
         "article": item,
-        "thread_page": published_threads(session, item, page=page, newest_first=newest_first),
-        "newest_first": newest_first,
+        "thread_page": thread_page,
+        "sort_word": WORD_OF_SORT[sort],
+        "sort_words": list(SORT_WORDS),
+        "reacted": reacted,
         "own_pending": own_pending,
         "appeals": appeals,
         "mode": mode,
