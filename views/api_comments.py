@@ -171,8 +171,8 @@ REACTION_ERRORS = {
     responses={201: schemas.ReactionOut, 200: schemas.ReactionOut},
     errors=REACTION_ERRORS,
     description='Give someone else\'s published comment a "Sterk": 201 given, 200 given '
-    "before (nothing changes). With an API token, an embed token, or the session cookie plus "
-    "this site's Origin (a JSON body, `{}`, or none).",
+    "before (nothing changes). With an API token or an embed token (no body needed), or the "
+    "session cookie plus this site's Origin and a JSON body (`{}`).",
 )
 @login_required_any
 @limits_checked

@@ -269,7 +269,13 @@ def react(comment_id: int) -> ResponseReturnValue:
     try:
         submit_reaction(comment_id, form)
     except DomainError as exc:
-        return _failed(form, "reaction", comment_id, article_id, exc)
+        # The comment may be gone from the thread (removed, held): the reason goes on top of
+        # the page rather than beside a button that is not there.
+        session.rollback()
+        if exc.code == "article_not_found" or wants_json():
+            raise
+        flash(exc.message, "error")
+        return render_article(article_id, status=exc.status_code)
     session.commit()
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
 

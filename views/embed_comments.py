@@ -583,7 +583,11 @@ def react(comment_id: int) -> ResponseReturnValue:
     try:
         state = submit_reaction(comment_id, form)
     except DomainError as exc:
-        return _failed(form, "reaction", comment_id, article, exc)
+        # As undoing a delete: the comment may be gone from the thread, so a notice on top.
+        get_session().rollback()
+        if exc.status_code == 404:
+            raise
+        return _render(article, status=exc.status_code, notice=exc.message, notice_error=True)
     return _done(article, REACTED_NL if state.reacted else UNREACTED_NL, f"reactie-{comment_id}")
 
 
