@@ -432,7 +432,10 @@ def test_the_embed_form_with_an_embed_token(
     auth = {"Authorization": f"Bearer {plain}"}
     client = app.test_client()
     fragment = client.get(f"/embed/comments/{article.cms_id}?fragment=1", headers=auth)
-    assert f'action="/embed/comments/reacties/{comment.id}/sterk"' in fragment.get_data(
+    # comments.js's reader gets the button alone (comments-write.js calls the API with it).
+    assert f'data-sterk="{comment.id}" aria-pressed="false"' in fragment.get_data(as_text=True)
+    direct = client_for(app, people["fan"]).get(f"/embed/comments/{article.cms_id}")
+    assert f'action="/embed/comments/reacties/{comment.id}/sterk"' in direct.get_data(
         as_text=True
     )
     response = client.post(

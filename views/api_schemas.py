@@ -735,6 +735,14 @@ class ExportDsaNotices(BaseModel):
     complaints_decided: list[ExportDecidedComplaint]
 
 
+class ExportReaction(BaseModel):
+    """A "Sterk" the account gave."""
+
+    id: int
+    comment_id: int
+    created_at: datetime | None
+
+
 class AccountExport(BaseModel):
     """Everything Tribune holds about the account (GDPR Art. 15 and 20). Sections other
     packages register (privacy.export.register_section, e.g. notification settings) appear as
@@ -747,6 +755,7 @@ class AccountExport(BaseModel):
     account: ExportAccount
     comments: list[ExportComment]
     reports: list[ExportReport]
+    reactions: list[ExportReaction] = Field(description='"Sterk" reactions the account gave.')
     appeals: list[ExportAppeal]
     ballots: list[ExportBallot]
     api_tokens: list[ExportApiToken]
