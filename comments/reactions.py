@@ -47,6 +47,20 @@ def _count(session: Session, comment_id: int) -> int:
     return int(session.scalar(select(Comment.reaction_count).where(Comment.id == comment_id)) or 0)
 
 
+def _move_counter(session: Session, comment_id: int, by: int) -> int:
+    """Move the comment's counter atomically and return it as it now stands (the UPDATE holds
+    the row lock, so concurrent reactions all count). A reaction is no edit of the comment:
+    updated_at (the moderation tabs' time) stays."""
+    count = session.execute(
+        update(Comment)
+        .where(Comment.id == comment_id)
+        .values(reaction_count=Comment.reaction_count + by, updated_at=Comment.updated_at)
+        .returning(Comment.reaction_count)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    return int(count)
+
+
 def react(
     session: Session,
     reader: User,
@@ -73,14 +87,9 @@ def react(
     )
     if inserted is None:
         return ReactionState(comment.id, _count(session, comment.id), True, False)
-    session.execute(
-        update(Comment)
-        .where(Comment.id == comment.id)
-        .values(reaction_count=Comment.reaction_count + 1)
-        .execution_options(synchronize_session=False)
-    )
+    count = _move_counter(session, comment.id, +1)
     touch_article(session, comment.article_id)
-    return ReactionState(comment.id, _count(session, comment.id), True, True)
+    return ReactionState(comment.id, count, True, True)
 
 
 def unreact(session: Session, reader: User, comment_id: int) -> ReactionState:
@@ -94,15 +103,10 @@ def unreact(session: Session, reader: User, comment_id: int) -> ReactionState:
     ).rowcount
     if not removed:
         return ReactionState(comment.id, _count(session, comment.id), False, False)
-    session.execute(
-        update(Comment)
-        .where(Comment.id == comment.id)
-        .values(reaction_count=Comment.reaction_count - removed)
-        .execution_options(synchronize_session=False)
-    )
+    count = _move_counter(session, comment.id, -removed)
     if comment.state is CommentState.PUBLISHED:
         touch_article(session, comment.article_id)
-    return ReactionState(comment.id, _count(session, comment.id), False, True)
+    return ReactionState(comment.id, count, False, True)
 
 
 def remove_readers_reactions(session: Session, user_id: int) -> int:
@@ -120,7 +124,7 @@ def remove_readers_reactions(session: Session, user_id: int) -> int:
     session.execute(
         update(Comment)
         .where(Comment.id.in_(comment_ids))
-        .values(reaction_count=Comment.reaction_count - 1)
+        .values(reaction_count=Comment.reaction_count - 1, updated_at=Comment.updated_at)
         .execution_options(synchronize_session=False)
     )
     session.execute(delete(Reaction).where(Reaction.user_id == user_id))

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from caching import touch_article
@@ -121,7 +121,13 @@ def _recount_reactions(session: Session, drifts: list[Drift]) -> None:
     for comment, count in wrong:
         stored = comment.reaction_count
         drifts.append(Drift("comments.reaction_count", str(comment.id), stored, count))
-        comment.reaction_count = count
+        # No edit of the comment: updated_at (the moderation tabs' time) stays.
+        session.execute(
+            update(Comment)
+            .where(Comment.id == comment.id)
+            .values(reaction_count=count, updated_at=Comment.updated_at)
+            .execution_options(synchronize_session=False)
+        )
         if comment.state is CommentState.PUBLISHED:
             touch_article(session, comment.article_id)
 

@@ -112,6 +112,18 @@ def test_react_counts_once_and_unreact_takes_it_back(
     assert stored(db, comment.id) == (1, 1)
 
 
+def test_a_reaction_is_no_edit_of_the_comment(
+    app: Flask, db: Session, comment: Comment, people: dict[str, User]
+) -> None:
+    fresh(db)
+    before = db.get_one(Comment, comment.id).updated_at
+    fan = client_for(app, people["fan"])
+    fan.post(url(comment.id), json={}, headers=ORIGIN)
+    fan.delete(url(comment.id), headers=ORIGIN)
+    fresh(db)
+    assert db.get_one(Comment, comment.id).updated_at == before
+
+
 def test_a_reaction_raises_the_thread_version(
     app: Flask, db: Session, article: Article, comment: Comment, people: dict[str, User]
 ) -> None:
