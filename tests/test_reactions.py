@@ -579,3 +579,28 @@ def test_reaction_counters_equal_their_rows_after_any_sequence(
         session.rollback()
     finally:
         session.close()
+
+
+def test_concurrent_reactions_count_once_per_reader_and_all_readers(
+    app: Flask, db: Session, comment: Comment, make_user: Callable[..., User]
+) -> None:
+    """A double click from each of several readers at the same moment, through the real
+    routes: every request answers 200 or 201 (never 500), each reader counts once."""
+    import threading
+
+    readers = [make_user(username=f"tegelijk{i}") for i in range(4)]
+    clients = [client_for(app, reader) for reader in readers for _ in range(2)]
+    barrier = threading.Barrier(len(clients))
+    answers: list[int] = []
+
+    def react(client: FlaskClient) -> None:
+        barrier.wait()
+        answers.append(client.post(url(comment.id), json={}, headers=ORIGIN).status_code)
+
+    threads = [threading.Thread(target=react, args=(client,)) for client in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(answers) == [200] * 4 + [201] * 4
+    assert stored(db, comment.id) == (4, 4)
