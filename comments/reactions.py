@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.orm import Session
 
 from caching import touch_article
@@ -96,10 +97,14 @@ def unreact(session: Session, reader: User, comment_id: int) -> ReactionState:
     """Take one's "Sterk" back (none given: nothing changes). Allowed in any state of the
     comment and of the reader: it only removes the reader's own row."""
     comment = _comment(session, comment_id)
-    removed = session.execute(
-        delete(Reaction)
-        .where(Reaction.comment_id == comment.id, Reaction.user_id == reader.id)
-        .execution_options(synchronize_session=False)
+    # A DELETE's result is a CursorResult (rowcount); Session.execute is typed Result.
+    removed = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(Reaction)
+            .where(Reaction.comment_id == comment.id, Reaction.user_id == reader.id)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     if not removed:
         return ReactionState(comment.id, _count(session, comment.id), False, False)

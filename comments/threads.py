@@ -59,7 +59,7 @@ def _hours_since_sqlite(element: hours_since, compiler: Any, **kw: Any) -> str:
     return f"((julianday({now}) - julianday({then})) * 24.0)"
 
 
-def best_score(now: datetime) -> ColumnElement[float]:
+def best_score(now: datetime) -> ColumnElement[Any]:
     """The "beste" score of a comment at `now`, as an SQL expression."""
     age = hours_since(Comment.created_at, bindparam("score_now", now, type_=UTCDateTime))
     return (Comment.reaction_count + 1) / func.power(age + 2.0, GRAVITY)
@@ -68,10 +68,10 @@ def best_score(now: datetime) -> ColumnElement[float]:
 def thread_order(sort: ThreadSort, now: datetime) -> tuple[ColumnElement[Any], ...]:
     """ORDER BY of a page of top-level comments; the id breaks ties the same way."""
     if sort is ThreadSort.OLDEST:
-        return (Comment.created_at.asc(), Comment.id)
+        return (Comment.created_at.asc(), Comment.id.asc())
     if sort is ThreadSort.BEST:
         return (best_score(now).desc(), Comment.id.desc())
-    return (Comment.created_at.desc(), Comment.id)
+    return (Comment.created_at.desc(), Comment.id.asc())
 
 
 @dataclass

@@ -108,7 +108,7 @@ def _sort_mark(article: Article) -> str:
     sort = page_sort(article)
     if sort is ThreadSort.BEST:
         return f"b{int(time.time() // 600)}"
-    return sort.value[0]
+    return str(sort.value)[0]
 
 
 def _render(
