@@ -296,6 +296,9 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_NOTICE_LIMIT_IP": _tribune(
         "10 per hour", str, "notices of illegal content (/melden/<id>) per IP"
     ),
+    "TRIBUNE_REACTION_LIMIT": _tribune(
+        "120 per minute", str, '"Sterk" reactions given or taken back per account'
+    ),
     # ------------------------------------------------------------ polls
     "TRIBUNE_POLL_IP_ALLOWANCE": _tribune(
         30, int, "ballots per hour per poll per IP (IPv6 /64) before they are suspicious"

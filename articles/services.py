@@ -9,8 +9,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from caching import touch_article
 from errors import Invalid, NotFound
-from models import ARTICLE_ID_PATTERN, Article, CommentMode, User
+from models import ARTICLE_ID_PATTERN, Article, CommentMode, ThreadSort, User
 from moderation.audit import record_action
 
 _ARTICLE_ID_RE = re.compile(ARTICLE_ID_PATTERN)
@@ -105,5 +106,23 @@ def set_comment_mode(
     session.flush()
     record_action(
         session, actor, "article", article.cms_id, "set_comment_mode", old_mode.value, mode.value
+    )
+    return article
+
+
+def set_default_sort(
+    session: Session, article_id: str, sort: ThreadSort, actor: User | None
+) -> Article:
+    """Set the order of an article's thread when the reader picks none; audited when it
+    changes. The cached pages go (the default decides what a page without ?sort shows)."""
+    article = get_article(session, article_id)
+    old_sort = article.default_sort
+    if old_sort is sort:
+        return article
+    article.default_sort = sort
+    touch_article(session, article.id)
+    session.flush()
+    record_action(
+        session, actor, "article", article.cms_id, "set_default_sort", old_sort.value, sort.value
     )
     return article

@@ -3,14 +3,75 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, Float, and_, bindparam, func, or_, select
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.functions import FunctionElement
 
-from models import Appeal, Article, Comment, CommentState, User
+from models import Appeal, Article, Comment, CommentState, Reaction, ThreadSort, User, utcnow
+from models.base import UTCDateTime
 
 # Replies of deleted comments stay visible; the deleted one shows as "verwijderd".
 VISIBLE_STATES = (CommentState.PUBLISHED, CommentState.DELETED)
+
+
+# Sort "beste" (docs/design.md): a Hacker-News-like score that lets a comment's "Sterk"
+# reactions lift it while its age lowers it, so a fresh comment with a few reactions can pass
+# an old one with many: (reactions + 1) / (age in hours + 2) ^ GRAVITY.
+GRAVITY = 1.8
+# The words of the page's `volgorde` parameter; the API takes the values (and "beste").
+SORT_WORDS = {"nieuwste": ThreadSort.NEWEST, "oudste": ThreadSort.OLDEST, "beste": ThreadSort.BEST}
+SORT_NAMES = {
+    **{sort.value: sort for sort in ThreadSort},
+    **SORT_WORDS,
+}
+WORD_OF_SORT = {sort: word for word, sort in SORT_WORDS.items()}
+
+
+def parse_sort(raw: str | None, default: ThreadSort) -> ThreadSort | None:
+    """The sort a request names (an API value or a page word), the default when it names
+    none, None when it names something else."""
+    if raw is None or raw == "":
+        return default
+    return SORT_NAMES.get(raw)
+
+
+class hours_since(FunctionElement[float]):
+    """Hours from a timestamp column to a given moment, in SQL (both databases)."""
+
+    type = Float()
+    inherit_cache = True
+    name = "hours_since"
+
+
+@compiles(hours_since)
+def _hours_since_postgresql(element: hours_since, compiler: Any, **kw: Any) -> str:
+    then, now = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({now} - {then})) / 3600.0)"
+
+
+@compiles(hours_since, "sqlite")
+def _hours_since_sqlite(element: hours_since, compiler: Any, **kw: Any) -> str:
+    then, now = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"((julianday({now}) - julianday({then})) * 24.0)"
+
+
+def best_score(now: datetime) -> ColumnElement[Any]:
+    """The "beste" score of a comment at `now`, as an SQL expression."""
+    age = hours_since(Comment.created_at, bindparam("score_now", now, type_=UTCDateTime))
+    return (Comment.reaction_count + 1) / func.power(age + 2.0, GRAVITY)
+
+
+def thread_order(sort: ThreadSort, now: datetime) -> tuple[ColumnElement[Any], ...]:
+    """ORDER BY of a page of top-level comments; the id breaks ties the same way."""
+    if sort is ThreadSort.OLDEST:
+        return (Comment.created_at.asc(), Comment.id.asc())
+    if sort is ThreadSort.BEST:
+        return (best_score(now).desc(), Comment.id.desc())
+    return (Comment.created_at.desc(), Comment.id.asc())
 
 
 @dataclass
@@ -37,9 +98,15 @@ class ThreadPage:
 
 
 def published_threads(
-    session: Session, article: Article, page: int = 1, per_page: int = 20, newest_first: bool = True
+    session: Session,
+    article: Article,
+    page: int = 1,
+    per_page: int = 20,
+    sort: ThreadSort = ThreadSort.NEWEST,
+    now: datetime | None = None,
 ) -> ThreadPage:
-    """One page of top-level threads, each with its visible replies nested under their parent."""
+    """One page of top-level threads, each with its visible replies nested under their parent
+    (replies stay in time order under their top-level comment, whatever the sort)."""
     page = max(1, page)
     reply = aliased(Comment)
     has_visible_reply = (
@@ -57,10 +124,10 @@ def published_threads(
         ),
     )
     total = session.scalar(select(func.count()).select_from(roots_stmt.subquery())) or 0
-    order = Comment.created_at.desc() if newest_first else Comment.created_at.asc()
+    order = thread_order(sort, now or utcnow())
     roots = list(
         session.scalars(
-            roots_stmt.order_by(order, Comment.id).limit(per_page).offset((page - 1) * per_page)
+            roots_stmt.order_by(*order).limit(per_page).offset((page - 1) * per_page)
         )
     )
     replies: list[Comment] = []
@@ -96,6 +163,30 @@ def _shown(node: ThreadNode) -> bool:
         return True
     node.replies = [child for child in node.replies if _shown(child)]
     return bool(node.replies)
+
+
+def reacted_ids(session: Session, user_id: int, comment_ids: list[int]) -> set[int]:
+    """Which of these comments the reader gave a "Sterk" (one indexed read)."""
+    if not comment_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(Reaction.comment_id).where(
+                Reaction.user_id == user_id, Reaction.comment_id.in_(comment_ids)
+            )
+        )
+    )
+
+
+def node_ids(nodes: list[ThreadNode]) -> list[int]:
+    """Every comment id of these threads, replies included."""
+    found: list[int] = []
+    stack = list(nodes)
+    while stack:
+        node = stack.pop()
+        found.append(node.comment.id)
+        stack.extend(node.replies)
+    return found
 
 
 def authors_pending(

@@ -53,6 +53,13 @@ class ReportForm(TribuneForm):
     )
 
 
+class ReactionForm(TribuneForm):
+    """The "Sterk" button of someone else's comment: sterk=1 gives it, sterk=0 takes it back
+    (the state the reader asks for, so a second click of a stale page changes nothing)."""
+
+    sterk = HiddenField()
+
+
 class AppealForm(TribuneForm):
     """The author's one appeal against a rejection or removal."""
 
@@ -115,6 +122,10 @@ class ArticleForms:
     def appeal(self, comment_id: int) -> AppealForm:
         """The appeal form under one's own rejected comment."""
         return self._form("appeal", comment_id, AppealForm)
+
+    def reaction(self, comment_id: int) -> ReactionForm:
+        """The "Sterk" button under someone else's comment."""
+        return self._form("reaction", comment_id, ReactionForm)
 
     def button(self) -> ButtonForm:
         """A one-click form (delete)."""

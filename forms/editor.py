@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 
 from forms.base import TribuneForm, choices, choices_of, length, optional, required
 from forms.fields import BrusselsDateTimeField
-from models import CommentMode, ResultsVisibility, VoterScope
+from models import CommentMode, ResultsVisibility, ThreadSort, VoterScope
 from polls.services import LABEL_MAX, MAX_OPTIONS, QUESTION_MAX, QuarantineScope
 
 VISIBILITY_NL = {
@@ -21,6 +21,7 @@ VISIBILITY_NL = {
 }
 SCOPE_NL = {"everyone": "Iedereen", "logged_in": "Enkel aangemelde fans"}
 MODE_NL = {"open": "Open", "premoderated": "Eerst nakijken", "closed": "Gesloten"}
+SORT_NL = {"newest": "Nieuwste", "oldest": "Oudste", "best": "Beste"}
 QUARANTINE_SCOPE_NL = {
     "selected": "de aangevinkte stemmen",
     "suspicious": "alle verdachte",
@@ -95,6 +96,17 @@ class CommentModeForm(TribuneForm):
     mode = SelectField(
         "Reacties:",
         choices=choices_of(CommentMode, MODE_NL),
+        validate_choice=True,
+    )
+
+
+class DefaultSortForm(TribuneForm):
+    """The order of an article's thread when the reader picks none."""
+
+    q = HiddenField()
+    sort = SelectField(
+        "Volgorde:",
+        choices=choices_of(ThreadSort, SORT_NL),
         validate_choice=True,
     )
 

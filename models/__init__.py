@@ -1,7 +1,7 @@
 """Persistence only: every table Tribune has, importable from one place."""
 
 from models.account_token import AccountToken, TokenPurpose
-from models.article import ARTICLE_ID_PATTERN, Article, CommentMode
+from models.article import ARTICLE_ID_PATTERN, Article, CommentMode, ThreadSort
 from models.base import Base, utcnow
 from models.comment import (
     Comment,
@@ -23,6 +23,7 @@ from models.notifications import (
 )
 from models.outbox import Channel, MessageState, OutboxAttempt, OutboxMessage, WorkerJob
 from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
+from models.reaction import Reaction
 from models.scoring import ScoringJob, ScoringState
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
 from models.user import (
@@ -83,7 +84,9 @@ __all__ = [
     "ReasonCode",
     "RememberToken",
     "TokenRevocation",
+    "ThreadSort",
     "TokenScope",
+    "Reaction",
     "Report",
     "ReportOutcome",
     "ResultsVisibility",

@@ -20,6 +20,14 @@ class CommentMode(enum.Enum):
     CLOSED = "closed"
 
 
+class ThreadSort(enum.Enum):
+    """How a thread's top-level comments are ordered (comments.threads)."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    BEST = "best"  # "Sterk" reactions with a time decay (docs/design.md)
+
+
 class Article(Base):
     __tablename__ = "articles"
 
@@ -39,5 +47,9 @@ class Article(Base):
     vote_count: Mapped[int] = mapped_column(default=0)
     # Raised by every change readers see in the thread: the key of its cached pages.
     thread_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The thread's order when the reader picks none (set in /redactie/).
+    default_sort: Mapped[ThreadSort] = mapped_column(
+        str_enum(ThreadSort), default=ThreadSort.NEWEST, server_default="newest"
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

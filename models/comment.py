@@ -117,6 +117,8 @@ class Comment(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     report_score: Mapped[float] = mapped_column(Float, default=0.0)
     report_count: Mapped[int] = mapped_column(default=0)
+    # "Sterk" reactions (rows in reactions), kept in the same transaction; `tribune recount`.
+    reaction_count: Mapped[int] = mapped_column(default=0, server_default="0")
     top_severity: Mapped[int] = mapped_column(SmallInteger, default=0)
     # Reason code of the most severe flag, so the queue filters by reason without a join.
     top_reason: Mapped[str | None] = mapped_column(String(20))

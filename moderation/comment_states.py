@@ -342,6 +342,7 @@ class PostedComment:
     queued_at: datetime | None
     report_score: float
     report_count: int
+    reaction_count: int
     top_severity: int
     top_reason: str | None
     reviewed_at: datetime | None
@@ -422,6 +423,7 @@ def post_rows(
         "queued_at": now if to_state is CommentState.HELD else None,
         "report_score": 0.0,
         "report_count": 0,
+        "reaction_count": 0,
         "top_severity": strongest["severity"] if strongest else 0,
         "top_reason": strongest["reason"] if strongest else None,
         "reviewed_at": None,

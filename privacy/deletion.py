@@ -14,6 +14,7 @@ to register again at once. What happens to the rest:
 - ballots stay counted, unlinked: `user_id` is emptied and the voter key "u:<id>" becomes a
   random "x:<…>" (the one-ballot-per-voter constraint stays meaningful); in a poll's
   "Enkel aangemelde fans" stand they now count as anonymous;
+- "Sterk" reactions are deleted and the comments' counters lowered with them;
 - appeals are deleted (a pending one leaves the Bezwaren tab); reports stay (their outcome
   weighs in other reporters' records) without their note;
 - moderators' notes about the account are deleted; audit rows stay, with the account's id only:
@@ -42,6 +43,7 @@ from werkzeug.security import check_password_hash
 
 from accounts.services import end_sessions
 from caching import touch_article
+from comments.reactions import remove_readers_reactions
 from errors import Conflict, Invalid
 from models import (
     ApiToken,
@@ -248,6 +250,12 @@ def _unlink_ballots(session: Session, former: FormerAccount) -> None:
         # A random key per ballot: unique per poll as the constraint wants, tied to nobody.
         ballot.voter_key = "x:" + secrets.token_hex(16)
         ballot.user_id = None
+
+
+@register_eraser("reactions", covers=[("reactions", "user_id")])
+def _reactions(session: Session, former: FormerAccount) -> None:
+    # The rows go and the counters they counted in go down, in this transaction.
+    remove_readers_reactions(session, former.user_id)
 
 
 @register_eraser("appeals_and_reports", covers=[("appeals", "author_id")])

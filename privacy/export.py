@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from comments.reactions import readers_reactions
 from models import (
     ApiToken,
     Appeal,
@@ -212,6 +213,14 @@ def _reports(session: Session, user: User) -> Json:
             "resolved_at": _time(report.resolved_at),
         }
         for report in reports
+    ]
+
+
+@register_section("reactions", covers={("reactions", "user_id"): ""})
+def _reactions(session: Session, user: User) -> Json:
+    return [
+        {"id": r.id, "comment_id": r.comment_id, "created_at": _time(r.created_at)}
+        for r in readers_reactions(session, user.id)
     ]
 
 

@@ -286,6 +286,43 @@
     }).catch(function () { self.offline(form); });
   };
 
+  // "Sterk" (pages/_reaction.html's button, data-sterk): POST or DELETE
+  // /api/v1/comments/<id>/reactions, and the button toggles in place from the answer; a
+  // refusal (suspended, the comment gone) as a notice on top.
+  var click = Embed.prototype.click;
+  Embed.prototype.click = function (event) {
+    var button = event.target.closest ? event.target.closest("button[data-sterk]") : null;
+    if (!button) return click.call(this, event);
+    event.preventDefault();
+    this.react(button);
+  };
+
+  Embed.prototype.react = function (button) {
+    var self = this;
+    var id = button.getAttribute("data-sterk");
+    if (!/^[0-9]{1,18}$/.test(id)) return;
+    var give = button.getAttribute("aria-pressed") !== "true";
+    button.disabled = true;
+    return send(give ? "POST" : "DELETE", "/api/v1/comments/" + id + "/reactions", {}).then(function (answer) {
+      var error = answer.data.error || {};
+      button.disabled = false;
+      if (answer.status === 200 || answer.status === 201) {
+        var given = !!answer.data.reacted;
+        button.setAttribute("aria-pressed", given ? "true" : "false");
+        button.setAttribute("aria-label", "Sterk, " + answer.data.reaction_count + " keer gegeven");
+        button.title = given ? "Je Sterk intrekken" : "Geef deze reactie een Sterk";
+        button.querySelector(".reaction-count").textContent = String(answer.data.reaction_count);
+      } else if (answer.status === 401) {
+        refused(new Error(error.message || "Meld je opnieuw aan."));
+      } else {
+        self.announce(error.message || "Dat lukte niet. Probeer het opnieuw.", true);
+      }
+    }).catch(function () {
+      button.disabled = false;
+      self.notice("Tribune is even niet bereikbaar. Probeer het zo opnieuw.", true);
+    });
+  };
+
   // Offline for a moment: the typed text stays, the button works again.
   Embed.prototype.offline = function (form) {
     var button = form.querySelector('button[type="submit"]');

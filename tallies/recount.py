@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
+from caching import touch_article
 from models import (
     Appeal,
     AppealState,
@@ -20,6 +21,7 @@ from models import (
     Poll,
     PollOption,
     QueueCounter,
+    Reaction,
     User,
 )
 from moderation.queue import APPEALS, REPORTED, UNREVIEWED
@@ -97,11 +99,37 @@ def recount(session: Session) -> list[Drift]:
             .group_by(Comment.author_id),
         )
         _fix(drifts, f"users.{attribute}", users, per_author, attribute)
+    _recount_reactions(session, drifts)
     _raise_last_rejected(session, users, drifts)
     _queue_held_comments(session, drifts)
     _recount_queues(session, drifts)
     session.flush()
     return drifts
+
+
+def _recount_reactions(session: Session, drifts: list[Drift]) -> None:
+    """comments.reaction_count: only the comments whose count differs are read (one query)."""
+    actual = (
+        select(func.count(Reaction.id))
+        .where(Reaction.comment_id == Comment.id)
+        .correlate(Comment)
+        .scalar_subquery()
+    )
+    wrong = session.execute(
+        select(Comment, actual).where(Comment.reaction_count != actual).order_by(Comment.id)
+    )
+    for comment, count in wrong:
+        stored = comment.reaction_count
+        drifts.append(Drift("comments.reaction_count", str(comment.id), stored, count))
+        # No edit of the comment: updated_at (the moderation tabs' time) stays.
+        session.execute(
+            update(Comment)
+            .where(Comment.id == comment.id)
+            .values(reaction_count=count, updated_at=Comment.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+        if comment.state is CommentState.PUBLISHED:
+            touch_article(session, comment.article_id)
 
 
 def _raise_last_rejected(session: Session, users: list[User], drifts: list[Drift]) -> None:

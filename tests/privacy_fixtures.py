@@ -87,8 +87,8 @@ def populate_fan(
     make_user: Callable[..., User],
     make_article: Callable[..., Article],
 ) -> Fan:
-    """A fan with comments in every state, a report, an appeal, a ballot, sessions, an API
-    token, an embed session, an SSO identity, a moderator's note, and (as if staff once) a
+    """A fan with comments in every state, a report, a "Sterk", an appeal, a ballot, sessions,
+    an API token, an embed session, an SSO identity, a moderator's note, and (as if staff once) a
     poll, a match-day window, a word-list change, an appeal decision and a note written."""
     fan = make_user(Role.FAN, username="supporter")
     other = make_user(Role.FAN, username="andere")
@@ -123,6 +123,10 @@ def populate_fan(
         f"/api/v1/comments/{others_comment.id}/reports",
         json={"reason": "spam", "note": REPORT_NOTE},
         headers=ORIGIN,
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    response = client.post(
+        f"/api/v1/comments/{others_comment.id}/reactions", json={}, headers=ORIGIN
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     response = client.post(

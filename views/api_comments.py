@@ -11,25 +11,34 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from articles import services as articles
+from comments import reactions
 from comments import services as comments
-from comments.threads import ThreadNode, published_threads
+from comments.threads import (
+    ThreadNode,
+    parse_sort,
+    published_threads,
+    reacted_ids,
+)
 from db import get_session, read_first, start_write
 from errors import Invalid
-from models import Article, Comment, CommentState, TokenScope
+from extensions import limits_checked
+from models import Article, Comment, CommentState, ThreadSort, TokenScope
 from moderation.actions import file_appeal, report_outcomes
 from moderation.comment_states import PostedComment
 from parsing import is_int_text
 from security import login_required_any
 from views import api_schemas as schemas
 from views.api import bp, json_object
+from views.comments import reaction_limited
 from views.openapi import operation
 from wiring import activity_store, posting_policy, screen_text, thread_cache
 from writes.driver import hot_rows
 
-# The article's row id and thread version: the key of its cached pages (one indexed read).
-_THREAD_VERSION = select(Article.__table__.c.id, Article.__table__.c.thread_version).where(
-    Article.__table__.c.cms_id == bindparam("cms_id")
-)
+# The article's row id, thread version and default sort: the key of its cached pages (one
+# indexed read).
+_THREAD_VERSION = select(
+    Article.__table__.c.id, Article.__table__.c.thread_version, Article.__table__.c.default_sort
+).where(Article.__table__.c.cms_id == bindparam("cms_id"))
 
 
 def node_json(node: ThreadNode) -> dict[str, Any]:
@@ -43,6 +52,9 @@ def node_json(node: ThreadNode) -> dict[str, Any]:
         "deleted": node.is_deleted,
         "created_at": comment.created_at.isoformat(),
         "edited_at": comment.edited_at.isoformat() if comment.edited_at else None,
+        "reaction_count": comment.reaction_count,
+        # The shared (cached) answer is the anonymous reader's; with_reacted fills it in.
+        "reacted": False,
         "replies": [node_json(reply) for reply in node.replies],
     }
 
@@ -90,9 +102,6 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 def list_comments(article_id: str) -> ResponseReturnValue:
     """Published comments with replies, a page of top-level threads at a time."""
     articles.validate_article_id(article_id)
-    sort = request.args.get("sort", "newest")
-    if sort not in ("newest", "oldest"):
-        raise Invalid("invalid_parameter", "sort is 'newest' of 'oldest'.")
     page = _int_arg("page", 1, 1, schemas.PAGE_MAX)
     per_page = _int_arg("per_page", schemas.PER_PAGE_DEFAULT, 1, schemas.PER_PAGE_MAX)
     session = get_session()
@@ -101,14 +110,19 @@ def list_comments(article_id: str) -> ResponseReturnValue:
     if not rows:
         raise articles.article_not_found()
     found = rows[0]
-    key = cache.key(found.id, found.thread_version, f"{sort}:{page}:{per_page}")
+    sort = parse_sort(request.args.get("sort"), ThreadSort(found.default_sort))
+    if sort is None or request.args.get("sort") in ("nieuwste", "oudste"):
+        raise Invalid("invalid_parameter", "sort is 'newest', 'oldest' of 'best' ('beste').")
+    # "best" follows the clock as well as the writes: its cached pages live the cache's TTL.
+    key = cache.key(found.id, found.thread_version, f"{sort.value}:{page}:{per_page}")
     body = cache.get(key)
     if body is None:
         article = articles.get_article(session, article_id)
-        result = published_threads(session, article, page, per_page, newest_first=sort == "newest")
+        result = published_threads(session, article, page, per_page, sort=sort)
         body = json.dumps(
             {
                 "article_id": article.cms_id,
+                "sort": sort.value,
                 "comments": [node_json(node) for node in result.threads],
                 "count": article.comment_count,
                 "page": result.page,
@@ -120,7 +134,78 @@ def list_comments(article_id: str) -> ResponseReturnValue:
             separators=(",", ":"),
         ).encode()
         cache.put(key, body)
+    if current_user.is_authenticated:
+        body = with_reacted(body, current_user.id)
     return Response(body, mimetype="application/json")
+
+
+def with_reacted(body: bytes, user_id: int) -> bytes:
+    """The shared thread answer with this reader's "Sterk" marks (one indexed read)."""
+    document = json.loads(body)
+    nodes: list[dict[str, Any]] = []
+    stack = list(document["comments"])
+    while stack:
+        node = stack.pop()
+        nodes.append(node)
+        stack.extend(node["replies"])
+    mine = reacted_ids(get_session(), user_id, [node["id"] for node in nodes])
+    if not mine:
+        return body
+    for node in nodes:
+        node["reacted"] = node["id"] in mine
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+REACTION_ERRORS = {
+    403: "banned (details.banned_until), or email_unverified (TRIBUNE_REQUIRE_VERIFIED_EMAIL).",
+    404: "comment_not_found",
+    409: "own_comment (one's own comment takes no \"Sterk\") or comment_not_published.",
+    429: "rate_limited (TRIBUNE_REACTION_LIMIT).",
+}
+
+
+@bp.post("/comments/<int:comment_id>/reactions")
+@operation(
+    auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
+    responses={201: schemas.ReactionOut, 200: schemas.ReactionOut},
+    errors=REACTION_ERRORS,
+    description='Give someone else\'s published comment a "Sterk": 201 given, 200 given '
+    "before (nothing changes). With an API token or an embed token (no body needed), or the "
+    "session cookie plus this site's Origin and a JSON body (`{}`).",
+)
+@login_required_any
+@limits_checked
+@reaction_limited
+def react(comment_id: int) -> ResponseReturnValue:
+    """Give a comment a "Sterk" (once per reader)."""
+    session = get_session()
+    state = reactions.react(
+        session, current_user._get_current_object(), comment_id, posting_policy()
+    )
+    session.commit()
+    return jsonify(
+        comment_id=state.comment_id, reaction_count=state.reaction_count, reacted=True
+    ), 201 if state.changed else 200
+
+
+@bp.delete("/comments/<int:comment_id>/reactions")
+@operation(
+    auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
+    responses={200: schemas.ReactionOut},
+    errors={404: "comment_not_found", 429: "rate_limited (TRIBUNE_REACTION_LIMIT)."},
+    description='Take one\'s "Sterk" back (none given: 200, nothing changes).',
+)
+@login_required_any
+@limits_checked
+@reaction_limited
+def unreact(comment_id: int) -> ResponseReturnValue:
+    """Take a "Sterk" back."""
+    session = get_session()
+    state = reactions.unreact(session, current_user._get_current_object(), comment_id)
+    session.commit()
+    return jsonify(comment_id=state.comment_id, reaction_count=state.reaction_count, reacted=False)
 
 
 @bp.post("/articles/<article_id>/comments")

@@ -122,7 +122,12 @@ class PathParameters(BaseModel):
 
 
 class ThreadQuery(BaseModel):
-    sort: Literal["newest", "oldest"] = "newest"
+    sort: Literal["newest", "oldest", "best", "beste"] | None = Field(
+        default=None,
+        description="newest, oldest or best (also spelled beste): \"Sterk\" reactions with a "
+        "time decay, (reactions + 1) / (age in hours + 2)^1.8 (docs/design.md). Without it, "
+        "the article's default sort.",
+    )
     page: int = Field(default=1, ge=1, le=PAGE_MAX)
     per_page: int = Field(default=PER_PAGE_DEFAULT, ge=1, le=PER_PAGE_MAX)
 
@@ -377,11 +382,14 @@ class ThreadComment(BaseModel):
     deleted: bool
     created_at: datetime
     edited_at: datetime | None
+    reaction_count: int = Field(ge=0, description='"Sterk" reactions on the comment.')
+    reacted: bool = Field(description='Whether the caller gave it a "Sterk" (anonymous: false).')
     replies: list[ThreadComment]
 
 
 class ThreadPage(BaseModel):
     article_id: str
+    sort: Literal["newest", "oldest", "best"]
     comments: list[ThreadComment]
     count: int = Field(ge=0, description="Published comments, replies included.")
     page: int = Field(ge=1)
@@ -419,6 +427,14 @@ class MyComments(BaseModel):
 class DeletedComment(BaseModel):
     id: int
     state: CommentState
+
+
+class ReactionOut(BaseModel):
+    """A comment's "Sterk" count after the change, and whether the caller gave one."""
+
+    comment_id: int
+    reaction_count: int = Field(ge=0)
+    reacted: bool
 
 
 class ReportOut(BaseModel):
@@ -728,6 +744,14 @@ class ExportDsaNotices(BaseModel):
     complaints_decided: list[ExportDecidedComplaint]
 
 
+class ExportReaction(BaseModel):
+    """A "Sterk" the account gave."""
+
+    id: int
+    comment_id: int
+    created_at: datetime | None
+
+
 class AccountExport(BaseModel):
     """Everything Tribune holds about the account (GDPR Art. 15 and 20). Sections other
     packages register (privacy.export.register_section, e.g. notification settings) appear as
@@ -740,6 +764,7 @@ class AccountExport(BaseModel):
     account: ExportAccount
     comments: list[ExportComment]
     reports: list[ExportReport]
+    reactions: list[ExportReaction] = Field(description='"Sterk" reactions the account gave.')
     appeals: list[ExportAppeal]
     ballots: list[ExportBallot]
     api_tokens: list[ExportApiToken]

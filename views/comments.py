@@ -4,15 +4,24 @@ reason beside the field, with the refusal's status (422, 429, 403, 409)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
+from comments import reactions
 from comments import services as comments
 from db import get_session, read_first, start_write
 from errors import DomainError, wants_json
+from extensions import limiter, limits_checked
 from forms.base import ConfirmForm, TribuneForm
-from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
+from forms.comments import (
+    AppealForm,
+    ArticleForms,
+    CommentForm,
+    EditCommentForm,
+    ReactionForm,
+    ReportForm,
+)
 from lookups import get_or_404
 from models import Article, Comment, CommentState
 from moderation.actions import file_appeal
@@ -74,6 +83,28 @@ def submit_report(comment_id: int, form: ReportForm) -> bool:
         posting_policy(),
     )
     return created
+
+
+def reaction_limit() -> str:
+    """TRIBUNE_REACTION_LIMIT: "Sterk" given or taken back, per account (pages, embed, API)."""
+    return str(current_app.config["TRIBUNE_REACTION_LIMIT"])
+
+
+def reader_key() -> str:
+    """Flask-Limiter's key of a reaction: the account (every reaction route needs one)."""
+    return f"reaction:{current_user.id}" if current_user.is_authenticated else "reaction:anon"
+
+
+# One budget for the page forms, the embed and the API alike.
+reaction_limited = limiter.shared_limit(reaction_limit, scope="reactions", key_func=reader_key)
+
+
+def submit_reaction(comment_id: int, form: ReactionForm) -> reactions.ReactionState:
+    """Give (sterk=1) or take back (anything else) the current user's "Sterk"."""
+    session = get_session()
+    if form.sterk.data == "1":
+        return reactions.react(session, current_user, comment_id, posting_policy())
+    return reactions.unreact(session, current_user, comment_id)
 
 
 def _back_to(article_cms_id: str, anchor: str = "reacties") -> str:
@@ -221,6 +252,31 @@ def report(comment_id: int) -> ResponseReturnValue:
         else "Je had deze reactie al gemeld.",
         "success",
     )
+    return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+
+
+@bp.post("/reacties/<int:comment_id>/sterk")
+@login_required_any
+@limits_checked
+@reaction_limited
+def react(comment_id: int) -> ResponseReturnValue:
+    """Give someone else's comment a "Sterk", or take it back (the form says which)."""
+    session = get_session()
+    article_id = _article_of(comment_id)
+    form = ReactionForm()
+    if not form.validate():
+        return _failed(form, "reaction", comment_id, article_id)
+    try:
+        submit_reaction(comment_id, form)
+    except DomainError as exc:
+        # The comment may be gone from the thread (removed, held): the reason goes on top of
+        # the page rather than beside a button that is not there.
+        session.rollback()
+        if exc.code == "article_not_found" or wants_json():
+            raise
+        flash(exc.message, "error")
+        return render_article(article_id, status=exc.status_code)
+    session.commit()
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
 
 

@@ -19,13 +19,24 @@ from forms.base import ButtonForm, ConfirmForm
 from forms.editor import (
     MODE_NL,
     OPTION_FIELDS,
+    SORT_NL,
     VISIBILITY_NL,
     CommentModeForm,
+    DefaultSortForm,
     PollForm,
     QuarantineForm,
     ReopenForm,
 )
-from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
+from models import (
+    Article,
+    Ballot,
+    CommentMode,
+    Poll,
+    ResultsVisibility,
+    Role,
+    ThreadSort,
+    VoterScope,
+)
 from parsing import page_number
 from polls import export
 from polls import services as polls
@@ -194,6 +205,7 @@ def index() -> ResponseReturnValue:
         state_of=lambda p: polls.poll_state(p, moment).value,
         states=STATE_NL,
         mode_form=CommentModeForm(formdata=None, q=query),
+        sort_form=DefaultSortForm(formdata=None, q=query),
     )
 
 
@@ -429,6 +441,23 @@ def _csv_response(text: str, filename: str) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+@bp.post("/artikels/<article_id>/volgorde")
+@role_required(*EDITORS)
+def default_sort(article_id: str) -> ResponseReturnValue:
+    """Set the order of an article's thread when the reader picks none (audited)."""
+    session = get_session()
+    article = articles.article_for_page(session, article_id)
+    form = DefaultSortForm()
+    if not form.validate():
+        flash("Kies een geldige volgorde.", "error")
+        return redirect(url_for("editor.index", q=article.cms_id), 303)
+    sort = ThreadSort(form.sort.data)
+    articles.set_default_sort(session, article.cms_id, sort, current_user)
+    session.commit()
+    flash(f"Volgorde van de reacties op '{article.title}': {SORT_NL[sort.value]}.", "success")
+    return redirect(url_for("editor.index", q=form.q.data or None), 303)
 
 
 @bp.get("/peilingen/<int:poll_id>/resultaten.csv")

@@ -15,6 +15,7 @@ form's CSRF check.
 
 from __future__ import annotations
 
+import time
 from types import SimpleNamespace
 from typing import Any
 
@@ -40,18 +41,33 @@ from comments.services import posting_block
 from comments.threads import ThreadNode, authors_pending
 from db import get_session, read_first, start_write
 from errors import DomainError
+from extensions import limits_checked
 from forms.base import ConfirmForm, TribuneForm
-from forms.comments import AppealForm, ArticleForms, CommentForm, EditCommentForm, ReportForm
+from forms.comments import (
+    AppealForm,
+    ArticleForms,
+    CommentForm,
+    EditCommentForm,
+    ReactionForm,
+    ReportForm,
+)
 from lookups import get_or_404
-from models import Article, Comment, CommentState, User, utcnow
+from models import Article, Comment, CommentState, ThreadSort, User, utcnow
 from moderation.actions import file_appeal
 from moderation.comment_states import PostedComment
 from moderation.modes import ActiveMode, active_mode
 from reasons import ReasonCode
-from views.comments import OUTCOME_MESSAGES, reply_target, submit_comment, submit_report
+from views.comments import (
+    OUTCOME_MESSAGES,
+    reaction_limited,
+    reply_target,
+    submit_comment,
+    submit_reaction,
+    submit_report,
+)
 from views.embed_auth import embed_authenticated
 from views.headers import PRIVATE_CACHE
-from views.pages import thread_context
+from views.pages import page_sort, thread_context
 from views.poll_support import parent_origin_allowed
 from wiring import posting_policy, refresh_hint, screen_text, thread_cache
 
@@ -63,6 +79,8 @@ EDIT_HELD_NL = "Je aangepaste reactie wordt eerst nagekeken."
 REPORTED_NL = "Bedankt, een moderator bekijkt je melding."
 REPORTED_AGAIN_NL = "Je had deze reactie al gemeld."
 APPEALED_NL = "Je bezwaar is ingediend. Een moderator bekijkt het."
+REACTED_NL = "Je gaf deze reactie een Sterk."
+UNREACTED_NL = "Je Sterk is ingetrokken."
 
 
 def _origin_allowed(origin: str) -> bool:
@@ -78,10 +96,19 @@ def thread_etag(article: Article) -> str:
     with every published change), the reader, the sort and the page. Weak: the edit links
     also follow the clock."""
     reader = current_user.id if current_user.is_authenticated else 0
-    sort = "o" if request.args.get("volgorde") == "oudste" else "n"
+    sort = _sort_mark(article)
     page = request.args.get("pagina", "1")[:6]
     shape = "f" if wants_fragment() else "p"
     return f'W/"t{article.thread_version}-u{reader}-{sort}{page}-c{article.comment_count}{shape}"'
+
+
+def _sort_mark(article: Article) -> str:
+    """The sort of this view in a validator or cache key; "beste" also follows the clock (a
+    new mark every ten minutes: ages change the order without a write)."""
+    sort = page_sort(article)
+    if sort is ThreadSort.BEST:
+        return f"b{int(time.time() // 600)}"
+    return str(sort.value)[0]
 
 
 def _render(
@@ -140,6 +167,7 @@ def _forms_once() -> dict[str, Any]:
         author_id=current_user.id,
         created_at=now,
         edited_at=None,
+        reaction_count=0,
     )
     marker = SimpleNamespace(label_nl=REASON_MARKER)
 
@@ -232,7 +260,7 @@ def _cached_fragment(article: Article) -> Response:
     can change without a write: the mode in force, with match-day windows and auto-close)."""
     mode = active_mode(get_session(), article, posting_policy().auto_close_days)
     label = mode.window.label if mode.window is not None else ""
-    sort = "o" if request.args.get("volgorde") == "oudste" else "n"
+    sort = _sort_mark(article)
     page = request.args.get("pagina", "1")[:6]
     variant = (
         f"embed:{sort}:{page}:{article.comment_count}:{int(mode.closed)}"
@@ -539,6 +567,29 @@ def report(comment_id: int) -> ResponseReturnValue:
     except DomainError as exc:
         return _failed(form, "report", comment_id, article, exc)
     return _done(article, REPORTED_NL if created else REPORTED_AGAIN_NL, f"reactie-{comment_id}")
+
+
+@bp.post("/reacties/<int:comment_id>/sterk")
+@limits_checked
+@reaction_limited
+def react(comment_id: int) -> ResponseReturnValue:
+    """Give someone else's comment a "Sterk", or take it back (the form says which)."""
+    article = _article_of(comment_id)
+    form = ReactionForm()
+    refused = _signed_in_or_refuse(article)
+    if refused is not None:
+        return refused
+    if not form.validate():
+        return _failed(form, "reaction", comment_id, article)
+    try:
+        state = submit_reaction(comment_id, form)
+    except DomainError as exc:
+        # As undoing a delete: the comment may be gone from the thread, so a notice on top.
+        get_session().rollback()
+        if exc.status_code == 404:
+            raise
+        return _render(article, status=exc.status_code, notice=exc.message, notice_error=True)
+    return _done(article, REACTED_NL if state.reacted else UNREACTED_NL, f"reactie-{comment_id}")
 
 
 @bp.post("/reacties/<int:comment_id>/bezwaar")

@@ -22,11 +22,19 @@ from sqlalchemy.orm import Session
 
 from articles import services as articles
 from comments.services import posting_block, recently_deleted, unverified_block
-from comments.threads import authors_pending, published_threads
+from comments.threads import (
+    SORT_WORDS,
+    WORD_OF_SORT,
+    authors_pending,
+    node_ids,
+    parse_sort,
+    published_threads,
+    reacted_ids,
+)
 from db import get_session
 from forms.comments import ArticleForms
 from live import pacing as live
-from models import Appeal, Article, Comment, utcnow
+from models import Appeal, Article, Comment, ThreadSort, utcnow
 from moderation.modes import active_mode
 from parsing import page_number
 from views.votes import poll_panels
@@ -100,7 +108,7 @@ def live_etag(session: Session, item: Article) -> str:
     """The page's thread and polls for this reader, sort and page: the thread version and
     count, the polls' counters, the reader, and the mode in force (closing, match-day windows)."""
     reader = current_user.id if current_user.is_authenticated else 0
-    sort = request.args.get("volgorde", "nieuwste")[:12]
+    sort = page_sort(item).value
     page = request.args.get("pagina", "1")[:6]
     mode = active_mode(session, item, posting_policy().auto_close_days)
     window = mode.window.label if mode.window is not None else ""
@@ -123,7 +131,7 @@ def render_article(
     session = get_session()
     item = articles.article_for_page(session, article_id)
     # static/live.js checks the same sort and page; its first check is a 304 when nothing moved.
-    live_args = {k: request.args[k] for k in ("volgorde", "pagina") if k in request.args}
+    live_args = {k: request.args[k] for k in ("volgorde", "sort", "pagina") if k in request.args}
     return (
         render_template(
             "pages/article.html",
@@ -138,6 +146,13 @@ def render_article(
         ),
         status,
     )
+
+
+def page_sort(item: Article) -> ThreadSort:
+    """The thread order a page asks for (?volgorde=nieuwste|oudste|beste, or ?sort= with an
+    API value); the article's default when it names none or something unknown."""
+    raw = request.args.get("volgorde") or request.args.get("sort")
+    return parse_sort(raw, item.default_sort) or item.default_sort
 
 
 def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str, Any]:
@@ -155,12 +170,18 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
         # A suspended fan sees why and until when instead of forms that would refuse them.
         block = posting_block(current_user, now) or unverified_block(current_user, posting_policy())
     mode = active_mode(session, item, posting_policy().auto_close_days)
-    newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
+    sort = page_sort(item)
     page = page_number(request.args.get("pagina"))
+    thread_page = published_threads(session, item, page=page, sort=sort, now=now)
+    reacted: set[int] = set()
+    if current_user.is_authenticated:
+        reacted = reacted_ids(session, current_user.id, node_ids(thread_page.threads))
     return {
         "article": item,
-        "thread_page": published_threads(session, item, page=page, newest_first=newest_first),
-        "newest_first": newest_first,
+        "thread_page": thread_page,
+        "sort_word": WORD_OF_SORT[sort],
+        "sort_words": list(SORT_WORDS),
+        "reacted": reacted,
         "own_pending": own_pending,
         "appeals": appeals,
         "mode": mode,

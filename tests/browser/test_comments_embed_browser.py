@@ -534,7 +534,7 @@ def _posts(page: Any) -> list[Any]:
 
 def _server_render(page: Any) -> None:
     """The thread again from the server (the sort link: a fragment request, no post)."""
-    page.locator(f"{EMBED} p.sort a", has_text="nieuwste eerst").click()
+    page.locator(f"{EMBED} p.sort a", has_text="Nieuwste").click()
     page.wait_for_function(f"() => !{ROOT_JS}.querySelector('p.notice')", timeout=TIMEOUT_MS)
 
 
