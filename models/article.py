@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -39,5 +39,9 @@ class Article(Base):
     vote_count: Mapped[int] = mapped_column(default=0)
     # Raised by every change readers see in the thread: the key of its cached pages.
     thread_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The editor's own comment pinned above the thread ("Redactie: …"; comments.picks).
+    pinned_comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL", use_alter=True)
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

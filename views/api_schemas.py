@@ -125,6 +125,15 @@ class ThreadQuery(BaseModel):
     sort: Literal["newest", "oldest"] = "newest"
     page: int = Field(default=1, ge=1, le=PAGE_MAX)
     per_page: int = Field(default=PER_PAGE_DEFAULT, ge=1, le=PER_PAGE_MAX)
+    filter: Literal["uitgelicht"] | None = Field(
+        default=None, description="uitgelicht: only the editors' picks, flat (replies too)."
+    )
+    stemde: int | None = Field(
+        default=None,
+        ge=1,
+        description="An option id of one of the article's polls: only comments whose author's "
+        "vote badge shows it, flat.",
+    )
 
 
 class MyCommentsQuery(BaseModel):
@@ -263,6 +272,12 @@ class PollPatch(Input):
 
 class VoteIn(BaseModel):
     option_ids: list[int] = Field(min_length=1, max_length=MAX_OPTIONS)
+    show_badge: bool | None = Field(
+        default=None,
+        description="Members only: show this choice beside your comments under the article "
+        "(\"stemde: …\"). null: your account setting (a new ballot), unchanged (an existing "
+        "one). Ignored for anonymous ballots.",
+    )
     voter_token: str | None = Field(
         default=None, max_length=VOTER_TOKEN_MAX, description=f"Or the {VOTER_HEADER} header."
     )
@@ -290,6 +305,9 @@ class Ballot(BaseModel):
     id: int
     option_ids: list[int]
     created_at: datetime
+    show_badge: bool = Field(
+        default=False, description="The choice shows beside the member's comments."
+    )
 
 
 class BallotStats(BaseModel):
@@ -340,6 +358,21 @@ class VoterToken(BaseModel):
 # ---------------------------------------------------------------- comments
 
 
+class PinIn(BaseModel):
+    comment_id: int = Field(ge=1, description="The editor's own published comment.")
+
+
+class PinOut(BaseModel):
+    article_id: str
+    pinned_comment_id: int | None
+
+
+class FeatureOut(BaseModel):
+    id: int
+    featured: bool
+    featured_at: datetime | None
+
+
 class CommentIn(BaseModel):
     body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX)
     parent_id: int | None = Field(default=None, description="The comment this one replies to.")
@@ -368,11 +401,23 @@ class ThreadComment(BaseModel):
     deleted: bool
     created_at: datetime
     edited_at: datetime | None
+    featured: bool = Field(description="An editors' pick (\"Uitgelicht\").")
+    vote_badge: str | None = Field(
+        description="The author's choice in the article's poll (\"stemde: Ja\"), when they "
+        "show it; null otherwise."
+    )
+    vote_option_ids: list[int] = Field(description="The options of the vote badge.")
     replies: list[ThreadComment]
 
 
 class ThreadPage(BaseModel):
     article_id: str
+    pinned: ThreadComment | None = Field(
+        description="The editor's own comment pinned above the thread (\"Redactie: …\")."
+    )
+    featured: list[ThreadComment] = Field(
+        description="The \"Uitgelicht\" section: the latest picks, without replies."
+    )
     comments: list[ThreadComment]
     count: int = Field(ge=0, description="Published comments, replies included.")
     page: int = Field(ge=1)

@@ -12,12 +12,13 @@ from sqlalchemy import select
 
 from articles import services as articles
 from comments.services import posting_block, recently_deleted, unverified_block
-from comments.threads import authors_pending, published_threads
+from comments.threads import authors_pending, published_threads, thread_filter, thread_highlights
 from db import get_session
 from forms.comments import ArticleForms
 from models import Appeal, Article, Comment, utcnow
 from moderation.modes import active_mode
 from parsing import page_number
+from polls.badges import badge_options
 from views.votes import poll_panels
 from wiring import posting_policy
 
@@ -102,9 +103,24 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
     mode = active_mode(session, item, posting_policy().auto_close_days)
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = page_number(request.args.get("pagina"))
+    only = thread_filter(session, item, request.args.get("filter"), request.args.get("stemde"))
     return {
         "article": item,
-        "thread_page": published_threads(session, item, page=page, newest_first=newest_first),
+        "thread_page": published_threads(
+            session, item, page=page, newest_first=newest_first, only=only
+        ),
+        "thread_filter": only,
+        # What the sort and pager links keep of the filter.
+        "thread_args": {
+            key: value
+            for key, value in (
+                ("filter", "uitgelicht" if only.featured else None),
+                ("stemde", only.voted_option_id),
+            )
+            if value
+        },
+        "highlights": thread_highlights(session, item),
+        "badge_options": badge_options(session, item.id),
         "newest_first": newest_first,
         "own_pending": own_pending,
         "appeals": appeals,
