@@ -514,6 +514,9 @@ class ExportAccount(BaseModel):
     last_login_at: datetime | None
     banned_until: datetime | None
     ban_reason: str | None
+    show_vote_badge: bool = Field(
+        description="The account setting: the fan's poll choices shown beside their comments."
+    )
     comment_counts: ExportCommentCounts
     history: list[ExportHistoryRow] = Field(
         description="Audit rows about the account: suspensions, bans, role and status changes."
@@ -563,6 +566,7 @@ class ExportBallot(BaseModel):
     article_id: str
     choices: list[str] = Field(description="The labels of the chosen options.")
     counted: bool = Field(description="False while the ballot is in quarantine.")
+    show_badge: bool = Field(description="The choice shows beside the fan's comments.")
     ip_hash_kept: bool
     created_at: datetime
 
@@ -683,6 +687,11 @@ class ExportNoteWritten(BaseModel):
     created_at: datetime
 
 
+class ExportCommentFeatured(BaseModel):
+    id: int
+    featured_at: datetime | None
+
+
 class ExportStaffActivity(BaseModel):
     actions: list[ExportAction]
     polls_created: list[ExportPollCreated]
@@ -690,6 +699,7 @@ class ExportStaffActivity(BaseModel):
     word_list_changes: list[ExportWordChange]
     appeals_decided: list[ExportAppealDecided]
     notes_written: list[ExportNoteWritten]
+    comments_featured: list[ExportCommentFeatured]
 
 
 class ExportDigestItem(BaseModel):
