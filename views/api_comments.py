@@ -380,6 +380,7 @@ def _feature_json(comment: Comment) -> dict[str, Any]:
 @operation(
     auth="login",
     scope=TokenScope.COMMENTS_WRITE,
+    reads_json=True,
     responses={200: schemas.FeatureOut},
     errors={
         403: "forbidden: editors, moderators and admins only.",
