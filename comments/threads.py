@@ -83,12 +83,14 @@ def published_threads(
     per_page: int = 20,
     newest_first: bool = True,
     only: ThreadFilter | None = None,
+    also_badge: Iterable[ThreadNode] = (),
 ) -> ThreadPage:
     """One page of top-level threads, each with its visible replies nested under their parent;
-    with a filter, one page of the matching published comments, flat."""
+    with a filter, one page of the matching published comments, flat. Every node gets its
+    author's vote badge, and so do `also_badge`'s (the highlights): one query for all."""
     page = max(1, page)
     if only is not None and only.active:
-        return _filtered(session, article, page, per_page, newest_first, only)
+        return _filtered(session, article, page, per_page, newest_first, only, also_badge)
     reply = aliased(Comment)
     has_visible_reply = (
         select(reply.id)
@@ -135,7 +137,7 @@ def published_threads(
         (parent or nodes[child.root_id]).replies.append(nodes[child.id])  # type: ignore[index]  # a reply's root_id is set
     for node in nodes.values():
         node.replies = [child for child in node.replies if _shown(child)]
-    attach_badges(session, article, nodes.values())
+    attach_badges(session, article, [*nodes.values(), *also_badge])
     return ThreadPage([nodes[r.id] for r in roots], page, per_page, total)
 
 
@@ -161,6 +163,7 @@ def _filtered(
     per_page: int,
     newest_first: bool,
     only: ThreadFilter,
+    also_badge: Iterable[ThreadNode],
 ) -> ThreadPage:
     """The matching published comments of the article (replies too), flat."""
     stmt = select(Comment).where(
@@ -178,7 +181,7 @@ def _filtered(
     found = list(session.scalars(paged))
     names = _names(session, {c.author_id for c in found})
     nodes = [ThreadNode(c, names.get(c.author_id, "?")) for c in found]
-    attach_badges(session, article, nodes)
+    attach_badges(session, article, [*nodes, *also_badge])
     return ThreadPage(nodes, page, per_page, total)
 
 
@@ -189,15 +192,18 @@ class Highlights:
     pinned: ThreadNode | None
     featured: list[ThreadNode]
 
+    def nodes(self) -> list[ThreadNode]:
+        return ([self.pinned] if self.pinned is not None else []) + self.featured
+
 
 def thread_highlights(session: Session, article: Article) -> Highlights:
-    """The pinned comment and the latest picks, with names and badges (three small queries)."""
+    """The pinned comment and the latest picks, with names (their badges come with the page's:
+    published_threads(also_badge=highlights.nodes()))."""
     pinned = pinned_comment(session, article)
     featured = featured_comments(session, article)
     shown = ([pinned] if pinned is not None else []) + featured
     names = _names(session, {c.author_id for c in shown})
     nodes = [ThreadNode(c, names.get(c.author_id, "?")) for c in shown]
-    attach_badges(session, article, nodes)
     if pinned is not None:
         return Highlights(nodes[0], nodes[1:])
     return Highlights(None, nodes)

@@ -55,13 +55,6 @@ def badges_for(
     return found
 
 
-def badge_text(choices: list[tuple[int, str]] | None) -> str | None:
-    """The labels of a badge, as shown after "stemde: " (None: no badge)."""
-    if not choices:
-        return None
-    return ", ".join(label for _, label in choices)
-
-
 def voters_subquery(article_id: int, option_id: int) -> Select:
     """The members whose badge shows `option_id` (the thread filter `?stemde=`)."""
     return _shown(article_id).with_only_columns(Ballot.user_id).where(PollOption.id == option_id)

@@ -123,10 +123,16 @@ def list_comments(article_id: str) -> ResponseReturnValue:
     body = cache.get(key)
     if body is None:
         article = articles.get_article(session, article_id)
-        result = published_threads(
-            session, article, page, per_page, newest_first=sort == "newest", only=only
-        )
         highlights = thread_highlights(session, article)
+        result = published_threads(
+            session,
+            article,
+            page,
+            per_page,
+            newest_first=sort == "newest",
+            only=only,
+            also_badge=highlights.nodes(),
+        )
         body = json.dumps(
             {
                 "article_id": article.cms_id,

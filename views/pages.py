@@ -104,10 +104,16 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
     newest_first = request.args.get("volgorde", "nieuwste") != "oudste"
     page = page_number(request.args.get("pagina"))
     only = thread_filter(session, item, request.args.get("filter"), request.args.get("stemde"))
+    highlights = thread_highlights(session, item)
     return {
         "article": item,
         "thread_page": published_threads(
-            session, item, page=page, newest_first=newest_first, only=only
+            session,
+            item,
+            page=page,
+            newest_first=newest_first,
+            only=only,
+            also_badge=highlights.nodes(),
         ),
         "thread_filter": only,
         # What the sort and pager links keep of the filter.
@@ -119,7 +125,7 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
             )
             if value
         },
-        "highlights": thread_highlights(session, item),
+        "highlights": highlights,
         "badge_options": badge_options(session, item.id),
         "newest_first": newest_first,
         "own_pending": own_pending,
