@@ -453,3 +453,26 @@ def test_the_migration_adds_the_references_with_on_delete_set_null(app: Flask) -
             ) in found
     finally:
         engine.dispose()
+
+
+def test_the_moderation_queue_features_and_goes_back_to_the_queue(
+    app: Flask, db: Session, people: dict[str, User], article: Article
+) -> None:
+    comment = create_comment(db, article, people["fan"], CommentState.PUBLISHED, "Recent!")
+    moderator = client_for(app, people["moderator"])
+    queue = moderator.get("/moderatie/?tab=recent").get_data(as_text=True)
+    assert f'action="/reacties/{comment.id}/uitlichten"' in queue
+
+    picked = moderator.post(
+        f"/reacties/{comment.id}/uitlichten", data={"terug": "/moderatie/?tab=recent"}
+    )
+    elsewhere = moderator.post(
+        f"/reacties/{comment.id}/niet-uitlichten", data={"terug": "https://elders.test/"}
+    )
+
+    assert picked.status_code == 303 and picked.headers["Location"] == "/moderatie/?tab=recent"
+    assert elsewhere.headers["Location"] == "/"  # only a local path is followed
+    assert actions(db, "comment", comment.id) == [
+        ("feature", people["moderator"].id),
+        ("unfeature", people["moderator"].id),
+    ]

@@ -24,6 +24,7 @@ from models import Article, Comment, CommentState, Role, User
 from moderation.actions import file_appeal
 from parsing import is_int_text
 from security import login_required_any, role_required
+from views.auth import safe_next
 from views.pages import render_article
 from wiring import activity_store, posting_policy, screen_text
 
@@ -265,6 +266,10 @@ def _pick(comment_id: int, act: Callable[[Session, User, Comment], str], anchor:
         return redirect(_back_to(article.cms_id, f"reactie-{comment_id}"), 303)
     session.commit()
     flash(message, "success")
+    # From the moderation queue: back to it (a local path only); else the article.
+    back = request.form.get("terug")
+    if back:
+        return redirect(safe_next(back), 303)
     return redirect(_back_to(article.cms_id, anchor), 303)
 
 
