@@ -27,8 +27,7 @@ def columns_named_by(table: Table, record: Any) -> tuple[str, ...]:
     return tuple(c.key for c in table.columns if c.key in named and c.key != "id")
 
 
-# A new comment is never an editor's pick (comments.picks sets those later).
-COMMENT_COLUMNS = inserted_columns(table_of(Comment), "featured_at", "featured_by_id")
+COMMENT_COLUMNS = inserted_columns(table_of(Comment))
 FLAG_COLUMNS = inserted_columns(table_of(Flag))
 AUDIT_COLUMNS = inserted_columns(table_of(ModerationAction))
 # show_badge: the voter's badge choice, written after the vote by polls.badges when ticked (a
