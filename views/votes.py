@@ -69,9 +69,9 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
         outcome = polls.cast_vote(
             session, poll.id, option_ids, voter, support.vote_context(token), moment
         )
-        record_badge_choice(
-            session, poll.id, voter.user_id, outcome.created, support.badge_ticked()
-        )
+        # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
+        ticked = support.badge_ticked() if outcome.created else None
+        record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
     except DomainError as exc:
         session.rollback()
         if exc.status_code == 404:
