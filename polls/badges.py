@@ -87,7 +87,7 @@ def show_on_ballot(session: Session, poll_id: int, user_id: int, show: bool) -> 
     )
     if moved is None:
         return False
-    touch_article(session, session.scalar(select(Poll.article_id).where(Poll.id == poll_id)))
+    touch_article(session, session.scalars(select(Poll.article_id).where(Poll.id == poll_id)).one())
     return True
 
 
