@@ -24,6 +24,7 @@ from models.base import utcnow
 EVENT_NAMES = (
     "comment.created",
     "comment.state_changed",
+    "comment.featured",
     "report.created",
     "report.decided",
     "appeal.created",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import HiddenField, SelectMultipleField
+from wtforms import BooleanField, HiddenField, SelectMultipleField
 
 from forms.base import TribuneForm
 
@@ -19,3 +19,10 @@ class WidgetVoteForm(TribuneForm):
     voter_token = HiddenField()
     # Ids as typed; the view refuses anything that is not one (its "invalid_options").
     option = SelectMultipleField("Antwoord", validate_choice=False)
+
+
+class VoteBadgeForm(TribuneForm):
+    """The account setting of the vote badge (/profiel): show my choice in an article's poll
+    beside my comments under it, on every poll I voted in (polls.badges)."""
+
+    show = BooleanField("Toon mijn stem bij mijn reacties")

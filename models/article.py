@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import String, Text
+from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -50,6 +50,10 @@ class Article(Base):
     # The thread's order when the reader picks none (set in /redactie/).
     default_sort: Mapped[ThreadSort] = mapped_column(
         str_enum(ThreadSort), default=ThreadSort.NEWEST, server_default="newest"
+    )
+    # The editor's own comment pinned above the thread ("Redactie: …"; comments.picks).
+    pinned_comment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comments.id", ondelete="SET NULL", use_alter=True)
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -99,6 +99,14 @@ class Comment(Base):
             postgresql_where=text("state <> 'published'"),
             sqlite_where=text("state <> 'published'"),
         ),
+        # The "Uitgelicht" section and filter: an article's picks, newest first.
+        Index(
+            "ix_comments_article_id_featured_at",
+            "article_id",
+            "featured_at",
+            postgresql_where=text("featured_at IS NOT NULL"),
+            sqlite_where=text("featured_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -129,6 +137,9 @@ class Comment(Base):
     # Set when the body was erased (privacy.retention after TRIBUNE_RETAIN_REJECTED_DAYS, or the
     # author's account deletion): the body then holds only a Dutch placeholder.
     body_erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Editor's pick ("Uitgelicht"): when and by whom (comments.picks).
+    featured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    featured_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     flags: Mapped[list[Flag]] = relationship(
         back_populates="comment", cascade="all, delete-orphan", order_by="Flag.id"

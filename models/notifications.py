@@ -27,7 +27,7 @@ class NotificationKind(enum.Enum):
     def label_nl(self) -> str:
         return {
             "reply": "Een antwoord op mijn reactie",
-            "decision": "Mijn reactie goedgekeurd of afgewezen",
+            "decision": "Mijn reactie goedgekeurd, afgewezen of uitgelicht",
             "report": "Een beslissing over iets wat ik meldde",
             "appeal": "Een beslissing over mijn bezwaar",
             "suspension": "Een schorsing of verbanning van mijn account",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -73,6 +73,14 @@ class Ballot(Base):
     __table_args__ = (
         UniqueConstraint("poll_id", "voter_key"),
         Index("ix_ballots_poll_id_ip_hash_created_at", "poll_id", "ip_hash", "created_at"),
+        # A member's ballots (vote badges, GDPR export, account deletion).
+        Index(
+            "ix_ballots_user_id_poll_id",
+            "user_id",
+            "poll_id",
+            postgresql_where=text("user_id IS NOT NULL"),
+            sqlite_where=text("user_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -87,6 +95,9 @@ class Ballot(Base):
     # Why it was marked: "ip_allowance" (over the per-IP allowance) or "burst" (token spike).
     suspicion: Mapped[str | None] = mapped_column(String(20))
     quarantined_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The member chose to show this choice beside their comments under the poll's article
+    # (polls.badges: never for anonymous ballots, none while quarantined).
+    show_badge: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     choices: Mapped[list[BallotChoice]] = relationship(cascade="all, delete-orphan")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, Text, true
+from sqlalchemy import ForeignKey, Index, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -99,6 +99,9 @@ class User(Base):
     # False for accounts a news site's single sign-on created: they have no password and
     # /login refuses them (accounts.sso).
     password_login: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Vote badge: show this fan's choice in an article's poll beside their comments there, on
+    # every ballot (polls.badges; each ballot's own checkbox changes it for that poll).
+    show_vote_badge: Mapped[bool] = mapped_column(default=False, server_default=false())
     # When the owner followed the verification link (accounts.care); None: not confirmed yet.
     # Accounts older than migration 0012 were set to their creation time (treated as verified).
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

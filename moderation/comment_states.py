@@ -349,6 +349,8 @@ class PostedComment:
     decision_reason: ReasonCode | None
     decision_note: str | None
     body_erased_at: datetime | None
+    featured_at: datetime | None
+    featured_by_id: int | None
 
 
 def _post_audit_row(
@@ -430,6 +432,8 @@ def post_rows(
         "decision_reason": reason if to_state is CommentState.REJECTED else None,
         "decision_note": None,
         "body_erased_at": None,
+        "featured_at": None,  # a new comment is nobody's pick yet (comments.picks)
+        "featured_by_id": None,
     }
     comment = PostedComment(id=0, **row)
     rows = PostRows(

@@ -124,6 +124,25 @@ def approved_notice(session: Session, comment: Comment, restored: bool = False) 
     )
 
 
+def featured_notice(session: Session, comment: Comment) -> Notice:
+    """Staff marked the recipient's comment "Uitgelicht" (comments.picks)."""
+    article = _article(session, comment)
+    path = comment_path(article, comment.id)
+    return Notice(
+        kind=NotificationKind.DECISION,
+        template="notify_featured",
+        context={
+            "article_title": article.title,
+            "excerpt": excerpt(comment.body),
+            "comment_path": path,
+        },
+        article_id=article.id,
+        article_title=article.title,
+        summary=f"De redactie lichtte je reactie uit: “{excerpt(comment.body, 60)}”",
+        path=path,
+    )
+
+
 def rejected_notice(
     session: Session,
     comment: Comment,

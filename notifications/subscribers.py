@@ -111,6 +111,21 @@ def on_state_changed(session: Session, event: DomainEvent) -> None:
         )
 
 
+@subscribe("comment.featured")
+def on_comment_featured(session: Session, event: DomainEvent) -> None:
+    """The author hears that the editors picked their comment ("Uitgelicht")."""
+    comment = session.get(Comment, event.data["comment_id"])
+    if comment is None or comment.state is not CommentState.PUBLISHED:
+        return
+    notify(
+        session,
+        comment.author_id,
+        notices.featured_notice(session, comment),
+        actor_id=event.data.get("actor_id"),
+        now=event.occurred_at,
+    )
+
+
 @subscribe("report.decided")
 def on_report_decided(session: Session, event: DomainEvent) -> None:
     """The reporter hears what became of their report."""

@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from caching import touch_article
 from lookups import get_or_404
 from models import Article, Ballot, BallotChoice, Poll, PollOption, User
 from moderation.audit import record_action
@@ -79,6 +80,8 @@ def set_quarantine(
     )
     if not moved:
         return []
+    # Vote badges are read from the ballots: the article's cached thread pages must go.
+    touch_article(session, poll.article_id)
     sign = -1 if quarantine else 1
     per_option = {k: sign * v for k, v in _per_option(session, moved).items()}
     action = "quarantine_ballot" if quarantine else "release_ballot"

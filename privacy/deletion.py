@@ -158,6 +158,7 @@ KEPT_REFERENCES: dict[tuple[str, str], str] = {
     ("webhook_endpoints", "created_by_id"): "staff work: the id only",
     ("notices", "decided_by_id"): "staff work: the id only",
     ("notices", "complaint_decided_by_id"): "staff work: the id only",
+    ("comments", "featured_by_id"): "staff work (an editor's pick): the id only",
 }
 
 
@@ -250,6 +251,7 @@ def _unlink_ballots(session: Session, former: FormerAccount) -> None:
         # A random key per ballot: unique per poll as the constraint wants, tied to nobody.
         ballot.voter_key = "x:" + secrets.token_hex(16)
         ballot.user_id = None
+        ballot.show_badge = False  # an unlinked ballot is nobody's: no vote badge
 
 
 @register_eraser("reactions", covers=[("reactions", "user_id")])

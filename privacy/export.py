@@ -130,6 +130,7 @@ def _account(session: Session, user: User) -> Json:
         "last_login_at": _time(user.last_login_at),
         "banned_until": _time(user.banned_until),
         "ban_reason": user.ban_reason,
+        "show_vote_badge": user.show_vote_badge,
         "comment_counts": {
             "published": user.published_count,
             "held": user.held_count,
@@ -270,6 +271,7 @@ def _ballots(session: Session, user: User) -> Json:
             "article_id": cms_id,
             "choices": choices.get(ballot.id, []),
             "counted": ballot.quarantined_at is None,
+            "show_badge": ballot.show_badge,
             # A keyed hash of the IP address (never the address), erased after
             # TRIBUNE_RETAIN_IP_DAYS; only whether one is kept is of use to its owner.
             "ip_hash_kept": ballot.ip_hash is not None,
@@ -401,6 +403,7 @@ def _messages(session: Session, user: User) -> Json:
         ("lexicon_entries", "created_by_id"): "word_list_changes",
         ("appeals", "decided_by_id"): "appeals_decided",
         ("user_notes", "author_id"): "notes_written",
+        ("comments", "featured_by_id"): "comments_featured",
     },
 )
 def _staff_activity(session: Session, user: User) -> Json:
@@ -425,6 +428,9 @@ def _staff_activity(session: Session, user: User) -> Json:
     )
     written = session.scalars(
         select(UserNote).where(UserNote.author_id == user.id).order_by(UserNote.id)
+    )
+    featured = session.scalars(
+        select(Comment).where(Comment.featured_by_id == user.id).order_by(Comment.id)
     )
     return {
         "actions": [
@@ -472,5 +478,9 @@ def _staff_activity(session: Session, user: User) -> Json:
         "notes_written": [
             {"id": note.id, "user_id": note.user_id, "created_at": _time(note.created_at)}
             for note in written
+        ],
+        # Comments this account marked "Uitgelicht" (someone else's, by id only).
+        "comments_featured": [
+            {"id": comment.id, "featured_at": _time(comment.featured_at)} for comment in featured
         ],
     }

@@ -186,7 +186,11 @@
         var token = readToken();
         var ready = token || !anonymous ? Promise.resolve(token) : newToken();
         return ready.then(function (voterToken) {
-          return request("POST", "/api/v1/polls/" + pollId + "/votes", { option_ids: ids }, voterToken);
+          var body = { option_ids: ids };
+          // The vote badge's checkbox is only there for a signed-in fan (embed/_poll.html).
+          var badge = form.querySelector("input[name=show_badge]");
+          if (badge) body.show_badge = badge.checked;
+          return request("POST", "/api/v1/polls/" + pollId + "/votes", body, voterToken);
         }).then(function (r) {
           var code = r.data && r.data.error ? r.data.error.code : "";
           if (retry && (code === "voter_token_expired" || code === "invalid_voter_token" || code === "foreign_voter_token")) {

@@ -209,6 +209,9 @@ def populate_fan(
         ]
     )
     poll.created_by_id = fan.id
+    # As if staff once: a comment the fan marked "Uitgelicht" (comments.featured_by_id).
+    comments[CommentState.PUBLISHED].featured_by_id = fan.id
+    comments[CommentState.PUBLISHED].featured_at = utcnow()
     # Replies in the daily digest (the row may exist already: posting made one).
     settings = db.get(NotificationSettings, fan.id) or NotificationSettings(
         user_id=fan.id, unsubscribe_key="c" * 64

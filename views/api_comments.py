@@ -11,24 +11,26 @@ from flask_login import current_user
 from sqlalchemy import bindparam, select
 
 from articles import services as articles
-from comments import reactions
+from comments import picks, reactions
 from comments import services as comments
 from comments.threads import (
     ThreadNode,
     parse_sort,
     published_threads,
     reacted_ids,
+    thread_filter,
+    thread_highlights,
 )
 from db import get_session, read_first, start_write
 from errors import Invalid
 from extensions import limits_checked
-from models import Article, Comment, CommentState, ThreadSort, TokenScope
+from models import Article, Comment, CommentState, Role, ThreadSort, TokenScope
 from moderation.actions import file_appeal, report_outcomes
 from moderation.comment_states import PostedComment
 from parsing import is_int_text
-from security import login_required_any
+from security import login_required_any, role_required
 from views import api_schemas as schemas
-from views.api import bp, json_object
+from views.api import bp, json_object, parse_body
 from views.comments import reaction_limited
 from views.openapi import operation
 from wiring import activity_store, posting_policy, screen_text, thread_cache
@@ -55,6 +57,9 @@ def node_json(node: ThreadNode) -> dict[str, Any]:
         "reaction_count": comment.reaction_count,
         # The shared (cached) answer is the anonymous reader's; with_reacted fills it in.
         "reacted": False,
+        "featured": node.featured,
+        "vote_badge": node.badge_text,
+        "vote_option_ids": [option_id for option_id, _ in node.badge],
         "replies": [node_json(reply) for reply in node.replies],
     }
 
@@ -97,13 +102,19 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
 @operation(
     query=schemas.ThreadQuery,
     responses={200: schemas.ThreadPage},
-    errors={404: "article_not_found", 422: "invalid_article_id or invalid_parameter."},
+    errors={
+        404: "article_not_found",
+        422: "invalid_article_id or invalid_parameter (also: stemde names no option of the "
+        "article's polls).",
+    },
 )
 def list_comments(article_id: str) -> ResponseReturnValue:
     """Published comments with replies, a page of top-level threads at a time."""
     articles.validate_article_id(article_id)
     page = _int_arg("page", 1, 1, schemas.PAGE_MAX)
     per_page = _int_arg("per_page", schemas.PER_PAGE_DEFAULT, 1, schemas.PER_PAGE_MAX)
+    featured_only = request.args.get("filter")
+    stemde = request.args.get("stemde")
     session = get_session()
     cache = thread_cache()
     rows = hot_rows(session.connection(), _THREAD_VERSION, {"cms_id": article_id})
@@ -114,15 +125,34 @@ def list_comments(article_id: str) -> ResponseReturnValue:
     if sort is None or request.args.get("sort") in ("nieuwste", "oudste"):
         raise Invalid("invalid_parameter", "sort is 'newest', 'oldest' of 'best' ('beste').")
     # "best" follows the clock as well as the writes: its cached pages live the cache's TTL.
-    key = cache.key(found.id, found.thread_version, f"{sort.value}:{page}:{per_page}")
+    variant = f"{sort.value}:{page}:{per_page}"
+    if featured_only or stemde:
+        # Checked before the cache: a key never holds an unchecked value.
+        article = articles.get_article(session, article_id)
+        only = thread_filter(session, article, featured_only, stemde)
+        variant += f":f{int(only.featured)}:s{only.voted_option_id or 0}"
+    else:
+        only = None
+    key = cache.key(found.id, found.thread_version, variant)
     body = cache.get(key)
     if body is None:
         article = articles.get_article(session, article_id)
-        result = published_threads(session, article, page, per_page, sort=sort)
+        highlights = thread_highlights(session, article)
+        result = published_threads(
+            session,
+            article,
+            page,
+            per_page,
+            sort=sort,
+            only=only,
+            also_badge=highlights.nodes(),
+        )
         body = json.dumps(
             {
                 "article_id": article.cms_id,
                 "sort": sort.value,
+                "pinned": node_json(highlights.pinned) if highlights.pinned else None,
+                "featured": [node_json(node) for node in highlights.featured],
                 "comments": [node_json(node) for node in result.threads],
                 "count": article.comment_count,
                 "page": result.page,
@@ -143,7 +173,9 @@ def with_reacted(body: bytes, user_id: int) -> bytes:
     """The shared thread answer with this reader's "Sterk" marks (one indexed read)."""
     document = json.loads(body)
     nodes: list[dict[str, Any]] = []
-    stack = list(document["comments"])
+    stack = list(document["comments"]) + list(document["featured"])
+    if document["pinned"]:
+        stack.append(document["pinned"])
     while stack:
         node = stack.pop()
         nodes.append(node)
@@ -428,3 +460,75 @@ def my_reports() -> ResponseReturnValue:
         200,
         {"Cache-Control": "private, no-store"},
     )
+
+
+def _feature_json(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "featured": comment.featured_at is not None,
+        "featured_at": comment.featured_at.isoformat() if comment.featured_at else None,
+    }
+
+
+@bp.route("/comments/<int:comment_id>/feature", methods=["PUT", "DELETE"])
+@operation(
+    auth="login",
+    scope=TokenScope.COMMENTS_WRITE,
+    reads_json=True,
+    responses={200: schemas.FeatureOut},
+    errors={
+        403: "forbidden: editors, moderators and admins only.",
+        404: "comment_not_found",
+        409: "not_featurable: the comment is not published (PUT).",
+    },
+)
+@role_required(Role.MODERATOR, Role.EDITOR, Role.ADMIN)
+def feature_comment(comment_id: int) -> ResponseReturnValue:
+    """PUT: mark a published comment "Uitgelicht" (its author is told); DELETE: unmark it.
+    Both idempotent and audited."""
+    session = get_session()
+    actor = current_user._get_current_object()
+    if request.method == "PUT":
+        comment = picks.feature(session, actor, comment_id)
+    else:
+        comment = picks.unfeature(session, actor, comment_id)
+    session.commit()
+    return jsonify(_feature_json(comment))
+
+
+@bp.route("/articles/<article_id>/pin", methods=["PUT", "DELETE"])
+@operation(
+    "PUT",
+    auth="editor",
+    scope=TokenScope.COMMENTS_WRITE,
+    body=schemas.PinIn,
+    responses={200: schemas.PinOut},
+    errors={
+        403: "forbidden (editors and admins only) or not_own_comment.",
+        404: "article_not_found or comment_not_found (also: on another article).",
+        409: "not_pinnable: the comment is not published.",
+        422: "invalid_article_id or validation_failed.",
+    },
+)
+@operation(
+    "DELETE",
+    auth="editor",
+    scope=TokenScope.COMMENTS_WRITE,
+    responses={200: schemas.PinOut},
+    errors={403: "forbidden", 404: "article_not_found", 422: "invalid_article_id"},
+)
+@role_required(Role.EDITOR, Role.ADMIN)
+def pin_comment(article_id: str) -> ResponseReturnValue:
+    """PUT: pin the editor's own published comment above the thread (replacing the pinned
+    one); DELETE: unpin. Audited."""
+    articles.validate_article_id(article_id)
+    session = get_session()
+    article = articles.get_article(session, article_id)
+    editor = current_user._get_current_object()
+    if request.method == "PUT":
+        payload = parse_body(schemas.PinIn)
+        picks.pin(session, editor, article, payload.comment_id)
+    else:
+        picks.unpin(session, editor, article)
+    session.commit()
+    return jsonify({"article_id": article.cms_id, "pinned_comment_id": article.pinned_comment_id})

@@ -20,6 +20,7 @@ from errors import Conflict, DomainError, Invalid
 from live import pacing as live
 from models import Role, TokenScope, VoterScope
 from polls import services as polls
+from polls.badges import badge_shown, record_badge_choice
 from security import role_required
 from views import api_schemas as schemas
 from views import poll_support as support
@@ -215,7 +216,8 @@ def issue_voter_token(poll_id: int) -> ResponseReturnValue:
         403: "invalid_voter_token, voter_token_expired or foreign_voter_token.",
         404: "poll_not_found",
         409: "poll_not_open (scheduled, editors), poll_closed or vote_conflict.",
-        422: "invalid_options, too_many_choices or invalid_voter_token.",
+        422: "invalid_options, too_many_choices, invalid_voter_token or invalid_parameter "
+        "(show_badge).",
     },
 )
 @read_first
@@ -248,7 +250,15 @@ def cast_vote(poll_id: int) -> ResponseReturnValue:
             "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
             401,
         )
+    show = payload.get("show_badge")
+    if show is not None and not isinstance(show, bool):
+        raise Invalid("invalid_parameter", "show_badge is true, false of null.")
     outcome = polls.cast_vote(session, poll_id, payload.get("option_ids"), voter, context, moment)
+    if show is None and outcome.created and voter.is_member:
+        show = bool(current_user.show_vote_badge)  # the account setting prefills the choice
+    shown = record_badge_choice(session, poll_id, voter.user_id, outcome.created, show)
+    if shown is None:
+        shown = badge_shown(session, outcome.ballot_id)
     session.commit()
     snapshot = outcome.poll
     assert snapshot is not None
@@ -256,6 +266,7 @@ def cast_vote(poll_id: int) -> ResponseReturnValue:
         "id": outcome.ballot_id,
         "option_ids": outcome.option_ids,
         "created_at": outcome.created_at.isoformat(),
+        "show_badge": shown,
     }
     # Answered from what the vote read and wrote (its counters include this ballot): no
     # read-back after the commit.

@@ -130,6 +130,15 @@ class ThreadQuery(BaseModel):
     )
     page: int = Field(default=1, ge=1, le=PAGE_MAX)
     per_page: int = Field(default=PER_PAGE_DEFAULT, ge=1, le=PER_PAGE_MAX)
+    filter: Literal["uitgelicht"] | None = Field(
+        default=None, description="uitgelicht: only the editors' picks, flat (replies too)."
+    )
+    stemde: int | None = Field(
+        default=None,
+        ge=1,
+        description="An option id of one of the article's polls: only comments whose author's "
+        "vote badge shows it, flat.",
+    )
 
 
 class MyCommentsQuery(BaseModel):
@@ -277,6 +286,12 @@ class PollPatch(Input):
 
 class VoteIn(BaseModel):
     option_ids: list[int] = Field(min_length=1, max_length=MAX_OPTIONS)
+    show_badge: bool | None = Field(
+        default=None,
+        description="Members only: show this choice beside your comments under the article "
+        "(\"stemde: …\"). null: your account setting (a new ballot), unchanged (an existing "
+        "one). Ignored for anonymous ballots.",
+    )
     voter_token: str | None = Field(
         default=None, max_length=VOTER_TOKEN_MAX, description=f"Or the {VOTER_HEADER} header."
     )
@@ -304,6 +319,9 @@ class Ballot(BaseModel):
     id: int
     option_ids: list[int]
     created_at: datetime
+    show_badge: bool = Field(
+        default=False, description="The choice shows beside the member's comments."
+    )
 
 
 class BallotStats(BaseModel):
@@ -354,6 +372,21 @@ class VoterToken(BaseModel):
 # ---------------------------------------------------------------- comments
 
 
+class PinIn(BaseModel):
+    comment_id: int = Field(ge=1, description="The editor's own published comment.")
+
+
+class PinOut(BaseModel):
+    article_id: str
+    pinned_comment_id: int | None
+
+
+class FeatureOut(BaseModel):
+    id: int
+    featured: bool
+    featured_at: datetime | None
+
+
 class CommentIn(BaseModel):
     body: str = Field(min_length=BODY_MIN, max_length=BODY_MAX)
     parent_id: int | None = Field(default=None, description="The comment this one replies to.")
@@ -384,12 +417,24 @@ class ThreadComment(BaseModel):
     edited_at: datetime | None
     reaction_count: int = Field(ge=0, description='"Sterk" reactions on the comment.')
     reacted: bool = Field(description='Whether the caller gave it a "Sterk" (anonymous: false).')
+    featured: bool = Field(description="An editors' pick (\"Uitgelicht\").")
+    vote_badge: str | None = Field(
+        description="The author's choice in the article's poll (\"stemde: Ja\"), when they "
+        "show it; null otherwise."
+    )
+    vote_option_ids: list[int] = Field(description="The options of the vote badge.")
     replies: list[ThreadComment]
 
 
 class ThreadPage(BaseModel):
     article_id: str
     sort: Literal["newest", "oldest", "best"]
+    pinned: ThreadComment | None = Field(
+        description="The editor's own comment pinned above the thread (\"Redactie: …\")."
+    )
+    featured: list[ThreadComment] = Field(
+        description="The \"Uitgelicht\" section: the latest picks, without replies."
+    )
     comments: list[ThreadComment]
     count: int = Field(ge=0, description="Published comments, replies included.")
     page: int = Field(ge=1)
@@ -494,6 +539,9 @@ class ExportAccount(BaseModel):
     last_login_at: datetime | None
     banned_until: datetime | None
     ban_reason: str | None
+    show_vote_badge: bool = Field(
+        description="The account setting: the fan's poll choices shown beside their comments."
+    )
     comment_counts: ExportCommentCounts
     history: list[ExportHistoryRow] = Field(
         description="Audit rows about the account: suspensions, bans, role and status changes."
@@ -543,6 +591,7 @@ class ExportBallot(BaseModel):
     article_id: str
     choices: list[str] = Field(description="The labels of the chosen options.")
     counted: bool = Field(description="False while the ballot is in quarantine.")
+    show_badge: bool = Field(description="The choice shows beside the fan's comments.")
     ip_hash_kept: bool
     created_at: datetime
 
@@ -663,6 +712,11 @@ class ExportNoteWritten(BaseModel):
     created_at: datetime
 
 
+class ExportCommentFeatured(BaseModel):
+    id: int
+    featured_at: datetime | None
+
+
 class ExportStaffActivity(BaseModel):
     actions: list[ExportAction]
     polls_created: list[ExportPollCreated]
@@ -670,6 +724,7 @@ class ExportStaffActivity(BaseModel):
     word_list_changes: list[ExportWordChange]
     appeals_decided: list[ExportAppealDecided]
     notes_written: list[ExportNoteWritten]
+    comments_featured: list[ExportCommentFeatured]
 
 
 class ExportDigestItem(BaseModel):

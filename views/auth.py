@@ -44,6 +44,7 @@ from forms.accounts import (
     TokenForm,
 )
 from forms.base import ButtonForm
+from forms.polls import VoteBadgeForm
 from models import ApiToken, Role, User, utcnow
 from moderation.actions import report_outcomes
 from privacy import deletion
@@ -404,6 +405,9 @@ def _render_profile(
                 for scope in services.token_scopes_for(current_user.role)
             ],
             button=ButtonForm(formdata=None),
+            vote_badge_form=VoteBadgeForm(
+                formdata=None, data={"show": current_user.show_vote_badge}
+            ),
         ),
         status,
     )

@@ -4,11 +4,16 @@ reason beside the field, with the refusal's status (422, 429, 403, 409)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response
 
-from comments import reactions
+from articles import services as articles
+from comments import picks, reactions
 from comments import services as comments
 from db import get_session, read_first, start_write
 from errors import DomainError, wants_json
@@ -23,10 +28,11 @@ from forms.comments import (
     ReportForm,
 )
 from lookups import get_or_404
-from models import Article, Comment, CommentState
+from models import Article, Comment, CommentState, Role, User
 from moderation.actions import file_appeal
 from parsing import is_int_text
-from security import login_required_any
+from security import login_required_any, role_required
+from views.auth import safe_next
 from views.pages import render_article
 from wiring import activity_store, posting_policy, screen_text
 
@@ -296,3 +302,82 @@ def appeal(comment_id: int) -> ResponseReturnValue:
     session.commit()
     flash("Je bezwaar is ingediend. Een moderator bekijkt het.", "success")
     return redirect(_back_to(article_id, f"reactie-{comment_id}")), 303
+
+
+def _pick(comment_id: int, act: Callable[[Session, User, Comment], str], anchor: str) -> Response:
+    """Run one staff pick or pin from the article page's button (CSRF checked by the app)."""
+    session = get_session()
+    comment = get_or_404(
+        session, Comment, comment_id, "comment_not_found", "Deze reactie bestaat niet."
+    )
+    article = session.get_one(Article, comment.article_id)
+    try:
+        message = act(session, current_user._get_current_object(), comment)
+    except DomainError as exc:
+        session.rollback()
+        if exc.status_code == 404 or wants_json():
+            raise
+        flash(exc.message, "error")
+        return redirect(_back_to(article.cms_id, f"reactie-{comment_id}"), 303)
+    session.commit()
+    flash(message, "success")
+    # From the moderation queue: back to it (a local path only); else the article.
+    back = request.form.get("terug")
+    if back:
+        return redirect(safe_next(back), 303)
+    return redirect(_back_to(article.cms_id, anchor), 303)
+
+
+@bp.post("/reacties/<int:comment_id>/uitlichten")
+@role_required(Role.MODERATOR, Role.EDITOR, Role.ADMIN)
+def feature(comment_id: int) -> ResponseReturnValue:
+    """Mark a published comment "Uitgelicht" (its author is told)."""
+
+    def act(session: Session, actor: User, comment: Comment) -> str:
+        picks.feature(session, actor, comment.id)
+        return "De reactie is uitgelicht."
+
+    return _pick(comment_id, act, f"reactie-{comment_id}")
+
+
+@bp.post("/reacties/<int:comment_id>/niet-uitlichten")
+@role_required(Role.MODERATOR, Role.EDITOR, Role.ADMIN)
+def unfeature(comment_id: int) -> ResponseReturnValue:
+    """Take a comment out of "Uitgelicht"."""
+
+    def act(session: Session, actor: User, comment: Comment) -> str:
+        picks.unfeature(session, actor, comment.id)
+        return "De reactie is niet meer uitgelicht."
+
+    return _pick(comment_id, act, f"reactie-{comment_id}")
+
+
+@bp.post("/reacties/<int:comment_id>/vastpinnen")
+@role_required(Role.EDITOR, Role.ADMIN)
+def pin(comment_id: int) -> ResponseReturnValue:
+    """Pin the editor's own comment above the thread (in place of the pinned one)."""
+
+    def act(session: Session, editor: User, comment: Comment) -> str:
+        picks.pin(session, editor, session.get_one(Article, comment.article_id), comment.id)
+        return "Je reactie staat vastgepind boven de reacties."
+
+    return _pick(comment_id, act, "vastgepind")
+
+
+@bp.post("/artikels/<article_id>/losmaken")
+@role_required(Role.EDITOR, Role.ADMIN)
+def unpin(article_id: str) -> ResponseReturnValue:
+    """Unpin the article's pinned comment."""
+    session = get_session()
+    article = articles.article_for_page(session, article_id)
+    try:
+        picks.unpin(session, current_user._get_current_object(), article)
+    except DomainError as exc:
+        session.rollback()
+        if wants_json():
+            raise
+        flash(exc.message, "error")
+        return redirect(_back_to(article.cms_id), 303)
+    session.commit()
+    flash("De vastgepinde reactie is losgemaakt.", "success")
+    return redirect(_back_to(article.cms_id), 303)

@@ -27,6 +27,7 @@ from forms.polls import WidgetVoteForm
 from models import Article, VoterScope
 from parsing import is_int_text
 from polls import services as polls
+from polls.badges import record_badge_choice
 from polls.results import refresh_counters
 from polls.tokens import check_form_token, issue_form_token
 from views import poll_support as support
@@ -104,6 +105,9 @@ def vote(poll_id: int) -> ResponseReturnValue:
         outcome = polls.cast_vote(
             session, poll.id, option_ids, voter, support.vote_context(token), moment
         )
+        # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
+        ticked = support.badge_ticked() if outcome.created else None
+        record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
     except DomainError as exc:
         session.rollback()
         if exc.code == "poll_not_found":

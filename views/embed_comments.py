@@ -99,7 +99,18 @@ def thread_etag(article: Article) -> str:
     sort = _sort_mark(article)
     page = request.args.get("pagina", "1")[:6]
     shape = "f" if wants_fragment() else "p"
-    return f'W/"t{article.thread_version}-u{reader}-{sort}{page}-c{article.comment_count}{shape}"'
+    return (
+        f'W/"t{article.thread_version}-u{reader}-{sort}{page}-c{article.comment_count}{shape}'
+        f'{_filter_variant()}"'
+    )
+
+
+def _filter_variant() -> str:
+    """The thread filter of the request in a cache key or validator ("" without one)."""
+    # Letters and digits only: it goes into a quoted header value.
+    featured = "".join(ch for ch in request.args.get("filter", "")[:12] if ch.isalnum())
+    stemde = "".join(ch for ch in request.args.get("stemde", "")[:12] if ch.isalnum())
+    return f"-f{featured}-s{stemde}" if featured or stemde else ""
 
 
 def _sort_mark(article: Article) -> str:
@@ -264,7 +275,7 @@ def _cached_fragment(article: Article) -> Response:
     page = request.args.get("pagina", "1")[:6]
     variant = (
         f"embed:{sort}:{page}:{article.comment_count}:{int(mode.closed)}"
-        f":{int(mode.premoderated)}:{mode.slow_seconds or 0}:{label}"
+        f":{int(mode.premoderated)}:{mode.slow_seconds or 0}:{label}{_filter_variant()}"
     )
     cache = thread_cache()
     key = cache.key(article.id, article.thread_version, variant)

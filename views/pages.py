@@ -30,6 +30,8 @@ from comments.threads import (
     parse_sort,
     published_threads,
     reacted_ids,
+    thread_filter,
+    thread_highlights,
 )
 from db import get_session
 from forms.comments import ArticleForms
@@ -37,6 +39,7 @@ from live import pacing as live
 from models import Appeal, Article, Comment, ThreadSort, utcnow
 from moderation.modes import active_mode
 from parsing import page_number
+from polls.badges import badge_options
 from views.votes import poll_panels
 from wiring import posting_policy, refresh_hint
 
@@ -172,16 +175,40 @@ def thread_context(item: Article, forms: ArticleForms | None = None) -> dict[str
     mode = active_mode(session, item, posting_policy().auto_close_days)
     sort = page_sort(item)
     page = page_number(request.args.get("pagina"))
-    thread_page = published_threads(session, item, page=page, sort=sort, now=now)
+    only = thread_filter(session, item, request.args.get("filter"), request.args.get("stemde"))
+    highlights = thread_highlights(session, item)
+    thread_page = published_threads(
+        session,
+        item,
+        page=page,
+        sort=sort,
+        now=now,
+        only=only,
+        also_badge=highlights.nodes(),
+    )
     reacted: set[int] = set()
     if current_user.is_authenticated:
-        reacted = reacted_ids(session, current_user.id, node_ids(thread_page.threads))
+        reacted = reacted_ids(
+            session, current_user.id, node_ids([*thread_page.threads, *highlights.nodes()])
+        )
     return {
         "article": item,
         "thread_page": thread_page,
         "sort_word": WORD_OF_SORT[sort],
         "sort_words": list(SORT_WORDS),
         "reacted": reacted,
+        "thread_filter": only,
+        # What the sort and pager links keep of the filter.
+        "thread_args": {
+            key: value
+            for key, value in (
+                ("filter", "uitgelicht" if only.featured else None),
+                ("stemde", only.voted_option_id),
+            )
+            if value
+        },
+        "highlights": highlights,
+        "badge_options": badge_options(session, item.id),
         "own_pending": own_pending,
         "appeals": appeals,
         "mode": mode,

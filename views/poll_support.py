@@ -401,6 +401,15 @@ class PollPanel:
         return "De redactie maakt de stand van deze peiling niet publiek."
 
 
+# The vote form's checkbox "Toon mijn stem bij mijn reacties" (members only: embed/_poll.html).
+BADGE_FIELD = "show_badge"
+
+
+def badge_ticked() -> bool:
+    """Whether the vote form's badge checkbox was ticked (absent: not ticked)."""
+    return request.form.get(BADGE_FIELD) in ("1", "y", "on")
+
+
 def form_voter(
     poll: Poll, explicit_token: str | None = None
 ) -> tuple[polls.Voter, VoterToken | None, str | None]:

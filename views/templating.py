@@ -167,6 +167,10 @@ ACTION_LABELS_NL = {
     "lexicon_undo_allow_domain": "domeintoelating ongedaan",
     "schedule_match_day": "wedstrijddag gepland",
     "cancel_match_day": "wedstrijddag geannuleerd",
+    "feature": "uitgelicht",
+    "unfeature": "niet meer uitgelicht",
+    "pin": "vastgepind boven de reacties",
+    "unpin": "losgemaakt",
 }
 
 # Error codes a person sees on an error page ("Foutcode 409 (eigen account)"); the API keeps
@@ -199,6 +203,9 @@ ERROR_LABELS_NL = {
     # Accounts, sessions and staff authority.
     "own_account": "eigen account",
     "own_comment": "eigen reactie",
+    "not_featurable": "niet uit te lichten",
+    "not_pinnable": "niet vast te pinnen",
+    "not_own_comment": "niet je eigen reactie",
     "staff_suspended": "geschorst",
     "banned": "geschorst",
     "not_banned": "niet geschorst",

@@ -7,18 +7,21 @@ from typing import Any
 
 from flask import Blueprint, Flask, flash, has_request_context, redirect, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_login import user_logged_in
+from flask_login import current_user, user_logged_in
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from articles import services as articles
 from db import get_session, read_first, start_write
 from errors import DomainError
+from forms.polls import VoteBadgeForm
 from models import Article
 from parsing import is_int_text
 from polls import services as polls
+from polls.badges import record_badge_choice, set_vote_badge
 from polls.claims import claim_anonymous_ballots
 from polls.queries import article_polls
+from security import login_required_any
 from views import poll_support as support
 
 bp = Blueprint("votes", __name__)
@@ -66,6 +69,9 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
         outcome = polls.cast_vote(
             session, poll.id, option_ids, voter, support.vote_context(token), moment
         )
+        # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
+        ticked = support.badge_ticked() if outcome.created else None
+        record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
     except DomainError as exc:
         session.rollback()
         if exc.status_code == 404:
@@ -87,6 +93,25 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
             samesite="Lax",
         )
     return response
+
+
+@bp.post("/profiel/stembadge")
+@login_required_any
+def vote_badge_setting() -> ResponseReturnValue:
+    """The account setting of the vote badge: on shows every ballot's choice, off none."""
+    form = VoteBadgeForm()
+    if not form.validate():
+        raise form.invalid()
+    session = get_session()
+    set_vote_badge(session, current_user._get_current_object(), bool(form.show.data))
+    session.commit()
+    flash(
+        "Je stem staat voortaan bij je reacties."
+        if form.show.data
+        else "Je stem staat niet meer bij je reacties.",
+        "success",
+    )
+    return redirect(url_for("auth.profile", _anchor="stem-bij-reacties")), 303
 
 
 def claim_on_sign_in(app: Flask, user: Any, **_: Any) -> None:

@@ -30,4 +30,6 @@ def columns_named_by(table: Table, record: Any) -> tuple[str, ...]:
 COMMENT_COLUMNS = inserted_columns(table_of(Comment))
 FLAG_COLUMNS = inserted_columns(table_of(Flag))
 AUDIT_COLUMNS = inserted_columns(table_of(ModerationAction))
-BALLOT_COLUMNS = inserted_columns(table_of(Ballot))
+# show_badge: the voter's badge choice, written after the vote by polls.badges when ticked (a
+# new ballot starts hidden: its server default).
+BALLOT_COLUMNS = inserted_columns(table_of(Ballot), "show_badge")

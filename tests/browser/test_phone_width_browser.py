@@ -18,6 +18,8 @@ from comments.services import report_comment
 from dsa.notices import NoticeInput, file_notice
 from models import (
     Article,
+    Ballot,
+    BallotChoice,
     CommentState,
     LexiconAction,
     NotificationKind,
@@ -127,6 +129,18 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     )
     db.commit()
     poll = create_poll(db, article, options=(f"Ja {LONG_WORD}", "Nee"), question=LONG_WORD)
+    # Editor picks, a pin and a vote badge (the article page's "Uitgelicht" section, the
+    # "Redactie: …" card, "stemde: …" beside a name and the filter links).
+    pinned = create_comment(db, article, editor, CommentState.PUBLISHED, body=body)
+    article.pinned_comment_id = pinned.id
+    published.featured_at, published.featured_by_id = now, moderator.id
+    ballot = Ballot(poll_id=poll.id, voter_key=f"u:{fan.id}", user_id=fan.id, show_badge=True)
+    ballot.choices.append(BallotChoice(option_id=poll.options[0].id))
+    db.add(ballot)
+    poll.ballot_count += 1
+    poll.options[0].vote_count += 1
+    article.vote_count += 1
+    db.commit()
     unsubscribe = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
     # A live reset link (its page shows the form; the other mailed-link pages the dead link).
     token = issue_link(db, fan, TokenPurpose.RESET, timedelta(hours=1), now)
