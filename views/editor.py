@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -437,7 +446,10 @@ def results_csv(poll_id: int) -> ResponseReturnValue:
     """The stand as CSV (Belgian Excel: ';' and a BOM)."""
     item = _poll_or_404(poll_id)
     return _csv_response(
-        export.results_csv(get_session(), item), f"peiling-{item.id}-resultaten.csv"
+        export.results_csv(
+            get_session(), item, int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
+        ),
+        f"peiling-{item.id}-resultaten.csv",
     )
 
 

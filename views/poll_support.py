@@ -14,15 +14,17 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 from flask_login import current_user
 from limits import parse_many
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from errors import DomainError
 from extensions import limiter
-from models import Article, Ballot, Poll, Role, VoterScope, utcnow
+from models import Article, Ballot, PlayerRating, Poll, PollKind, Role, VoterScope, utcnow
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.claims import MAX_CLAIMS, DroppedBallot
+from polls.ratings import RatingResults, rating_results
 from polls.results import (
     PollResults,
     ballot_stats,
@@ -277,6 +279,38 @@ def results_json(results: PollResults) -> dict[str, Any]:
     }
 
 
+def motm_min_ratings() -> int:
+    return int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
+
+
+def ratings_json(results: RatingResults) -> dict[str, Any]:
+    return {
+        "ballots": results.ballots,
+        "players": [
+            {
+                "id": p.player_id,
+                "count": p.count,
+                "average": p.average,
+                "distribution": list(p.distribution),
+            }
+            for p in results.players
+        ],
+        "man_of_the_match": results.motm_id,
+        "motm_min_ratings": results.min_ratings,
+    }
+
+
+def own_ratings(session: Session, ballot_id: int) -> dict[int, int]:
+    """A ballot's rating set: {player id: score}."""
+    return dict(
+        session.execute(
+            select(PlayerRating.player_id, PlayerRating.score)
+            .where(PlayerRating.ballot_id == ballot_id)
+            .order_by(PlayerRating.player_id)
+        ).all()
+    )
+
+
 def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> dict | None:
     if ballot is None:
         return None
@@ -318,6 +352,7 @@ def poll_json(
         if cms_id
         else None,
         "question": poll.question,
+        "kind": getattr(poll, "kind", PollKind.CHOICE).value,
         "state": polls.poll_state(poll, moment).value,
         "opens_at": _iso(poll.opens_at),
         "closes_at": _iso(poll.closes_at),
@@ -329,7 +364,27 @@ def poll_json(
         "results_members": None,
         "results_split": False,
         "own_ballot": own_ballot,
+        "players": [],
+        "ratings": None,
+        "ratings_members": None,
     }
+    if isinstance(poll, Poll) and poll.is_ratings:
+        body["players"] = [
+            {"id": p.id, "name": p.name, "shirt_number": p.shirt_number, "role": p.role.value}
+            for p in poll.players
+        ]
+        if own_ballot is not None and own_ballot.get("ratings") is None:
+            own_ballot["ratings"] = [
+                {"player_id": pid, "score": score}
+                for pid, score in own_ratings(session, own_ballot["id"]).items()
+            ]
+        if visible:
+            minimum = motm_min_ratings()
+            body["ratings"] = ratings_json(rating_results(session, poll, minimum))
+            if members:
+                body["ratings_members"] = ratings_json(
+                    rating_results(session, poll, minimum, members_only=True)
+                )
     if visible:
         everyone = poll_results(session, poll)
         body["results"] = results_json(everyone)
