@@ -2,8 +2,8 @@
 
 Create and validate through the API, rate under the one-ballot rules, quarantine and release,
 results with the man of the match and the members' stand, CSV, recount of injected drift, and
-Hypothesis sequences of rate / quarantine / release / account deletion keeping the players'
-counters equal to their rows.
+Hypothesis sequences of rate / quarantine / release / sign-in claims / account deletion
+keeping the players' counters equal to their rows.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from models import (
     User,
     utcnow,
 )
+from polls.claims import claim_anonymous_ballots
 from polls.ratings import (
     MAX_PLAYERS,
     cast_ratings,
@@ -516,9 +517,33 @@ def test_gdpr_export_lists_the_members_ratings(
     assert ballot["ratings"] == [{"player": "Mignolet", "shirt_number": 22, "score": 9}]
 
 
+def test_a_dropped_anonymous_set_leaves_the_player_counters_on_sign_in(
+    app: Flask, db: Session, make_article: Callable[..., Article], make_user
+) -> None:
+    poll = ratings_poll(db, make_article())
+    keeper = poll.players[0].id
+    fan = make_user()
+    session: Session = app.extensions["tribune.sessionmaker"]()
+    try:
+        context = VoteContext(ip_hash=None, ip_allowance=0)
+        cast_ratings(session, poll.id, {keeper: 8}, Voter(f"u:{fan.id}", fan.id), context,
+                     utcnow())
+        cast_ratings(session, poll.id, {keeper: 2}, Voter("a:before-login"), context, utcnow())
+        session.commit()
+        result = claim_anonymous_ballots(session, fan.id, {poll.id: "a:before-login"})
+        session.commit()
+        assert [d.poll_id for d in result.dropped] == [poll.id]
+        counters = stored(session)[keeper]
+        assert counters[:2] == [1, 8] and counters[2 + 1] == 0
+        assert stored(session) == actual(session)
+        assert session.scalars(select(PlayerRating.score)).all() == [8]
+    finally:
+        session.close()
+
+
 # ---------------------------------------------------------------- Hypothesis
 
-ACTIONS = ("rate", "rate_member", "quarantine", "release", "delete_account")
+ACTIONS = ("rate", "rate_member", "quarantine", "release", "delete_account", "claim")
 
 
 @pytest.fixture
@@ -567,6 +592,16 @@ def apply(session: Session, world: dict[str, Any], op: tuple[str, int, list[int]
                 None,
                 now,
             )
+    elif action == "claim":
+        # A fan signs in with an anonymous rating set's cookie: it becomes theirs, or is dropped
+        # (and leaves the counters) when they had rated that poll already.
+        anonymous = session.scalars(
+            select(Ballot).where(Ballot.voter_key.like("a:%")).order_by(Ballot.id)
+        ).all()
+        user = session.get(User, world["fans"][pick % len(world["fans"])])
+        if anonymous and user is not None and user.deleted_at is None:
+            ballot = anonymous[(pick // len(world["fans"])) % len(anonymous)]
+            claim_anonymous_ballots(session, user.id, {ballot.poll_id: ballot.voter_key})
     elif action == "delete_account":
         user = session.get(User, world["fans"][pick % len(world["fans"])])
         if user is not None and user.deleted_at is None:
@@ -574,7 +609,7 @@ def apply(session: Session, world: dict[str, Any], op: tuple[str, int, list[int]
 
 
 @settings(
-    max_examples=25,
+    max_examples=40,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
