@@ -266,6 +266,23 @@ def parse_ratings(raw: object) -> dict[int, int]:
     return ratings
 
 
+FORM_PREFIX = "score-"
+
+
+def form_scores(items: Iterable[tuple[str, str]]) -> dict[int, int]:
+    """{player id: score} from a plain form's `score-<player id>` fields (empty: not rated);
+    anything else in such a field is 422 invalid_ratings."""
+    scores: dict[int, int] = {}
+    for name, value in items:
+        if not name.startswith(FORM_PREFIX) or not value:
+            continue
+        player, score = name[len(FORM_PREFIX) :], value.strip()
+        if not (player.isdigit() and score.isdigit()):
+            raise Invalid("invalid_ratings", "Kies per speler een cijfer van 1 tot 10.")
+        scores[int(player)] = int(score)
+    return scores
+
+
 @dataclass(frozen=True)
 class RatingOutcome:
     ballot_id: int

@@ -9,6 +9,7 @@ keeping the players' counters equal to their rows.
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -166,12 +167,21 @@ def test_editor_creates_a_ratings_poll_with_its_lineup(
             "players.1.shirt_number",
         ),
         ({"players": [{"name": "   ", "shirt_number": 4}]}, "empty_player_name", "players.0.name"),
-        ({"players": [{"name": "A", "shirt_number": 0}]}, "invalid_shirt_number",
-         "players.0.shirt_number"),
-        ({"players": [{"name": "A", "shirt_number": 100}]}, "invalid_shirt_number",
-         "players.0.shirt_number"),
-        ({"players": [{"name": "x" * 81, "shirt_number": 1}]}, "player_name_too_long",
-         "players.0.name"),
+        (
+            {"players": [{"name": "A", "shirt_number": 0}]},
+            "invalid_shirt_number",
+            "players.0.shirt_number",
+        ),
+        (
+            {"players": [{"name": "A", "shirt_number": 100}]},
+            "invalid_shirt_number",
+            "players.0.shirt_number",
+        ),
+        (
+            {"players": [{"name": "x" * 81, "shirt_number": 1}]},
+            "player_name_too_long",
+            "players.0.name",
+        ),
         ({"coach": "  "}, "empty_player_name", "coach"),
     ],
 )
@@ -201,8 +211,9 @@ def test_options_on_a_ratings_poll_and_players_on_a_choice_poll_are_refused(
 ) -> None:
     article = make_article()
     url = f"/api/v1/articles/{article.cms_id}/polls"
-    response = client.post(url, json={**RATINGS_POLL, "options": ["Ja", "Nee"]},
-                           headers=editor_headers)
+    response = client.post(
+        url, json={**RATINGS_POLL, "options": ["Ja", "Nee"]}, headers=editor_headers
+    )
     assert response.status_code == 422
     assert "options" in response.get_json()["error"]["details"]["fields"]
     response = client.post(
@@ -227,8 +238,12 @@ def test_a_fan_rates_once_and_gets_the_same_set_back(
     poll = ratings_poll(db, make_article())
     ids = player_ids(poll)
     token = voter_token(client, poll.id)
-    first = rate(client, poll.id, [{"player_id": ids[0], "score": 8},
-                                   {"player_id": ids[4], "score": 6}], token)
+    first = rate(
+        client,
+        poll.id,
+        [{"player_id": ids[0], "score": 8}, {"player_id": ids[4], "score": 6}],
+        token,
+    )
     assert first.status_code == 201, first.get_json()
     body = first.get_json()
     assert body["counted"] is True
@@ -465,6 +480,80 @@ def test_csv_exports_per_player_and_per_ballot(
     assert "22 Mignolet: 7 | 20 Vanaken: 8" in ballots_text
 
 
+# ---------------------------------------------------------------- pages without JavaScript
+
+
+def test_embed_rates_a_lineup_with_a_plain_form(
+    app: Flask, client: FlaskClient, db: Session, make_article: Callable[..., Article]
+) -> None:
+    poll = ratings_poll(db, make_article())
+    keeper, captain = player_ids(poll)[:2]
+    html = client.get(f"/embed/polls/{poll.id}").get_data(as_text=True)
+    assert 'class="poll-ratings-form"' in html and 'class="poll-form"' not in html
+    assert f'name="score-{keeper}"' in html and "Nicky Hayen" in html
+    form_token = re.search(r'name="form_token"[^>]*value="([^"]+)"', html).group(1)
+    # A bad value is refused with a Dutch message, and what was chosen stays chosen.
+    refused = client.post(
+        f"/embed/polls/{poll.id}",
+        data={"form_token": form_token, f"score-{keeper}": "7", f"score-{captain}": "elf"},
+        headers=SAME_ORIGIN,
+    )
+    assert refused.status_code == 422
+    text = refused.get_data(as_text=True)
+    assert "Kies per speler een cijfer van 1 tot 10." in text
+    assert re.search(rf'id="p{poll.id}-s{keeper}">.*?<option value="7" selected>', text, re.S)
+    response = client.post(
+        f"/embed/polls/{poll.id}",
+        data={
+            "form_token": form_token,
+            f"score-{keeper}": "7",
+            f"score-{captain}": "",
+            f"score-{player_ids(poll)[-1]}": "9",
+        },
+        headers=SAME_ORIGIN,
+    )
+    assert response.status_code == 201
+    text = response.get_data(as_text=True)
+    assert "Bedankt, je cijfers zijn geteld." in text
+    assert "Jouw cijfers: Mignolet 7, Nicky Hayen 9" in text
+    assert 'class="poll-ratings-form"' not in text
+    assert "1 beoordeling" in text
+    db.rollback()
+    assert sorted(db.scalars(select(PlayerRating.score)).all()) == [7, 9]
+    assert_no_drift(app)
+
+
+def test_article_page_rates_a_lineup_without_javascript(
+    app: Flask, client: FlaskClient, db: Session, make_article: Callable[..., Article]
+) -> None:
+    article = make_article()
+    poll = ratings_poll(db, article)
+    keeper, captain = player_ids(poll)[:2]
+    url = f"/artikels/{article.cms_id}/peilingen/{poll.id}"
+    page = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert 'class="poll-ratings-form"' in page
+    assert client.post(url, data={f"score-{keeper}": "0"}).status_code == 303
+    page = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert "Geef minstens één speler een cijfer" in page
+    # A refused form keeps what was chosen.
+    assert (
+        client.post(url, data={f"score-{keeper}": "7", f"score-{captain}": "elf"}).status_code
+        == 303
+    )
+    page = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert "Kies per speler een cijfer van 1 tot 10." in page
+    assert re.search(rf'id="p{poll.id}-s{keeper}">.*?<option value="7" selected>', page, re.S)
+    scores = {f"score-{keeper}": "6", f"score-{captain}": "8"}
+    assert client.post(url, data=scores).status_code == 303
+    page = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert "Bedankt, je cijfers zijn geteld." in page
+    assert "Jouw cijfers: Mignolet 6, Vanaken 8" in page
+    client.post(url, data={f"score-{keeper}": "1"})
+    db.rollback()
+    assert len(db.scalars(select(Ballot).where(Ballot.poll_id == poll.id)).all()) == 1
+    assert_no_drift(app)
+
+
 # ---------------------------------------------------------------- recount and account deletion
 
 
@@ -507,8 +596,7 @@ def test_gdpr_export_lists_the_members_ratings(
     session: Session = app.extensions["tribune.sessionmaker"]()
     try:
         context = VoteContext(ip_hash=None, ip_allowance=0)
-        cast_ratings(session, poll.id, {keeper: 9}, Voter(f"u:{fan.id}", fan.id), context,
-                     utcnow())
+        cast_ratings(session, poll.id, {keeper: 9}, Voter(f"u:{fan.id}", fan.id), context, utcnow())
         session.commit()
         export = export_user_data(session, session.get(User, fan.id))
     finally:
@@ -526,8 +614,7 @@ def test_a_dropped_anonymous_set_leaves_the_player_counters_on_sign_in(
     session: Session = app.extensions["tribune.sessionmaker"]()
     try:
         context = VoteContext(ip_hash=None, ip_allowance=0)
-        cast_ratings(session, poll.id, {keeper: 8}, Voter(f"u:{fan.id}", fan.id), context,
-                     utcnow())
+        cast_ratings(session, poll.id, {keeper: 8}, Voter(f"u:{fan.id}", fan.id), context, utcnow())
         cast_ratings(session, poll.id, {keeper: 2}, Voter("a:before-login"), context, utcnow())
         session.commit()
         result = claim_anonymous_ballots(session, fan.id, {poll.id: "a:before-login"})
@@ -646,4 +733,3 @@ def test_player_counters_equal_their_rows_after_any_sequence(
         session.rollback()
     finally:
         session.close()
-

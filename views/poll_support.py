@@ -26,6 +26,7 @@ from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.claims import MAX_CLAIMS, DroppedBallot
 from polls.ratings import RatingResults, rating_results
 from polls.results import (
+    SPLIT_MIN_BALLOTS,
     PollResults,
     ballot_stats,
     poll_results,
@@ -444,6 +445,24 @@ class PollPanel:
             and split_says_something(self.results, self.results_members)
         )
         self.multiple = poll.max_choices > 1
+        # A player_ratings poll: the visitor's scores and the stand per player.
+        self.ratings = self.ratings_members = None
+        self.own_scores: dict[int, int] = own_ratings(session, ballot.id) if (
+            poll.is_ratings and ballot is not None
+        ) else {}
+        if poll.is_ratings and visible:
+            minimum = motm_min_ratings()
+            self.ratings = rating_results(session, poll, minimum)
+            self.ratings_members = rating_results(session, poll, minimum, members_only=True)
+        self.ratings_split = bool(
+            self.ratings
+            and self.ratings_members
+            and self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
+            and self.ratings.ballots - self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
+        )
+        self.scores = range(1, 11)
+        # The scores of a refused ratings form, shown again ({player id: value as typed}).
+        self.typed: dict[str, str] = {}
 
     @property
     def results_note(self) -> str:
