@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, noload, selectinload
 
 from db import start_write
 from errors import Conflict, DomainError, Invalid, NotFound
@@ -291,9 +291,11 @@ class RatingOutcome:
     ratings: dict[int, int] = field(default_factory=dict)  # player id -> score
 
 
-def _poll_row(session: Session, poll_id: int) -> Any:
-    polls_t = Poll.__table__
-    row = session.execute(
+def _poll_row(session: Session, poll_id: int) -> tuple[Any, set[int]]:
+    """The poll's kind, schedule, scope and article with its players' ids, in one statement
+    (FOR KEY SHARE OF polls on PostgreSQL: ratings run side by side, an editor's change waits)."""
+    polls_t, players_t = Poll.__table__, PollPlayer.__table__
+    rows = session.execute(
         select(
             polls_t.c.id,
             polls_t.c.article_id,
@@ -301,13 +303,15 @@ def _poll_row(session: Session, poll_id: int) -> Any:
             polls_t.c.opens_at,
             polls_t.c.closes_at,
             polls_t.c.voter_scope,
+            players_t.c.id.label("player_id"),
         )
+        .select_from(polls_t.outerjoin(players_t, players_t.c.poll_id == polls_t.c.id))
         .where(polls_t.c.id == poll_id)
-        .with_for_update(read=True, key_share=True)
-    ).first()
-    if row is None:
+        .with_for_update(read=True, key_share=True, of=polls_t)
+    ).all()
+    if not rows:
         raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    return row
+    return rows[0], {r.player_id for r in rows if r.player_id is not None}
 
 
 def _existing(session: Session, poll_id: int, voter_key: str) -> RatingOutcome | None:
@@ -353,13 +357,14 @@ def cast_ratings(
     In the write transaction (BEGIN IMMEDIATE on SQLite; FOR KEY SHARE of the poll on
     PostgreSQL): the poll's kind, schedule, scope, state and players are checked in
     docs/design.md's order, then the ballot (ON CONFLICT DO NOTHING on the one-ballot
-    constraint), its ratings (one executemany), the players' counters (one UPDATE), the poll's
-    and the article's counters: six statements for a new set.
+    constraint; a repeat voter gets their set back), its ratings (one executemany), the
+    players' counters (one UPDATE), the poll's and the article's counters: seven statements for
+    a new set with the allowance count.
     """
     from polls.voting import SUSPICION_BURST, SUSPICION_IP  # polls.voting imports polls.*
 
     start_write(session)
-    row = _poll_row(session, poll_id)
+    row, known = _poll_row(session, poll_id)
     if row.kind is not PollKind.PLAYER_RATINGS:
         raise Conflict("not_a_ratings_poll", "In deze peiling geef je geen spelerscijfers.")
     state = poll_state(row, now)
@@ -372,16 +377,14 @@ def cast_ratings(
     if state is PollState.CLOSED:
         raise Conflict("poll_closed", "Deze peiling is gesloten.")
     ratings = parse_ratings(raw_ratings)
-    known = set(session.scalars(select(PollPlayer.id).where(PollPlayer.poll_id == poll_id)))
     if not set(ratings) <= known:
         raise Invalid(
             "invalid_ratings",
             "Eén of meer spelers horen niet bij deze opstelling.",
             details={"unknown": sorted(set(ratings) - known)},
         )
-    existing = _existing(session, poll_id, voter.key)
-    if existing is not None:
-        return existing
+    # The one-ballot constraint finds a repeat voter (ON CONFLICT DO NOTHING below); the
+    # allowance count may then include the voter's own earlier ballot, which is not written.
     suspicion = None
     if context.ip_hash and context.ip_allowance > 0:
         recent = session.scalar(
@@ -409,7 +412,7 @@ def cast_ratings(
             "suspicion": suspicion,
         },
     )
-    if inserted is None:  # another request of this voter won (PostgreSQL: side by side)
+    if inserted is None:  # the voter has a rating set (or another request of theirs won)
         found = _existing(session, poll_id, voter.key)
         if found is None:
             raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
@@ -433,6 +436,21 @@ def cast_ratings(
     record_on_commit(session, "votes")
     return RatingOutcome(ballot_id, now, True, ordered)
 
+
+
+def poll_for_answer(session: Session, poll_id: int) -> Poll:
+    """The poll with its article and players, read after the rating set's commit in two
+    statements (a ratings poll has no options)."""
+    found = session.execute(
+        select(Poll, Article)
+        .join(Article, Article.id == Poll.article_id)
+        .where(Poll.id == poll_id)
+        .options(selectinload(Poll.players), noload(Poll.options))
+        .execution_options(populate_existing=True)
+    ).first()
+    if found is None:
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    return found[0]
 
 
 # ---------------------------------------------------------------- results

@@ -312,7 +312,7 @@ def cast_ratings(poll_id: int) -> ResponseReturnValue:
         session, poll_id, payload.get("ratings"), voter, context, moment
     )
     session.commit()
-    poll = polls.get_poll(session, poll_id, moment, editor=True)
+    poll = ratings.poll_for_answer(session, poll_id)
     ballot = {
         "id": outcome.ballot_id,
         "option_ids": [],

@@ -38,6 +38,7 @@ from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, 
 from parsing import page_number
 from polls import export
 from polls import services as polls
+from polls.ratings import rating_results
 from polls.results import ballot_stats, poll_results, votes_over_time
 from security import role_required
 from views import poll_support as support
@@ -378,6 +379,18 @@ def results(poll_id: int) -> ResponseReturnValue:
         only = "suspicious"
         stmt = stmt.where(Ballot.is_suspicious.is_(True), Ballot.quarantined_at.is_(None))
     listed = list(session.scalars(stmt.order_by(Ballot.created_at.desc()).limit(SUSPICIOUS_SHOWN)))
+    ratings = ratings_members = None
+    listed_scores: dict[int, list[str]] = {}
+    if item.is_ratings:
+        minimum = int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
+        ratings = rating_results(session, item, minimum)
+        ratings_members = rating_results(session, item, minimum, members_only=True)
+        names = {p.id: p.name for p in item.players}
+        for ballot in listed:
+            listed_scores[ballot.id] = [
+                f"{names.get(pid, '?')} {score}"
+                for pid, score in support.own_ratings(session, ballot.id).items()
+            ]
     return render_template(
         "editor/results.html",
         poll=item,
@@ -390,6 +403,9 @@ def results(poll_id: int) -> ResponseReturnValue:
         unit=unit,
         bars=timeline_bars(buckets, unit),
         listed=listed,
+        listed_scores=listed_scores,
+        ratings=ratings,
+        ratings_members=ratings_members,
         only=only,
         labels={o.id: o.label for o in item.options},
         suspicion_nl=SUSPICION_NL,
