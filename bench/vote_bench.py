@@ -55,7 +55,7 @@ from minimal_app import metadata as baseline_metadata  # noqa: E402
 BIN = Path(sys.executable).parent
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REDIS = "redis://127.0.0.1:6379/14"
+REDIS = os.environ.get("VB_REDIS_URL", "redis://127.0.0.1:6379/14")  # a helper's own db
 VOTE_GUARD_SECONDS = 30
 
 

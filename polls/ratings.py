@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, noload, selectinload
+from sqlalchemy.orm import Session
 
 from db import start_write
 from errors import Conflict, DomainError, Invalid, NotFound
@@ -190,32 +190,33 @@ def lineup_rows(drafts: Iterable[PlayerDraft]) -> list[PollPlayer]:
 Deltas = dict[int, dict[int, int]]
 
 
-def shift_player_counters(session: Session, deltas: Deltas) -> None:
-    """Add to the players' counters in one UPDATE (CASE on the player id)."""
-    moved = {pid: scores for pid, scores in deltas.items() if any(scores.values())}
-    if not moved:
-        return
-    ids = sorted(moved)
+def _counters_update() -> Any:
+    """UPDATE one player's counters by `n` ratings of `score` (one statement, executemany)."""
     player = PollPlayer.__table__.c
+    score, n = bindparam("score"), bindparam("n")
+    values: dict[str, Any] = {
+        "rating_count": player.rating_count + n,
+        "rating_sum": player.rating_sum + bindparam("total"),
+    }
+    for value, column in zip(SCORES, SCORE_COLUMNS, strict=True):
+        values[column] = player[column] + case((score == value, n), else_=0)
+    return update(PollPlayer.__table__).where(player.id == bindparam("player")).values(**values)
 
-    def per_player(value: Mapping[int, int]) -> Any:
-        whens = {pid: value[pid] for pid in ids if value.get(pid)}
-        if not whens:
-            return None
-        return case(whens, value=player.id, else_=0)
 
-    counts = {pid: sum(scores.values()) for pid, scores in moved.items()}
-    sums = {pid: sum(s * n for s, n in scores.items()) for pid, scores in moved.items()}
-    values: dict[str, Any] = {}
-    for column, per in (("rating_count", counts), ("rating_sum", sums)):
-        expression = per_player(per)
-        if expression is not None:
-            values[column] = player[column] + expression
-    for score, column in zip(SCORES, SCORE_COLUMNS, strict=True):
-        expression = per_player({pid: scores.get(score, 0) for pid, scores in moved.items()})
-        if expression is not None:
-            values[column] = player[column] + expression
-    session.execute(update(PollPlayer.__table__).where(player.id.in_(ids)).values(**values))
+_UPDATE_COUNTERS = _counters_update()
+
+
+def shift_player_counters(session: Session, deltas: Deltas) -> None:
+    """Add to the players' counters: one prebuilt UPDATE run as an executemany, in ascending
+    player id order (the counter order of polls.quarantine)."""
+    params = [
+        {"player": pid, "score": score, "n": n, "total": score * n}
+        for pid in sorted(deltas)
+        for score, n in sorted(deltas[pid].items())
+        if n
+    ]
+    if params:
+        session.execute(_UPDATE_COUNTERS, params)
 
 
 def rating_deltas(session: Session, ballot_ids: Iterable[int], sign: int) -> Deltas:
@@ -284,34 +285,145 @@ def form_scores(items: Iterable[tuple[str, str]]) -> dict[int, int]:
 
 
 @dataclass(frozen=True)
+class PlayerSnapshot:
+    """A player as the rating set left it (its counters include this set)."""
+
+    id: int
+    name: str
+    shirt_number: int | None
+    role: PlayerRole
+    rating_count: int
+    rating_sum: int
+    distribution: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class RatingsPollSnapshot:
+    """The ratings poll as the rating set read and wrote it: what the answer needs, without ORM
+    objects (duck-types what poll_state, results_visible, poll_results and rating_results
+    read)."""
+
+    id: int
+    article_id: int
+    article_cms_id: str | None
+    question: str
+    kind: PollKind
+    max_choices: int
+    opens_at: datetime | None
+    closes_at: datetime | None
+    results_visibility: Any
+    voter_scope: VoterScope
+    ballot_count: int
+    players: tuple[PlayerSnapshot, ...]
+    options: tuple = ()
+    is_ratings: bool = True
+
+
+@dataclass(frozen=True)
 class RatingOutcome:
     ballot_id: int
     created_at: datetime
     created: bool
     ratings: dict[int, int] = field(default_factory=dict)  # player id -> score
+    poll: RatingsPollSnapshot | None = None
 
 
-def _poll_row(session: Session, poll_id: int) -> tuple[Any, set[int]]:
-    """The poll's kind, schedule, scope and article with its players' ids, in one statement
-    (FOR KEY SHARE OF polls on PostgreSQL: ratings run side by side, an editor's change waits)."""
+_POLL_COLUMNS = (
+    "id",
+    "article_id",
+    "question",
+    "kind",
+    "max_choices",
+    "opens_at",
+    "closes_at",
+    "results_visibility",
+    "voter_scope",
+    "ballot_count",
+)
+_PLAYER_COLUMNS = ("id", "name", "shirt_number", "role", "rating_count", "rating_sum")
+_STATEMENTS: dict[str, dict[str, Any]] = {}
+
+
+def _statements(dialect: str) -> dict[str, Any]:
+    """The rating set's statements, built once per dialect and bound by parameters."""
+    built = _STATEMENTS.get(dialect)
+    if built is not None:
+        return built
     polls_t, players_t = Poll.__table__, PollPlayer.__table__
-    rows = session.execute(
-        select(
-            polls_t.c.id,
-            polls_t.c.article_id,
-            polls_t.c.kind,
-            polls_t.c.opens_at,
-            polls_t.c.closes_at,
-            polls_t.c.voter_scope,
-            players_t.c.id.label("player_id"),
-        )
+    ballots_t, articles_t = Ballot.__table__, Article.__table__
+    player_columns = [players_t.c[name] for name in (*_PLAYER_COLUMNS, *SCORE_COLUMNS)]
+    # The poll and its players in one statement; FOR KEY SHARE OF polls on PostgreSQL: rating
+    # sets run side by side but wait for an editor's pending change (SQLite: the write lock).
+    load = (
+        select(*[polls_t.c[name] for name in _POLL_COLUMNS], *player_columns)
         .select_from(polls_t.outerjoin(players_t, players_t.c.poll_id == polls_t.c.id))
-        .where(polls_t.c.id == poll_id)
+        .where(polls_t.c.id == bindparam("poll_id"))
+        .order_by(players_t.c.position)
         .with_for_update(read=True, key_share=True, of=polls_t)
-    ).all()
-    if not rows:
-        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    return rows[0], {r.player_id for r in rows if r.player_id is not None}
+    )
+    allowance = (
+        select(func.count())
+        .select_from(ballots_t)
+        .where(
+            ballots_t.c.poll_id == bindparam("poll_id"),
+            ballots_t.c.ip_hash == bindparam("ip_hash"),
+            ballots_t.c.created_at >= bindparam("since", type_=ballots_t.c.created_at.type),
+        )
+    )
+    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert_ballot = (
+        builder(ballots_t)
+        .values(
+            poll_id=bindparam("poll_id"),
+            voter_key=bindparam("voter_key"),
+            user_id=bindparam("user_id"),
+            ip_hash=bindparam("ip_hash"),
+            created_at=bindparam("created_at", type_=ballots_t.c.created_at.type),
+            is_suspicious=bindparam("is_suspicious"),
+            suspicion=bindparam("suspicion"),
+        )
+        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
+        .returning(ballots_t.c.id)
+    )
+    players = (
+        select(*player_columns)
+        .where(players_t.c.poll_id == bindparam("poll_id"))
+        .order_by(players_t.c.position)
+    )
+    poll_counter = (
+        update(polls_t)
+        .where(polls_t.c.id == bindparam("poll_id"))
+        .values(ballot_count=polls_t.c.ballot_count + 1)
+        .returning(polls_t.c.ballot_count)
+    )
+    article_counter = (
+        update(articles_t)
+        .where(articles_t.c.id == bindparam("article_id"))
+        .values(vote_count=articles_t.c.vote_count + 1)
+        .returning(articles_t.c.cms_id)
+    )
+    built = {
+        "load": load,
+        "allowance": allowance,
+        "insert_ballot": insert_ballot,
+        "players": players,
+        "poll_counter": poll_counter,
+        "article_counter": article_counter,
+    }
+    _STATEMENTS[dialect] = built
+    return built
+
+
+def _player(row: Any) -> PlayerSnapshot:
+    return PlayerSnapshot(
+        row.id,
+        row.name,
+        row.shirt_number,
+        row.role,
+        row.rating_count,
+        row.rating_sum,
+        tuple(getattr(row, column) for column in SCORE_COLUMNS),
+    )
 
 
 def _existing(session: Session, poll_id: int, voter_key: str) -> RatingOutcome | None:
@@ -324,19 +436,6 @@ def _existing(session: Session, poll_id: int, voter_key: str) -> RatingOutcome |
         return None
     ratings = {r.player_id: r.score for r in rows if r.player_id is not None}
     return RatingOutcome(rows[0].id, rows[0].created_at, False, dict(sorted(ratings.items())))
-
-
-def _insert_ballot(session: Session, values: dict[str, Any]) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, created_at (None: the voter has one)."""
-    dialect = session.get_bind().dialect.name
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        builder(Ballot.__table__)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
-        .returning(Ballot.__table__.c.id, Ballot.__table__.c.created_at)
-    )
-    return session.execute(stmt).first()
 
 
 _INSERT_RATINGS = insert(PlayerRating.__table__).values(
@@ -355,16 +454,22 @@ def cast_ratings(
     """One rating set per voter per poll: created, or the existing set back.
 
     In the write transaction (BEGIN IMMEDIATE on SQLite; FOR KEY SHARE of the poll on
-    PostgreSQL): the poll's kind, schedule, scope, state and players are checked in
-    docs/design.md's order, then the ballot (ON CONFLICT DO NOTHING on the one-ballot
-    constraint; a repeat voter gets their set back), its ratings (one executemany), the
-    players' counters (one UPDATE), the poll's and the article's counters: seven statements for
-    a new set with the allowance count.
+    PostgreSQL), with statements built once per dialect: the poll with its players in one read;
+    the kind, schedule, scope, state and players checked in docs/design.md's order; the per-IP
+    allowance count (when on); the ballot (INSERT … ON CONFLICT DO NOTHING on the one-ballot
+    constraint: a repeat voter gets their set back); its ratings (one executemany); the
+    players' counters (one UPDATE, executemany); the poll's and the article's counters
+    (RETURNING what the answer needs) and the players as the set left them: eight statements
+    for a new set, and the answer needs no read after the commit (`outcome.poll`).
     """
     from polls.voting import SUSPICION_BURST, SUSPICION_IP  # polls.voting imports polls.*
 
+    stmts = _statements(session.get_bind().dialect.name)
     start_write(session)
-    row, known = _poll_row(session, poll_id)
+    rows = session.execute(stmts["load"], {"poll_id": poll_id}).all()
+    if not rows:
+        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
+    row = rows[0]
     if row.kind is not PollKind.PLAYER_RATINGS:
         raise Conflict("not_a_ratings_poll", "In deze peiling geef je geen spelerscijfers.")
     state = poll_state(row, now)
@@ -377,6 +482,7 @@ def cast_ratings(
     if state is PollState.CLOSED:
         raise Conflict("poll_closed", "Deze peiling is gesloten.")
     ratings = parse_ratings(raw_ratings)
+    known = {r[len(_POLL_COLUMNS)] for r in rows if r[len(_POLL_COLUMNS)] is not None}
     if not set(ratings) <= known:
         raise Invalid(
             "invalid_ratings",
@@ -387,21 +493,16 @@ def cast_ratings(
     # allowance count may then include the voter's own earlier ballot, which is not written.
     suspicion = None
     if context.ip_hash and context.ip_allowance > 0:
-        recent = session.scalar(
-            select(func.count())
-            .select_from(Ballot)
-            .where(
-                Ballot.poll_id == poll_id,
-                Ballot.ip_hash == context.ip_hash,
-                Ballot.created_at >= now - _HOUR,
-            )
-        )
+        recent = session.execute(
+            stmts["allowance"],
+            {"poll_id": poll_id, "ip_hash": context.ip_hash, "since": now - _HOUR},
+        ).scalar()
         if (recent or 0) >= context.ip_allowance:
             suspicion = SUSPICION_IP
     if suspicion is None and context.burst and not voter.is_member:
         suspicion = SUSPICION_BURST
-    inserted = _insert_ballot(
-        session,
+    ballot_id = session.execute(
+        stmts["insert_ballot"],
         {
             "poll_id": poll_id,
             "voter_key": voter.key,
@@ -411,46 +512,38 @@ def cast_ratings(
             "is_suspicious": suspicion is not None,
             "suspicion": suspicion,
         },
-    )
-    if inserted is None:  # the voter has a rating set (or another request of theirs won)
+    ).scalar()
+    if ballot_id is None:  # the voter has a rating set (or another request of theirs won)
         found = _existing(session, poll_id, voter.key)
         if found is None:
             raise Conflict("vote_conflict", "Je stem kon niet verwerkt worden. Probeer opnieuw.")
         return found
-    ballot_id = inserted.id
     ordered = dict(sorted(ratings.items()))
     session.execute(
         _INSERT_RATINGS, [{"b": ballot_id, "p": pid, "s": score} for pid, score in ordered.items()]
     )
     shift_player_counters(session, {pid: {score: 1} for pid, score in ordered.items()})
-    session.execute(
-        update(Poll.__table__)
-        .where(Poll.__table__.c.id == poll_id)
-        .values(ballot_count=Poll.__table__.c.ballot_count + 1)
-    )
-    session.execute(
-        update(Article.__table__)
-        .where(Article.__table__.c.id == row.article_id)
-        .values(vote_count=Article.__table__.c.vote_count + 1)
+    ballots = session.execute(stmts["poll_counter"], {"poll_id": poll_id}).scalar()
+    cms_id = session.execute(stmts["article_counter"], {"article_id": row.article_id}).scalar()
+    players = tuple(
+        _player(p) for p in session.execute(stmts["players"], {"poll_id": poll_id})
     )
     record_on_commit(session, "votes")
-    return RatingOutcome(ballot_id, now, True, ordered)
-
-
-
-def poll_for_answer(session: Session, poll_id: int) -> Poll:
-    """The poll with its article and players, read after the rating set's commit in two
-    statements (a ratings poll has no options)."""
-    found = session.execute(
-        select(Poll, Article)
-        .join(Article, Article.id == Poll.article_id)
-        .where(Poll.id == poll_id)
-        .options(selectinload(Poll.players), noload(Poll.options))
-        .execution_options(populate_existing=True)
-    ).first()
-    if found is None:
-        raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
-    return found[0]
+    snapshot = RatingsPollSnapshot(
+        row.id,
+        row.article_id,
+        cms_id,
+        row.question,
+        row.kind,
+        row.max_choices,
+        row.opens_at,
+        row.closes_at,
+        row.results_visibility,
+        row.voter_scope,
+        int(ballots or 0),
+        players,
+    )
+    return RatingOutcome(ballot_id, now, True, ordered, snapshot)
 
 
 # ---------------------------------------------------------------- results

@@ -8,6 +8,7 @@ check_widget_write), registered in views.api.WRITE_CHECKS: see its docstring for
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask import jsonify, request
 from flask.typing import ResponseReturnValue
@@ -312,7 +313,9 @@ def cast_ratings(poll_id: int) -> ResponseReturnValue:
         session, poll_id, payload.get("ratings"), voter, context, moment
     )
     session.commit()
-    poll = ratings.poll_for_answer(session, poll_id)
+    # A new set is answered from what it read and wrote (no read after the commit); a repeat
+    # voter's answer reads the poll.
+    poll: Any = outcome.poll or polls.get_poll(session, poll_id, moment, editor=True)
     ballot = {
         "id": outcome.ballot_id,
         "option_ids": [],

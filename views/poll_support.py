@@ -339,8 +339,8 @@ def poll_json(
     `members=False` leaves out the logged-in-only stand (one query less on the vote path;
     GET /api/v1/polls/<id> has it).
     """
-    if isinstance(poll, polls.PollSnapshot) and poll.article_cms_id is not None:
-        cms_id: str | None = poll.article_cms_id  # the vote's own UPDATE … RETURNING
+    if getattr(poll, "article_cms_id", None) is not None:
+        cms_id: str | None = poll.article_cms_id  # type: ignore[union-attr]  # UPDATE … RETURNING
     else:
         article = session.get(Article, poll.article_id)
         cms_id = article.cms_id if article else None
@@ -369,7 +369,7 @@ def poll_json(
         "ratings": None,
         "ratings_members": None,
     }
-    if isinstance(poll, Poll) and poll.is_ratings:
+    if getattr(poll, "is_ratings", False):  # a Poll, or the rating set's snapshot
         body["players"] = [
             {"id": p.id, "name": p.name, "shirt_number": p.shirt_number, "role": p.role.value}
             for p in poll.players
