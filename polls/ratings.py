@@ -41,7 +41,7 @@ from models.poll import SCORES
 from ops.metrics import record_on_commit
 from parsing import is_id
 from polls.states import PollState, poll_state
-from writes.votes import VoteContext, Voter
+from writes.votes import OptionSnapshot, VoteContext, Voter
 
 MAX_PLAYERS = 30  # a squad: 11 starters and the substitutes; the coach comes on top
 NAME_MAX = 80
@@ -104,7 +104,7 @@ def _lineup_problems(players: object, coach: object) -> tuple[list[PlayerDraft],
                     f"Een naam heeft hoogstens {NAME_MAX} tekens.",
                 )
             )
-        if not is_id(number) or not SHIRT_MIN <= number <= SHIRT_MAX:
+        if not isinstance(number, int) or not is_id(number) or not SHIRT_MIN <= number <= SHIRT_MAX:
             problems.append(
                 LineupProblem(
                     "invalid_shirt_number",
@@ -193,7 +193,8 @@ Deltas = dict[int, dict[int, int]]
 def _counters_update() -> Any:
     """UPDATE one player's counters by `n` ratings of `score` (one statement, executemany)."""
     player = PollPlayer.__table__.c
-    score, n = bindparam("score"), bindparam("n")
+    score: Any = bindparam("score")
+    n: Any = bindparam("n")
     values: dict[str, Any] = {
         "rating_count": player.rating_count + n,
         "rating_sum": player.rating_sum + bindparam("total"),
@@ -255,7 +256,9 @@ def parse_ratings(raw: object) -> dict[int, int]:
     ratings: dict[int, int] = {}
     for player_id, score in pairs:
         if (
-            not is_id(player_id)
+            not isinstance(player_id, int)
+            or not isinstance(score, int)
+            or not is_id(player_id)
             or not is_id(score)
             or not SCORE_MIN <= score <= SCORE_MAX
             or player_id in ratings
@@ -315,7 +318,7 @@ class RatingsPollSnapshot:
     voter_scope: VoterScope
     ballot_count: int
     players: tuple[PlayerSnapshot, ...]
-    options: tuple = ()
+    options: tuple[OptionSnapshot, ...] = ()
     is_ratings: bool = True
 
 
@@ -594,11 +597,14 @@ def man_of_the_match(players: Iterable[PlayerResult], min_ratings: int) -> int |
 
 
 def rating_results(
-    session: Session, poll: Poll, min_ratings: int, members_only: bool = False
+    session: Session,
+    poll: Poll | RatingsPollSnapshot,
+    min_ratings: int,
+    members_only: bool = False,
 ) -> RatingResults:
     """Per player: count, average and distribution, from the counters (everyone) or the rows
     (logged-in fans only); and the man of the match."""
-    players = list(poll.players)
+    players: list[PollPlayer | PlayerSnapshot] = list(poll.players)
     if not members_only:
         results = [
             PlayerResult(

@@ -315,7 +315,7 @@ def cast_ratings(poll_id: int) -> ResponseReturnValue:
     session.commit()
     # A new set is answered from what it read and wrote (no read after the commit); a repeat
     # voter's answer reads the poll.
-    poll: Any = outcome.poll or polls.get_poll(session, poll_id, moment, editor=True)
+    answered: Any = outcome.poll or polls.get_poll(session, poll_id, moment, editor=True)
     ballot = {
         "id": outcome.ballot_id,
         "option_ids": [],
@@ -326,7 +326,7 @@ def cast_ratings(poll_id: int) -> ResponseReturnValue:
         "counted": outcome.created,
         "ballot": ballot,
         "poll": support.poll_json(
-            session, poll, moment, None, context.editor, own=ballot, members=False
+            session, answered, moment, None, context.editor, own=ballot, members=False
         ),
     }
     return jsonify(body), 201 if outcome.created else 200, NO_STORE

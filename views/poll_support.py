@@ -24,7 +24,7 @@ from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.claims import MAX_CLAIMS, DroppedBallot
-from polls.ratings import RatingResults, rating_results
+from polls.ratings import RatingResults, RatingsPollSnapshot, rating_results
 from polls.results import (
     SPLIT_MIN_BALLOTS,
     PollResults,
@@ -303,13 +303,14 @@ def ratings_json(results: RatingResults) -> dict[str, Any]:
 
 def own_ratings(session: Session, ballot_id: int) -> dict[int, int]:
     """A ballot's rating set: {player id: score}."""
-    return dict(
-        session.execute(
+    return {
+        player_id: score
+        for player_id, score in session.execute(
             select(PlayerRating.player_id, PlayerRating.score)
             .where(PlayerRating.ballot_id == ballot_id)
             .order_by(PlayerRating.player_id)
-        ).all()
-    )
+        )
+    }
 
 
 def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> dict | None:
@@ -326,7 +327,7 @@ def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> d
 
 def poll_json(
     session: Session,
-    poll: Poll | polls.PollSnapshot,
+    poll: Poll | polls.PollSnapshot | RatingsPollSnapshot,
     moment: datetime,
     ballot: Ballot | None,
     editor: bool = False,
@@ -369,7 +370,7 @@ def poll_json(
         "ratings": None,
         "ratings_members": None,
     }
-    if getattr(poll, "is_ratings", False):  # a Poll, or the rating set's snapshot
+    if isinstance(poll, Poll | RatingsPollSnapshot) and poll.is_ratings:
         body["players"] = [
             {"id": p.id, "name": p.name, "shirt_number": p.shirt_number, "role": p.role.value}
             for p in poll.players
