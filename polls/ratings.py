@@ -21,8 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import bindparam, case, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from db import start_write
@@ -373,20 +372,20 @@ def _statements(dialect: str) -> dict[str, Any]:
             ballots_t.c.created_at >= bindparam("since", type_=ballots_t.c.created_at.type),
         )
     )
-    builder = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # A text() statement: the dialects' on_conflict_do_nothing() has no cache key and would
+    # be compiled on every rating set (as bench/vote_bench.md found for votes).
     insert_ballot = (
-        builder(ballots_t)
-        .values(
-            poll_id=bindparam("poll_id"),
-            voter_key=bindparam("voter_key"),
-            user_id=bindparam("user_id"),
-            ip_hash=bindparam("ip_hash"),
-            created_at=bindparam("created_at", type_=ballots_t.c.created_at.type),
-            is_suspicious=bindparam("is_suspicious"),
-            suspicion=bindparam("suspicion"),
+        text(
+            "INSERT INTO ballots (poll_id, voter_key, user_id, ip_hash, created_at,"
+            " is_suspicious, suspicion) VALUES (:poll_id, :voter_key, :user_id, :ip_hash,"
+            " :created_at, :is_suspicious, :suspicion)"
+            " ON CONFLICT (poll_id, voter_key) DO NOTHING RETURNING id"
         )
-        .on_conflict_do_nothing(index_elements=["poll_id", "voter_key"])
-        .returning(ballots_t.c.id)
+        .bindparams(
+            bindparam("created_at", type_=ballots_t.c.created_at.type),
+            bindparam("is_suspicious", type_=ballots_t.c.is_suspicious.type),
+        )
+        .columns(ballots_t.c.id)
     )
     players = (
         select(*player_columns)
