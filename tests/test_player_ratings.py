@@ -554,6 +554,69 @@ def test_article_page_rates_a_lineup_without_javascript(
     assert_no_drift(app)
 
 
+# ---------------------------------------------------------------- /redactie/
+
+
+def test_editor_enters_a_lineup_and_a_refusal_keeps_what_was_typed(
+    client: FlaskClient, db: Session, make_article: Callable[..., Article], make_user
+) -> None:
+    article = make_article()
+    editor = make_user(Role.EDITOR)
+    login(client, editor)
+    url = f"/redactie/artikels/{article.cms_id}/spelersbeoordelingen/nieuw"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="player_29_name"' in page and 'name="coach"' in page
+    form = {
+        "question": "Cijfers voor Union",
+        "player_0_number": "1",
+        "player_0_name": "Moris",
+        "player_0_role": "starter",
+        # Row 2 left empty: skipped.
+        "player_2_number": "1",
+        "player_2_name": "Vanzeir",
+        "player_2_role": "substitute",
+        "coach": "Sébastien Pocognoli",
+        "voter_scope": "everyone",
+        "results_visibility": "always",
+    }
+    refused = client.post(url, data=form)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert "Rugnummer 1 staat al bij speler 1." in html
+    assert re.search(r'id="player_2_number-error"[^>]*>[^<]*Rugnummer 1 staat al', html)
+    assert 'value="Vanzeir"' in html and 'value="Sébastien Pocognoli"' in html
+    assert 'value="Cijfers voor Union"' in html
+    form["player_2_number"] = "13"
+    created = client.post(url, data=form)
+    assert created.status_code == 303
+    db.rollback()
+    poll = db.scalars(select(Poll).where(Poll.article_id == article.id)).one()
+    assert poll.kind is PollKind.PLAYER_RATINGS
+    assert [(p.shirt_number, p.name, p.role.value) for p in poll.players] == [
+        (1, "Moris", "starter"),
+        (13, "Vanzeir", "substitute"),
+        (None, "Sébastien Pocognoli", "coach"),
+    ]
+    # The edit page shows the fixed line-up and still changes the closing time.
+    edit = client.get(f"/redactie/peilingen/{poll.id}").get_data(as_text=True)
+    assert "de opstelling ligt vast" in edit and "13 Vanzeir (wissel)" in edit
+    assert 'name="option_0"' not in edit
+    saved = client.post(
+        f"/redactie/peilingen/{poll.id}",
+        data={
+            "question": "Cijfers voor Union",
+            "max_choices": "1",
+            "voter_scope": "everyone",
+            "results_visibility": "after_close",
+        },
+    )
+    assert saved.status_code == 303, saved.get_data(as_text=True)
+    db.rollback()
+    db.expire_all()
+    edited = db.get(Poll, poll.id)
+    assert edited.results_visibility.value == "after_close" and len(edited.players) == 3
+
+
 # ---------------------------------------------------------------- recount and account deletion
 
 

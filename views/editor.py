@@ -32,9 +32,20 @@ from forms.editor import (
     CommentModeForm,
     PollForm,
     QuarantineForm,
+    RatingsPollForm,
     ReopenForm,
+    player_field_names,
 )
-from models import Article, Ballot, CommentMode, Poll, ResultsVisibility, Role, VoterScope
+from models import (
+    Article,
+    Ballot,
+    CommentMode,
+    Poll,
+    PollKind,
+    ResultsVisibility,
+    Role,
+    VoterScope,
+)
 from parsing import page_number
 from polls import export
 from polls import services as polls
@@ -228,6 +239,66 @@ def new_poll(article_id: str) -> ResponseReturnValue:
     session.commit()
     flash("De peiling is aangemaakt.", "success")
     return redirect(url_for("editor.poll", poll_id=poll.id), 303)
+
+
+def _lineup_fields(error: DomainError, rows: list[int]) -> DomainError:
+    """The service's "players.<i>.<part>" fields named as the form's row inputs."""
+    fields = dict((error.details or {}).get("fields") or {})
+    if not fields:
+        return error
+    named: dict[str, str] = {}
+    parts = {"shirt_number": 0, "name": 1, "role": 2}
+    for key, message in fields.items():
+        pieces = key.split(".")
+        if len(pieces) == 3 and pieces[0] == "players" and pieces[1].isdigit():
+            index = int(pieces[1])
+            row = rows[index] if index < len(rows) else 0
+            named[player_field_names(row)[parts.get(pieces[2], 1)]] = message
+        elif key == "players":
+            named[player_field_names(0)[1]] = message
+        else:
+            named[key] = message
+    return DomainError(error.code, error.message, error.status_code, {"fields": named})
+
+
+@bp.route("/artikels/<article_id>/spelersbeoordelingen/nieuw", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new_ratings_poll(article_id: str) -> ResponseReturnValue:
+    """Create a player ratings poll: the line-up, one row per player, and the coach."""
+    session = get_session()
+    article = articles.article_for_page(session, article_id)
+    form = RatingsPollForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            players, rows = form.lineup()
+            draft = polls.PollDraft(
+                question=form.question.data or "",
+                options=[],
+                kind=PollKind.PLAYER_RATINGS,
+                players=players,
+                coach=(form.coach.data or "").strip() or None,
+                opens_at=form.opens_at.data,
+                closes_at=form.closes_at.data,
+                results_visibility=ResultsVisibility(form.results_visibility.data),
+                voter_scope=VoterScope(form.voter_scope.data),
+            )
+            try:
+                poll = polls.create_poll(session, article, draft, current_user, support.now())
+            except DomainError as exc:
+                session.rollback()
+                form.refuse(_lineup_fields(exc, rows))
+                status = exc.status_code
+            else:
+                session.commit()
+                flash("De spelersbeoordeling is aangemaakt.", "success")
+                return redirect(url_for("editor.poll", poll_id=poll.id), 303)
+        else:
+            status = 422
+    return (
+        render_template("editor/ratings_form.html", article=article, form=form),
+        status,
+    )
 
 
 @bp.route("/peilingen/<int:poll_id>", methods=["GET", "POST"])
