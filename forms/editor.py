@@ -117,7 +117,7 @@ class RatingsPollForm(TribuneForm):
     def rows(self) -> list[tuple[Any, Any, Any]]:
         """The line-up's inputs, row by row."""
         return [
-            tuple(self[name] for name in player_field_names(row))  # type: ignore[misc]
+            tuple(self[name] for name in player_field_names(row))
             for row in range(PLAYER_ROWS)
         ]
 
