@@ -796,3 +796,15 @@ def test_player_counters_equal_their_rows_after_any_sequence(
         session.rollback()
     finally:
         session.close()
+
+
+def test_the_openapi_document_covers_the_kind_and_the_ratings_route(client: FlaskClient) -> None:
+    document = client.get("/api/v1/openapi.json").get_json()
+    operation = document["paths"]["/api/v1/polls/{poll_id}/ratings"]["post"]
+    assert {"200", "201", "401", "404", "409", "422"} <= set(operation["responses"])
+    schemas = document["components"]["schemas"]
+    assert schemas["PollKind"]["enum"] == ["choice", "player_ratings"]
+    assert {"kind", "players", "coach"} <= set(schemas["PollIn"]["properties"])
+    poll_out = set(schemas["PollOut"]["properties"])
+    assert {"players", "ratings", "ratings_members", "kind"} <= poll_out
+    assert schemas["PlayerScore"]["properties"]["score"]["maximum"] == 10
