@@ -229,6 +229,22 @@ def test_options_on_a_ratings_poll_and_players_on_a_choice_poll_are_refused(
     assert "options" in response.get_json()["error"]["details"]["fields"]
 
 
+def test_patch_changes_a_ratings_polls_times_but_not_its_kind_or_options(
+    client: FlaskClient, db: Session, make_article: Callable[..., Article], editor_headers: dict
+) -> None:
+    poll = ratings_poll(db, make_article())
+    url = f"/api/v1/polls/{poll.id}"
+    response = client.patch(url, json={"results_visibility": "after_vote"}, headers=editor_headers)
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["kind"] == "player_ratings"
+    assert len(response.get_json()["players"]) == 5
+    refused = client.patch(url, json={"options": ["Ja", "Nee"]}, headers=editor_headers)
+    assert refused.status_code == 422
+    assert "options" in refused.get_json()["error"]["details"]["fields"]
+    closed = client.patch(url, json={"state": "closed"}, headers=editor_headers)
+    assert closed.status_code == 200 and closed.get_json()["state"] == "closed"
+
+
 # ---------------------------------------------------------------- rating
 
 
