@@ -309,6 +309,9 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_POLL_BURST_FACTOR": _tribune(
         5.0, float, "a minute this many times the recent average is a burst"
     ),
+    "TRIBUNE_MOTM_MIN_RATINGS": _tribune(
+        10, int, "ratings a player needs to be man of the match in a player ratings poll"
+    ),
     "TRIBUNE_VOTER_TOKEN_MAX_AGE": _tribune(
         30 * 24 * 3600, int, "seconds an anonymous voter token stays valid"
     ),

@@ -2,6 +2,11 @@
 minimal Flask endpoint that inserts and commits one row on the same database, in the same run.
 
     .venv/bin/python bench/vote_bench.py [--seconds 5] [--tokens 1500] [--only sqlite|postgresql]
+        [--ratings]
+
+--ratings: a player_ratings poll (11 starters and the coach) instead of a choice poll; each
+request is a full rating set of the 11 players (POST /api/v1/polls/<id>/ratings, bench/
+ratings.lua), and after the run the ratings rows must equal the players' counters too.
 
 For SQLite (a fresh file; WAL, synchronous=NORMAL as db.py sets) and PostgreSQL (a throwaway
 database on 127.0.0.1:5432, user postgres): pre-issues N distinct voter tokens through the real
@@ -27,6 +32,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +43,10 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from db import make_engine  # noqa: E402
 from migrations import upgrade_database  # noqa: E402
-from models import Article, Ballot, Poll  # noqa: E402
+from models import Article, Ballot, PlayerRating, Poll, PollKind, PollPlayer  # noqa: E402
+from polls.ratings import true_player_counters  # noqa: E402
+from polls.services import PollDraft  # noqa: E402
+from polls.services import create_poll as create_any_poll  # noqa: E402
 from tests.polls_fixtures import create_poll  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -46,7 +55,7 @@ from minimal_app import metadata as baseline_metadata  # noqa: E402
 BIN = Path(sys.executable).parent
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-REDIS = "redis://127.0.0.1:6379/14"
+REDIS = os.environ.get("VB_REDIS_URL", "redis://127.0.0.1:6379/14")  # a helper's own db
 VOTE_GUARD_SECONDS = 30
 
 
@@ -190,15 +199,60 @@ def issue_tokens(port: int, poll_id: int, count: int) -> list[tuple[str, str]]:
     return [pair for part in parts for pair in part]
 
 
-def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool) -> dict:
-    print(f"\n== {label} ==", flush=True)
+ELEVEN = [{"name": f"Speler {n}", "shirt_number": n} for n in range(1, 12)]
+
+
+def players_match_rows(session: Session, poll_id: int) -> tuple[int, bool]:
+    """The poll's rating rows, and whether every player's counters equal its rows."""
+    rows = session.scalar(
+        select(func.count())
+        .select_from(PlayerRating)
+        .join(Ballot, Ballot.id == PlayerRating.ballot_id)
+        .where(Ballot.poll_id == poll_id)
+    )
+    actual = true_player_counters(session, [poll_id])
+    same = True
+    for player in session.scalars(select(PollPlayer).where(PollPlayer.poll_id == poll_id)):
+        dist = actual.get(player.id, [0] * 10)
+        total = sum((i + 1) * n for i, n in enumerate(dist))
+        if (player.rating_count, player.rating_sum, player.distribution) != (
+            sum(dist),
+            total,
+            dist,
+        ):
+            same = False
+    return rows or 0, same
+
+
+def scenario(
+    label: str, url: str, seconds: int, n_tokens: int, use_redis: bool, ratings: bool = False
+) -> dict:
+    print(f"\n== {label}{' · player ratings (11 per set)' if ratings else ''} ==", flush=True)
     engine = make_engine(url)
     with Session(engine) as session:
         article = Article(cms_id="bench-" + uuid.uuid4().hex[:8], title="Bench")
         session.add(article)
         session.commit()
-        poll = create_poll(session, article, options=("Ja", "Nee", "Weet niet"))
-        poll_id, option_ids = poll.id, [o.id for o in poll.options]
+        if ratings:
+            poll = create_any_poll(
+                session,
+                article,
+                PollDraft(
+                    question="Cijfers",
+                    options=[],
+                    kind=PollKind.PLAYER_RATINGS,
+                    players=ELEVEN,
+                    coach="Trainer",
+                ),
+                None,
+                datetime.now(UTC),
+            )
+            session.commit()
+            starters = [p.id for p in poll.players if p.shirt_number is not None]
+            poll_id, option_ids = poll.id, []
+        else:
+            poll = create_poll(session, article, options=("Ja", "Nee", "Weet niet"))
+            poll_id, option_ids = poll.id, [o.id for o in poll.options]
 
     # Baseline: insert + commit one row, same database, same worker count. Its table is made
     # here, once: each worker's create_app() runs create_all, and two workers creating it at the
@@ -235,15 +289,28 @@ def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool)
         issued_in = time.time() - started
         with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as handle:
             for i, (token, ip) in enumerate(tokens):
-                handle.write(f"{token}\t{ip}\t{option_ids[i % 3]}\n")
+                if ratings:
+                    body = json.dumps(
+                        {
+                            "ratings": [
+                                {"player_id": pid, "score": 1 + (i + k) % 10}
+                                for k, pid in enumerate(starters)
+                            ]
+                        },
+                        separators=(",", ":"),
+                    )
+                    handle.write(f"{token}\t{ip}\t{body}\n")
+                else:
+                    handle.write(f"{token}\t{ip}\t{option_ids[i % 3]}\n")
             token_file = handle.name
         # Every token is used once; wrk stops when all first votes are answered (the time
         # limit is only a guard: if it cuts the run, the 201 count can trail the rows).
+        route = "ratings" if ratings else "votes"
         _, status = run_wrk(
-            f"http://127.0.0.1:{tribune.port}/api/v1/polls/{poll_id}/votes",
+            f"http://127.0.0.1:{tribune.port}/api/v1/polls/{poll_id}/{route}",
             VOTE_GUARD_SECONDS,
-            ROOT / "bench" / "votes.lua",
-            f"/api/v1/polls/{poll_id}/votes",
+            ROOT / "bench" / ("ratings.lua" if ratings else "votes.lua"),
+            f"/api/v1/polls/{poll_id}/{route}",
             f"http://127.0.0.1:{tribune.port}",
             token_file,
             "2",
@@ -262,6 +329,7 @@ def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool)
                 Ballot.poll_id == poll_id
             )
         ).one()
+        rating_rows, players_ok = players_match_rows(session, poll_id) if ratings else (0, True)
     # wrk's own Requests/sec divides by its whole -d (the 30 s guard), although the threads stop
     # as soon as every token has had its answer: it would report tokens / 30 s whatever the
     # server does. The vote rate is taken from the ballots' own server timestamps instead (first
@@ -269,7 +337,13 @@ def scenario(label: str, url: str, seconds: int, n_tokens: int, use_redis: bool)
     span = (last - first).total_seconds() if rows and rows > 1 else 0.0
     rate = (rows - 1) / span if span > 0 else 0.0
     engine.dispose()
-    ok = rows == status.get("201") == counter
+    ok = rows == status.get("201") == counter and players_ok
+    if ratings:
+        ok = ok and rating_rows == 11 * rows
+        print(
+            f"rating rows={rating_rows} (11 per set: {11 * rows}); "
+            f"players' counters == rows: {'OK' if players_ok else 'MISMATCH'}"
+        )
     print(f"tokens issued: {len(tokens)} in {issued_in:.1f}s ({len(tokens) / issued_in:.0f}/s)")
     print(
         f"votes: {rate:.0f} votes/s ({rows} ballots in {span:.1f}s), "
@@ -302,6 +376,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--tokens", type=int, default=1500)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--ratings", action="store_true", help="full 11-player rating sets instead of votes"
+    )
     args = parser.parse_args()
     if not Path(WRK).exists():
         print("wrk is missing (apt-get install -y wrk)")
@@ -319,7 +396,12 @@ def main() -> int:
         try:
             results.append(
                 scenario(
-                    "SQLite (WAL, synchronous=NORMAL)", url, args.seconds, args.tokens, use_redis
+                    "SQLite (WAL, synchronous=NORMAL)",
+                    url,
+                    args.seconds,
+                    args.tokens,
+                    use_redis,
+                    args.ratings,
                 )
             )
         finally:
@@ -339,6 +421,7 @@ def main() -> int:
                     args.seconds,
                     args.tokens,
                     use_redis,
+                    args.ratings,
                 )
             )
         finally:
@@ -348,7 +431,8 @@ def main() -> int:
     print("\nsummary:")
     for r in results:
         print(
-            f"  {r['label']}: {r['votes_per_s']:.0f} votes/s vs {r['baseline_per_s']:.0f} "
+            f"  {r['label']}: {r['votes_per_s']:.0f} {'sets' if args.ratings else 'votes'}/s "
+            f"vs {r['baseline_per_s']:.0f} "
             f"inserts/s = {100 * r['ratio']:.0f}% (goal >= 50%); "
             f"counts {'OK' if r['ok'] else 'MISMATCH'}"
         )

@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from forms.base import TribuneForm, choices, choices_of, length, optional, required
 from forms.fields import BrusselsDateTimeField
 from models import CommentMode, ResultsVisibility, ThreadSort, VoterScope
+from polls.ratings import MAX_PLAYERS
 from polls.services import LABEL_MAX, MAX_OPTIONS, QUESTION_MAX, QuarantineScope
 
 VISIBILITY_NL = {
@@ -80,6 +81,87 @@ for _number, _name in enumerate(OPTION_FIELDS, start=1):
         PollForm,
         _name,
         StringField(f"Antwoord {_number}", [optional(), length(maximum=LABEL_MAX)]),
+    )
+
+
+ROLE_NL = {"starter": "basis", "substitute": "wissel"}
+PLAYER_ROWS = MAX_PLAYERS
+
+
+def player_field_names(row: int) -> tuple[str, str, str]:
+    """The inputs of line-up row `row`: shirt number, name, starter or substitute."""
+    return f"player_{row}_number", f"player_{row}_name", f"player_{row}_role"
+
+
+class RatingsPollForm(TribuneForm):
+    """A player ratings poll: question, line-up (up to MAX_PLAYERS rows; empty rows do not
+    count), optional coach, dates, visibility. Numbers are typed as text: the service checks
+    them, and whatever was typed comes back with its message beside it."""
+
+    question = StringField(
+        "Vraag",
+        [required("Geef een vraag."), length(maximum=QUESTION_MAX)],
+        default="Geef de spelers een cijfer",
+    )
+    coach = StringField("Trainer (wordt ook beoordeeld; leeg = geen)", [optional()])
+    voter_scope = SelectField(
+        "Wie mag beoordelen", choices=choices_of(VoterScope, SCOPE_NL), default="everyone"
+    )
+    opens_at = BrusselsDateTimeField("Opent (Belgische tijd; leeg = meteen)")
+    closes_at = BrusselsDateTimeField("Sluit (Belgische tijd; leeg = blijft open)")
+    results_visibility = SelectField(
+        "Stand zichtbaar voor lezers",
+        choices=choices_of(ResultsVisibility, VISIBILITY_NL),
+        default="always",
+    )
+
+    def rows(self) -> list[tuple[Any, Any, Any]]:
+        """The line-up's inputs, row by row."""
+        return [
+            tuple(self[name] for name in player_field_names(row))
+            for row in range(PLAYER_ROWS)
+        ]
+
+    def lineup(self) -> tuple[list[dict[str, Any]], list[int]]:
+        """The typed players (rows left empty skipped) and the row of each."""
+        players: list[dict[str, Any]] = []
+        rows: list[int] = []
+        for row, (number, name, role) in enumerate(self.rows()):
+            typed_number = (number.data or "").strip()
+            typed_name = name.data or ""
+            if not typed_number and not typed_name.strip():
+                continue
+            players.append(
+                {
+                    "name": typed_name,
+                    "shirt_number": int(typed_number) if typed_number.isdigit() else typed_number,
+                    "role": role.data,
+                }
+            )
+            rows.append(row)
+        return players, rows
+
+
+for _row in range(PLAYER_ROWS):
+    _number_name, _name_name, _role_name = player_field_names(_row)
+    setattr(
+        RatingsPollForm,
+        _number_name,
+        StringField(f"Rugnummer speler {_row + 1}", [optional(), length(maximum=3)]),
+    )
+    setattr(
+        RatingsPollForm,
+        _name_name,
+        StringField(f"Naam speler {_row + 1}", [optional(), length(maximum=80)]),
+    )
+    setattr(
+        RatingsPollForm,
+        _role_name,
+        SelectField(
+            f"Rol speler {_row + 1}",
+            choices=choices(ROLE_NL),
+            default="starter" if _row < 11 else "substitute",
+        ),
     )
 
 

@@ -22,7 +22,18 @@ from models.notifications import (
     NotificationSettings,
 )
 from models.outbox import Channel, MessageState, OutboxAttempt, OutboxMessage, WorkerJob
-from models.poll import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility, VoterScope
+from models.poll import (
+    Ballot,
+    BallotChoice,
+    PlayerRating,
+    PlayerRole,
+    Poll,
+    PollKind,
+    PollOption,
+    PollPlayer,
+    ResultsVisibility,
+    VoterScope,
+)
 from models.reaction import Reaction
 from models.scoring import ScoringJob, ScoringState
 from models.settings import LexiconAction, LexiconEntry, QueueCounter, SiteSetting
@@ -79,7 +90,11 @@ __all__ = [
     "ScoringState",
     "SiteSetting",
     "ModerationAction",
+    "PlayerRating",
+    "PlayerRole",
     "Poll",
+    "PollKind",
+    "PollPlayer",
     "PollOption",
     "ReasonCode",
     "RememberToken",

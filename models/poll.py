@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, false, text
+from sqlalchemy import (
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, str_enum, utcnow
@@ -23,6 +32,21 @@ class VoterScope(enum.Enum):
     LOGGED_IN = "logged_in"
 
 
+class PollKind(enum.Enum):
+    CHOICE = "choice"
+    PLAYER_RATINGS = "player_ratings"
+
+
+class PlayerRole(enum.Enum):
+    STARTER = "starter"
+    SUBSTITUTE = "substitute"
+    COACH = "coach"
+
+
+# Scores a fan gives a player: 1 to 10.
+SCORES = range(1, 11)
+
+
 class Poll(Base):
     __tablename__ = "polls"
 
@@ -31,6 +55,9 @@ class Poll(Base):
         ForeignKey("articles.id", ondelete="CASCADE"), index=True
     )
     question: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[PollKind] = mapped_column(
+        str_enum(PollKind), default=PollKind.CHOICE, server_default=PollKind.CHOICE.value
+    )
     # 1 = single choice; more = multiple choice with this maximum.
     max_choices: Mapped[int] = mapped_column(default=1)
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -52,6 +79,14 @@ class Poll(Base):
     options: Mapped[list[PollOption]] = relationship(
         back_populates="poll", order_by="PollOption.position", cascade="all, delete-orphan"
     )
+    # The line-up of a player_ratings poll (empty for a choice poll).
+    players: Mapped[list[PollPlayer]] = relationship(
+        order_by="PollPlayer.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_ratings(self) -> bool:
+        return self.kind is PollKind.PLAYER_RATINGS
 
 
 class PollOption(Base):
@@ -111,3 +146,51 @@ class BallotChoice(Base):
     option_id: Mapped[int] = mapped_column(
         ForeignKey("poll_options.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class PollPlayer(Base):
+    """A player (or the coach) of a player_ratings poll, with the counters of its counted
+    ratings (ratings of ballots not in quarantine): how many, their sum, and how many of each
+    score 1..10."""
+
+    __tablename__ = "poll_players"
+    __table_args__ = (UniqueConstraint("poll_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column()
+    name: Mapped[str] = mapped_column(String(80))
+    shirt_number: Mapped[int | None] = mapped_column()  # None for the coach
+    role: Mapped[PlayerRole] = mapped_column(str_enum(PlayerRole))
+    rating_count: Mapped[int] = mapped_column(default=0)
+    rating_sum: Mapped[int] = mapped_column(default=0)
+    score_1: Mapped[int] = mapped_column(default=0)
+    score_2: Mapped[int] = mapped_column(default=0)
+    score_3: Mapped[int] = mapped_column(default=0)
+    score_4: Mapped[int] = mapped_column(default=0)
+    score_5: Mapped[int] = mapped_column(default=0)
+    score_6: Mapped[int] = mapped_column(default=0)
+    score_7: Mapped[int] = mapped_column(default=0)
+    score_8: Mapped[int] = mapped_column(default=0)
+    score_9: Mapped[int] = mapped_column(default=0)
+    score_10: Mapped[int] = mapped_column(default=0)
+
+    @property
+    def distribution(self) -> list[int]:
+        """How many counted ratings gave 1, 2, … 10."""
+        return [getattr(self, f"score_{score}") for score in SCORES]
+
+
+class PlayerRating(Base):
+    """One score of a ballot for one player; the ballot is the voter's one rating set."""
+
+    __tablename__ = "player_ratings"
+    __table_args__ = (CheckConstraint("score BETWEEN 1 AND 10", name="score"),)
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    player_id: Mapped[int] = mapped_column(
+        ForeignKey("poll_players.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    score: Mapped[int] = mapped_column(SmallInteger)

@@ -24,7 +24,8 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from models import Article, Ballot, BallotChoice, Poll, PollOption
+from models import Article, Ballot, BallotChoice, PlayerRating, Poll, PollOption
+from polls.ratings import rating_deltas, shift_player_counters
 
 # A browser holds one voter cookie per poll it voted on; more than this many at one sign-in is
 # not a fan's browser, and the rest simply stay anonymous.
@@ -128,6 +129,9 @@ def _drop(session: Session, dropped: list[DroppedBallot]) -> None:
         else []
     )
     per_poll = Counter(d.poll_id for d in dropped if d.counted)
+    # A player_ratings ballot's scores leave the players' counters too (before the rows go).
+    per_player = rating_deltas(session, counted, -1) if counted else {}
+    session.execute(delete(PlayerRating).where(PlayerRating.ballot_id.in_(ids)))
     session.execute(delete(BallotChoice).where(BallotChoice.ballot_id.in_(ids)))
     session.execute(
         delete(Ballot).where(Ballot.id.in_(ids)).execution_options(synchronize_session=False)
@@ -139,6 +143,7 @@ def _drop(session: Session, dropped: list[DroppedBallot]) -> None:
             .values(vote_count=PollOption.vote_count - per_option[option_id])
             .execution_options(synchronize_session=False)
         )
+    shift_player_counters(session, per_player)
     per_article: Counter[int] = Counter()
     for poll_id in sorted(per_poll):
         article_id = session.scalar(

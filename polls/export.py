@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from brussels import to_local
-from models import Ballot, Poll
+from models import Ballot, PlayerRating, PlayerRole, Poll
+from polls.ratings import rating_results
 from polls.results import ballot_stats, poll_results
 
 BOM = "\ufeff"
@@ -36,8 +37,71 @@ def _csv(rows: Iterable[Iterable[object]]) -> str:
     return BOM + buffer.getvalue()
 
 
-def results_csv(session: Session, poll: Poll) -> str:
-    """The aggregate stand: all votes and logged-in fans only, per option."""
+ROLE_NL = {
+    PlayerRole.STARTER: "basis",
+    PlayerRole.SUBSTITUTE: "wissel",
+    PlayerRole.COACH: "trainer",
+}
+
+
+def _average(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}".replace(".", ",")  # Belgian Excel
+
+
+def ratings_results_csv(session: Session, poll: Poll, motm_min_ratings: int) -> str:
+    """A player_ratings poll: per player, the average, count and distribution of all counted
+    ratings and of logged-in fans' only; the man of the match."""
+    everyone = rating_results(session, poll, motm_min_ratings)
+    members = rating_results(session, poll, motm_min_ratings, members_only=True)
+    stats = ballot_stats(session, poll)
+    rows: list[list[object]] = [
+        ["vraag", poll.question],
+        [
+            "rugnummer",
+            "speler",
+            "rol",
+            "gemiddelde",
+            "aantal cijfers",
+            *[f"cijfer {score}" for score in range(1, 11)],
+            "gemiddelde aangemelde fans",
+            "aantal cijfers aangemelde fans",
+        ],
+    ]
+    for player, member in zip(everyone.players, members.players, strict=True):
+        rows.append(
+            [
+                player.shirt_number if player.shirt_number is not None else "",
+                player.name,
+                ROLE_NL[player.role],
+                _average(player.average),
+                player.count,
+                *player.distribution,
+                _average(member.average),
+                member.count,
+            ]
+        )
+    motm = everyone.motm
+    rows.extend(
+        [
+            [
+                f"man van de match (minstens {motm_min_ratings} cijfers)",
+                motm.name if motm else "",
+            ],
+            ["beoordelingen (geteld)", everyone.ballots, "", members.ballots],
+            ["aangemeld", stats.members],
+            ["anoniem", stats.anonymous],
+            ["verdacht (niet in quarantaine)", stats.suspicious],
+            ["in quarantaine", stats.quarantined],
+        ]
+    )
+    return _csv(rows)
+
+
+def results_csv(session: Session, poll: Poll, motm_min_ratings: int = 10) -> str:
+    """The aggregate stand: all votes and logged-in fans only, per option (per player for a
+    player_ratings poll)."""
+    if poll.is_ratings:
+        return ratings_results_csv(session, poll, motm_min_ratings)
     everyone = poll_results(session, poll)
     members = poll_results(session, poll, members_only=True)
     stats = ballot_stats(session, poll)
@@ -67,7 +131,14 @@ def results_csv(session: Session, poll: Poll) -> str:
 
 def _ballot_rows(session: Session, poll: Poll) -> Iterator[list[object]]:
     labels = {o.id: o.label for o in poll.options}
-    yield ["tijdstip (Brussel)", "antwoorden", "type stemmer", "verdacht", "quarantaine"]
+    players = {p.id: p for p in poll.players}
+    yield [
+        "tijdstip (Brussel)",
+        "cijfers" if poll.is_ratings else "antwoorden",
+        "type stemmer",
+        "verdacht",
+        "quarantaine",
+    ]
     last_id = 0
     while True:  # keyset pages keep memory flat on big polls
         batch = list(
@@ -81,11 +152,26 @@ def _ballot_rows(session: Session, poll: Poll) -> Iterator[list[object]]:
         )
         if not batch:
             return
+        scores: dict[int, list[str]] = {}
+        if poll.is_ratings:
+            for ballot_id, player_id, score in session.execute(
+                select(PlayerRating.ballot_id, PlayerRating.player_id, PlayerRating.score)
+                .where(PlayerRating.ballot_id.in_([b.id for b in batch]))
+                .order_by(PlayerRating.ballot_id, PlayerRating.player_id)
+            ):
+                player = players.get(player_id)
+                who = f"{player.shirt_number or ''} {player.name}".strip() if player else "?"
+                scores.setdefault(ballot_id, []).append(f"{who}: {score}")
         for ballot in batch:
             chosen = sorted(c.option_id for c in ballot.choices)
+            answer = (
+                " | ".join(scores.get(ballot.id, []))
+                if poll.is_ratings
+                else " | ".join(labels.get(i, "?") for i in chosen)
+            )
             yield [
                 to_local(ballot.created_at).strftime("%Y-%m-%d %H:%M:%S"),
-                " | ".join(labels.get(i, "?") for i in chosen),
+                answer,
                 "aangemeld"
                 if ballot.user_id is not None or ballot.voter_key.startswith("u:")
                 else "anoniem",
@@ -96,5 +182,5 @@ def _ballot_rows(session: Session, poll: Poll) -> Iterator[list[object]]:
 
 
 def ballots_csv(session: Session, poll: Poll) -> str:
-    """One row per ballot: time, options, voter type; no personal data."""
+    """One row per ballot: time, options (or scores), voter type; no personal data."""
     return _csv(_ballot_rows(session, poll))

@@ -1,6 +1,7 @@
 """Quarantine: ballots out of the results and tallies (or back in), audited, counters moved.
 
-Counters (options by ascending id, then the poll, then the article) change with SQL
+Counters (options by ascending id, a ratings poll's players in one UPDATE, then the poll, then
+the article) change with SQL
 increments, last in the transaction and always in that order, so concurrent ballots and
 quarantines cannot deadlock.
 """
@@ -19,6 +20,7 @@ from caching import touch_article
 from lookups import get_or_404
 from models import Article, Ballot, BallotChoice, Poll, PollOption, User
 from moderation.audit import record_action
+from polls.ratings import rating_deltas, shift_player_counters
 
 
 class QuarantineScope(enum.Enum):
@@ -84,6 +86,7 @@ def set_quarantine(
     touch_article(session, poll.article_id)
     sign = -1 if quarantine else 1
     per_option = {k: sign * v for k, v in _per_option(session, moved).items()}
+    per_player = rating_deltas(session, moved, sign) if poll.is_ratings else {}
     action = "quarantine_ballot" if quarantine else "release_ballot"
     for ballot_id in moved:
         record_action(
@@ -104,14 +107,21 @@ def set_quarantine(
         "quarantine" if quarantine else "release",
         note=f"{len(moved)} stemmen ({scope.value})",
     )
-    _shift_counters(session, poll, per_option, sign * len(moved))
+    _shift_counters(session, poll, per_option, sign * len(moved), per_player)
     session.flush()
     session.expire_all()
     return moved
 
 
-def _shift_counters(session: Session, poll: Poll, per_option: dict[int, int], ballots: int) -> None:
-    """Add to the counters in the one fixed order: options by id, the poll, the article."""
+def _shift_counters(
+    session: Session,
+    poll: Poll,
+    per_option: dict[int, int],
+    ballots: int,
+    per_player: dict[int, dict[int, int]] | None = None,
+) -> None:
+    """Add to the counters in the one fixed order: options by id, players, the poll, the
+    article."""
     for option_id in sorted(per_option):
         if per_option[option_id]:
             session.execute(
@@ -120,6 +130,7 @@ def _shift_counters(session: Session, poll: Poll, per_option: dict[int, int], ba
                 .values(vote_count=PollOption.vote_count + per_option[option_id])
                 .execution_options(synchronize_session=False)
             )
+    shift_player_counters(session, per_player or {})
     if ballots:
         session.execute(
             update(Poll)

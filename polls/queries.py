@@ -9,12 +9,12 @@ from models import Article, Poll
 
 
 def article_polls(session: Session, article: Article) -> list[Poll]:
-    """The article's polls with their options, oldest first."""
+    """The article's polls with their options (and line-ups), oldest first."""
     return list(
         session.scalars(
             select(Poll)
             .where(Poll.article_id == article.id)
-            .options(selectinload(Poll.options))
+            .options(selectinload(Poll.options), selectinload(Poll.players))
             .order_by(Poll.created_at, Poll.id)
         )
     )

@@ -11,10 +11,12 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from brussels import BRUSSELS
 from models import Ballot, BallotChoice, Poll, PollOption, ResultsVisibility
+from polls.ratings import RatingsPollSnapshot
 from polls.services import OptionSnapshot, PollSnapshot, PollState, poll_state
 
-# What the public view of a poll is read from: a Poll row, or the vote path's snapshot.
-PollView = Poll | PollSnapshot
+# What the public view of a poll is read from: a Poll row, or the vote path's (or the rating
+# set's) snapshot.
+PollView = Poll | PollSnapshot | RatingsPollSnapshot
 
 
 @dataclass(frozen=True)

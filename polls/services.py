@@ -14,9 +14,19 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from errors import Conflict, DomainError, Invalid, NotFound
-from models import Article, Ballot, Poll, PollOption, ResultsVisibility, User, VoterScope
+from models import (
+    Article,
+    Ballot,
+    Poll,
+    PollKind,
+    PollOption,
+    ResultsVisibility,
+    User,
+    VoterScope,
+)
 from moderation.audit import record_action
 from polls.quarantine import QuarantineScope, set_quarantine
+from polls.ratings import PlayerDraft, lineup_rows, validate_lineup
 from polls.states import PollState, poll_state
 from polls.voting import (
     OptionSnapshot,
@@ -68,9 +78,12 @@ LABEL_MAX = 200
 
 
 def get_poll(session: Session, poll_id: int, now: datetime, *, editor: bool = False) -> Poll:
-    """The poll with its options; a scheduled poll is 404 to everyone but editors."""
+    """The poll with its options (and line-up); a scheduled poll is 404 to everyone but
+    editors."""
     poll = session.scalar(
-        select(Poll).where(Poll.id == poll_id).options(selectinload(Poll.options))
+        select(Poll)
+        .where(Poll.id == poll_id)
+        .options(selectinload(Poll.options), selectinload(Poll.players))
     )
     if poll is None or (not editor and poll_state(poll, now) is PollState.SCHEDULED):
         raise NotFound("poll_not_found", "Deze peiling bestaat niet.")
@@ -105,6 +118,12 @@ class PollDraft:
     closes_at: datetime | None = None
     results_visibility: ResultsVisibility = ResultsVisibility.ALWAYS
     voter_scope: VoterScope = VoterScope.EVERYONE
+    kind: PollKind = PollKind.CHOICE
+    # A player_ratings poll's line-up, as sent: [{"name", "shirt_number", "role"}, …] and the
+    # coach's name; validate_draft turns it into `lineup` (coach last).
+    players: list | None = None
+    coach: str | None = None
+    lineup: list[PlayerDraft] | None = None
 
 
 def _invalid(fields: dict[str, str]) -> Invalid:
@@ -121,7 +140,14 @@ def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
         fields["question"] = f"Een vraag heeft hoogstens {QUESTION_MAX} tekens."
     labels = [" ".join(str(label).split()) for label in draft.options]
     labels = [label for label in labels if label]
-    if not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
+    if draft.kind is PollKind.PLAYER_RATINGS:
+        if labels:
+            fields["options"] = "Een spelersbeoordeling heeft geen antwoorden, wel een opstelling."
+        if draft.max_choices != 1:
+            fields["max_choices"] = "Een spelersbeoordeling heeft geen maximum aantal keuzes."
+    elif draft.players is not None or draft.coach is not None:
+        fields["players"] = "Enkel een spelersbeoordeling heeft een opstelling."
+    elif not MIN_OPTIONS <= len(labels) <= MAX_OPTIONS:
         fields["options"] = f"Geef {MIN_OPTIONS} tot {MAX_OPTIONS} antwoorden."
     elif any(len(label) > LABEL_MAX for label in labels):
         fields["options"] = f"Een antwoord heeft hoogstens {LABEL_MAX} tekens."
@@ -129,6 +155,8 @@ def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
         fields["options"] = "Elk antwoord mag maar één keer voorkomen."
     if not isinstance(draft.max_choices, int) or isinstance(draft.max_choices, bool):
         fields["max_choices"] = "Geef een aantal."
+    elif draft.kind is PollKind.PLAYER_RATINGS:
+        pass
     elif not 1 <= draft.max_choices <= max(len(labels), 1):
         fields["max_choices"] = "Het maximum aantal keuzes ligt tussen 1 en het aantal antwoorden."
     for name in ("opens_at", "closes_at"):
@@ -142,6 +170,8 @@ def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
             fields["closes_at"] = "Het sluitingstijdstip ligt in het verleden."
     if fields:
         raise _invalid(fields)
+    if draft.kind is PollKind.PLAYER_RATINGS and new:
+        draft.lineup = validate_lineup(draft.players, draft.coach)
     draft.question = question
     draft.options = labels
     return draft
@@ -159,6 +189,7 @@ def create_poll(
     poll = Poll(
         article_id=article.id,
         question=draft.question,
+        kind=draft.kind,
         max_choices=draft.max_choices,
         opens_at=draft.opens_at,
         closes_at=draft.closes_at,
@@ -167,6 +198,7 @@ def create_poll(
         created_by_id=actor.id if actor else None,
     )
     poll.options = [PollOption(position=i, label=label) for i, label in enumerate(draft.options)]
+    poll.players = lineup_rows(draft.lineup or [])
     session.add(poll)
     session.flush()
     _audit(
@@ -204,6 +236,8 @@ def update_poll(
 ) -> Poll:
     """Edit a poll; after the first ballot only closes_at and results_visibility may change."""
     poll = _lock_poll(session, poll_id)
+    draft.kind = poll.kind  # a poll keeps its kind (and a ratings poll its line-up)
+    draft.players = draft.coach = None
     validate_draft(draft, now, new=False)
     old_state = poll_state(poll, now)
     changed: list[str] = []

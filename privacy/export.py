@@ -41,8 +41,10 @@ from models import (
     MatchDayWindow,
     ModerationAction,
     OutboxMessage,
+    PlayerRating,
     Poll,
     PollOption,
+    PollPlayer,
     RememberToken,
     Report,
     SsoIdentity,
@@ -263,6 +265,23 @@ def _ballots(session: Session, user: User) -> Json:
             .order_by(BallotChoice.ballot_id, PollOption.position)
         ):
             choices.setdefault(ballot_id, []).append(label)
+    ratings: dict[int, list[Json]] = {}
+    if rows:
+        for ballot_id, name, number, score in session.execute(
+            select(
+                PlayerRating.ballot_id,
+                PollPlayer.name,
+                PollPlayer.shirt_number,
+                PlayerRating.score,
+            )
+            .join(PollPlayer, PollPlayer.id == PlayerRating.player_id)
+            .join(Ballot, Ballot.id == PlayerRating.ballot_id)
+            .where(Ballot.user_id == user.id)
+            .order_by(PlayerRating.ballot_id, PollPlayer.position)
+        ):
+            ratings.setdefault(ballot_id, []).append(
+                {"player": name, "shirt_number": number, "score": score}
+            )
     return [
         {
             "id": ballot.id,
@@ -270,6 +289,8 @@ def _ballots(session: Session, user: User) -> Json:
             "poll_question": question,
             "article_id": cms_id,
             "choices": choices.get(ballot.id, []),
+            # A player_ratings poll: the scores this ballot gave.
+            "ratings": ratings.get(ballot.id, []),
             "counted": ballot.quarantined_at is None,
             "show_badge": ballot.show_badge,
             # A keyed hash of the IP address (never the address), erased after

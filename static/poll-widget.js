@@ -219,7 +219,8 @@
 
   // A returning voter: show their own ballot and the stand without a new vote.
   var known = readToken();
-  if (known) {
+  // A player ratings poll renders its stand on the server only (its form is a plain post).
+  if (known && root.getAttribute("data-kind") !== "player_ratings") {
     request("GET", api, null, known).then(function (r) {
       if (r.status === 200 && r.data.own_ballot) render(r.data);
     });

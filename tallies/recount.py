@@ -25,6 +25,7 @@ from models import (
     User,
 )
 from moderation.queue import APPEALS, REPORTED, UNREVIEWED
+from polls.ratings import recount_players
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,8 @@ def _grouped(session: Session, stmt: Select[Any]) -> dict[Any, Any]:
 
 
 def recount(session: Session) -> list[Drift]:
-    """Recompute article, poll, option and author counters; flush the fixes."""
+    """Recompute article, poll, option, player (ratings) and author counters; flush the
+    fixes."""
     drifts: list[Drift] = []
     counted = Ballot.quarantined_at.is_(None)
 
@@ -85,6 +87,7 @@ def recount(session: Session) -> list[Drift]:
         .group_by(BallotChoice.option_id),
     )
     _fix(drifts, "poll_options.vote_count", options, choices, "vote_count")
+    drifts.extend(Drift(*drift) for drift in recount_players(session))
 
     users = list(session.scalars(select(User).order_by(User.id)))
     for state, attribute in (

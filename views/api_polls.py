@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
+from typing import Any
 
 from flask import jsonify, make_response, request
 from flask.typing import ResponseReturnValue
@@ -19,6 +20,7 @@ from db import get_session, read_first
 from errors import Conflict, DomainError, Invalid
 from live import pacing as live
 from models import Role, TokenScope, VoterScope
+from polls import ratings
 from polls import services as polls
 from polls.badges import badge_shown, record_badge_choice
 from security import role_required
@@ -45,11 +47,17 @@ def _need_zone(**values: datetime | None) -> None:
     scope=TokenScope.POLLS_WRITE,
     body=schemas.PollIn,
     responses={201: schemas.PollOut},
-    errors={404: "article_not_found", 422: "invalid_article_id"},
+    errors={
+        404: "article_not_found",
+        422: "invalid_article_id, validation_failed (details.fields); player_ratings: "
+        "lineup_empty, too_many_players, empty_player_name, player_name_too_long, "
+        "invalid_shirt_number, duplicate_shirt_number (details.fields and details.codes).",
+    },
 )
 @role_required(Role.EDITOR, Role.ADMIN)
 def create_poll(article_id: str) -> ResponseReturnValue:
-    """Create a poll on an article (editor token or editor session)."""
+    """Create a poll on an article (editor token or editor session): a choice poll, or with
+    `"kind": "player_ratings"` a line-up fans rate 1–10 per player."""
     articles.validate_article_id(article_id)
     payload = parse_body(schemas.PollIn)
     _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
@@ -61,6 +69,11 @@ def create_poll(article_id: str) -> ResponseReturnValue:
         article,
         polls.PollDraft(
             question=payload.question,
+            kind=payload.kind,
+            players=[p.model_dump() for p in payload.players]
+            if payload.players is not None
+            else None,
+            coach=payload.coach,
             options=payload.options,
             max_choices=payload.max_choices,
             opens_at=payload.opens_at,
@@ -280,5 +293,69 @@ def cast_vote(poll_id: int) -> ResponseReturnValue:
     return jsonify(body), 201 if outcome.created else 200, NO_STORE
 
 
+@bp.post("/polls/<int:poll_id>/ratings")
+@operation(
+    scope=TokenScope.POLLS_WRITE,
+    body=schemas.RatingsIn,
+    headers=schemas.VoterHeaders,
+    responses={201: schemas.RatingsOut, 200: schemas.RatingsOut},
+    errors={
+        401: "login_required (a poll for logged-in fans) or voter_token_required.",
+        403: "invalid_voter_token, voter_token_expired or foreign_voter_token.",
+        404: "poll_not_found",
+        409: "not_a_ratings_poll, poll_not_open (scheduled, editors), poll_closed or "
+        "vote_conflict.",
+        422: "invalid_ratings or invalid_voter_token.",
+    },
+)
+@read_first
+def cast_ratings(poll_id: int) -> ResponseReturnValue:
+    """Rate a line-up (a player_ratings poll): 201 counted, 200 already rated (the same set
+    back). One rating set per voter, under the votes' rules (voter token or session, per-IP
+    allowance, burst marks, quarantine)."""
+    payload = json_object()
+    moment = support.now()
+    raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
+    if raw_token is not None and not isinstance(raw_token, str):
+        raise Invalid("invalid_voter_token", "voter_token is een tekst.")
+    token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
+    voter = support.voter_for(token)
+    context = support.vote_context(token) if voter else None
+    session = get_session()
+    if voter is None or context is None:
+        poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
+        if polls.poll_state(poll, moment) is polls.PollState.CLOSED:
+            raise Conflict("poll_closed", "Deze peiling is gesloten.")
+        if poll.voter_scope is VoterScope.LOGGED_IN:
+            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+        raise DomainError(
+            "voter_token_required",
+            "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
+            401,
+        )
+    outcome = ratings.cast_ratings(
+        session, poll_id, payload.get("ratings"), voter, context, moment
+    )
+    session.commit()
+    # A new set is answered from what it read and wrote (no read after the commit); a repeat
+    # voter's answer reads the poll.
+    answered: Any = outcome.poll or polls.get_poll(session, poll_id, moment, editor=True)
+    ballot = {
+        "id": outcome.ballot_id,
+        "option_ids": [],
+        "created_at": outcome.created_at.isoformat(),
+        "ratings": [{"player_id": p, "score": s} for p, s in outcome.ratings.items()],
+    }
+    body = {
+        "counted": outcome.created,
+        "ballot": ballot,
+        "poll": support.poll_json(
+            session, answered, moment, None, context.editor, own=ballot, members=False
+        ),
+    }
+    return jsonify(body), 201 if outcome.created else 200, NO_STORE
+
+
+WRITE_CHECKS["api.cast_ratings"] = support.check_widget_write
 WRITE_CHECKS["api.cast_vote"] = support.check_widget_write
 WRITE_CHECKS["api.issue_voter_token"] = support.check_widget_write

@@ -36,8 +36,9 @@ from models import (
     ResultsVisibility,
     VoterScope,
 )
-from models.poll import PollOption
+from models.poll import PlayerRole, PollKind, PollOption
 from moderation.actions import APPEAL_MAX, APPEAL_MIN
+from polls.ratings import MAX_PLAYERS, SCORE_MAX, SCORE_MIN
 from polls.services import MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, PollState
 from tallies.ids import MAX_IDS
 from views.poll_support import VOTER_HEADER, VOTER_TOKEN_MAX
@@ -233,14 +234,36 @@ class Tallies(RootModel[dict[str, TallyCounts]]):
 OptionLabel = Annotated[str, Field(min_length=1, max_length=LABEL_MAX)]
 
 
+class PlayerIn(Input):
+    name: str = Field(max_length=200, description="1–80 characters (422 empty_player_name).")
+    shirt_number: int = Field(description="1–99, once per line-up (422 invalid_shirt_number, "
+                              "duplicate_shirt_number).")
+    role: Literal["starter", "substitute"] = "starter"
+
+
 class PollIn(Input):
+    """A choice poll (question, 2–10 options) or, with kind player_ratings, a line-up to rate
+    (players, optional coach; no options)."""
+
     question: str = Field(min_length=1, max_length=QUESTION_MAX)
-    options: list[OptionLabel] = Field(min_length=MIN_OPTIONS, max_length=MAX_OPTIONS)
+    kind: PollKind = PollKind.CHOICE
+    options: list[OptionLabel] = Field(
+        default_factory=list,
+        max_length=MAX_OPTIONS,
+        description=f"{MIN_OPTIONS}–{MAX_OPTIONS} for a choice poll; none for player_ratings.",
+    )
     max_choices: int = Field(default=1, ge=1, le=MAX_OPTIONS)
     opens_at: datetime | None = None
     closes_at: datetime | None = None
     results_visibility: ResultsVisibility = ResultsVisibility.ALWAYS
     voter_scope: VoterScope = VoterScope.EVERYONE
+    players: list[PlayerIn] | None = Field(
+        default=None,
+        max_length=100,
+        description=f"player_ratings: 1–{MAX_PLAYERS} players (422 lineup_empty, "
+        "too_many_players, …; details.fields per player).",
+    )
+    coach: str | None = Field(default=None, max_length=200, description="Rated too.")
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -297,9 +320,49 @@ class VoteIn(BaseModel):
     )
 
 
+class PlayerScore(BaseModel):
+    player_id: int
+    score: int = Field(ge=SCORE_MIN, le=SCORE_MAX)
+
+
+class RatingsIn(BaseModel):
+    ratings: list[PlayerScore] = Field(
+        min_length=1, max_length=MAX_PLAYERS + 1, description="Each player at most once."
+    )
+    voter_token: str | None = Field(
+        default=None, max_length=VOTER_TOKEN_MAX, description=f"Or the {VOTER_HEADER} header."
+    )
+
+
 class OptionOut(BaseModel):
     id: int
     label: str
+
+
+class PlayerOut(BaseModel):
+    id: int
+    name: str
+    shirt_number: int | None = Field(description="null for the coach.")
+    role: PlayerRole
+
+
+class PlayerResultOut(BaseModel):
+    id: int
+    count: int = Field(ge=0)
+    average: float | None = Field(description="null without ratings.")
+    distribution: list[int] = Field(description="Counted ratings of 1, 2, … 10.")
+
+
+class RatingsResults(BaseModel):
+    """Counted rating sets (quarantined ones excluded)."""
+
+    ballots: int = Field(ge=0)
+    players: list[PlayerResultOut]
+    man_of_the_match: int | None = Field(
+        description="The player with the highest average among those with at least "
+        "motm_min_ratings ratings (TRIBUNE_MOTM_MIN_RATINGS); the coach is not eligible."
+    )
+    motm_min_ratings: int
 
 
 class OptionResult(BaseModel):
@@ -322,6 +385,9 @@ class Ballot(BaseModel):
     show_badge: bool = Field(
         default=False, description="The choice shows beside the member's comments."
     )
+    ratings: list[PlayerScore] | None = Field(
+        default=None, description="A player_ratings poll: the rating set."
+    )
 
 
 class BallotStats(BaseModel):
@@ -338,6 +404,7 @@ class PollOut(BaseModel):
     article_id: str | None
     article_page: str | None
     question: str
+    kind: PollKind
     state: PollState
     opens_at: datetime | None
     closes_at: datetime | None
@@ -352,6 +419,11 @@ class PollOut(BaseModel):
         "to show it beside the stand of all votes (widgets show one stand otherwise)."
     )
     own_ballot: Ballot | None
+    players: list[PlayerOut] = Field(description="A player_ratings poll's line-up (coach last).")
+    ratings: RatingsResults | None = Field(
+        description="player_ratings: per player, when the results are visible."
+    )
+    ratings_members: RatingsResults | None = Field(description="Logged-in fans only.")
     # Left out (never null) for non-editors: the document says BallotStats, and None is only the
     # default that lets the model be built without it.
     stats: BallotStats = Field(default=None, description="Editors only.")  # type: ignore[assignment]
@@ -359,6 +431,12 @@ class PollOut(BaseModel):
 
 class VoteOut(BaseModel):
     counted: bool = Field(description="false: the voter had voted; the same ballot back.")
+    ballot: Ballot
+    poll: PollOut
+
+
+class RatingsOut(BaseModel):
+    counted: bool = Field(description="false: the voter had rated; the same set back.")
     ballot: Ballot
     poll: PollOut
 

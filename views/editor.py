@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import func, or_, select
@@ -25,13 +34,16 @@ from forms.editor import (
     DefaultSortForm,
     PollForm,
     QuarantineForm,
+    RatingsPollForm,
     ReopenForm,
+    player_field_names,
 )
 from models import (
     Article,
     Ballot,
     CommentMode,
     Poll,
+    PollKind,
     ResultsVisibility,
     Role,
     ThreadSort,
@@ -40,6 +52,7 @@ from models import (
 from parsing import page_number
 from polls import export
 from polls import services as polls
+from polls.ratings import rating_results
 from polls.results import ballot_stats, poll_results, votes_over_time
 from security import role_required
 from views import poll_support as support
@@ -232,6 +245,66 @@ def new_poll(article_id: str) -> ResponseReturnValue:
     return redirect(url_for("editor.poll", poll_id=poll.id), 303)
 
 
+def _lineup_fields(error: DomainError, rows: list[int]) -> DomainError:
+    """The service's "players.<i>.<part>" fields named as the form's row inputs."""
+    fields = dict((error.details or {}).get("fields") or {})
+    if not fields:
+        return error
+    named: dict[str, str] = {}
+    parts = {"shirt_number": 0, "name": 1, "role": 2}
+    for key, message in fields.items():
+        pieces = key.split(".")
+        if len(pieces) == 3 and pieces[0] == "players" and pieces[1].isdigit():
+            index = int(pieces[1])
+            row = rows[index] if index < len(rows) else 0
+            named[player_field_names(row)[parts.get(pieces[2], 1)]] = message
+        elif key == "players":
+            named[player_field_names(0)[1]] = message
+        else:
+            named[key] = message
+    return DomainError(error.code, error.message, error.status_code, {"fields": named})
+
+
+@bp.route("/artikels/<article_id>/spelersbeoordelingen/nieuw", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new_ratings_poll(article_id: str) -> ResponseReturnValue:
+    """Create a player ratings poll: the line-up, one row per player, and the coach."""
+    session = get_session()
+    article = articles.article_for_page(session, article_id)
+    form = RatingsPollForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            players, rows = form.lineup()
+            draft = polls.PollDraft(
+                question=form.question.data or "",
+                options=[],
+                kind=PollKind.PLAYER_RATINGS,
+                players=players,
+                coach=(form.coach.data or "").strip() or None,
+                opens_at=form.opens_at.data,
+                closes_at=form.closes_at.data,
+                results_visibility=ResultsVisibility(form.results_visibility.data),
+                voter_scope=VoterScope(form.voter_scope.data),
+            )
+            try:
+                poll = polls.create_poll(session, article, draft, current_user, support.now())
+            except DomainError as exc:
+                session.rollback()
+                form.refuse(_lineup_fields(exc, rows))
+                status = exc.status_code
+            else:
+                session.commit()
+                flash("De spelersbeoordeling is aangemaakt.", "success")
+                return redirect(url_for("editor.poll", poll_id=poll.id), 303)
+        else:
+            status = 422
+    return (
+        render_template("editor/ratings_form.html", article=article, form=form),
+        status,
+    )
+
+
 @bp.route("/peilingen/<int:poll_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def poll(poll_id: int) -> ResponseReturnValue:
@@ -381,6 +454,18 @@ def results(poll_id: int) -> ResponseReturnValue:
         only = "suspicious"
         stmt = stmt.where(Ballot.is_suspicious.is_(True), Ballot.quarantined_at.is_(None))
     listed = list(session.scalars(stmt.order_by(Ballot.created_at.desc()).limit(SUSPICIOUS_SHOWN)))
+    ratings = ratings_members = None
+    listed_scores: dict[int, list[str]] = {}
+    if item.is_ratings:
+        minimum = int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
+        ratings = rating_results(session, item, minimum)
+        ratings_members = rating_results(session, item, minimum, members_only=True)
+        names = {p.id: p.name for p in item.players}
+        for ballot in listed:
+            listed_scores[ballot.id] = [
+                f"{names.get(pid, '?')} {score}"
+                for pid, score in support.own_ratings(session, ballot.id).items()
+            ]
     return render_template(
         "editor/results.html",
         poll=item,
@@ -393,6 +478,9 @@ def results(poll_id: int) -> ResponseReturnValue:
         unit=unit,
         bars=timeline_bars(buckets, unit),
         listed=listed,
+        listed_scores=listed_scores,
+        ratings=ratings,
+        ratings_members=ratings_members,
         only=only,
         labels={o.id: o.label for o in item.options},
         suspicion_nl=SUSPICION_NL,
@@ -466,7 +554,10 @@ def results_csv(poll_id: int) -> ResponseReturnValue:
     """The stand as CSV (Belgian Excel: ';' and a BOM)."""
     item = _poll_or_404(poll_id)
     return _csv_response(
-        export.results_csv(get_session(), item), f"peiling-{item.id}-resultaten.csv"
+        export.results_csv(
+            get_session(), item, int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
+        ),
+        f"peiling-{item.id}-resultaten.csv",
     )
 
 

@@ -26,6 +26,7 @@ from extensions import csrf
 from forms.polls import WidgetVoteForm
 from models import Article, VoterScope
 from parsing import is_int_text
+from polls import ratings
 from polls import services as polls
 from polls.badges import record_badge_choice
 from polls.results import refresh_counters
@@ -39,6 +40,21 @@ bp = Blueprint("embed", __name__, url_prefix="/embed")
 csrf.exempt(bp)
 
 FORM_TOKEN_MAX_AGE = 12 * 3600
+NOTICES = {
+    (False, True): "Bedankt, je stem is geteld.",
+    (False, False): "Je had al gestemd; je stem blijft dezelfde.",
+    (True, True): "Bedankt, je cijfers zijn geteld.",
+    (True, False): "Je had al cijfers gegeven; ze blijven dezelfde.",
+}
+
+
+def typed_scores() -> dict[str, str]:
+    """The scores a refused ratings form carried ({player id: value}), to show them again."""
+    return {
+        name[len(ratings.FORM_PREFIX) :]: value
+        for name, value in request.form.items()
+        if name.startswith(ratings.FORM_PREFIX)
+    }
 
 
 def _render(poll_id: int, status: int = 200, **extra: Any) -> Response:
@@ -97,33 +113,47 @@ def vote(poll_id: int) -> ResponseReturnValue:
             FORM_TOKEN_MAX_AGE,
         )
         poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
-        raw_ids = form.option.data or []
-        option_ids = [int(v) for v in raw_ids if is_int_text(v)]
-        if len(option_ids) != len(raw_ids):
-            raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
-        voter, token, new_token = support.form_voter(poll, voter_token)
-        outcome = polls.cast_vote(
-            session, poll.id, option_ids, voter, support.vote_context(token), moment
-        )
-        # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
-        ticked = support.badge_ticked() if outcome.created else None
-        record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
+        if poll.is_ratings:
+            scores = ratings.form_scores(request.form.items(multi=True))
+            voter, token, new_token = support.form_voter(poll, voter_token)
+            outcome: Any = ratings.cast_ratings(
+                session, poll.id, scores, voter, support.vote_context(token), moment
+            )
+        else:
+            raw_ids = form.option.data or []
+            option_ids = [int(v) for v in raw_ids if is_int_text(v)]
+            if len(option_ids) != len(raw_ids):
+                raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
+            voter, token, new_token = support.form_voter(poll, voter_token)
+            outcome = polls.cast_vote(
+                session, poll.id, option_ids, voter, support.vote_context(token), moment
+            )
+            # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
+            ticked = support.badge_ticked() if outcome.created else None
+            record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
     except DomainError as exc:
         session.rollback()
         if exc.code == "poll_not_found":
             raise
-        return _render(poll_id, exc.status_code, error=exc.message, voter_token=voter_token)
+        return _render(
+            poll_id,
+            exc.status_code,
+            error=exc.message,
+            voter_token=voter_token,
+            typed_scores=typed_scores(),
+        )
     session.commit()
     # The vote was written on the driver (writes/): the poll this request loaded before it still
     # holds the old counters in the session, so read them again (the answer counts this vote).
-    refresh_counters(session, poll)
+    if poll.is_ratings:
+        session.expire_all()  # the players' counters too (written with Core statements)
+    else:
+        refresh_counters(session, poll)
     response = _render(
         poll_id,
         201 if outcome.created else 200,
         ballot=polls.find_ballot(session, poll_id, voter.key),
-        notice="Bedankt, je stem is geteld."
-        if outcome.created
-        else "Je had al gestemd; je stem blijft dezelfde.",
+        notice=NOTICES[(poll.is_ratings, outcome.created)],
         voter_token=new_token or voter_token,
     )
     if new_token:

@@ -14,16 +14,19 @@ from urllib.parse import urlsplit
 from flask import current_app, request
 from flask_login import current_user
 from limits import parse_many
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from errors import DomainError
 from extensions import limiter
-from models import Article, Ballot, Poll, Role, VoterScope, utcnow
+from models import Article, Ballot, PlayerRating, Poll, PollKind, Role, VoterScope, utcnow
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.claims import MAX_CLAIMS, DroppedBallot
+from polls.ratings import RatingResults, RatingsPollSnapshot, rating_results
 from polls.results import (
+    SPLIT_MIN_BALLOTS,
     PollResults,
     ballot_stats,
     poll_results,
@@ -277,6 +280,39 @@ def results_json(results: PollResults) -> dict[str, Any]:
     }
 
 
+def motm_min_ratings() -> int:
+    return int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
+
+
+def ratings_json(results: RatingResults) -> dict[str, Any]:
+    return {
+        "ballots": results.ballots,
+        "players": [
+            {
+                "id": p.player_id,
+                "count": p.count,
+                "average": p.average,
+                "distribution": list(p.distribution),
+            }
+            for p in results.players
+        ],
+        "man_of_the_match": results.motm_id,
+        "motm_min_ratings": results.min_ratings,
+    }
+
+
+def own_ratings(session: Session, ballot_id: int) -> dict[int, int]:
+    """A ballot's rating set: {player id: score}."""
+    return {
+        player_id: score
+        for player_id, score in session.execute(
+            select(PlayerRating.player_id, PlayerRating.score)
+            .where(PlayerRating.ballot_id == ballot_id)
+            .order_by(PlayerRating.player_id)
+        )
+    }
+
+
 def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> dict | None:
     if ballot is None:
         return None
@@ -291,7 +327,7 @@ def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> d
 
 def poll_json(
     session: Session,
-    poll: Poll | polls.PollSnapshot,
+    poll: Poll | polls.PollSnapshot | RatingsPollSnapshot,
     moment: datetime,
     ballot: Ballot | None,
     editor: bool = False,
@@ -304,8 +340,8 @@ def poll_json(
     `members=False` leaves out the logged-in-only stand (one query less on the vote path;
     GET /api/v1/polls/<id> has it).
     """
-    if isinstance(poll, polls.PollSnapshot) and poll.article_cms_id is not None:
-        cms_id: str | None = poll.article_cms_id  # the vote's own UPDATE … RETURNING
+    if getattr(poll, "article_cms_id", None) is not None:
+        cms_id: str | None = poll.article_cms_id  # type: ignore[union-attr]  # UPDATE … RETURNING
     else:
         article = session.get(Article, poll.article_id)
         cms_id = article.cms_id if article else None
@@ -318,6 +354,7 @@ def poll_json(
         if cms_id
         else None,
         "question": poll.question,
+        "kind": getattr(poll, "kind", PollKind.CHOICE).value,
         "state": polls.poll_state(poll, moment).value,
         "opens_at": _iso(poll.opens_at),
         "closes_at": _iso(poll.closes_at),
@@ -329,7 +366,27 @@ def poll_json(
         "results_members": None,
         "results_split": False,
         "own_ballot": own_ballot,
+        "players": [],
+        "ratings": None,
+        "ratings_members": None,
     }
+    if isinstance(poll, Poll | RatingsPollSnapshot) and poll.is_ratings:
+        body["players"] = [
+            {"id": p.id, "name": p.name, "shirt_number": p.shirt_number, "role": p.role.value}
+            for p in poll.players
+        ]
+        if own_ballot is not None and own_ballot.get("ratings") is None:
+            own_ballot["ratings"] = [
+                {"player_id": pid, "score": score}
+                for pid, score in own_ratings(session, own_ballot["id"]).items()
+            ]
+        if visible:
+            minimum = motm_min_ratings()
+            body["ratings"] = ratings_json(rating_results(session, poll, minimum))
+            if members:
+                body["ratings_members"] = ratings_json(
+                    rating_results(session, poll, minimum, members_only=True)
+                )
     if visible:
         everyone = poll_results(session, poll)
         body["results"] = results_json(everyone)
@@ -389,6 +446,24 @@ class PollPanel:
             and split_says_something(self.results, self.results_members)
         )
         self.multiple = poll.max_choices > 1
+        # A player_ratings poll: the visitor's scores and the stand per player.
+        self.ratings = self.ratings_members = None
+        self.own_scores: dict[int, int] = own_ratings(session, ballot.id) if (
+            poll.is_ratings and ballot is not None
+        ) else {}
+        if poll.is_ratings and visible:
+            minimum = motm_min_ratings()
+            self.ratings = rating_results(session, poll, minimum)
+            self.ratings_members = rating_results(session, poll, minimum, members_only=True)
+        self.ratings_split = bool(
+            self.ratings
+            and self.ratings_members
+            and self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
+            and self.ratings.ballots - self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
+        )
+        self.scores = range(1, 11)
+        # The scores of a refused ratings form, shown again ({player id: value as typed}).
+        self.typed: dict[str, str] = {}
 
     @property
     def results_note(self) -> str:

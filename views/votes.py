@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask, flash, has_request_context, redirect, request, url_for
+from flask import session as session_typed
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, user_logged_in
 from sqlalchemy.exc import SQLAlchemyError
@@ -17,6 +18,7 @@ from errors import DomainError
 from forms.polls import VoteBadgeForm
 from models import Article
 from parsing import is_int_text
+from polls import ratings
 from polls import services as polls
 from polls.badges import record_badge_choice, set_vote_badge
 from polls.claims import claim_anonymous_ballots
@@ -31,6 +33,10 @@ MESSAGES = {
     True: ("Bedankt, je stem is geteld.", "success"),
     False: ("Je had al gestemd in deze peiling; je stem blijft dezelfde.", "info"),
 }
+RATING_MESSAGES = {
+    True: ("Bedankt, je cijfers zijn geteld.", "success"),
+    False: ("Je had al cijfers gegeven in deze peiling; ze blijven dezelfde.", "info"),
+}
 
 
 def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
@@ -44,7 +50,10 @@ def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
         token = support.quiet_token(request.cookies.get(support.cookie_name(poll.id)), poll.id)
         voter = support.voter_for(token)
         ballot = polls.find_ballot(session, poll.id, voter.key) if voter else None
-        panels.append(support.PollPanel(session, poll, moment, ballot))
+        panel = support.PollPanel(session, poll, moment, ballot)
+        if poll.is_ratings:
+            panel.typed = session_typed.pop(f"ratings-{poll.id}", None) or {}
+        panels.append(panel)
     return panels
 
 
@@ -62,24 +71,38 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
     raw_ids = request.form.getlist("option")
     new_token = None
     try:
-        option_ids = [int(v) for v in raw_ids if is_int_text(v)]
-        if len(option_ids) != len(raw_ids):
-            raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
-        voter, token, new_token = support.form_voter(poll)
-        outcome = polls.cast_vote(
-            session, poll.id, option_ids, voter, support.vote_context(token), moment
-        )
-        # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
-        ticked = support.badge_ticked() if outcome.created else None
-        record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
+        if poll.is_ratings:
+            scores = ratings.form_scores(request.form.items(multi=True))
+            voter, token, new_token = support.form_voter(poll)
+            outcome: Any = ratings.cast_ratings(
+                session, poll.id, scores, voter, support.vote_context(token), moment
+            )
+        else:
+            option_ids = [int(v) for v in raw_ids if is_int_text(v)]
+            if len(option_ids) != len(raw_ids):
+                raise DomainError("invalid_options", "Kies een geldig antwoord.", 422)
+            voter, token, new_token = support.form_voter(poll)
+            outcome = polls.cast_vote(
+                session, poll.id, option_ids, voter, support.vote_context(token), moment
+            )
+            # A form comes with a new vote only (a stale form of a repeat voter changes nothing).
+            ticked = support.badge_ticked() if outcome.created else None
+            record_badge_choice(session, poll.id, voter.user_id, outcome.created, ticked)
     except DomainError as exc:
         session.rollback()
         if exc.status_code == 404:
             raise
         flash(exc.message, "error")
+        if poll.is_ratings:
+            # What was chosen comes back in the form (the redirect loses the post).
+            session_typed[f"ratings-{poll.id}"] = {
+                name[len(ratings.FORM_PREFIX) :]: value
+                for name, value in request.form.items()
+                if name.startswith(ratings.FORM_PREFIX)
+            }
         return redirect(back), 303
     session.commit()
-    message, category = MESSAGES[outcome.created]
+    message, category = (RATING_MESSAGES if poll.is_ratings else MESSAGES)[outcome.created]
     flash(message, category)
     response = redirect(back, 303)
     if new_token:

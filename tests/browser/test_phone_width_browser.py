@@ -24,6 +24,7 @@ from models import (
     LexiconAction,
     NotificationKind,
     OutboxAttempt,
+    PollKind,
     Role,
     TokenPurpose,
     User,
@@ -35,6 +36,8 @@ from moderation.rules import PostingPolicy
 from moderation.triage import TAB_LABELS
 from notifications import preferences
 from outbox import MessageState, enqueue_mail, enqueue_webhook, run_worker
+from polls.services import PollDraft
+from polls.services import create_poll as create_ratings_poll
 from tests.browser.live import TIMEOUT_MS, log_in
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll
@@ -141,6 +144,24 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
     poll.options[0].vote_count += 1
     article.vote_count += 1
     db.commit()
+    # A player ratings poll on the same article (its form and stand on the article page), with
+    # its embed and its editors' results page walked too.
+    ratings = create_ratings_poll(
+        db,
+        article,
+        PollDraft(
+            question=LONG_WORD,
+            options=[],
+            kind=PollKind.PLAYER_RATINGS,
+            players=[
+                {"name": f"Speler {LONG_WORD}"[:80], "shirt_number": 99},
+                {"name": "Jan Vertonghen", "shirt_number": 5, "role": "substitute"},
+            ],
+            coach=f"Trainer {LONG_WORD}"[:80],
+        ),
+        None,
+        now,
+    )
     unsubscribe = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
     # A live reset link (its page shows the form; the other mailed-link pages the dead link).
     token = issue_link(db, fan, TokenPurpose.RESET, timedelta(hours=1), now)
@@ -159,6 +180,7 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
         },
         # A fan's live unsubscribe link (GET: the confirm page); <token> above is a reset link.
         "unsubscribe": f"/meldingen/afmelden/{unsubscribe}",
+        "ratings": [f"/embed/polls/{ratings.id}", f"/redactie/peilingen/{ratings.id}/resultaten"],
     }
 
 
@@ -189,7 +211,7 @@ def test_no_page_scrolls_sideways_at_360_px(
 ) -> None:
     data = seed(db, make_user, make_article)
     run_worker(app.extensions["tribune.sessionmaker"], app.config, once=True)  # writes the .eml
-    paths = page_paths(app, data["ids"]) + [data["unsubscribe"]]
+    paths = page_paths(app, data["ids"]) + [data["unsubscribe"], *data["ratings"]]
     assert {"/beheer/", "/moderatie/statistieken", "/redactie/"} <= set(paths)
     offenders: list[str] = []
     for role in (None, Role.FAN, Role.MODERATOR, Role.EDITOR, Role.ADMIN):
