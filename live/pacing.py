@@ -22,7 +22,7 @@ import redis
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Poll, PollOption
+from models import Poll, PollOption, PollPlayer
 
 HEADER = "Tribune-Refresh"
 # Sent while one of the article's polls is open: the scripts then put news in on their own
@@ -134,15 +134,24 @@ def has_open_poll(session: Session, article_id: int, now: Any) -> bool:
 
 def polls_signature(session: Session, article_id: int) -> str:
     """What changes in the article's poll panels as votes come in or ballots are quarantined:
-    per poll its ballot count and the sum of its option counts (one query)."""
+    per poll its ballot count, the sum of its option counts and of its players' rating counts
+    (player ratings), in one query."""
+    votes = (
+        select(func.coalesce(func.sum(PollOption.vote_count), 0))
+        .where(PollOption.poll_id == Poll.id)
+        .scalar_subquery()
+    )
+    ratings = (
+        select(func.coalesce(func.sum(PollPlayer.rating_count), 0))
+        .where(PollPlayer.poll_id == Poll.id)
+        .scalar_subquery()
+    )
     rows = session.execute(
-        select(Poll.id, Poll.ballot_count, func.coalesce(func.sum(PollOption.vote_count), 0))
-        .outerjoin(PollOption, PollOption.poll_id == Poll.id)
+        select(Poll.id, Poll.ballot_count, votes, ratings)
         .where(Poll.article_id == article_id)
-        .group_by(Poll.id, Poll.ballot_count)
         .order_by(Poll.id)
     )
-    return ".".join(f"{pid}:{ballots}:{votes}" for pid, ballots, votes in rows)
+    return ".".join(f"{pid}:{ballots}:{v}:{r}" for pid, ballots, v, r in rows)
 
 
 def etag_matches(etag: str, if_none_match: str) -> bool:

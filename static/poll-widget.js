@@ -242,8 +242,20 @@
       if (response.status !== 200) return true;
       liveTag = response.headers.get("ETag") || liveTag;
       return response.json().then(function (poll) {
-        if (poll.results || poll.own_ballot) render(poll);
         root.setAttribute("data-state", poll.state);
+        if (root.getAttribute("data-kind") === "player_ratings") {
+          // Its stand is rendered on the server: the page's own stand replaces this one.
+          return fetch(location.href, { credentials: "same-origin", cache: "no-store" })
+            .then(function (page) { return page.text(); })
+            .then(function (html) {
+              var fresh = new DOMParser().parseFromString(html, "text/html").querySelector(".poll-results");
+              var region = root.querySelector(".poll-results");
+              if (fresh && region) region.parentNode.replaceChild(document.importNode(fresh, true), region);
+              postHeight();
+              return poll.state === "open";
+            });
+        }
+        if (poll.results || poll.own_ballot) render(poll);
         return poll.state === "open";
       });
     }).catch(function () { return true; }).then(function (again) {

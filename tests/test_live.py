@@ -15,10 +15,14 @@ from sqlalchemy.orm import Session
 from app import create_app
 from config import SettingError
 from live.pacing import BUCKET_SECONDS, CheckCounter, Pacing
-from models import Article, CommentState, User
+from models import Article, CommentState, User, utcnow
+from polls.quarantine import QuarantineScope, set_quarantine
+from polls.ratings import cast_ratings
+from polls.services import VoteContext, Voter
 from tests.conftest import client_for
 from tests.factories import create_comment
 from tests.polls_fixtures import create_poll, option_ids, past, vote, voter_token
+from tests.test_player_ratings import player_ids, ratings_poll
 
 PACING = Pacing(live_seconds=15, idle_seconds=60, max_seconds=300, checks_per_second=100)
 
@@ -200,3 +204,27 @@ def test_the_comments_embed_and_the_poll_api_carry_the_interval(
 
     widget = client.get(f"/embed/polls/{poll.id}").get_data(as_text=True)
     assert 'data-refresh="15"' in widget and 'data-state="open"' in widget
+
+
+def test_a_rating_set_and_its_quarantine_change_the_page_tag(
+    app: Flask, db: Session, client: FlaskClient, make_article: Callable[..., Article]
+) -> None:
+    article = make_article()
+    poll = ratings_poll(db, article)
+    player = player_ids(poll)[0]
+    tag = live(client, article).headers["ETag"]
+    session: Session = app.extensions["tribune.sessionmaker"]()
+    try:
+        context = VoteContext(ip_hash=None, ip_allowance=0)
+        outcome = cast_ratings(session, poll.id, {player: 8}, Voter("a:1"), context, utcnow())
+        session.commit()
+        rated = live(client, article, tag)
+        assert rated.status_code == 200
+        tag = rated.headers["ETag"]
+        set_quarantine(
+            session, poll.id, True, QuarantineScope.SELECTED, [outcome.ballot_id], None, utcnow()
+        )
+        session.commit()
+    finally:
+        session.close()
+    assert live(client, article, tag).status_code == 200  # the stand lost the set
