@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from caching import touch_article
 from errors import Invalid
 from models import Ballot, BallotChoice, Poll, PollOption, User
+from parsing import is_id_text
 
 
 def _shown(article_id: int) -> Select:
@@ -63,7 +64,7 @@ def voters_subquery(article_id: int, option_id: int) -> Select:
 def article_option(session: Session, article_id: int, raw: object) -> PollOption:
     """The option of one of the article's polls that `?stemde=` names, or 422."""
     option = None
-    if isinstance(raw, str) and raw.isdigit() and len(raw) < 12:
+    if isinstance(raw, str) and is_id_text(raw):
         option = session.scalar(
             select(PollOption)
             .join(Poll, Poll.id == PollOption.poll_id)

@@ -286,6 +286,11 @@ def test_pin_refusals(
     ]
     bad = editor.put(f"/api/v1/articles/{article.cms_id}/pin", json={}, headers=ORIGIN)
     assert bad.status_code == 422
+    # A number no row can have (beyond 64 bits: the driver would overflow) is a 422 too.
+    huge = editor.put(
+        f"/api/v1/articles/{article.cms_id}/pin", json={"comment_id": 2**70}, headers=ORIGIN
+    )
+    assert huge.status_code == 422, huge.get_data(as_text=True)
     assert thread(editor, article)["pinned"] is None
     assert actions(db, "article", "derby") == []
 

@@ -251,6 +251,10 @@ def test_the_thread_filters_by_answer_on_the_api_the_page_and_the_embed(
     )
     assert (refused.status_code, error_code(refused)) == (422, "invalid_parameter")
     assert client.get("/api/v1/articles/derby/comments?stemde=ja").status_code == 422
+    # Digits int() refuses ("²") and numbers no row can have are 422s too, never a 500.
+    for raw in ("²", "99999999999", str(2**70)):
+        answer = client.get("/api/v1/articles/derby/comments", query_string={"stemde": raw})
+        assert answer.status_code == 422, raw
     assert client.get(f"/artikels/derby?stemde={foreign.options[0].id}").status_code == 422
 
 

@@ -38,6 +38,7 @@ from models import (
 )
 from models.poll import PlayerRole, PollKind, PollOption
 from moderation.actions import APPEAL_MAX, APPEAL_MIN
+from parsing import ID_MAX
 from polls.ratings import MAX_PLAYERS, SCORE_MAX, SCORE_MIN
 from polls.services import MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, PollState
 from tallies.ids import MAX_IDS
@@ -451,7 +452,7 @@ class VoterToken(BaseModel):
 
 
 class PinIn(BaseModel):
-    comment_id: int = Field(ge=1, description="The editor's own published comment.")
+    comment_id: int = Field(ge=1, le=ID_MAX, description="The editor's own published comment.")
 
 
 class PinOut(BaseModel):
