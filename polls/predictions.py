@@ -45,6 +45,16 @@ def clean_name(value: object) -> str:
     return " ".join(value.split()) if isinstance(value, str) else ""
 
 
+def is_competition_name(value: str) -> bool:
+    """Whether a prediction poll could carry this competition (cleaned, at most 60 characters,
+    no control characters)."""
+    return (
+        0 < len(value) <= COMPETITION_MAX
+        and value == clean_name(value)
+        and value.isprintable()
+    )
+
+
 def match_problems(
     home_team: object, away_team: object, competition: object, closes_at: datetime | None
 ) -> dict[str, str]:

@@ -483,7 +483,10 @@ def get_leaderboard(competition: str) -> ResponseReturnValue:
     scores, then fewer predictions), and the signed-in member's own row. An unknown competition
     has no standings."""
     session = get_session()
-    board = predictions.leaderboard(session, competition)
+    if predictions.is_competition_name(competition):
+        board = predictions.leaderboard(session, competition)
+    else:  # no poll can have it (too long, control characters): nothing to look up
+        board = predictions.Leaderboard(competition, [])
     user_id = current_user.id if current_user.is_authenticated else None
     return jsonify(leaderboard_json(board, user_id)), 200, NO_STORE
 

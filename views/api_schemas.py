@@ -38,7 +38,7 @@ from models import (
 )
 from models.poll import PlayerRole, PollKind, PollOption
 from moderation.actions import APPEAL_MAX, APPEAL_MIN
-from polls.predictions import GOALS_MAX, GOALS_MIN, LEADERBOARD_TOP
+from polls.predictions import COMPETITION_MAX, GOALS_MAX, GOALS_MIN, LEADERBOARD_TOP
 from polls.ratings import MAX_PLAYERS, SCORE_MAX, SCORE_MIN
 from polls.services import MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, PollState
 from tallies.ids import MAX_IDS
@@ -121,6 +121,12 @@ class PathParameters(BaseModel):
     article_id: str = Field(pattern=ARTICLE_ID_PATTERN, description="The CMS's own article id.")
     poll_id: int = Field(ge=0)
     comment_id: int = Field(ge=0)
+    competition: str = Field(
+        min_length=1,
+        max_length=COMPETITION_MAX,
+        pattern=r"^[^/\x00-\x1f]+$",
+        description="A score prediction competition, e.g. \"Jupiler Pro League 2026-27\".",
+    )
 
 
 class ThreadQuery(BaseModel):

@@ -509,6 +509,11 @@ class PollPanel:
             and self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
             and self.ratings.ballots - self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
         )
+        # A score_prediction poll: the member's prediction (with its points once scored).
+        self.prediction = (
+            own_prediction(session, ballot.id) if poll.is_prediction and ballot else None
+        )
+        self.goals = range(0, 21)
         self.scores = range(1, 11)
         # The scores of a refused ratings form, shown again ({player id: value as typed}).
         self.typed: dict[str, str] = {}
