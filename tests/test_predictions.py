@@ -93,6 +93,7 @@ def match_poll(
 
 def kick_off(db: Session, poll: Poll) -> None:
     """The match started: the poll's closes_at lies in the past."""
+    db.rollback()  # no stale snapshot (SQLite: a read before the app's writes locks this write)
     db.execute(
         update(Poll).where(Poll.id == poll.id).values(closes_at=utcnow() - timedelta(minutes=1))
     )
@@ -722,3 +723,149 @@ def test_voter_scope_of_a_prediction_poll_stays_members_only(
     )
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["voter_scope"] == VoterScope.LOGGED_IN.value
+
+
+# ---------------------------------------------------------------- pages and embeds
+
+
+def test_article_page_and_embed_predict_with_a_plain_form(
+    app: Flask, db: Session, make_article: Callable[..., Article], make_user
+) -> None:
+    import re
+
+    article = make_article()
+    poll = match_poll(db, article)
+    fan, other = make_user(), make_user()
+    anonymous = app.test_client().get(f"/artikels/{article.cms_id}")
+    assert "Meld je aan om te voorspellen" in anonymous.get_data(as_text=True)
+    client = member_client(app, fan)
+    page = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert 'name="home_goals"' in page and 'type="number"' in page
+    refused = client.post(
+        f"/artikels/{article.cms_id}/peilingen/{poll.id}",
+        data={"home_goals": "2", "away_goals": "25"},
+    )
+    assert refused.status_code == 303
+    again = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert "doelpunten van 0 tot 20" in again
+    assert 'value="25"' in again  # what was typed stays
+    done = client.post(
+        f"/artikels/{article.cms_id}/peilingen/{poll.id}",
+        data={"home_goals": "2", "away_goals": "1"},
+    )
+    assert done.status_code == 303
+    after = client.get(f"/artikels/{article.cms_id}").get_data(as_text=True)
+    assert "Jouw voorspelling: 2 – 1" in after
+    # The embed: a member's plain form post inside the widget.
+    other_client = member_client(app, other)
+    widget = other_client.get(f"/embed/polls/{poll.id}").get_data(as_text=True)
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', widget)
+    assert token and 'name="away_goals"' in widget
+    posted = other_client.post(
+        f"/embed/polls/{poll.id}",
+        data={"form_token": token.group(1), "home_goals": "0", "away_goals": "0"},
+        headers={"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"},
+    )
+    assert posted.status_code == 201, posted.get_data(as_text=True)[:2000]
+    assert "Jouw voorspelling: 0 – 0" in posted.get_data(as_text=True)
+    db.rollback()
+    assert len(db.scalars(select(ScorePrediction)).all()) == 2
+
+
+def test_leaderboard_pages_and_embed(
+    app: Flask, db: Session, make_article: Callable[..., Article], make_user
+) -> None:
+    poll = match_poll(db, make_article())
+    match_poll(db, make_article(), competition="Beker van België 2026-27")
+    ann, bob = make_user(username="ann"), make_user(username="bob")
+    session: Session = app.extensions["tribune.sessionmaker"]()
+    try:
+        service_predict(session, poll.id, ann.id, 2, 0)
+        service_predict(session, poll.id, bob.id, 1, 1)
+        session.commit()
+        session.get(Poll, poll.id).closes_at = utcnow() - timedelta(minutes=1)
+        session.commit()
+        resolve(session, poll.id, 2, 0, None, utcnow(), 3, 1)
+        session.commit()
+    finally:
+        session.close()
+    client = member_client(app, bob)
+    page = client.get("/klassement", query_string={"competitie": COMPETITION})
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert text.index('<th scope="row">ann</th>') < text.index('<th scope="row">bob</th>')
+    assert "Jouw plaats: <strong>2</strong> van 2" in text
+    assert "Beker van België 2026-27" in text  # the competition chooser
+    mine = client.get("/profiel/voorspellingen").get_data(as_text=True)
+    assert "Club Brugge – Anderlecht" in mine and "1 – 1" in mine and "2 – 0" in mine
+    assert app.test_client().get("/profiel/voorspellingen").status_code in (302, 401)
+    embed = app.test_client().get(f"/embed/klassement/{COMPETITION}")
+    assert embed.status_code == 200
+    assert "<script" not in embed.get_data(as_text=True)
+    assert "frame-ancestors" in embed.headers["Content-Security-Policy"]
+    assert ">ann<" in embed.get_data(as_text=True)
+
+
+def test_editor_creates_a_prediction_poll_and_enters_the_result_on_redactie(
+    app: Flask, db: Session, make_article: Callable[..., Article], make_user
+) -> None:
+    article = make_article()
+    editor, fan = make_user(Role.EDITOR), make_user()
+    client = member_client(app, editor)
+    url = f"/redactie/artikels/{article.cms_id}/voorspellingen/nieuw"
+    assert client.get(url).status_code == 200
+    refused = client.post(
+        url,
+        data={
+            "question": "Voorspel de eindstand",
+            "home_team": "Club Brugge",
+            "away_team": "",
+            "competition": "Jupiler Pro League 2026-27",
+            "closes_at": "",
+            "results_visibility": "always",
+        },
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "Vul de bezoekers in." in page and "Vul de aftrap in" in page
+    assert 'value="Club Brugge"' in page  # what was typed stays
+    kickoff = (utcnow() + timedelta(days=2)).astimezone().strftime("%Y-%m-%dT%H:%M")
+    created = client.post(
+        url,
+        data={
+            "question": "Voorspel de eindstand",
+            "home_team": "Club Brugge",
+            "away_team": "Anderlecht",
+            "competition": COMPETITION,
+            "closes_at": kickoff,
+            "results_visibility": "always",
+        },
+    )
+    assert created.status_code == 303, created.get_data(as_text=True)[:3000]
+    db.rollback()
+    poll = db.scalars(select(Poll).where(Poll.kind == PollKind.SCORE_PREDICTION)).one()
+    assert (poll.home_team, poll.away_team, poll.competition) == (
+        "Club Brugge",
+        "Anderlecht",
+        COMPETITION,
+    )
+    assert client.get(f"/redactie/peilingen/{poll.id}").status_code == 200
+    results_page = client.get(f"/redactie/peilingen/{poll.id}/resultaten").get_data(as_text=True)
+    assert "pas na de aftrap" in results_page
+    post_prediction(member_client(app, fan), poll.id, 1, 0)
+    kick_off(db, poll)
+    bad = client.post(
+        f"/redactie/peilingen/{poll.id}/uitslag", data={"home_goals": "1", "away_goals": "99"}
+    )
+    assert bad.status_code == 422
+    assert "doelpunten van 0 tot 20" in bad.get_data(as_text=True)
+    assert 'value="99"' in bad.get_data(as_text=True)
+    done = client.post(
+        f"/redactie/peilingen/{poll.id}/uitslag", data={"home_goals": "1", "away_goals": "0"}
+    )
+    assert done.status_code == 303
+    db.rollback()
+    assert db.scalars(select(ScorePrediction.points)).all() == [3]
+    page = client.get(f"/redactie/peilingen/{poll.id}/resultaten").get_data(as_text=True)
+    assert "1 voorspellingen gescoord" in page or "1 voorspelling" in page
+    assert "Verbeter de uitslag" in page
