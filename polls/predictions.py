@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, and_, case, func, select, update
+from sqlalchemy import CursorResult, Integer, and_, case, func, select, update
 from sqlalchemy.orm import Session
 
 from db import start_write
@@ -257,13 +257,16 @@ def resolve(
         (predicted_outcome == result_outcome, outcome_points),
         else_=0,
     )
-    scored = session.execute(
-        update(ScorePrediction.__table__)
-        .where(
-            sp.ballot_id.in_(select(Ballot.id).where(Ballot.poll_id == poll.id).scalar_subquery())
-        )
-        .values(points=points)
-        .execution_options(synchronize_session=False)
+    ballots = select(Ballot.id).where(Ballot.poll_id == poll.id).scalar_subquery()
+    # An UPDATE's result is a CursorResult (rowcount); Session.execute is typed Result.
+    scored = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(ScorePrediction.__table__)
+            .where(sp.ballot_id.in_(ballots))
+            .values(points=points)
+            .execution_options(synchronize_session=False)
+        ),
     ).rowcount
     record_action(
         session,
