@@ -869,3 +869,33 @@ def test_editor_creates_a_prediction_poll_and_enters_the_result_on_redactie(
     page = client.get(f"/redactie/peilingen/{poll.id}/resultaten").get_data(as_text=True)
     assert "1 voorspellingen gescoord" in page or "1 voorspelling" in page
     assert "Verbeter de uitslag" in page
+
+
+def test_editor_moves_the_kick_off_of_a_prediction_poll_and_exports_it(
+    app: Flask, db: Session, make_article: Callable[..., Article], make_user
+) -> None:
+    poll = match_poll(db, make_article())
+    editor, fan = make_user(Role.EDITOR), make_user()
+    post_prediction(member_client(app, fan), poll.id, 3, 2)
+    client = member_client(app, editor)
+    page = client.get(f"/redactie/peilingen/{poll.id}").get_data(as_text=True)
+    assert "de wedstrijd ligt vast" in page
+    kickoff = (utcnow() + timedelta(days=3)).astimezone().strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        f"/redactie/peilingen/{poll.id}",
+        data={
+            "question": poll.question,
+            "voter_scope": "everyone",
+            "closes_at": kickoff,
+            "results_visibility": "always",
+        },
+    )
+    assert response.status_code == 303, response.get_data(as_text=True)[:3000]
+    db.rollback()
+    db.expire_all()  # the poll row this session loaded before the edit
+    moved = db.get(Poll, poll.id)
+    assert moved.closes_at > utcnow() + timedelta(days=2)
+    assert moved.voter_scope is VoterScope.LOGGED_IN
+    assert (moved.home_team, moved.away_team) == ("Club Brugge", "Anderlecht")
+    for csv in ("resultaten.csv", "stemmen.csv"):
+        assert client.get(f"/redactie/peilingen/{poll.id}/{csv}").status_code == 200
