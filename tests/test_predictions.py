@@ -897,5 +897,7 @@ def test_editor_moves_the_kick_off_of_a_prediction_poll_and_exports_it(
     assert moved.closes_at > utcnow() + timedelta(days=2)
     assert moved.voter_scope is VoterScope.LOGGED_IN
     assert (moved.home_team, moved.away_team) == ("Club Brugge", "Anderlecht")
-    for csv in ("resultaten.csv", "stemmen.csv"):
-        assert client.get(f"/redactie/peilingen/{poll.id}/{csv}").status_code == 200
+    stand = client.get(f"/redactie/peilingen/{poll.id}/resultaten.csv").get_data(as_text=True)
+    assert "Club Brugge - Anderlecht" in stand and "\r\n3 - 2;1;\r\n" in stand
+    ballots = client.get(f"/redactie/peilingen/{poll.id}/stemmen.csv").get_data(as_text=True)
+    assert "voorspelling" in ballots and ";3 - 2;" in ballots
