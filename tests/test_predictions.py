@@ -897,6 +897,22 @@ def test_editor_moves_the_kick_off_of_a_prediction_poll_and_exports_it(
     assert moved.closes_at > utcnow() + timedelta(days=2)
     assert moved.voter_scope is VoterScope.LOGGED_IN
     assert (moved.home_team, moved.away_team) == ("Club Brugge", "Anderlecht")
+    ballot_id = db.scalar(select(Ballot.id).where(Ballot.poll_id == poll.id))
+    db.rollback()
+    quarantined = client.post(
+        f"/redactie/peilingen/{poll.id}/quarantaine",
+        data={"action": "quarantine", "scope": "selected", "ballot": [str(ballot_id)]},
+    )
+    assert quarantined.status_code in (302, 303), quarantined.get_data(as_text=True)[:2000]
+    listed = client.get(f"/redactie/peilingen/{poll.id}/resultaten?filter=quarantined")
+    assert "3 – 2" in listed.get_data(as_text=True)
+    db.rollback()
+    assert db.get(Ballot, ballot_id).quarantined_at is not None
+    release = client.post(
+        f"/redactie/peilingen/{poll.id}/quarantaine",
+        data={"action": "release", "scope": "selected", "ballot": [str(ballot_id)]},
+    )
+    assert release.status_code in (302, 303)
     stand = client.get(f"/redactie/peilingen/{poll.id}/resultaten.csv").get_data(as_text=True)
     assert "Club Brugge - Anderlecht" in stand and "\r\n3 - 2;1;\r\n" in stand
     ballots = client.get(f"/redactie/peilingen/{poll.id}/stemmen.csv").get_data(as_text=True)

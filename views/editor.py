@@ -546,6 +546,11 @@ def results(
                 f"{names.get(pid, '?')} {score}"
                 for pid, score in support.own_ratings(session, ballot.id).items()
             ]
+    if item.is_prediction:
+        for ballot in listed:
+            prediction = support.own_prediction(session, ballot.id)
+            if prediction is not None:
+                listed_scores[ballot.id] = [f"{prediction.home_goals} – {prediction.away_goals}"]
     return render_template(
         "editor/results.html",
         poll=item,
