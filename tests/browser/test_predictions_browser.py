@@ -124,3 +124,34 @@ def test_predict_resolve_and_the_leaderboard_on_a_phone(
     page.goto(f"{base_url}/artikels/{article.cms_id}")
     assert "Jouw voorspelling: 2 – 1 · 3 punten" in page.inner_text(".poll-own")
     context.close()
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
+def test_predict_in_the_poll_embed_on_a_phone(
+    app: Flask,
+    db: Session,
+    chromium: Any,
+    base_url: str,
+    make_article: Callable[..., Article],
+    make_user: Callable[..., User],
+    javascript: bool,
+) -> None:
+    poll = prediction_poll(db, make_article())
+    fan = make_user()
+    context = chromium.new_context(viewport=PHONE, is_mobile=True, java_script_enabled=javascript)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    log_in(page, base_url, fan)
+    page.goto(f"{base_url}/embed/polls/{poll.id}")
+    assert no_sideways_scroll(page)
+    page.fill(f"#p{poll.id}-home", "1")
+    page.fill(f"#p{poll.id}-away", "4")
+    with page.expect_navigation(timeout=TIMEOUT_MS):
+        page.click("button.poll-submit")
+    assert "Bedankt, je voorspelling is genoteerd." in page.inner_text(".poll-notice")
+    assert "Jouw voorspelling: 1 – 4" in page.inner_text(".poll-own")
+    assert "1 voorspelling" in page.inner_text(".prediction-meta")
+    assert no_sideways_scroll(page)
+    context.close()
+    db.rollback()
+    assert [(p.home_goals, p.away_goals) for p in db.scalars(select(ScorePrediction))] == [(1, 4)]
