@@ -312,6 +312,12 @@ SETTINGS: dict[str, Setting] = {
     "TRIBUNE_MOTM_MIN_RATINGS": _tribune(
         10, int, "ratings a player needs to be man of the match in a player ratings poll"
     ),
+    "TRIBUNE_PREDICTION_EXACT_POINTS": _tribune(
+        3, int, "points for predicting a match's exact final score"
+    ),
+    "TRIBUNE_PREDICTION_OUTCOME_POINTS": _tribune(
+        1, int, "points for predicting the right outcome (win, draw or loss) but not the score"
+    ),
     "TRIBUNE_VOTER_TOKEN_MAX_AGE": _tribune(
         30 * 24 * 3600, int, "seconds an anonymous voter token stays valid"
     ),

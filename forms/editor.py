@@ -3,7 +3,7 @@ quarantine of suspicious ballots."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
@@ -206,3 +206,37 @@ class QuarantineForm(TribuneForm):
     )
     # Ids of rows on the page; the service ignores ids that are not this poll's.
     ballot = SelectMultipleField("Stemmen", coerce=int, validate_choice=False)
+
+
+class PredictionPollForm(TribuneForm):
+    """A score prediction poll: the match (teams, competition), the kick-off (the poll closes
+    then), when it opens and whether the count of predictions shows. The service checks the
+    names; what was typed comes back with its message beside it."""
+
+    question = StringField(
+        "Vraag",
+        [required("Geef een vraag."), length(maximum=QUESTION_MAX)],
+        default="Voorspel de eindstand",
+    )
+    home_team = StringField("Thuisploeg", [optional()])
+    away_team = StringField("Bezoekers", [optional()])
+    competition = StringField(
+        "Competitie (het klassement, bv. Jupiler Pro League 2026-27)", [optional()]
+    )
+    opens_at = BrusselsDateTimeField("Opent (Belgische tijd; leeg = meteen)")
+    closes_at = BrusselsDateTimeField("Aftrap (Belgische tijd; dan sluiten de voorspellingen)")
+    results_visibility = SelectField(
+        "Stand zichtbaar voor lezers",
+        choices=choices_of(ResultsVisibility, VISIBILITY_NL),
+        default="always",
+    )
+
+
+class ResultForm(TribuneForm):
+    """The final score of a score prediction poll (typed as text; the service checks 0–20)."""
+
+    error_codes: ClassVar[dict[str, str]] = {"home_goals": "invalid_result"}
+    refusal_field: ClassVar[str | None] = "home_goals"
+
+    home_goals = StringField("Thuisploeg", [required("Vul de doelpunten in.")])
+    away_goals = StringField("Bezoekers", [required("Vul de doelpunten in.")])

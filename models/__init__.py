@@ -32,6 +32,7 @@ from models.poll import (
     PollOption,
     PollPlayer,
     ResultsVisibility,
+    ScorePrediction,
     VoterScope,
 )
 from models.reaction import Reaction
@@ -86,6 +87,7 @@ __all__ = [
     "LexiconAction",
     "LexiconEntry",
     "QueueCounter",
+    "ScorePrediction",
     "ScoringJob",
     "ScoringState",
     "SiteSetting",

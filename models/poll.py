@@ -35,6 +35,7 @@ class VoterScope(enum.Enum):
 class PollKind(enum.Enum):
     CHOICE = "choice"
     PLAYER_RATINGS = "player_ratings"
+    SCORE_PREDICTION = "score_prediction"
 
 
 class PlayerRole(enum.Enum):
@@ -75,6 +76,18 @@ class Poll(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Ballots not in quarantine.
     ballot_count: Mapped[int] = mapped_column(default=0)
+    # A score_prediction poll (polls/predictions.py): the match, its competition (the
+    # leaderboard's key; kick-off is closes_at) and the final score once the editor enters it.
+    home_team: Mapped[str | None] = mapped_column(String(60))
+    away_team: Mapped[str | None] = mapped_column(String(60))
+    competition: Mapped[str | None] = mapped_column(String(60), index=True)
+    result_home_goals: Mapped[int | None] = mapped_column(SmallInteger)
+    result_away_goals: Mapped[int | None] = mapped_column(SmallInteger)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The points the result was scored with (the settings of that moment): `tribune recount`
+    # rescores with them, so a later change of the settings does not move old matches.
+    exact_points: Mapped[int | None] = mapped_column(SmallInteger)
+    outcome_points: Mapped[int | None] = mapped_column(SmallInteger)
 
     options: Mapped[list[PollOption]] = relationship(
         back_populates="poll", order_by="PollOption.position", cascade="all, delete-orphan"
@@ -87,6 +100,10 @@ class Poll(Base):
     @property
     def is_ratings(self) -> bool:
         return self.kind is PollKind.PLAYER_RATINGS
+
+    @property
+    def is_prediction(self) -> bool:
+        return self.kind is PollKind.SCORE_PREDICTION
 
 
 class PollOption(Base):
@@ -194,3 +211,21 @@ class PlayerRating(Base):
         ForeignKey("poll_players.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     score: Mapped[int] = mapped_column(SmallInteger)
+
+
+class ScorePrediction(Base):
+    """A member's predicted final score; the ballot is the one-per-voter record. `points` is
+    set when the editor enters the result (None until then)."""
+
+    __tablename__ = "score_predictions"
+    __table_args__ = (
+        CheckConstraint("home_goals BETWEEN 0 AND 20", name="home_goals"),
+        CheckConstraint("away_goals BETWEEN 0 AND 20", name="away_goals"),
+    )
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    home_goals: Mapped[int] = mapped_column(SmallInteger)
+    away_goals: Mapped[int] = mapped_column(SmallInteger)
+    points: Mapped[int | None] = mapped_column(SmallInteger)

@@ -10,11 +10,11 @@ import csv
 import io
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from brussels import to_local
-from models import Ballot, PlayerRating, PlayerRole, Poll
+from models import Ballot, PlayerRating, PlayerRole, Poll, ScorePrediction
 from polls.ratings import rating_results
 from polls.results import ballot_stats, poll_results
 
@@ -102,6 +102,8 @@ def results_csv(session: Session, poll: Poll, motm_min_ratings: int = 10) -> str
     player_ratings poll)."""
     if poll.is_ratings:
         return ratings_results_csv(session, poll, motm_min_ratings)
+    if poll.is_prediction:
+        return prediction_results_csv(session, poll)
     everyone = poll_results(session, poll)
     members = poll_results(session, poll, members_only=True)
     stats = ballot_stats(session, poll)
@@ -129,12 +131,50 @@ def results_csv(session: Session, poll: Poll, motm_min_ratings: int = 10) -> str
     return _csv(rows)
 
 
+def prediction_results_csv(session: Session, poll: Poll) -> str:
+    """A score_prediction poll: the match, the result, and per predicted score how many counted
+    predictions (not in quarantine) and their points."""
+    stats = ballot_stats(session, poll)
+    result = (
+        f"{poll.result_home_goals} - {poll.result_away_goals}"
+        if poll.result_home_goals is not None
+        else ""
+    )
+    rows: list[list[object]] = [
+        ["wedstrijd", f"{poll.home_team} - {poll.away_team}"],
+        ["competitie", poll.competition],
+        ["uitslag", result],
+        ["voorspelling", "aantal", "punten per voorspelling"],
+    ]
+    for home, away, points, count in session.execute(
+        select(
+            ScorePrediction.home_goals,
+            ScorePrediction.away_goals,
+            ScorePrediction.points,
+            func.count(),
+        )
+        .join(Ballot, Ballot.id == ScorePrediction.ballot_id)
+        .where(Ballot.poll_id == poll.id, Ballot.quarantined_at.is_(None))
+        .group_by(ScorePrediction.home_goals, ScorePrediction.away_goals, ScorePrediction.points)
+        .order_by(func.count().desc(), ScorePrediction.home_goals, ScorePrediction.away_goals)
+    ):
+        # "2 - 1", not "2-1": spreadsheets read the latter as a date.
+        rows.append([f"{home} - {away}", count, "" if points is None else points])
+    rows.extend(
+        [
+            ["totaal (getelde voorspellingen)", stats.counted],
+            ["in quarantaine", stats.quarantined],
+        ]
+    )
+    return _csv(rows)
+
+
 def _ballot_rows(session: Session, poll: Poll) -> Iterator[list[object]]:
     labels = {o.id: o.label for o in poll.options}
     players = {p.id: p for p in poll.players}
     yield [
         "tijdstip (Brussel)",
-        "cijfers" if poll.is_ratings else "antwoorden",
+        "cijfers" if poll.is_ratings else "voorspelling" if poll.is_prediction else "antwoorden",
         "type stemmer",
         "verdacht",
         "quarantaine",
@@ -162,11 +202,21 @@ def _ballot_rows(session: Session, poll: Poll) -> Iterator[list[object]]:
                 player = players.get(player_id)
                 who = f"{player.shirt_number or ''} {player.name}".strip() if player else "?"
                 scores.setdefault(ballot_id, []).append(f"{who}: {score}")
+        if poll.is_prediction:
+            for prediction in session.scalars(
+                select(ScorePrediction).where(
+                    ScorePrediction.ballot_id.in_([b.id for b in batch])
+                )
+            ):
+                points = "" if prediction.points is None else f" ({prediction.points} ptn)"
+                scores[prediction.ballot_id] = [
+                    f"{prediction.home_goals} - {prediction.away_goals}{points}"
+                ]
         for ballot in batch:
             chosen = sorted(c.option_id for c in ballot.choices)
             answer = (
                 " | ".join(scores.get(ballot.id, []))
-                if poll.is_ratings
+                if poll.is_ratings or poll.is_prediction
                 else " | ".join(labels.get(i, "?") for i in chosen)
             )
             yield [

@@ -25,6 +25,7 @@ from models import (
     VoterScope,
 )
 from moderation.audit import record_action
+from polls.predictions import clean_name, match_problems
 from polls.quarantine import QuarantineScope, set_quarantine
 from polls.ratings import PlayerDraft, lineup_rows, validate_lineup
 from polls.states import PollState, poll_state
@@ -124,6 +125,10 @@ class PollDraft:
     players: list | None = None
     coach: str | None = None
     lineup: list[PlayerDraft] | None = None
+    # A score_prediction poll's match (kick-off = closes_at); normalised by validate_draft.
+    home_team: str | None = None
+    away_team: str | None = None
+    competition: str | None = None
 
 
 def _invalid(fields: dict[str, str]) -> Invalid:
@@ -140,7 +145,27 @@ def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
         fields["question"] = f"Een vraag heeft hoogstens {QUESTION_MAX} tekens."
     labels = [" ".join(str(label).split()) for label in draft.options]
     labels = [label for label in labels if label]
-    if draft.kind is PollKind.PLAYER_RATINGS:
+    prediction = draft.kind is PollKind.SCORE_PREDICTION
+    if prediction:
+        if labels:
+            fields["options"] = "Een voorspelling heeft geen antwoorden, wel een wedstrijd."
+        if draft.max_choices != 1:
+            fields["max_choices"] = "Een voorspelling heeft geen maximum aantal keuzes."
+        if draft.players is not None or draft.coach is not None:
+            fields["players"] = "Enkel een spelersbeoordeling heeft een opstelling."
+        if new:
+            fields.update(
+                match_problems(
+                    draft.home_team, draft.away_team, draft.competition, draft.closes_at
+                )
+            )
+        elif draft.closes_at is None:
+            fields["closes_at"] = "Vul de aftrap in: dan sluiten de voorspellingen."
+    elif any(v is not None for v in (draft.home_team, draft.away_team, draft.competition)):
+        fields["home_team"] = "Enkel een voorspelling heeft een wedstrijd."
+    if prediction:
+        pass
+    elif draft.kind is PollKind.PLAYER_RATINGS:
         if labels:
             fields["options"] = "Een spelersbeoordeling heeft geen antwoorden, wel een opstelling."
         if draft.max_choices != 1:
@@ -155,7 +180,7 @@ def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
         fields["options"] = "Elk antwoord mag maar één keer voorkomen."
     if not isinstance(draft.max_choices, int) or isinstance(draft.max_choices, bool):
         fields["max_choices"] = "Geef een aantal."
-    elif draft.kind is PollKind.PLAYER_RATINGS:
+    elif draft.kind in (PollKind.PLAYER_RATINGS, PollKind.SCORE_PREDICTION):
         pass
     elif not 1 <= draft.max_choices <= max(len(labels), 1):
         fields["max_choices"] = "Het maximum aantal keuzes ligt tussen 1 en het aantal antwoorden."
@@ -172,6 +197,12 @@ def validate_draft(draft: PollDraft, now: datetime, *, new: bool) -> PollDraft:
         raise _invalid(fields)
     if draft.kind is PollKind.PLAYER_RATINGS and new:
         draft.lineup = validate_lineup(draft.players, draft.coach)
+    if prediction and new:
+        draft.home_team = clean_name(draft.home_team)
+        draft.away_team = clean_name(draft.away_team)
+        draft.competition = clean_name(draft.competition)
+        # The leaderboard is one of members: only they predict.
+        draft.voter_scope = VoterScope.LOGGED_IN
     draft.question = question
     draft.options = labels
     return draft
@@ -195,6 +226,9 @@ def create_poll(
         closes_at=draft.closes_at,
         results_visibility=draft.results_visibility,
         voter_scope=draft.voter_scope,
+        home_team=draft.home_team,
+        away_team=draft.away_team,
+        competition=draft.competition,
         created_by_id=actor.id if actor else None,
     )
     poll.options = [PollOption(position=i, label=label) for i, label in enumerate(draft.options)]
@@ -238,6 +272,9 @@ def update_poll(
     poll = _lock_poll(session, poll_id)
     draft.kind = poll.kind  # a poll keeps its kind (and a ratings poll its line-up)
     draft.players = draft.coach = None
+    draft.home_team = draft.away_team = draft.competition = None  # the match stays as created
+    if poll.kind is PollKind.SCORE_PREDICTION:
+        draft.voter_scope = VoterScope.LOGGED_IN  # members only, always
     validate_draft(draft, now, new=False)
     old_state = poll_state(poll, now)
     changed: list[str] = []

@@ -47,6 +47,7 @@ from models import (
     PollPlayer,
     RememberToken,
     Report,
+    ScorePrediction,
     SsoIdentity,
     User,
     UserNote,
@@ -282,6 +283,21 @@ def _ballots(session: Session, user: User) -> Json:
             ratings.setdefault(ballot_id, []).append(
                 {"player": name, "shirt_number": number, "score": score}
             )
+    predictions: dict[int, Json] = {}
+    if rows:
+        for prediction, home, away, competition in session.execute(
+            select(ScorePrediction, Poll.home_team, Poll.away_team, Poll.competition)
+            .join(Ballot, Ballot.id == ScorePrediction.ballot_id)
+            .join(Poll, Poll.id == Ballot.poll_id)
+            .where(Ballot.user_id == user.id)
+        ):
+            predictions[prediction.ballot_id] = {
+                "match": f"{home} - {away}",
+                "competition": competition,
+                "home_goals": prediction.home_goals,
+                "away_goals": prediction.away_goals,
+                "points": prediction.points,
+            }
     return [
         {
             "id": ballot.id,
@@ -291,6 +307,8 @@ def _ballots(session: Session, user: User) -> Json:
             "choices": choices.get(ballot.id, []),
             # A player_ratings poll: the scores this ballot gave.
             "ratings": ratings.get(ballot.id, []),
+            # A score_prediction poll: the predicted score and its points (null: no result yet).
+            "prediction": predictions.get(ballot.id),
             "counted": ballot.quarantined_at is None,
             "show_badge": ballot.show_badge,
             # A keyed hash of the IP address (never the address), erased after

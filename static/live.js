@@ -113,7 +113,8 @@
       var old = document.getElementById("peiling-" + id);
       if (!old) continue;
       var form = old.querySelector("form");
-      var choosing = form && (form.contains(document.activeElement) || form.querySelector("input:checked"));
+      var typed = form && Array.prototype.some.call(form.querySelectorAll("input[type=number]"), function (input) { return input.value !== ""; });
+      var choosing = form && (form.contains(document.activeElement) || form.querySelector("input:checked") || typed);
       if (old.getAttribute("data-state") !== panels[i].getAttribute("data-state") && !choosing) {
         old.parentNode.replaceChild(document.importNode(panels[i], true), old);
       } else {

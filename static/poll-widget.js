@@ -219,8 +219,11 @@
 
   // A returning voter: show their own ballot and the stand without a new vote.
   var known = readToken();
-  // A player ratings poll renders its stand on the server only (its form is a plain post).
-  if (known && root.getAttribute("data-kind") !== "player_ratings") {
+  // Player ratings and score predictions render their stand on the server only (their forms
+  // are plain posts).
+  var kind = root.getAttribute("data-kind");
+  var serverRendered = kind === "player_ratings" || kind === "score_prediction";
+  if (known && !serverRendered) {
     request("GET", api, null, known).then(function (r) {
       if (r.status === 200 && r.data.own_ballot) render(r.data);
     });
@@ -243,7 +246,7 @@
       liveTag = response.headers.get("ETag") || liveTag;
       return response.json().then(function (poll) {
         root.setAttribute("data-state", poll.state);
-        if (root.getAttribute("data-kind") === "player_ratings") {
+        if (serverRendered) {
           // Its stand is rendered on the server: the page's own stand replaces this one.
           return fetch(location.href, { credentials: "same-origin", cache: "no-store" })
             .then(function (page) { return page.text(); })

@@ -25,6 +25,7 @@ from models import (
     User,
 )
 from moderation.queue import APPEALS, REPORTED, UNREVIEWED
+from polls.predictions import recount_points
 from polls.ratings import recount_players
 
 
@@ -32,8 +33,8 @@ from polls.ratings import recount_players
 class Drift:
     counter: str  # e.g. "articles.comment_count"
     key: str  # the row's id
-    stored: int
-    actual: int
+    stored: int | None  # None: a prediction's points before its result
+    actual: int | None
 
 
 def _fix(drifts: list[Drift], counter: str, rows: list, actual_by_id: dict, attribute: str) -> None:
@@ -50,8 +51,8 @@ def _grouped(session: Session, stmt: Select[Any]) -> dict[Any, Any]:
 
 
 def recount(session: Session) -> list[Drift]:
-    """Recompute article, poll, option, player (ratings) and author counters; flush the
-    fixes."""
+    """Recompute article, poll, option, player (ratings) and author counters and the points
+    of scored predictions; flush the fixes."""
     drifts: list[Drift] = []
     counted = Ballot.quarantined_at.is_(None)
 
@@ -88,6 +89,7 @@ def recount(session: Session) -> list[Drift]:
     )
     _fix(drifts, "poll_options.vote_count", options, choices, "vote_count")
     drifts.extend(Drift(*drift) for drift in recount_players(session))
+    drifts.extend(Drift(*drift) for drift in recount_points(session))
 
     users = list(session.scalars(select(User).order_by(User.id)))
     for state, attribute in (

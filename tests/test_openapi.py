@@ -189,8 +189,9 @@ def test_poll_patch_documents_every_field_it_accepts(document: dict[str, Any]) -
     create = body_schema(document, "/api/v1/articles/{article_id}/polls", "post")
 
     assert set(patch["properties"]) == set(schemas.PollPatch.model_fields)
-    # A poll's kind and a player_ratings poll's line-up are set when it is created.
-    created_only = {"kind", "players", "coach"}
+    # A poll's kind, a player_ratings poll's line-up and a score_prediction poll's match are
+    # set when it is created.
+    created_only = {"kind", "players", "coach", "home_team", "away_team", "competition"}
     assert set(patch["properties"]) == (set(create["properties"]) - created_only) | {"state"}
     assert patch["additionalProperties"] is False
     assert "required" not in patch

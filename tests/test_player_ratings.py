@@ -819,7 +819,7 @@ def test_the_openapi_document_covers_the_kind_and_the_ratings_route(client: Flas
     operation = document["paths"]["/api/v1/polls/{poll_id}/ratings"]["post"]
     assert {"200", "201", "401", "404", "409", "422"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
-    assert schemas["PollKind"]["enum"] == ["choice", "player_ratings"]
+    assert schemas["PollKind"]["enum"] == ["choice", "player_ratings", "score_prediction"]
     assert {"kind", "players", "coach"} <= set(schemas["PollIn"]["properties"])
     poll_out = set(schemas["PollOut"]["properties"])
     assert {"players", "ratings", "ratings_members", "kind"} <= poll_out

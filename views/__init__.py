@@ -27,6 +27,7 @@ from views import (  # noqa: F401
     notifications,
     ops,
     pages,
+    predictions,
     votes,
     webhooks,
 )
@@ -40,6 +41,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
     for module in (votes, embed, embed_session, editor, webhooks, notifications, care, notices):
         app.register_blueprint(module.bp)
+    app.register_blueprint(predictions.bp)
     app.register_blueprint(embed_comments.bp)
     app.register_blueprint(embed_comments.signin_bp)
     app.register_blueprint(ops.bp)

@@ -20,7 +20,7 @@ from db import get_session, read_first
 from errors import Conflict, DomainError, Invalid
 from live import pacing as live
 from models import Role, TokenScope, VoterScope
-from polls import ratings
+from polls import predictions, ratings
 from polls import services as polls
 from polls.badges import badge_shown, record_badge_choice
 from security import role_required
@@ -51,13 +51,17 @@ def _need_zone(**values: datetime | None) -> None:
         404: "article_not_found",
         422: "invalid_article_id, validation_failed (details.fields); player_ratings: "
         "lineup_empty, too_many_players, empty_player_name, player_name_too_long, "
-        "invalid_shirt_number, duplicate_shirt_number (details.fields and details.codes).",
+        "invalid_shirt_number, duplicate_shirt_number (details.fields and details.codes); "
+        "score_prediction: validation_failed with details.fields home_team, away_team, "
+        "competition, closes_at (kick-off, required).",
     },
 )
 @role_required(Role.EDITOR, Role.ADMIN)
 def create_poll(article_id: str) -> ResponseReturnValue:
-    """Create a poll on an article (editor token or editor session): a choice poll, or with
-    `"kind": "player_ratings"` a line-up fans rate 1–10 per player."""
+    """Create a poll on an article (editor token or editor session): a choice poll, with
+    `"kind": "player_ratings"` a line-up fans rate 1–10 per player, or with `"kind":
+    "score_prediction"` a match (home_team, away_team, competition; kick-off = closes_at)
+    whose final score members predict."""
     articles.validate_article_id(article_id)
     payload = parse_body(schemas.PollIn)
     _need_zone(opens_at=payload.opens_at, closes_at=payload.closes_at)
@@ -74,6 +78,9 @@ def create_poll(article_id: str) -> ResponseReturnValue:
             if payload.players is not None
             else None,
             coach=payload.coach,
+            home_team=payload.home_team,
+            away_team=payload.away_team,
+            competition=payload.competition,
             options=payload.options,
             max_choices=payload.max_choices,
             opens_at=payload.opens_at,
@@ -356,6 +363,135 @@ def cast_ratings(poll_id: int) -> ResponseReturnValue:
     return jsonify(body), 201 if outcome.created else 200, NO_STORE
 
 
+@bp.post("/polls/<int:poll_id>/predictions")
+@operation(
+    scope=TokenScope.POLLS_WRITE,
+    body=schemas.PredictionIn,
+    responses={201: schemas.PredictionOut, 200: schemas.PredictionOut},
+    errors={
+        401: "login_required: only members predict (the leaderboard is one of members).",
+        404: "poll_not_found",
+        409: "not_a_prediction_poll, poll_not_open (scheduled, editors), poll_closed (after "
+        "kick-off) or vote_conflict.",
+        422: "invalid_prediction (goals 0–20 each).",
+    },
+)
+@read_first
+def cast_prediction(poll_id: int) -> ResponseReturnValue:
+    """Predict a match's final score (a score_prediction poll, members, before kick-off): 201
+    counted, 200 predicted before (the same prediction back; it does not change)."""
+    payload = json_object()
+    moment = support.now()
+    voter = support.voter_for(None)
+    session = get_session()
+    outcome = predictions.predict(
+        session,
+        poll_id,
+        payload.get("home_goals"),
+        payload.get("away_goals"),
+        voter,
+        moment,
+        editor=support.is_editor(),
+        ip_hash=support.current_ip_hash(),
+    )
+    session.commit()
+    poll = polls.get_poll(session, poll_id, moment, editor=True)
+    ballot = {
+        "id": outcome.ballot_id,
+        "option_ids": [],
+        "created_at": outcome.created_at.isoformat(),
+        "prediction": {
+            "home_goals": outcome.home_goals,
+            "away_goals": outcome.away_goals,
+            "points": outcome.points,
+        },
+    }
+    body = {
+        "counted": outcome.created,
+        "ballot": ballot,
+        "poll": support.poll_json(
+            session, poll, moment, None, support.is_editor(), own=ballot, members=False
+        ),
+    }
+    return jsonify(body), 201 if outcome.created else 200, NO_STORE
+
+
+@bp.post("/polls/<int:poll_id>/result")
+@operation(
+    auth="editor",
+    scope=TokenScope.POLLS_WRITE,
+    body=schemas.PredictionIn,
+    responses={200: schemas.ResultOut},
+    errors={
+        404: "poll_not_found",
+        409: "not_a_prediction_poll or match_not_started (before kick-off).",
+        422: "invalid_result (goals 0–20 each).",
+    },
+)
+@role_required(Role.EDITOR, Role.ADMIN)
+def enter_result(poll_id: int) -> ResponseReturnValue:
+    """Enter (or correct) a match's final score after kick-off: every prediction of the poll
+    is scored in the same transaction (TRIBUNE_PREDICTION_EXACT_POINTS for the exact score,
+    TRIBUNE_PREDICTION_OUTCOME_POINTS for the right outcome, else 0). Audited."""
+    payload = json_object()
+    moment = support.now()
+    session = get_session()
+    exact, right = support.prediction_points()
+    resolution = predictions.resolve(
+        session,
+        poll_id,
+        payload.get("home_goals"),
+        payload.get("away_goals"),
+        current_user,
+        moment,
+        exact,
+        right,
+    )
+    session.commit()
+    poll = polls.get_poll(session, poll_id, moment, editor=True)
+    body = {
+        "poll": support.poll_json(session, poll, moment, None, editor=True),
+        "scored": resolution.scored,
+        "corrected": resolution.corrected,
+    }
+    return jsonify(body), 200, NO_STORE
+
+
+def leaderboard_json(board: predictions.Leaderboard, user_id: int | None) -> dict[str, Any]:
+    def row(s: predictions.Standing) -> dict[str, Any]:
+        return {
+            "rank": s.rank,
+            "user": s.name,
+            "points": s.points,
+            "predictions": s.predictions,
+            "exact": s.exact,
+        }
+
+    own = board.of(user_id)
+    return {
+        "competition": board.competition,
+        "standings": [row(s) for s in board.top()],
+        "members": len(board.standings),
+        "own": row(own) if own else None,
+    }
+
+
+@bp.get("/leaderboards/<competition>")
+@operation(responses={200: schemas.LeaderboardOut})
+def get_leaderboard(competition: str) -> ResponseReturnValue:
+    """A competition's score prediction leaderboard: the top 50 members by points (then exact
+    scores, then fewer predictions), and the signed-in member's own row. An unknown competition
+    has no standings."""
+    session = get_session()
+    if predictions.is_competition_name(competition):
+        board = predictions.leaderboard(session, competition)
+    else:  # no poll can have it (too long, control characters): nothing to look up
+        board = predictions.Leaderboard(competition, [])
+    user_id = current_user.id if current_user.is_authenticated else None
+    return jsonify(leaderboard_json(board, user_id)), 200, NO_STORE
+
+
+WRITE_CHECKS["api.cast_prediction"] = support.check_widget_write
 WRITE_CHECKS["api.cast_ratings"] = support.check_widget_write
 WRITE_CHECKS["api.cast_vote"] = support.check_widget_write
 WRITE_CHECKS["api.issue_voter_token"] = support.check_widget_write

@@ -39,6 +39,7 @@ from models import (
 from models.poll import PlayerRole, PollKind, PollOption
 from moderation.actions import APPEAL_MAX, APPEAL_MIN
 from parsing import ID_MAX
+from polls.predictions import COMPETITION_MAX, GOALS_MAX, GOALS_MIN, LEADERBOARD_TOP
 from polls.ratings import MAX_PLAYERS, SCORE_MAX, SCORE_MIN
 from polls.services import MAX_OPTIONS, MIN_OPTIONS, QUESTION_MAX, PollState
 from tallies.ids import MAX_IDS
@@ -121,6 +122,12 @@ class PathParameters(BaseModel):
     article_id: str = Field(pattern=ARTICLE_ID_PATTERN, description="The CMS's own article id.")
     poll_id: int = Field(ge=0)
     comment_id: int = Field(ge=0)
+    competition: str = Field(
+        min_length=1,
+        max_length=COMPETITION_MAX,
+        pattern=r"^[^/\x00-\x1f]+$",
+        description="A score prediction competition, e.g. \"Jupiler Pro League 2026-27\".",
+    )
 
 
 class ThreadQuery(BaseModel):
@@ -265,6 +272,20 @@ class PollIn(Input):
         "too_many_players, …; details.fields per player).",
     )
     coach: str | None = Field(default=None, max_length=200, description="Rated too.")
+    home_team: str | None = Field(
+        default=None,
+        max_length=200,
+        description="score_prediction: 1–60 characters (422 validation_failed, details.fields).",
+    )
+    away_team: str | None = Field(
+        default=None, max_length=200, description="score_prediction: 1–60 characters."
+    )
+    competition: str | None = Field(
+        default=None,
+        max_length=200,
+        description="score_prediction: the leaderboard's key, 1–60 characters, e.g. "
+        "\"Jupiler Pro League 2026-27\". Kick-off is closes_at (required).",
+    )
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -324,6 +345,28 @@ class VoteIn(BaseModel):
 class PlayerScore(BaseModel):
     player_id: int
     score: int = Field(ge=SCORE_MIN, le=SCORE_MAX)
+
+
+class PredictionIn(BaseModel):
+    home_goals: int = Field(ge=GOALS_MIN, le=GOALS_MAX)
+    away_goals: int = Field(ge=GOALS_MIN, le=GOALS_MAX)
+
+
+class PredictionBallot(BaseModel):
+    home_goals: int = Field(ge=GOALS_MIN, le=GOALS_MAX)
+    away_goals: int = Field(ge=GOALS_MIN, le=GOALS_MAX)
+    points: int | None = Field(description="null until the result is in.")
+
+
+class MatchOut(BaseModel):
+    """A score_prediction poll's match; kick-off is the poll's closes_at."""
+
+    home_team: str
+    away_team: str
+    competition: str
+    kickoff: datetime
+    result: PredictionIn | None = Field(description="The final score; null until entered.")
+    predictions: int = Field(ge=0, description="Counted predictions (not in quarantine).")
 
 
 class RatingsIn(BaseModel):
@@ -389,6 +432,9 @@ class Ballot(BaseModel):
     ratings: list[PlayerScore] | None = Field(
         default=None, description="A player_ratings poll: the rating set."
     )
+    prediction: PredictionBallot | None = Field(
+        default=None, description="A score_prediction poll: the member's prediction."
+    )
 
 
 class BallotStats(BaseModel):
@@ -425,6 +471,7 @@ class PollOut(BaseModel):
         description="player_ratings: per player, when the results are visible."
     )
     ratings_members: RatingsResults | None = Field(description="Logged-in fans only.")
+    match: MatchOut | None = Field(default=None, description="score_prediction: the match.")
     # Left out (never null) for non-editors: the document says BallotStats, and None is only the
     # default that lets the model be built without it.
     stats: BallotStats = Field(default=None, description="Editors only.")  # type: ignore[assignment]
@@ -440,6 +487,33 @@ class RatingsOut(BaseModel):
     counted: bool = Field(description="false: the voter had rated; the same set back.")
     ballot: Ballot
     poll: PollOut
+
+
+class PredictionOut(BaseModel):
+    counted: bool = Field(description="false: the member had predicted; the same one back.")
+    ballot: Ballot
+    poll: PollOut
+
+
+class ResultOut(BaseModel):
+    poll: PollOut
+    scored: int = Field(ge=0, description="Predictions scored (all of the poll's).")
+    corrected: bool = Field(description="A result was there before: every prediction rescored.")
+
+
+class StandingOut(BaseModel):
+    rank: int = Field(ge=1, description="Equal points, exact scores and predictions share a rank.")
+    user: str = Field(description="The member's name.")
+    points: int
+    predictions: int = Field(ge=0, description="Scored predictions.")
+    exact: int = Field(ge=0, description="Exact scores.")
+
+
+class LeaderboardOut(BaseModel):
+    competition: str
+    standings: list[StandingOut] = Field(description=f"The top {LEADERBOARD_TOP}.")
+    members: int = Field(ge=0, description="Members on the leaderboard.")
+    own: StandingOut | None = Field(description="The signed-in member's row; null otherwise.")
 
 
 class VoterToken(BaseModel):

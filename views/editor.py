@@ -33,9 +33,11 @@ from forms.editor import (
     CommentModeForm,
     DefaultSortForm,
     PollForm,
+    PredictionPollForm,
     QuarantineForm,
     RatingsPollForm,
     ReopenForm,
+    ResultForm,
     player_field_names,
 )
 from models import (
@@ -50,7 +52,7 @@ from models import (
     VoterScope,
 )
 from parsing import page_number
-from polls import export
+from polls import export, predictions
 from polls import services as polls
 from polls.ratings import rating_results
 from polls.results import ballot_stats, poll_results, votes_over_time
@@ -305,6 +307,81 @@ def new_ratings_poll(article_id: str) -> ResponseReturnValue:
     )
 
 
+@bp.route("/artikels/<article_id>/voorspellingen/nieuw", methods=["GET", "POST"])
+@role_required(*EDITORS)
+def new_prediction_poll(article_id: str) -> ResponseReturnValue:
+    """Create a score prediction poll: the match, its competition and the kick-off."""
+    session = get_session()
+    article = articles.article_for_page(session, article_id)
+    form = PredictionPollForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate():
+            draft = polls.PollDraft(
+                question=form.question.data or "",
+                options=[],
+                kind=PollKind.SCORE_PREDICTION,
+                home_team=form.home_team.data or "",
+                away_team=form.away_team.data or "",
+                competition=form.competition.data or "",
+                opens_at=form.opens_at.data,
+                closes_at=form.closes_at.data,
+                results_visibility=ResultsVisibility(form.results_visibility.data),
+            )
+            try:
+                poll = polls.create_poll(session, article, draft, current_user, support.now())
+            except DomainError as exc:
+                session.rollback()
+                form.refuse(exc)
+                status = exc.status_code
+            else:
+                session.commit()
+                flash("De voorspelling is aangemaakt.", "success")
+                return redirect(url_for("editor.poll", poll_id=poll.id), 303)
+        else:
+            status = 422
+    return (
+        render_template("editor/prediction_form.html", article=article, form=form),
+        status,
+    )
+
+
+@bp.post("/peilingen/<int:poll_id>/uitslag")
+@role_required(*EDITORS)
+def enter_result(poll_id: int) -> ResponseReturnValue:
+    """The final score of a score prediction poll: scores every prediction (again after a
+    correction); a refusal shows the results page with the message beside the field."""
+    session = get_session()
+    form = ResultForm()
+    if form.validate():
+        exact, right = support.prediction_points()
+        try:
+            resolution = predictions.resolve(
+                session,
+                poll_id,
+                form.home_goals.data,
+                form.away_goals.data,
+                current_user,
+                support.now(),
+                exact,
+                right,
+            )
+        except DomainError as exc:
+            session.rollback()
+            if exc.status_code == 404:
+                raise
+            form.refuse(exc)
+            return results(poll_id, result_form=form, status=exc.status_code)
+        session.commit()
+        flash(
+            f"De uitslag is ingevuld: {resolution.scored} voorspellingen "
+            f"{'opnieuw ' if resolution.corrected else ''}gescoord.",
+            "success",
+        )
+        return redirect(url_for("editor.results", poll_id=poll_id), 303)
+    return results(poll_id, result_form=form, status=422)
+
+
 @bp.route("/peilingen/<int:poll_id>", methods=["GET", "POST"])
 @role_required(*EDITORS)
 def poll(poll_id: int) -> ResponseReturnValue:
@@ -440,8 +517,11 @@ def timeline_bars(buckets: list, unit: str, width: float = 600, height: float = 
 
 @bp.get("/peilingen/<int:poll_id>/resultaten")
 @role_required(*EDITORS)
-def results(poll_id: int) -> ResponseReturnValue:
-    """Stand, votes over time, member/anonymous split, suspicious ballots and quarantine."""
+def results(
+    poll_id: int, result_form: ResultForm | None = None, status: int = 200
+) -> ResponseReturnValue:
+    """Stand, votes over time, member/anonymous split, suspicious ballots and quarantine; a
+    score prediction poll's result form."""
     session = get_session()
     item = _poll_or_404(poll_id)
     moment = support.now()
@@ -466,6 +546,11 @@ def results(poll_id: int) -> ResponseReturnValue:
                 f"{names.get(pid, '?')} {score}"
                 for pid, score in support.own_ratings(session, ballot.id).items()
             ]
+    if item.is_prediction:
+        for ballot in listed:
+            prediction = support.own_prediction(session, ballot.id)
+            if prediction is not None:
+                listed_scores[ballot.id] = [f"{prediction.home_goals} – {prediction.away_goals}"]
     return render_template(
         "editor/results.html",
         poll=item,
@@ -486,7 +571,9 @@ def results(poll_id: int) -> ResponseReturnValue:
         suspicion_nl=SUSPICION_NL,
         visibility=VISIBILITY_NL,
         quarantine_form=QuarantineForm(formdata=None),
-    )
+        result_form=result_form or ResultForm(formdata=None),
+        match_started=item.closes_at is not None and item.closes_at <= moment,
+    ), status
 
 
 @bp.post("/peilingen/<int:poll_id>/quarantaine")

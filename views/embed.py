@@ -26,7 +26,7 @@ from extensions import csrf
 from forms.polls import WidgetVoteForm
 from models import Article, VoterScope
 from parsing import is_int_text
-from polls import ratings
+from polls import predictions, ratings
 from polls import services as polls
 from polls.badges import record_badge_choice
 from polls.results import refresh_counters
@@ -46,6 +46,15 @@ NOTICES = {
     (True, True): "Bedankt, je cijfers zijn geteld.",
     (True, False): "Je had al cijfers gegeven; ze blijven dezelfde.",
 }
+PREDICTION_NOTICES = {
+    True: "Bedankt, je voorspelling is genoteerd.",
+    False: "Je had al voorspeld; je voorspelling blijft dezelfde.",
+}
+
+
+def typed_goals() -> dict[str, str]:
+    """The goals a refused prediction form carried, to show them again."""
+    return {name: request.form.get(name, "")[:4] for name in ("home_goals", "away_goals")}
 
 
 def typed_scores() -> dict[str, str]:
@@ -113,10 +122,25 @@ def vote(poll_id: int) -> ResponseReturnValue:
             FORM_TOKEN_MAX_AGE,
         )
         poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
-        if poll.is_ratings:
+        if poll.is_prediction:
+            member = support.voter_for(None)
+            if member is None:
+                raise DomainError("login_required", "Meld je aan om te voorspellen.", 401)
+            voter, new_token = member, None
+            outcome: Any = predictions.predict(
+                session,
+                poll.id,
+                request.form.get("home_goals", ""),
+                request.form.get("away_goals", ""),
+                voter,
+                moment,
+                editor=support.is_editor(),
+                ip_hash=support.current_ip_hash(),
+            )
+        elif poll.is_ratings:
             scores = ratings.form_scores(request.form.items(multi=True))
             voter, token, new_token = support.form_voter(poll, voter_token)
-            outcome: Any = ratings.cast_ratings(
+            outcome = ratings.cast_ratings(
                 session, poll.id, scores, voter, support.vote_context(token), moment
             )
         else:
@@ -141,19 +165,22 @@ def vote(poll_id: int) -> ResponseReturnValue:
             error=exc.message,
             voter_token=voter_token,
             typed_scores=typed_scores(),
+            typed_goals=typed_goals(),
         )
     session.commit()
     # The vote was written on the driver (writes/): the poll this request loaded before it still
     # holds the old counters in the session, so read them again (the answer counts this vote).
-    if poll.is_ratings:
-        session.expire_all()  # the players' counters too (written with Core statements)
+    if poll.is_ratings or poll.is_prediction:
+        session.expire_all()  # the counters written with Core statements
     else:
         refresh_counters(session, poll)
     response = _render(
         poll_id,
         201 if outcome.created else 200,
         ballot=polls.find_ballot(session, poll_id, voter.key),
-        notice=NOTICES[(poll.is_ratings, outcome.created)],
+        notice=PREDICTION_NOTICES[outcome.created]
+        if poll.is_prediction
+        else NOTICES[(poll.is_ratings, outcome.created)],
         voter_token=new_token or voter_token,
     )
     if new_token:

@@ -19,11 +19,22 @@ from sqlalchemy.orm import Session
 
 from errors import DomainError
 from extensions import limiter
-from models import Article, Ballot, PlayerRating, Poll, PollKind, Role, VoterScope, utcnow
+from models import (
+    Article,
+    Ballot,
+    PlayerRating,
+    Poll,
+    PollKind,
+    Role,
+    ScorePrediction,
+    VoterScope,
+    utcnow,
+)
 from polls import services as polls
 from polls.allowance import RedisIpAllowance
 from polls.burst import BurstDetector, MemoryBurstStore, RedisBurstStore
 from polls.claims import MAX_CLAIMS, DroppedBallot
+from polls.predictions import own_prediction
 from polls.ratings import RatingResults, RatingsPollSnapshot, rating_results
 from polls.results import (
     SPLIT_MIN_BALLOTS,
@@ -280,6 +291,15 @@ def results_json(results: PollResults) -> dict[str, Any]:
     }
 
 
+def prediction_points() -> tuple[int, int]:
+    """(exact score, right outcome) points of score predictions."""
+    config = current_app.config
+    return (
+        int(config["TRIBUNE_PREDICTION_EXACT_POINTS"]),
+        int(config["TRIBUNE_PREDICTION_OUTCOME_POINTS"]),
+    )
+
+
 def motm_min_ratings() -> int:
     return int(current_app.config["TRIBUNE_MOTM_MIN_RATINGS"])
 
@@ -322,6 +342,30 @@ def ballot_json(ballot: Ballot | None, option_ids: list[int] | None = None) -> d
         if option_ids is not None
         else sorted(c.option_id for c in ballot.choices),
         "created_at": ballot.created_at.isoformat(),
+    }
+
+
+def match_json(poll: Poll) -> dict[str, Any]:
+    result = None
+    if poll.result_home_goals is not None and poll.result_away_goals is not None:
+        result = {"home_goals": poll.result_home_goals, "away_goals": poll.result_away_goals}
+    return {
+        "home_team": poll.home_team,
+        "away_team": poll.away_team,
+        "competition": poll.competition,
+        "kickoff": _iso(poll.closes_at),
+        "result": result,
+        "predictions": poll.ballot_count,
+    }
+
+
+def prediction_json(prediction: ScorePrediction | None) -> dict[str, Any] | None:
+    if prediction is None:
+        return None
+    return {
+        "home_goals": prediction.home_goals,
+        "away_goals": prediction.away_goals,
+        "points": prediction.points,
     }
 
 
@@ -387,6 +431,10 @@ def poll_json(
                 body["ratings_members"] = ratings_json(
                     rating_results(session, poll, minimum, members_only=True)
                 )
+    if isinstance(poll, Poll) and poll.is_prediction:
+        body["match"] = match_json(poll)
+        if own_ballot is not None and own_ballot.get("prediction") is None:
+            own_ballot["prediction"] = prediction_json(own_prediction(session, own_ballot["id"]))
     if visible:
         everyone = poll_results(session, poll)
         body["results"] = results_json(everyone)
@@ -461,6 +509,11 @@ class PollPanel:
             and self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
             and self.ratings.ballots - self.ratings_members.ballots >= SPLIT_MIN_BALLOTS
         )
+        # A score_prediction poll: the member's prediction (with its points once scored).
+        self.prediction = (
+            own_prediction(session, ballot.id) if poll.is_prediction and ballot else None
+        )
+        self.goals = range(0, 21)
         self.scores = range(1, 11)
         # The scores of a refused ratings form, shown again ({player id: value as typed}).
         self.typed: dict[str, str] = {}

@@ -171,6 +171,7 @@ ACTION_LABELS_NL = {
     "unfeature": "niet meer uitgelicht",
     "pin": "vastgepind boven de reacties",
     "unpin": "losgemaakt",
+    "resolve_prediction": "uitslag ingevuld, voorspellingen gescoord",
 }
 
 # Error codes a person sees on an error page ("Foutcode 409 (eigen account)"); the API keeps
@@ -317,6 +318,10 @@ ERROR_LABELS_NL = {
     "vote_conflict": "stem botst",
     # Player ratings.
     "not_a_ratings_poll": "geen spelersbeoordeling",
+    "not_a_prediction_poll": "geen voorspelling",
+    "invalid_prediction": "ongeldige voorspelling",
+    "invalid_result": "ongeldige uitslag",
+    "match_not_started": "wedstrijd nog niet begonnen",
     "invalid_ratings": "ongeldige cijfers",
     "lineup_empty": "opstelling leeg",
     "too_many_players": "te veel spelers",

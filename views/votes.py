@@ -18,7 +18,7 @@ from errors import DomainError
 from forms.polls import VoteBadgeForm
 from models import Article
 from parsing import is_int_text
-from polls import ratings
+from polls import predictions, ratings
 from polls import services as polls
 from polls.badges import record_badge_choice, set_vote_badge
 from polls.claims import claim_anonymous_ballots
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 MESSAGES = {
     True: ("Bedankt, je stem is geteld.", "success"),
     False: ("Je had al gestemd in deze peiling; je stem blijft dezelfde.", "info"),
+}
+PREDICTION_MESSAGES = {
+    True: ("Bedankt, je voorspelling is genoteerd.", "success"),
+    False: ("Je had al voorspeld; je voorspelling blijft dezelfde.", "info"),
 }
 RATING_MESSAGES = {
     True: ("Bedankt, je cijfers zijn geteld.", "success"),
@@ -53,6 +57,8 @@ def poll_panels(session: Session, article: Article) -> list[support.PollPanel]:
         panel = support.PollPanel(session, poll, moment, ballot)
         if poll.is_ratings:
             panel.typed = session_typed.pop(f"ratings-{poll.id}", None) or {}
+        elif poll.is_prediction:
+            panel.typed = session_typed.pop(f"prediction-{poll.id}", None) or {}
         panels.append(panel)
     return panels
 
@@ -71,10 +77,21 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
     raw_ids = request.form.getlist("option")
     new_token = None
     try:
-        if poll.is_ratings:
+        if poll.is_prediction:
+            outcome: Any = predictions.predict(
+                session,
+                poll.id,
+                request.form.get("home_goals", ""),
+                request.form.get("away_goals", ""),
+                support.voter_for(None),
+                moment,
+                editor=support.is_editor(),
+                ip_hash=support.current_ip_hash(),
+            )
+        elif poll.is_ratings:
             scores = ratings.form_scores(request.form.items(multi=True))
             voter, token, new_token = support.form_voter(poll)
-            outcome: Any = ratings.cast_ratings(
+            outcome = ratings.cast_ratings(
                 session, poll.id, scores, voter, support.vote_context(token), moment
             )
         else:
@@ -93,6 +110,10 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
         if exc.status_code == 404:
             raise
         flash(exc.message, "error")
+        if poll.is_prediction:
+            session_typed[f"prediction-{poll.id}"] = {
+                name: request.form.get(name, "")[:4] for name in ("home_goals", "away_goals")
+            }
         if poll.is_ratings:
             # What was chosen comes back in the form (the redirect loses the post).
             session_typed[f"ratings-{poll.id}"] = {
@@ -102,7 +123,10 @@ def vote(article_id: str, poll_id: int) -> ResponseReturnValue:
             }
         return redirect(back), 303
     session.commit()
-    message, category = (RATING_MESSAGES if poll.is_ratings else MESSAGES)[outcome.created]
+    if poll.is_prediction:
+        message, category = PREDICTION_MESSAGES[outcome.created]
+    else:
+        message, category = (RATING_MESSAGES if poll.is_ratings else MESSAGES)[outcome.created]
     flash(message, category)
     response = redirect(back, 303)
     if new_token:

@@ -26,6 +26,7 @@ from models import (
     OutboxAttempt,
     PollKind,
     Role,
+    ScorePrediction,
     TokenPurpose,
     User,
     utcnow,
@@ -162,6 +163,39 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
         None,
         now,
     )
+    # Score predictions with the longest names: one open (its two-number form on the article
+    # page and in the embed), one played and scored (the fan's prediction with its points, the
+    # leaderboard pages and embed, the editors' result form).
+    competition = ("Competitie " + LONG_WORD)[:60]
+    upcoming, played = (
+        create_ratings_poll(
+            db,
+            article,
+            PollDraft(
+                question=LONG_WORD,
+                options=[],
+                kind=PollKind.SCORE_PREDICTION,
+                home_team=("Thuis " + LONG_WORD)[:60],
+                away_team=("Bezoekers " + LONG_WORD)[:60],
+                competition=competition,
+                closes_at=now + timedelta(days=1),
+            ),
+            None,
+            now,
+        )
+        for _ in range(2)
+    )
+    db.flush()
+    prediction_ballot = Ballot(poll_id=played.id, voter_key=f"u:{fan.id}", user_id=fan.id)
+    db.add(prediction_ballot)
+    db.flush()
+    db.add(ScorePrediction(ballot_id=prediction_ballot.id, home_goals=2, away_goals=1, points=3))
+    played.ballot_count += 1
+    played.closes_at = now - timedelta(hours=2)
+    played.result_home_goals, played.result_away_goals = 2, 1
+    played.resolved_at, played.exact_points, played.outcome_points = now, 3, 1
+    article.vote_count += 1
+    db.commit()
     unsubscribe = preferences.unsubscribe_token(db, fan.id, NotificationKind.REPLY)
     # A live reset link (its page shows the form; the other mailed-link pages the dead link).
     token = issue_link(db, fan, TokenPurpose.RESET, timedelta(hours=1), now)
@@ -177,10 +211,18 @@ def seed(db: Session, make_user: Callable[..., User], make_article: Callable[...
             "message_id": failed.id,
             "endpoint_id": endpoint.id,
             "name": mail.delivery_id,  # the .eml the worker writes (run in the test)
+            "competition": competition,
         },
         # A fan's live unsubscribe link (GET: the confirm page); <token> above is a reset link.
         "unsubscribe": f"/meldingen/afmelden/{unsubscribe}",
-        "ratings": [f"/embed/polls/{ratings.id}", f"/redactie/peilingen/{ratings.id}/resultaten"],
+        "ratings": [
+            f"/embed/polls/{ratings.id}",
+            f"/redactie/peilingen/{ratings.id}/resultaten",
+            f"/embed/polls/{upcoming.id}",
+            f"/embed/polls/{played.id}",
+            f"/redactie/peilingen/{played.id}/resultaten",
+            f"/redactie/peilingen/{upcoming.id}/resultaten",
+        ],
     }
 
 
