@@ -14,6 +14,7 @@ from typing import Any
 from flask import jsonify, make_response, request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
+from sqlalchemy.orm import Session
 
 from articles import services as articles
 from db import get_session, read_first
@@ -225,6 +226,37 @@ def issue_voter_token(poll_id: int) -> ResponseReturnValue:
     )
 
 
+def _ballot_voter(
+    session: Session, poll_id: int, payload: dict[str, Any], moment: datetime
+) -> tuple[polls.Voter, polls.VoteContext]:
+    """Who casts a ballot (a vote or a rating set): the signed-in member, or the anonymous
+    voter of the token (header X-Tribune-Voter-Token or voter_token in the body), with the
+    ballot's context. Without one: 404 for a scheduled poll, 409 for a closed one, then 401
+    (login or token required).
+
+    @read_first: the session starts read-only (the token checks need no transaction); the
+    service takes the write transaction itself (BEGIN IMMEDIATE on SQLite).
+    """
+    raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
+    if raw_token is not None and not isinstance(raw_token, str):
+        raise Invalid("invalid_voter_token", "voter_token is een tekst.")
+    token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
+    voter = support.voter_for(token)
+    context = support.vote_context(token) if voter else None
+    if voter is not None and context is not None:
+        return voter, context
+    poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
+    if polls.poll_state(poll, moment) is polls.PollState.CLOSED:
+        raise Conflict("poll_closed", "Deze peiling is gesloten.")
+    if poll.voter_scope is VoterScope.LOGGED_IN:
+        raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
+    raise DomainError(
+        "voter_token_required",
+        "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
+        401,
+    )
+
+
 @bp.post("/polls/<int:poll_id>/votes")
 @operation(
     scope=TokenScope.POLLS_WRITE,
@@ -249,27 +281,8 @@ def cast_vote(poll_id: int) -> ResponseReturnValue:
     """
     payload = json_object()
     moment = support.now()
-    raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
-    if raw_token is not None and not isinstance(raw_token, str):
-        raise Invalid("invalid_voter_token", "voter_token is een tekst.")
-    # @read_first: the session starts read-only (the token checks need no transaction);
-    # polls.cast_vote takes the write transaction itself (BEGIN IMMEDIATE on SQLite).
-    token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
-    voter = support.voter_for(token)
-    context = support.vote_context(token) if voter else None
     session = get_session()
-    if voter is None or context is None:
-        # Scheduled polls stay 404 and closed ones 409 before we ask for a token or a login.
-        poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
-        if polls.poll_state(poll, moment) is polls.PollState.CLOSED:
-            raise Conflict("poll_closed", "Deze peiling is gesloten.")
-        if poll.voter_scope is VoterScope.LOGGED_IN:
-            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
-        raise DomainError(
-            "voter_token_required",
-            "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
-            401,
-        )
+    voter, context = _ballot_voter(session, poll_id, payload, moment)
     show = payload.get("show_badge")
     if show is not None and not isinstance(show, bool):
         raise Invalid("invalid_parameter", "show_badge is true, false of null.")
@@ -322,24 +335,8 @@ def cast_ratings(poll_id: int) -> ResponseReturnValue:
     allowance, burst marks, quarantine)."""
     payload = json_object()
     moment = support.now()
-    raw_token = request.headers.get(support.VOTER_HEADER) or payload.get("voter_token")
-    if raw_token is not None and not isinstance(raw_token, str):
-        raise Invalid("invalid_voter_token", "voter_token is een tekst.")
-    token = None if current_user.is_authenticated else support.read_token(raw_token, poll_id)
-    voter = support.voter_for(token)
-    context = support.vote_context(token) if voter else None
     session = get_session()
-    if voter is None or context is None:
-        poll = polls.get_poll(session, poll_id, moment, editor=support.is_editor())
-        if polls.poll_state(poll, moment) is polls.PollState.CLOSED:
-            raise Conflict("poll_closed", "Deze peiling is gesloten.")
-        if poll.voter_scope is VoterScope.LOGGED_IN:
-            raise DomainError("login_required", "Meld je aan om te stemmen in deze peiling.", 401)
-        raise DomainError(
-            "voter_token_required",
-            "Vraag eerst een stemsleutel aan (POST /api/v1/polls/<id>/voter-token) of meld je aan.",
-            401,
-        )
+    voter, context = _ballot_voter(session, poll_id, payload, moment)
     outcome = ratings.cast_ratings(
         session, poll_id, payload.get("ratings"), voter, context, moment
     )
