@@ -313,6 +313,7 @@ def update_poll(
     poll.voter_scope = draft.voter_scope
     changed.extend(frozen_changes)
     if draft.closes_at != poll.closes_at:
+        _refuse_once_resolved(poll)
         poll.closes_at = draft.closes_at
         changed.append("closes_at")
     if draft.results_visibility is not poll.results_visibility:
@@ -345,6 +346,16 @@ def close_poll(session: Session, poll_id: int, actor: User | None, now: datetime
     return poll
 
 
+def _refuse_once_resolved(poll: Poll) -> None:
+    """A score prediction with its result in keeps its kick-off: reopened, members would
+    predict knowing the score."""
+    if poll.resolved_at is not None:
+        raise Conflict(
+            "match_resolved",
+            "De uitslag is al ingevuld: de aftrap van deze voorspelling ligt vast.",
+        )
+
+
 def reopen_poll(
     session: Session,
     poll_id: int,
@@ -357,6 +368,7 @@ def reopen_poll(
     state = poll_state(poll, now)
     if state is not PollState.CLOSED:
         raise Conflict("poll_not_closed", "Enkel een gesloten peiling kan heropend worden.")
+    _refuse_once_resolved(poll)
     if closes_at is not None and closes_at <= now:
         raise _invalid({"closes_at": "Het nieuwe sluitingstijdstip moet in de toekomst liggen."})
     poll.closes_at = closes_at

@@ -324,6 +324,33 @@ def test_the_result_scores_every_prediction_and_a_correction_rescores(
     ]
 
 
+def test_a_resolved_match_cannot_be_reopened_nor_its_kick_off_moved(
+    app: Flask, db: Session, make_article: Callable[..., Article], editor_headers: dict
+) -> None:
+    poll = match_poll(db, make_article())
+    kick_off(db, poll)
+    client = app.test_client()
+    later = (utcnow() + timedelta(hours=2)).isoformat()
+    # Before the result, an editor may still reopen (a postponed match).
+    reopened = client.patch(
+        f"/api/v1/polls/{poll.id}", json={"state": "open", "closes_at": later},
+        headers=editor_headers,
+    )
+    assert reopened.status_code == 200, reopened.get_json()
+    kick_off(db, poll)
+    resolved = client.post(
+        f"/api/v1/polls/{poll.id}/result",
+        json={"home_goals": 2, "away_goals": 0},
+        headers=editor_headers,
+    )
+    assert resolved.status_code == 200
+    for body in ({"state": "open", "closes_at": later}, {"closes_at": later}):
+        refused = client.patch(f"/api/v1/polls/{poll.id}", json=body, headers=editor_headers)
+        assert (refused.status_code, error_code(refused)) == (409, "match_resolved"), body
+    db.rollback()
+    assert db.get(Poll, poll.id).closes_at <= utcnow()
+
+
 def test_points_are_configurable(
     app: Flask, db: Session, make_article: Callable[..., Article], make_user, editor_headers
 ) -> None:

@@ -322,6 +322,7 @@ ERROR_LABELS_NL = {
     "invalid_prediction": "ongeldige voorspelling",
     "invalid_result": "ongeldige uitslag",
     "match_not_started": "wedstrijd nog niet begonnen",
+    "match_resolved": "uitslag al ingevuld",
     "invalid_ratings": "ongeldige cijfers",
     "lineup_empty": "opstelling leeg",
     "too_many_players": "te veel spelers",
